@@ -1,0 +1,56 @@
+package dev.tensorloom.runtime.kernel;
+
+import dev.tensorloom.runtime.tensor.Tensor;
+
+/**
+ * The fp32 operations a transformer encoder is made of. Matrices are 2-D {@link Tensor}s with unit
+ * column stride; their row stride is the leading dimension, so strided views (one head of a fused QKV
+ * projection) are passed as they are. Implementations are stateless and safe to call from many threads.
+ *
+ * <p>{@link ScalarKernels} is the oracle every other implementation is tested against.
+ */
+public interface Kernels {
+
+    /** Short name of the backend: {@code scalar}, {@code vector}, ... */
+    String name();
+
+    /** c = a·b, with a [m,k], b [k,n], c [m,n]. */
+    void matmul(Tensor a, Tensor b, Tensor c);
+
+    /** c = a·bᵀ, with a [m,k], b [n,k], c [m,n]. */
+    void matmulTransposedB(Tensor a, Tensor b, Tensor c);
+
+    /** y = a·x, with a [m,k] and x, y contiguous vectors of length k and m. */
+    void gemv(Tensor a, Tensor x, Tensor y);
+
+    /** x[i,:] += bias for every row i. */
+    void addBias(Tensor x, Tensor bias);
+
+    /** x += y, elementwise, both [m,n]. */
+    void add(Tensor x, Tensor y);
+
+    /** Each row of x becomes (x - mean)/sqrt(var + eps)·gamma + beta, with the biased variance. */
+    void layerNorm(Tensor x, Tensor gamma, Tensor beta, float epsilon);
+
+    /** x = x·Φ(x) = x/2·(1 + erf(x/√2)), the exact GELU, in place. */
+    void gelu(Tensor x);
+
+    /** Each row of x becomes softmax(row), in place; entries of -∞ get probability 0. */
+    void softmaxRows(Tensor x);
+
+    /**
+     * Multi-head scaled-dot-product attention over a padded batch. q, k and v are [batch·seq, hidden]
+     * (views into a fused projection are fine), keyMask is [batch, seq] with 1 for a real token and 0 for
+     * padding; a padded key gets no attention. out is [batch·seq, hidden], heads split hidden evenly.
+     */
+    void attention(Tensor q, Tensor k, Tensor v, Tensor keyMask, int heads, Tensor out);
+
+    /** out[i,:] = table[ids[i],:]. */
+    void gatherRows(Tensor table, int[] ids, Tensor out);
+
+    /** out[b,:] = mean of x[b·seq + t,:] over the tokens t with mask[b,t] = 1; x is [batch·seq, hidden]. */
+    void meanPool(Tensor x, Tensor mask, Tensor out);
+
+    /** Each row of x is divided by its Euclidean norm (rows of norm 0 stay 0). */
+    void l2NormalizeRows(Tensor x);
+}

@@ -1,0 +1,98 @@
+package dev.tensorloom.runtime.kernel;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.RecursiveAction;
+import java.util.function.IntConsumer;
+
+/**
+ * A fixed pool of worker threads that splits index ranges into tasks. The thread count comes from the
+ * constructor, else {@code -Dtensorloom.threads}, else the number of processors. Nested calls (a parallel
+ * kernel inside a parallel loop) are safe: the pool steals work instead of blocking.
+ */
+public final class Parallelism {
+
+    /** System property that sets the default number of kernel threads. */
+    public static final String THREADS_PROPERTY = "tensorloom.threads";
+
+    private static final class Holder {
+        static final Parallelism DEFAULT = new Parallelism(defaultThreads());
+    }
+
+    private final int threads;
+    private final ForkJoinPool pool;
+
+    public Parallelism(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("thread count must be >= 1, got " + threads);
+        }
+        this.threads = threads;
+        this.pool = threads == 1 ? null : new ForkJoinPool(threads, ForkJoinPool.defaultForkJoinWorkerThreadFactory, null, false);
+    }
+
+    /** The process-wide pool sized by {@code -Dtensorloom.threads}. */
+    public static Parallelism shared() {
+        return Holder.DEFAULT;
+    }
+
+    public static int defaultThreads() {
+        String v = System.getProperty(THREADS_PROPERTY);
+        if (v == null || v.isBlank()) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n < 1) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("-D" + THREADS_PROPERTY + " must be a positive integer, got '" + v + "'");
+        }
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    /** Runs body(i) for every i in [0, count), spread over the pool; returns when all are done. */
+    public void forEach(int count, IntConsumer body) {
+        if (count <= 0) {
+            return;
+        }
+        if (pool == null || count == 1) {
+            for (int i = 0; i < count; i++) {
+                body.accept(i);
+            }
+            return;
+        }
+        Range root = new Range(0, count, body);
+        if (Thread.currentThread() instanceof ForkJoinWorkerThread worker && worker.getPool() == pool) {
+            root.invoke();
+        } else {
+            pool.invoke(root);
+        }
+    }
+
+    private static final class Range extends RecursiveAction {
+        private final int from;
+        private final int to;
+        private final IntConsumer body;
+
+        Range(int from, int to, IntConsumer body) {
+            this.from = from;
+            this.to = to;
+            this.body = body;
+        }
+
+        @Override
+        protected void compute() {
+            if (to - from == 1) {
+                body.accept(from);
+                return;
+            }
+            int mid = (from + to) >>> 1;
+            invokeAll(new Range(from, mid, body), new Range(mid, to, body));
+        }
+    }
+}
