@@ -1,0 +1,163 @@
+package dev.tensorloom.runtime.embed;
+
+import dev.tensorloom.runtime.bert.BertConfig;
+import dev.tensorloom.runtime.bert.BertEncoder;
+import dev.tensorloom.runtime.bert.BertOnnxLoader;
+import dev.tensorloom.runtime.bert.BertWeights;
+import dev.tensorloom.runtime.tensor.Tensor;
+import dev.tensorloom.runtime.tokenize.HfTokenizer;
+import dev.tensorloom.runtime.tokenize.TokenBatch;
+import dev.tensorloom.runtime.tokenize.TokenizedText;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Sentence embeddings from a BERT-family ONNX model: the user-facing entry point.
+ *
+ * <pre>{@code
+ * try (TextEmbedder embedder = TextEmbedder.bundledMiniLm()) {
+ *     float[][] vectors = embedder.embed(List.of("a cat sat", "a dog ran"));
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: many threads may share one loaded model; each call works in its own memory.
+ */
+public final class TextEmbedder implements AutoCloseable {
+
+    private final BertWeights weights;
+    private final BertEncoder encoder;
+    private final HfTokenizer tokenizer;
+    private final EmbedderOptions options;
+
+    private TextEmbedder(BertWeights weights, HfTokenizer tokenizer, EmbedderOptions options) {
+        this.weights = weights;
+        this.encoder = new BertEncoder(weights, options.kernels());
+        this.tokenizer = tokenizer;
+        this.options = options;
+    }
+
+    /** Loads a model file (tokenizer beside it) or a folder with model.onnx and tokenizer.json. */
+    public static TextEmbedder load(Path modelOrFolder, EmbedderOptions options) throws IOException {
+        return load(ModelFiles.locate(modelOrFolder), options);
+    }
+
+    public static TextEmbedder load(ModelFiles files, EmbedderOptions options) throws IOException {
+        BertWeights weights = BertOnnxLoader.load(files.onnx());
+        try {
+            return new TextEmbedder(weights, HfTokenizer.open(files.tokenizer()), options);
+        } catch (IOException | RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
+    /** The bundled all-MiniLM-L6-v2 with default options. */
+    public static TextEmbedder bundledMiniLm() throws IOException {
+        return bundledMiniLm(EmbedderOptions.defaults());
+    }
+
+    public static TextEmbedder bundledMiniLm(EmbedderOptions options) throws IOException {
+        return load(ModelFiles.bundledMiniLm(), options);
+    }
+
+    public BertConfig config() {
+        return encoder.config();
+    }
+
+    public EmbedderOptions options() {
+        return options;
+    }
+
+    /** Vector length. */
+    public int dimension() {
+        return config().hiddenSize();
+    }
+
+    /** One pooled (and, by default, unit-length) vector per text, in input order. */
+    public float[][] embed(List<String> texts) {
+        float[][] out = new float[texts.size()][];
+        forEachBatch(texts, (batch, indices, hidden, arena) -> {
+            Tensor pooled = Tensor.allocate(arena, batch.batch(), dimension());
+            Tensor mask = Tensor.of(arena, poolingMask(batch), batch.batch(), batch.seqLength());
+            options.kernels().meanPool(hidden, mask, pooled);
+            if (options.normalize()) {
+                options.kernels().l2NormalizeRows(pooled);
+            }
+            for (int b = 0; b < indices.length; b++) {
+                out[indices[b]] = pooled.row(b).toArray();
+            }
+        });
+        return out;
+    }
+
+    /** The last hidden states of each text's real tokens, [text][token][hidden], in input order. */
+    public float[][][] lastHiddenStates(List<String> texts) {
+        float[][][] out = new float[texts.size()][][];
+        forEachBatch(texts, (batch, indices, hidden, arena) -> {
+            for (int b = 0; b < indices.length; b++) {
+                float[][] states = new float[batch.lengths()[b]][];
+                for (int t = 0; t < states.length; t++) {
+                    states[t] = hidden.row((long) b * batch.seqLength() + t).toArray();
+                }
+                out[indices[b]] = states;
+            }
+        });
+        return out;
+    }
+
+    /** Tokenizes {@code texts} as this embedder would, for callers that count tokens. */
+    public TokenBatch tokenize(List<String> texts) {
+        return tokenizer.encode(texts, config().maxPositions(), options.overlong());
+    }
+
+    @Override
+    public void close() {
+        encoder.close();
+        tokenizer.close();
+        weights.close();
+    }
+
+    private interface BatchConsumer {
+        void accept(TokenBatch batch, int[] inputIndices, Tensor hidden, Arena arena);
+    }
+
+    /**
+     * Tokenizes the texts, groups them into batches of similar length (less padding), runs the encoder on
+     * each and hands the hidden states, with each row's index in the input, to {@code consumer}.
+     */
+    private void forEachBatch(List<String> texts, BatchConsumer consumer) {
+        List<TokenizedText> tokenized = tokenizer.encodeEach(texts, config().maxPositions(), options.overlong());
+        Integer[] order = new Integer[tokenized.size()];
+        Arrays.setAll(order, i -> i);
+        Arrays.sort(order, Comparator.comparingInt(i -> tokenized.get(i).length()));
+        for (int start = 0; start < order.length; start += options.batchSize()) {
+            int end = Math.min(order.length, start + options.batchSize());
+            int[] indices = new int[end - start];
+            List<TokenizedText> chunk = new ArrayList<>(indices.length);
+            for (int i = start; i < end; i++) {
+                indices[i - start] = order[i];
+                chunk.add(tokenized.get(order[i]));
+            }
+            TokenBatch batch = HfTokenizer.pad(chunk);
+            try (Arena arena = Arena.ofConfined()) {
+                consumer.accept(batch, indices, encoder.forward(batch, arena), arena);
+            }
+        }
+    }
+
+    private float[] poolingMask(TokenBatch batch) {
+        if (options.pooling() == Pooling.MEAN) {
+            return batch.mask();
+        }
+        float[] first = new float[batch.tokens()];
+        for (int b = 0; b < batch.batch(); b++) {
+            first[b * batch.seqLength()] = 1f;
+        }
+        return first;
+    }
+}
