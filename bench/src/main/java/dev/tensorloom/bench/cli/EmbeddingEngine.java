@@ -1,0 +1,17 @@
+package dev.tensorloom.bench.cli;
+
+import java.util.List;
+
+/** Something that turns sentences into pooled, unit-length vectors: a tensorloom backend or the reference. */
+interface EmbeddingEngine extends AutoCloseable {
+
+    String name();
+
+    float[][] embed(List<String> sentences);
+
+    /** The last hidden states of each sentence's real tokens, [sentence][token][hidden]. */
+    float[][][] lastHiddenStates(List<String> sentences);
+
+    @Override
+    void close();
+}

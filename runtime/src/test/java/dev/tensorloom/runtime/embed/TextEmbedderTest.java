@@ -1,0 +1,180 @@
+package dev.tensorloom.runtime.embed;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tensorloom.runtime.kernel.KernelProvider;
+import dev.tensorloom.runtime.tokenize.OverlongText;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The user-facing API on the real bundled model: batching, pooling, length policy, threads, bad input. */
+class TextEmbedderTest {
+
+    private static final List<String> TEXTS = List.of(
+            "A cat sat on the mat.",
+            "the 16th president of the United States, who led the Union through the Civil War",
+            "x",
+            "Rain is water falling in drops from vapor condensed in the atmosphere.",
+            "a small domesticated carnivorous mammal with soft fur");
+
+    private static TextEmbedder embedder;
+
+    @BeforeAll
+    static void load() throws IOException {
+        embedder = TextEmbedder.bundledMiniLm(EmbedderOptions.defaults().withKernels(KernelProvider.byName("vector")));
+    }
+
+    @AfterAll
+    static void close() {
+        embedder.close();
+    }
+
+    @Test
+    void configComesFromTheModelFile() {
+        assertEquals(384, embedder.dimension());
+        assertEquals(6, embedder.config().layers());
+        assertEquals(512, embedder.config().maxPositions());
+    }
+
+    @Test
+    void paddedBatchEqualsOneByOne() {
+        float[][] batched = embedder.embed(TEXTS);
+        for (int i = 0; i < TEXTS.size(); i++) {
+            float[] alone = embedder.embed(List.of(TEXTS.get(i)))[0];
+            assertArrayEquals(alone, batched[i], 2e-6f, "text " + i);
+        }
+        float[][][] statesBatched = embedder.lastHiddenStates(TEXTS);
+        for (int i = 0; i < TEXTS.size(); i++) {
+            float[][] alone = embedder.lastHiddenStates(List.of(TEXTS.get(i)))[0];
+            assertEquals(alone.length, statesBatched[i].length);
+            for (int t = 0; t < alone.length; t++) {
+                assertArrayEquals(alone[t], statesBatched[i][t], 2e-5f, "text " + i + " token " + t);
+            }
+        }
+    }
+
+    @Test
+    void meanPoolingIsTheMeanOfTheTokenStatesAndUnitLength() {
+        float[][][] states = embedder.lastHiddenStates(TEXTS);
+        float[][] vectors = embedder.embed(TEXTS);
+        for (int i = 0; i < TEXTS.size(); i++) {
+            double[] mean = new double[384];
+            for (float[] token : states[i]) {
+                for (int j = 0; j < 384; j++) {
+                    mean[j] += token[j] / (double) states[i].length;
+                }
+            }
+            double norm = Math.sqrt(java.util.Arrays.stream(mean).map(v -> v * v).sum());
+            double unit = 0;
+            for (int j = 0; j < 384; j++) {
+                assertEquals(mean[j] / norm, vectors[i][j], 1e-5, "text " + i + " dim " + j);
+                unit += vectors[i][j] * vectors[i][j];
+            }
+            assertEquals(1.0, unit, 1e-5);
+        }
+    }
+
+    @Test
+    void clsPoolingTakesTheFirstTokenState() throws IOException {
+        EmbedderOptions cls = embedder.options().withPooling(Pooling.CLS).withNormalize(false);
+        try (TextEmbedder clsEmbedder = TextEmbedder.bundledMiniLm(cls)) {
+            float[][] vectors = clsEmbedder.embed(TEXTS);
+            float[][][] states = embedder.lastHiddenStates(TEXTS);
+            for (int i = 0; i < TEXTS.size(); i++) {
+                assertArrayEquals(states[i][0], vectors[i], 1e-5f, "text " + i);
+            }
+        }
+    }
+
+    @Test
+    void similarSentencesAreCloserThanUnrelatedOnes() {
+        float[][] v = embedder.embed(List.of("A cat sat on the mat.", "A kitten rested on a rug.",
+                "Interest rates rose sharply last quarter."));
+        assertTrue(dot(v[0], v[1]) > dot(v[0], v[2]) + 0.2, "cat/kitten should beat cat/interest rates");
+    }
+
+    @Test
+    void overlongTextIsTruncatedByDefaultAndRejectedOnRequest() throws IOException {
+        String longText = "word ".repeat(700);
+        float[][][] states = embedder.lastHiddenStates(List.of(longText));
+        assertEquals(512, states[0].length, "truncated to the model's positions");
+        float[][] truncated = embedder.embed(List.of(longText));
+        assertEquals(384, truncated[0].length);
+
+        try (TextEmbedder strict = TextEmbedder.bundledMiniLm(embedder.options().withOverlong(OverlongText.REJECT))) {
+            var e = assertThrows(IllegalArgumentException.class, () -> strict.embed(List.of("fine", longText)));
+            assertTrue(e.getMessage().contains("text 1") && e.getMessage().contains("702 tokens")
+                    && e.getMessage().contains("512"), e.getMessage());
+        }
+    }
+
+    @Test
+    void emptyOrNullInputIsRejectedWithAClearMessage() {
+        var empty = assertThrows(IllegalArgumentException.class, () -> embedder.embed(List.of()));
+        assertTrue(empty.getMessage().contains("empty"), empty.getMessage());
+        List<String> withNull = new ArrayList<>(List.of("ok"));
+        withNull.add(null);
+        var nul = assertThrows(IllegalArgumentException.class, () -> embedder.embed(withNull));
+        assertTrue(nul.getMessage().contains("text 1 is null"), nul.getMessage());
+    }
+
+    @Test
+    void manyThreadsShareOneModel() throws Exception {
+        float[][] expected = embedder.embed(TEXTS);
+        ExecutorService pool = Executors.newFixedThreadPool(6);
+        try {
+            List<Future<float[][]>> results = new ArrayList<>();
+            for (int i = 0; i < 24; i++) {
+                results.add(pool.submit(() -> embedder.embed(TEXTS)));
+            }
+            for (Future<float[][]> f : results) {
+                float[][] got = f.get();
+                for (int i = 0; i < expected.length; i++) {
+                    assertArrayEquals(expected[i], got[i], 0f);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void missingOrBrokenTokenizerNamesTheFile(@TempDir Path dir) throws IOException {
+        Path onnx = ModelFiles.bundledMiniLm().onnx();
+        Path folder = Files.createDirectory(dir.resolve("model"));
+        Files.createSymbolicLink(folder.resolve("model.onnx"), onnx);
+        var missing = assertThrows(IOException.class, () -> TextEmbedder.load(folder, embedder.options()));
+        assertTrue(missing.getMessage().contains("tokenizer.json"), missing.getMessage());
+
+        Files.writeString(folder.resolve("tokenizer.json"), "{ this is not a tokenizer");
+        var broken = assertThrows(IOException.class, () -> TextEmbedder.load(folder, embedder.options()));
+        assertTrue(broken.getMessage().contains(folder.resolve("tokenizer.json").toString()), broken.getMessage());
+    }
+
+    @Test
+    void missingModelNamesThePath(@TempDir Path dir) {
+        var e = assertThrows(IOException.class, () -> TextEmbedder.load(dir.resolve("nope.onnx"), embedder.options()));
+        assertTrue(e.getMessage().contains("nope.onnx"), e.getMessage());
+    }
+
+    private static double dot(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+}
