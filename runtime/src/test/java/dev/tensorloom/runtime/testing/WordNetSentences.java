@@ -27,7 +27,7 @@ import net.sf.extjwnl.dictionary.Dictionary;
  * then shuffled once with a fixed seed so that any prefix mixes nouns, verbs, adjectives and adverbs of all
  * lengths. {@code glosses(n)} is therefore a prefix of {@code glosses(m)} for {@code n <= m}.
  *
- * <p>The first call reads the whole dictionary (about 118,000 synsets, roughly 2 s); the sentences are then
+ * <p>The first call reads the whole dictionary (about 118,000 synsets, 2 to 4 s); the sentences are then
  * cached for the life of the JVM and later calls are free. Thread-safe.
  */
 public final class WordNetSentences {
