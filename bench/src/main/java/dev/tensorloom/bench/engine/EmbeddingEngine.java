@@ -1,9 +1,9 @@
-package dev.tensorloom.bench.cli;
+package dev.tensorloom.bench.engine;
 
 import java.util.List;
 
 /** Something that turns sentences into pooled, unit-length vectors: a tensorloom backend or the reference. */
-interface EmbeddingEngine extends AutoCloseable {
+public interface EmbeddingEngine extends AutoCloseable {
 
     String name();
 

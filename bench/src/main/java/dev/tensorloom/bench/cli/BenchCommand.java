@@ -1,0 +1,212 @@
+package dev.tensorloom.bench.cli;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.tensorloom.bench.engine.EmbeddingEngine;
+import dev.tensorloom.bench.engine.OnnxRuntimeEngine;
+import dev.tensorloom.bench.engine.TensorloomEngine;
+import dev.tensorloom.bench.report.BarChart;
+import dev.tensorloom.bench.report.MachineDescription;
+import dev.tensorloom.bench.report.MarkdownTable;
+import dev.tensorloom.bench.report.ProgressBar;
+import dev.tensorloom.bench.report.ReportWriter;
+import dev.tensorloom.runtime.embed.ModelFiles;
+import dev.tensorloom.runtime.embed.TextEmbedder;
+import dev.tensorloom.runtime.testing.BundledMiniLm;
+import dev.tensorloom.runtime.testing.OnnxRuntimeEncoder;
+import dev.tensorloom.runtime.testing.WordNetSentences;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code bench}, the main job: parity with ONNX Runtime, then throughput of every tensorloom backend and
+ * ONNX Runtime on the same sentences in the same run, then a markdown report with a PNG chart.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Parity and throughput of tensorloom (scalar, vector) against ONNX Runtime on real sentences.")
+final class BenchCommand implements Callable<Integer> {
+
+    private static final int PARITY_CHUNK = 25;
+    private static final int POOL_SIZE = 64;
+    private static final int SHORT_TOKENS = 10;
+    private static final int LONG_TOKENS = 100;
+
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Option(names = "--backends", split = ",", defaultValue = "scalar,vector",
+            description = "tensorloom backends to measure (default: ${DEFAULT-VALUE})")
+    List<String> backends;
+
+    @Option(names = "--parity-sentences", defaultValue = "200", description = "WordNet glosses for parity (default: ${DEFAULT-VALUE})")
+    int paritySentences;
+
+    @Option(names = "--seconds", defaultValue = "3", description = "measured seconds per throughput cell (default: ${DEFAULT-VALUE})")
+    double seconds;
+
+    @Option(names = "--batch-sizes", split = ",", defaultValue = "1,32", description = "batch sizes (default: ${DEFAULT-VALUE})")
+    List<Integer> batchSizes;
+
+    @Option(names = "--out", defaultValue = "reports", description = "report folder (default: ${DEFAULT-VALUE})")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        int threads = model.threadCount();
+        ModelFiles files = model.files();
+        say("tensorloom bench: " + files.onnx().getFileName() + ", " + threads + " threads, "
+                + MachineDescription.current().cpu());
+
+        say("[1/5] Loading the model: " + String.join(", ", backends) + " and ONNX Runtime");
+        List<EmbeddingEngine> engines = new ArrayList<>();
+        try {
+            for (String backend : backends) {
+                engines.add(new TensorloomEngine(TextEmbedder.load(files, model.embedderOptions(backend))));
+            }
+            int maxTokens = ((TensorloomEngine) engines.getFirst()).embedder().config().maxPositions();
+            HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(files.tokenizer(),
+                    BundledMiniLm.tokenizerOptions(maxTokens));
+            EmbeddingEngine reference = new OnnxRuntimeEngine(OnnxRuntimeEncoder.open(files.onnx(), threads), tokenizer);
+            engines.add(reference);
+
+            say("[2/5] Reading WordNet 3.1 glosses");
+            List<String> paritySet = WordNetSentences.glosses(paritySentences);
+            Map<String, List<String>> pools = new LinkedHashMap<>();
+            pools.put("~" + SHORT_TOKENS + " tokens", WordNetSentences.ofApproxTokens(POOL_SIZE, SHORT_TOKENS, tokenizer));
+            pools.put("~" + LONG_TOKENS + " tokens", WordNetSentences.ofApproxTokens(POOL_SIZE, LONG_TOKENS, tokenizer));
+            Map<String, int[]> tokenCounts = new LinkedHashMap<>();
+            pools.forEach((k, pool) -> tokenCounts.put(k,
+                    pool.stream().mapToInt(s -> WordNetSentences.tokenCount(s, tokenizer)).toArray()));
+
+            say("[3/5] Parity with ONNX Runtime on " + paritySet.size() + " glosses");
+            List<Parity> parities = parity(engines.subList(0, engines.size() - 1), reference, paritySet);
+
+            say("[4/5] Throughput: batch " + batchSizes + " x " + pools.keySet() + ", " + seconds + " s per cell");
+            List<Throughput> results = new ArrayList<>();
+            for (var pool : pools.entrySet()) {
+                int[] counts = tokenCounts.get(pool.getKey());
+                for (int batch : batchSizes) {
+                    for (EmbeddingEngine engine : engines) {
+                        try (ProgressBar bar = new ProgressBar(engine.name() + " b" + batch + " " + pool.getKey(),
+                                Math.max(1, (long) Math.ceil(seconds * 1.5)))) {
+                            long begin = System.nanoTime();
+                            Throughput t = Throughput.measure(engine, pool.getValue(), i -> counts[i], batch,
+                                    pool.getKey(), seconds / 2, seconds,
+                                    () -> advance(bar, begin));
+                            results.add(t);
+                        }
+                    }
+                }
+            }
+
+            say("[5/5] Report");
+            MarkdownTable parityTable = parityTable(parities);
+            MarkdownTable throughputTable = throughputTable(results, reference.name());
+            System.out.println();
+            System.out.println(parityTable.toPlainText());
+            System.out.println();
+            System.out.println(throughputTable.toPlainText());
+            Path report = writeReport(parityTable, throughputTable, results, threads);
+            say("report: " + report.toAbsolutePath());
+            return parities.stream().allMatch(Parity::passes) ? 0 : 1;
+        } finally {
+            for (EmbeddingEngine e : engines) {
+                e.close();
+            }
+        }
+    }
+
+    private List<Parity> parity(List<EmbeddingEngine> candidates, EmbeddingEngine reference, List<String> sentences) {
+        List<Parity> results = new ArrayList<>();
+        List<float[][][]> expectedStates = new ArrayList<>();
+        List<float[][]> expectedVectors = new ArrayList<>();
+        for (int start = 0; start < sentences.size(); start += PARITY_CHUNK) {
+            List<String> chunk = Parity.chunk(sentences, start, PARITY_CHUNK);
+            expectedStates.add(reference.lastHiddenStates(chunk));
+            expectedVectors.add(reference.embed(chunk));
+        }
+        for (EmbeddingEngine engine : candidates) {
+            Parity p = Parity.start(engine.name());
+            try (ProgressBar bar = new ProgressBar("parity " + engine.name(), sentences.size())) {
+                for (int c = 0, start = 0; start < sentences.size(); c++, start += PARITY_CHUNK) {
+                    List<String> chunk = Parity.chunk(sentences, start, PARITY_CHUNK);
+                    p = p.plus(engine.lastHiddenStates(chunk), expectedStates.get(c), engine.embed(chunk),
+                            expectedVectors.get(c));
+                    bar.step(chunk.size());
+                }
+            }
+            results.add(p);
+        }
+        return results;
+    }
+
+    private static void advance(ProgressBar bar, long beginNanos) {
+        long elapsed = (long) ((System.nanoTime() - beginNanos) / 1e9);
+        if (elapsed > bar.done() && bar.done() < bar.total()) {
+            bar.step(Math.min(elapsed, bar.total()) - bar.done());
+        }
+    }
+
+    private static MarkdownTable parityTable(List<Parity> parities) {
+        MarkdownTable t = new MarkdownTable("engine", "sentences", "max |Δ hidden|", "min cosine", "bars (1e-4, 0.99999)");
+        t.align(MarkdownTable.Align.LEFT, MarkdownTable.Align.RIGHT, MarkdownTable.Align.RIGHT,
+                MarkdownTable.Align.RIGHT, MarkdownTable.Align.LEFT);
+        for (Parity p : parities) {
+            t.row(p.engine(), p.sentences(), String.format(Locale.ROOT, "%.2e", p.maxHiddenDifference()),
+                    String.format(Locale.ROOT, "%.7f", p.minCosine()), p.passes() ? "pass" : "FAIL");
+        }
+        return t;
+    }
+
+    private static MarkdownTable throughputTable(List<Throughput> results, String referenceName) {
+        MarkdownTable t = new MarkdownTable("engine", "batch", "sentences", "sentences/s", "tokens/s", "vs ONNX Runtime");
+        t.align(MarkdownTable.Align.LEFT, MarkdownTable.Align.RIGHT, MarkdownTable.Align.LEFT,
+                MarkdownTable.Align.RIGHT, MarkdownTable.Align.RIGHT, MarkdownTable.Align.RIGHT);
+        for (Throughput r : results) {
+            double ref = results.stream()
+                    .filter(o -> o.engine().equals(referenceName) && o.batchSize() == r.batchSize()
+                            && o.lengthClass().equals(r.lengthClass()))
+                    .mapToDouble(Throughput::tokensPerSecond).findFirst().orElse(Double.NaN);
+            t.row(r.engine(), r.batchSize(), r.lengthClass(), String.format(Locale.ROOT, "%.1f", r.sentencesPerSecond()),
+                    String.format(Locale.ROOT, "%.0f", r.tokensPerSecond()),
+                    String.format(Locale.ROOT, "%.2fx", r.tokensPerSecond() / ref));
+        }
+        return t;
+    }
+
+    private Path writeReport(MarkdownTable parity, MarkdownTable throughput, List<Throughput> results, int threads)
+            throws java.io.IOException {
+        Files.createDirectories(out);
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        BarChart chart = new BarChart("MiniLM encoder throughput (" + threads + " threads)", "batch, sentence length",
+                "tokens/s").orientation(BarChart.Orientation.HORIZONTAL).valueFormat("#,##0");
+        for (Throughput r : results) {
+            chart.add(r.engine(), "b" + r.batchSize() + " " + r.lengthClass(), r.tokensPerSecond());
+        }
+        ReportWriter report = new ReportWriter("tensorloom bench " + stamp)
+                .section("Parity with ONNX Runtime")
+                .paragraph("Last hidden states of every real token and mean-pooled, normalized embeddings of "
+                        + "WordNet 3.1 glosses, compared with ONNX Runtime running the same ONNX file.")
+                .table(parity)
+                .section("Throughput")
+                .paragraph("Tokenization, encoder and pooling, " + threads + " threads for every engine, "
+                        + seconds + " s measured per cell after a warm-up; tokens are real tokens (padding excluded).")
+                .table(throughput)
+                .chart("bench-" + stamp + "-throughput.png", chart);
+        return report.write(out.resolve("bench-" + stamp + ".md"));
+    }
+
+    private static void say(String line) {
+        System.out.println(line);
+    }
+}

@@ -1,0 +1,91 @@
+package dev.tensorloom.bench.jmh;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.tensorloom.bench.engine.EmbeddingEngine;
+import dev.tensorloom.bench.engine.OnnxRuntimeEngine;
+import dev.tensorloom.bench.engine.TensorloomEngine;
+import dev.tensorloom.runtime.embed.EmbedderOptions;
+import dev.tensorloom.runtime.embed.ModelFiles;
+import dev.tensorloom.runtime.embed.TextEmbedder;
+import dev.tensorloom.runtime.kernel.KernelProvider;
+import dev.tensorloom.runtime.kernel.Parallelism;
+import dev.tensorloom.runtime.testing.BundledMiniLm;
+import dev.tensorloom.runtime.testing.OnnxRuntimeEncoder;
+import dev.tensorloom.runtime.testing.WordNetSentences;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * all-MiniLM-L6-v2 sentence embeddings (tokenize, encode, pool): tensorloom's backends against ONNX Runtime
+ * on the same WordNet sentences, {@code threads} kernel threads each. One operation is one batch, so
+ * sentences/s = ops/s × batch.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+        "-Xmx4g"})
+public class EncoderBenchmark {
+
+    @Param({"tensorloom-vector", "onnxruntime"})
+    public String engine;
+
+    @Param({"32"})
+    public int batch;
+
+    @Param({"10", "100"})
+    public int tokens;
+
+    @Param({"2"})
+    public int threads;
+
+    private EmbeddingEngine encoder;
+    private List<List<String>> batches;
+    private int next;
+
+    @Setup(Level.Trial)
+    public void load() throws Exception {
+        ModelFiles files = ModelFiles.bundledMiniLm();
+        HuggingFaceTokenizer tokenizer = BundledMiniLm.tokenizer(512);
+        List<String> pool = WordNetSentences.ofApproxTokens(4 * batch, tokens, tokenizer);
+        batches = List.of(pool.subList(0, batch), pool.subList(batch, 2 * batch), pool.subList(2 * batch, 3 * batch),
+                pool.subList(3 * batch, 4 * batch));
+        if (engine.equals("onnxruntime")) {
+            encoder = new OnnxRuntimeEngine(OnnxRuntimeEncoder.open(files.onnx(), threads), tokenizer);
+            return;
+        }
+        tokenizer.close();
+        String backend = engine.substring("tensorloom-".length());
+        EmbedderOptions options = EmbedderOptions.defaults()
+                .withKernels(KernelProvider.byName(backend, new Parallelism(threads)))
+                .withBatchSize(batch);
+        encoder = new TensorloomEngine(TextEmbedder.load(files, options));
+    }
+
+    @Benchmark
+    public float[][] embedBatch() {
+        List<String> b = batches.get(next);
+        next = (next + 1) % batches.size();
+        return encoder.embed(b);
+    }
+
+    @TearDown(Level.Trial)
+    public void close() {
+        encoder.close();
+    }
+}
