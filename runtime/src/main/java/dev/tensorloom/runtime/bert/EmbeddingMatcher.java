@@ -98,7 +98,7 @@ final class EmbeddingMatcher {
             }
         }
         if (found.size() != 1) {
-            throw graph.fail("expected one Gather of an embedding table with indices '" + input + "', found consumers "
+            throw graph.fail("expected one Gather of an embedding table with indices '" + input + "', found "
                     + describeNodes(seen));
         }
         return found.getFirst();

@@ -81,13 +81,16 @@ final class GraphNavigator {
                 + describeValue(value)));
     }
 
-    /** A single-element constant, read as float. */
+    /** A single-element constant of a floating-point or integer type, read as float. */
     float scalar(String value, String role) throws OnnxFormatException {
         OnnxTensor t = requireConstant(value, role);
         if (t.elementCount() != 1) {
             throw fail("expected " + role + " to be a single number, found " + t);
         }
-        return t.toFloatArray()[0];
+        return switch (t.dataType()) {
+            case FLOAT, DOUBLE, FLOAT16, BFLOAT16 -> t.toFloatArray()[0];
+            default -> t.toLongArray()[0];
+        };
     }
 
     /** Whether {@code value} is a constant holding exactly one element. */

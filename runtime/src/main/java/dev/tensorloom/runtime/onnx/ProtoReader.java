@@ -181,7 +181,11 @@ final class ProtoReader {
         switch (wireType(tag)) {
             case VARINT -> readVarint();
             case FIXED64 -> skip(8, "fixed64 value");
-            case LENGTH_DELIMITED -> position += readLength();
+            case LENGTH_DELIMITED -> {
+                // Not "position += readLength()": that would add to the position from before the length.
+                long length = readLength();
+                position += length;
+            }
             case FIXED32 -> skip(4, "fixed32 value");
             case START_GROUP -> skipGroup(fieldNumber(tag), tagOffset, depth + 1);
             case END_GROUP -> throw new OnnxFormatException(source, tagOffset,
