@@ -1,20 +1,14 @@
 package dev.tensorloom.runtime.bert;
 
-import static dev.tensorloom.runtime.bert.GraphNavigator.MAX_CHAIN;
 import static dev.tensorloom.runtime.bert.GraphNavigator.describeNodes;
 import static dev.tensorloom.runtime.bert.GraphNavigator.isOp;
 
-import dev.tensorloom.runtime.onnx.OnnxAttribute;
 import dev.tensorloom.runtime.onnx.OnnxFormatException;
 import dev.tensorloom.runtime.onnx.OnnxModel;
 import dev.tensorloom.runtime.onnx.OnnxNode;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -25,14 +19,12 @@ import java.util.Set;
  */
 final class BertGraphMatcher {
 
-    /** Ops an exported exact GELU, x/2·(1 + erf(x/√2)), is built from; or the Gelu op of opset 20. */
-    private static final Set<String> GELU_OPS = Set.of("Div", "Mul", "Add", "Erf", "Gelu", "Cast", "Identity");
-
     private final GraphNavigator graph;
     private final LinearMatcher linears;
     private final LayerNormMatcher norms;
     private final EmbeddingMatcher embeddings;
     private final AttentionMatcher attention;
+    private final GeluMatcher gelu;
 
     BertGraphMatcher(OnnxModel model) {
         this.graph = new GraphNavigator(model);
@@ -40,6 +32,7 @@ final class BertGraphMatcher {
         this.norms = new LayerNormMatcher(graph);
         this.embeddings = new EmbeddingMatcher(graph, norms);
         this.attention = new AttentionMatcher(graph, linears);
+        this.gelu = new GeluMatcher(graph, linears);
     }
 
     BertGraphMatch match() throws OnnxFormatException {
@@ -97,7 +90,7 @@ final class BertGraphMatcher {
                     + graph.describeValue(attentionNorm.output()) + ", found " + describeNodes(up));
         }
         BertGraphMatch.Linear intermediate = linears.match(up.getFirst(), where + " intermediate");
-        OnnxNode down = followGelu(intermediate.output(), where);
+        OnnxNode down = gelu.followToOutputProjection(intermediate.output(), where);
         BertGraphMatch.Linear output = linears.match(down, where + " output");
         String fed = residual(output.output(), attentionNorm.output(), where + " output");
         BertGraphMatch.Norm outputNorm = norms.match(fed, where + " output LayerNorm");
@@ -113,55 +106,5 @@ final class BertGraphMatcher {
                     + graph.describeValue(skip) + ", found " + add);
         }
         return add.output(0);
-    }
-
-    /**
-     * The output MatMul the activation of {@code activated} leads to, after checking the nodes between
-     * are the exact GELU: built from Erf (tanh or sigmoid approximations would not match the encoder).
-     */
-    private OnnxNode followGelu(String activated, String where) throws OnnxFormatException {
-        Deque<String> frontier = new ArrayDeque<>(List.of(activated));
-        Set<OnnxNode> region = new LinkedHashSet<>();
-        OnnxNode exit = null;
-        while (!frontier.isEmpty()) {
-            String v = frontier.pop();
-            for (OnnxNode n : graph.dataConsumers(v)) {
-                if (linears.isProjection(n, v)) {
-                    if (exit != null && exit != n) {
-                        throw graph.fail(where + ": expected one output MatMul after the activation, found " + exit
-                                + " and " + n);
-                    }
-                    exit = n;
-                } else if (n.domain().isEmpty() && GELU_OPS.contains(n.opType())) {
-                    if (region.add(n)) {
-                        if (region.size() > MAX_CHAIN) {
-                            throw graph.fail(where + ": the activation after " + graph.describeValue(activated)
-                                    + " does not reach an output MatMul within " + MAX_CHAIN + " nodes");
-                        }
-                        frontier.push(n.output(0));
-                    }
-                } else {
-                    throw graph.fail(where + ": expected the GELU activation of " + graph.describeValue(activated)
-                            + " to lead to the output MatMul, found " + n + " consuming '" + v + "'");
-                }
-            }
-        }
-        if (exit == null) {
-            throw graph.fail(where + ": expected the activation of " + graph.describeValue(activated)
-                    + " to feed an output MatMul with a constant weight, found none");
-        }
-        List<String> ops = region.stream().map(OnnxNode::opType).toList();
-        boolean erf = ops.contains("Erf");
-        boolean geluOp = ops.equals(List.of("Gelu")) && isExactGelu(region.iterator().next());
-        if (!erf && !geluOp) {
-            throw graph.fail(where + ": expected the exact GELU (with Erf) between the intermediate and output"
-                    + " layers, found ops " + ops);
-        }
-        return exit;
-    }
-
-    private boolean isExactGelu(OnnxNode gelu) throws OnnxFormatException {
-        Optional<OnnxAttribute> approximate = gelu.attribute("approximate");
-        return approximate.isEmpty() || approximate.get().asString().equals("none");
     }
 }

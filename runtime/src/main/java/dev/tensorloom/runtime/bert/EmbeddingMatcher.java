@@ -8,8 +8,10 @@ import dev.tensorloom.runtime.onnx.OnnxFormatException;
 import dev.tensorloom.runtime.onnx.OnnxNode;
 import dev.tensorloom.runtime.onnx.OnnxTensor;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Finds BERT's embedding block: the Gather of the word table by the graph input {@code input_ids}, the
@@ -55,7 +57,7 @@ final class EmbeddingMatcher {
                 break;
             }
             OnnxNode add = users.getFirst();
-            collectTerms(graph.otherInput(add, sum), terms, 0);
+            collectTerms(graph.otherInput(add, sum), terms, new HashSet<>());
             sum = add.output(0);
         }
 
@@ -123,14 +125,21 @@ final class EmbeddingMatcher {
         return table.isPresent() && table.get().rank() == 2;
     }
 
-    /** The table Gathers that {@code value} sums, through nested Adds. */
-    private void collectTerms(String value, List<OnnxNode> terms, int depth) throws OnnxFormatException {
+    /**
+     * The table Gathers that {@code value} sums, through nested Adds. {@code visited} stops a graph whose
+     * Adds loop back from recursing forever, and one whose Adds share operands from recursing exponentially.
+     */
+    private void collectTerms(String value, List<OnnxNode> terms, Set<String> visited) throws OnnxFormatException {
+        if (!visited.add(value) || visited.size() > MAX_CHAIN) {
+            throw graph.fail("expected the embedding sum to add each embedding Gather once, found "
+                    + graph.describeValue(value) + " again or too deep");
+        }
         Optional<OnnxNode> p = graph.producer(value);
         if (p.isPresent() && isTableGather(p.get())) {
             terms.add(p.get());
-        } else if (p.isPresent() && isOp(p.get(), "Add") && depth < MAX_CHAIN) {
-            collectTerms(p.get().input(0), terms, depth + 1);
-            collectTerms(p.get().input(1), terms, depth + 1);
+        } else if (p.isPresent() && isOp(p.get(), "Add")) {
+            collectTerms(p.get().input(0), terms, visited);
+            collectTerms(p.get().input(1), terms, visited);
         } else {
             throw graph.fail("expected the embedding sum to add Gathers of embedding tables, found "
                     + graph.describeValue(value));

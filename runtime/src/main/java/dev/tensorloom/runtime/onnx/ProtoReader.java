@@ -31,6 +31,7 @@ final class ProtoReader {
 
     private final MemorySegment data;
     private final String source;
+    private final boolean wholeFile;
     private final long limit;
     private long position;
     private long tagOffset;
@@ -43,6 +44,7 @@ final class ProtoReader {
     private ProtoReader(MemorySegment data, String source, long start, long limit) {
         this.data = data;
         this.source = source;
+        this.wholeFile = start == 0 && limit == data.byteSize();
         this.position = start;
         this.limit = limit;
     }
@@ -237,6 +239,6 @@ final class ProtoReader {
     }
 
     private String enclosure() {
-        return limit == data.byteSize() ? "the file" : "the message that ends at byte " + limit;
+        return wholeFile ? "the file" : "the message that ends at byte " + limit;
     }
 }

@@ -127,6 +127,44 @@ class BertOnnxLoaderTest {
     }
 
     @Test
+    void acceptsAnotherSpellingOfTheExactGelu() throws Exception {
+        // x·(1/√2) instead of x/√2, and 0.5 applied to x before the product.
+        TinyBertOnnx tiny = TinyBertOnnx.build(Spec.small());
+        OnnxModelWriter w = tiny.writer();
+        String act = "/encoder/layer.0/intermediate/intermediate_act_fn";
+        w.findNode(act + "/Div").opType = "Mul";
+        w.findNode(act + "/Constant").set(Attribute.tensor("value",
+                OnnxModelWriter.floatTensor("", new float[] {(float) (1 / Math.sqrt(2))})));
+        OnnxModelWriter.Node product = w.findNode(act + "/Mul");
+        OnnxModelWriter.Node half = w.findNode(act + "/Mul_1");
+        String x = product.inputs.get(0);
+        String onePlusErf = product.inputs.get(1);
+        half.inputs = List.of(x, half.inputs.get(1));
+        half.outputs = List.of(act + "/half_x");
+        product.inputs = List.of(act + "/half_x", onePlusErf);
+        product.outputs = List.of(act + "/Mul_1_output_0");
+        w.nodes().remove(half);
+        w.nodes().add(w.nodes().indexOf(product), half);
+        try (OnnxModel model = OnnxModel.read(tiny.bytes(), "gelu.onnx"); BertWeights weights = BertOnnxLoader.load(model)) {
+            assertEquals(Spec.small().config(), weights.config());
+        }
+    }
+
+    @Test
+    void refusesAGeluWiredToAnotherValue() {
+        assertRefused(w -> w.findNode("/encoder/layer.0/intermediate/intermediate_act_fn/Mul").inputs.set(0,
+                "/encoder/layer.0/attention/output/LayerNorm/Add_1_output_0"), "layer 0",
+                "in the activation to read its input or a scalar constant", "/attention/output/LayerNorm/Add_1");
+    }
+
+    @Test
+    void refusesAGeluWithAWrongConstant() {
+        assertRefused(w -> w.findNode("/encoder/layer.1/intermediate/intermediate_act_fn/Constant_2").set(
+                Attribute.tensor("value", OnnxModelWriter.floatTensor("", new float[] {0.6f}))),
+                "layer 1", "exact GELU", "where GELU is");
+    }
+
+    @Test
     void refusesUnscaledScores() {
         assertRefused(w -> {
             OnnxModelWriter.Node div = w.findNode("/encoder/layer.0/attention/self/Div");
