@@ -32,6 +32,6 @@ final class ModelOptions {
     }
 
     EmbedderOptions embedderOptions(String backend) {
-        return EmbedderOptions.defaults().withKernels(kernels(backend));
+        return EmbedderOptions.of(kernels(backend));
     }
 }

@@ -27,7 +27,12 @@ public record EmbedderOptions(Kernels kernels, Pooling pooling, boolean normaliz
 
     /** The process-wide backend, mean pooling, unit vectors, truncation, batches of 32. */
     public static EmbedderOptions defaults() {
-        return new EmbedderOptions(KernelProvider.kernels(), Pooling.MEAN, true, OverlongText.TRUNCATE, 32);
+        return of(KernelProvider.kernels());
+    }
+
+    /** The defaults on the given backend. */
+    public static EmbedderOptions of(Kernels kernels) {
+        return new EmbedderOptions(kernels, Pooling.MEAN, true, OverlongText.TRUNCATE, 32);
     }
 
     public EmbedderOptions withKernels(Kernels k) {

@@ -52,7 +52,7 @@ class OnnxRuntimeParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"scalar", "vector"})
     void lastHiddenStatesAndEmbeddingsMatchOnnxRuntime(String backend) throws Exception {
-        EmbedderOptions options = EmbedderOptions.defaults().withKernels(KernelProvider.byName(backend));
+        EmbedderOptions options = EmbedderOptions.of(KernelProvider.byName(backend));
         try (TextEmbedder embedder = TextEmbedder.bundledMiniLm(options)) {
             float[][][] states = embedder.lastHiddenStates(sentences);
             float[][] vectors = embedder.embed(sentences);

@@ -34,7 +34,7 @@ class TextEmbedderTest {
 
     @BeforeAll
     static void load() throws IOException {
-        embedder = TextEmbedder.bundledMiniLm(EmbedderOptions.defaults().withKernels(KernelProvider.byName("vector")));
+        embedder = TextEmbedder.bundledMiniLm(EmbedderOptions.of(KernelProvider.byName("vector")));
     }
 
     @AfterAll
