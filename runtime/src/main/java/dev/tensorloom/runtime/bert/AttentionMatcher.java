@@ -35,8 +35,8 @@ final class AttentionMatcher {
             int[] layout, int heads, int headDim, double scale) {
 
         String describe() {
-            return "projection " + projection.opType() + " '" + projection.name() + "' reaches "
-                    + (target == null ? "nothing" : target.opType() + " '" + target.name() + "' as operand " + operand);
+            return "projection " + projection.opType() + " '" + projection.name() + "' reaches " + target.opType()
+                    + " '" + target.name() + "' as operand " + operand;
         }
     }
 
@@ -218,6 +218,7 @@ final class AttentionMatcher {
     private BertGraphMatch.Linear followContext(OnnxNode context, int hidden, String where)
             throws OnnxFormatException {
         String cur = context.output(0);
+        // The context is [batch, heads, seq, headDim]; merging needs [batch, seq, heads, headDim].
         int[] layout = {0, 1, 2, 3};
         boolean merged = false;
         for (int step = 0; step < MAX_CHAIN; step++) {

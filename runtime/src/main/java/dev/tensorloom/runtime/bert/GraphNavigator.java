@@ -6,7 +6,6 @@ import dev.tensorloom.runtime.onnx.OnnxModel;
 import dev.tensorloom.runtime.onnx.OnnxNode;
 import dev.tensorloom.runtime.onnx.OnnxTensor;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
@@ -148,9 +147,5 @@ final class GraphNavigator {
             return "no consumer";
         }
         return nodes.stream().map(n -> n.opType() + " '" + n.name() + "'").collect(Collectors.joining(", ", "[", "]"));
-    }
-
-    static String dims(OnnxTensor t) {
-        return Arrays.toString(t.dims());
     }
 }

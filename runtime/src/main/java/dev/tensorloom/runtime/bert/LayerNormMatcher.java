@@ -88,7 +88,7 @@ final class LayerNormMatcher {
                 divide = n;
             }
         }
-        if (square == null || divide == null) {
+        if (square == null || divide == null || centeredUsers.size() != 2) {
             throw graph.fail(where + ": expected the centered value " + graph.describeValue(centered)
                     + " to be squared (Pow or Mul) and divided (Div or Mul by Reciprocal), found "
                     + describeNodes(centeredUsers));

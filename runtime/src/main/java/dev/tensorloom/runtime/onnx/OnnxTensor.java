@@ -176,6 +176,11 @@ public final class OnnxTensor {
     /** The values as longs; integer and BOOL tensors can be read this way. */
     public long[] toLongArray() throws OnnxFormatException {
         requireReadable("as integers");
+        switch (dataType) {
+            case INT64, INT32, INT16, INT8, UINT8, UINT16, BOOL, UINT32, UINT64 -> {
+            }
+            default -> throw unsupported("as integers", "an integer type or BOOL");
+        }
         int n = arrayLength();
         long[] out = new long[n];
         for (int i = 0; i < n; i++) {
@@ -196,7 +201,7 @@ public final class OnnxTensor {
                     }
                     yield v;
                 }
-                default -> throw unsupported("as integers", "an integer type or BOOL");
+                default -> throw new IllegalStateException("unreachable: type checked above");
             };
         }
         return out;
@@ -220,11 +225,6 @@ public final class OnnxTensor {
     @Override
     public String toString() {
         return describe(name) + " " + dataType + Arrays.toString(dims);
-    }
-
-    /** How messages refer to this tensor. */
-    String description() {
-        return describe(name);
     }
 
     private static String describe(String name) {

@@ -145,10 +145,6 @@ final class ProtoReader {
         return Float.intBitsToFloat(readFixed32());
     }
 
-    double readDouble() throws OnnxFormatException {
-        return Double.longBitsToDouble(readFixed64());
-    }
-
     /** Reads a length prefix and returns a reader over exactly that many following bytes, which it skips. */
     ProtoReader readMessage() throws OnnxFormatException {
         long length = readLength();
