@@ -74,7 +74,19 @@ public final class BertEncoder implements AutoCloseable {
             kernels.add(x, attended);
             kernels.layerNorm(x, layer.outputNormGamma(), layer.outputNormBeta(), cfg.layerNormEpsilon());
         }
+        requireFinite(x, batch.seqLength());
         return x;
+    }
+
+    /** A non-finite state means broken weights or a broken kernel: fail, never hand NaN to the caller. */
+    private void requireFinite(Tensor hidden, int seqLength) {
+        long bad = hidden.firstNonFinite();
+        if (bad >= 0) {
+            long token = bad / hidden.cols();
+            throw new ArithmeticException("encoder (" + kernels.name() + " kernels) produced "
+                    + hidden.get(token, bad % hidden.cols()) + " in text " + token / seqLength + ", token "
+                    + token % seqLength + ", hidden unit " + bad % hidden.cols());
+        }
     }
 
     /** Word + position + token-type embeddings, then LayerNorm. */

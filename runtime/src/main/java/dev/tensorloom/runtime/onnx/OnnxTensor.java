@@ -213,13 +213,20 @@ public final class OnnxTensor {
      */
     public Tensor toTensor(Arena arena) throws OnnxFormatException {
         requireReadable("as float");
+        Tensor t;
         if (dataType == OnnxDataType.FLOAT && rawData != null) {
             // The bulk path: large weight matrices go from the mapped file to the arena in one copy.
-            Tensor t = Tensor.allocate(arena, dims);
+            t = Tensor.allocate(arena, dims);
             MemorySegment.copy(rawData, F32_LE, 0, t.segment(), F32_NATIVE, 0, elementCount);
-            return t;
+        } else {
+            t = Tensor.of(arena, toFloatArray(), dims);
         }
-        return Tensor.of(arena, toFloatArray(), dims);
+        long bad = t.firstNonFinite();
+        if (bad >= 0) {
+            throw new OnnxFormatException(source, offset, describe(name) + " holds " + t.segment().getAtIndex(
+                    F32_NATIVE, bad) + " at element " + bad + "; weights must be finite");
+        }
+        return t;
     }
 
     @Override

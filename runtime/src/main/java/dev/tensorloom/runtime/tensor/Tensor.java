@@ -177,6 +177,25 @@ public final class Tensor {
         return new Tensor(segment, offset, s, st);
     }
 
+    /** Row-major position of the first NaN or infinite element, or -1 when every element is finite. */
+    public long firstNonFinite() {
+        if (isContiguous()) {
+            for (long i = 0, n = size(); i < n; i++) {
+                if (!Float.isFinite(segment.getAtIndex(F32, offset + i))) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+        float[] values = toArray();
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** Copies all elements into a new float array, in row-major order. */
     public float[] toArray() {
         float[] out = new float[Math.toIntExact(size())];

@@ -174,6 +174,17 @@ class OnnxModelTest {
     }
 
     @Test
+    void refusesWeightsThatAreNotFinite() throws Exception {
+        OnnxModelWriter writer = smallGraph();
+        writer.floatInitializer("poisoned", new float[] {1f, Float.NaN, 3f}, 3);
+        try (OnnxModel m = OnnxModel.read(writer.toBytes(), "nan.onnx"); Arena arena = Arena.ofConfined()) {
+            var e = assertThrows(OnnxFormatException.class, () -> m.initializer("poisoned").orElseThrow().toTensor(arena));
+            assertTrue(e.getMessage().contains("nan.onnx") && e.getMessage().contains("'poisoned'")
+                    && e.getMessage().contains("NaN at element 1"), e.getMessage());
+        }
+    }
+
+    @Test
     void skipsFieldsItDoesNotUse() throws Exception {
         ProtoWriter extras = new ProtoWriter()
                 .string(10, "graph doc string")
