@@ -8,7 +8,8 @@ import dev.tensorloom.runtime.onnx.OnnxModel;
 import dev.tensorloom.runtime.onnx.OnnxNode;
 import dev.tensorloom.runtime.onnx.OnnxTensor;
 import dev.tensorloom.runtime.tensor.Tensor;
-import dev.tensorloom.runtime.testing.MiniLmResource;
+import dev.tensorloom.runtime.embed.ModelFiles;
+import dev.tensorloom.runtime.testing.BundledMiniLm;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,7 +27,7 @@ class BertOnnxLoaderMiniLmTest {
 
     @BeforeAll
     static void load() throws Exception {
-        model = OnnxModel.read(MiniLmResource.modelFile());
+        model = OnnxModel.read(ModelFiles.bundledMiniLm().onnx());
         long start = System.nanoTime();
         weights = BertOnnxLoader.load(model);
         System.out.printf("MiniLM: loaded %d layers in %.0f ms%n", weights.layers().size(),
@@ -96,7 +97,7 @@ class BertOnnxLoaderMiniLmTest {
 
     @Test
     void readsTheSameModelFromMemory() throws Exception {
-        try (OnnxModel fromBytes = OnnxModel.read(MiniLmResource.modelBytes(), MiniLmResource.MODEL)) {
+        try (OnnxModel fromBytes = OnnxModel.read(BundledMiniLm.modelBytes(), BundledMiniLm.MODEL_RESOURCE)) {
             assertEquals(model.nodes().stream().map(OnnxNode::toString).toList(),
                     fromBytes.nodes().stream().map(OnnxNode::toString).toList());
             assertEquals(model.initializers().keySet(), fromBytes.initializers().keySet());

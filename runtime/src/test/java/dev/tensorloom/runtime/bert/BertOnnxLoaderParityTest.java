@@ -2,28 +2,30 @@ package dev.tensorloom.runtime.bert;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
+import dev.tensorloom.runtime.embed.ModelFiles;
+import dev.tensorloom.runtime.kernel.KernelProvider;
 import dev.tensorloom.runtime.onnx.OnnxModel;
-import dev.tensorloom.runtime.testing.MiniLmResource;
+import dev.tensorloom.runtime.tensor.Tensor;
+import dev.tensorloom.runtime.testing.BundledMiniLm;
+import dev.tensorloom.runtime.testing.OnnxRuntimeEncoder;
 import dev.tensorloom.runtime.testing.TinyBertOnnx;
 import dev.tensorloom.runtime.testing.TinyBertOnnx.KeyTranspose;
 import dev.tensorloom.runtime.testing.TinyBertOnnx.LayerNormForm;
 import dev.tensorloom.runtime.testing.TinyBertOnnx.PositionIds;
 import dev.tensorloom.runtime.testing.TinyBertOnnx.Spec;
-import java.nio.file.Files;
-import java.util.HashMap;
-import java.util.Map;
+import dev.tensorloom.runtime.tokenize.TokenBatch;
+import java.lang.foreign.Arena;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * ONNX Runtime runs a model; {@link ReferenceBertEncoder} runs BERT on the weights the loader took from the
- * same model. Equal outputs mean every weight got the role the graph gives it, for the synthetic
- * {@link TinyBertOnnx} variants (which also shows ONNX Runtime accepts them) and for the real MiniLM.
+ * ONNX Runtime runs a model; tensorloom runs BERT on the weights the loader took from the same model, with
+ * the float64 {@link ReferenceBertEncoder} and with {@link BertEncoder} on every kernel backend. Equal
+ * outputs mean every weight got the role the graph gives it and the encoder computes BERT, for the
+ * synthetic {@link TinyBertOnnx} variants (other sizes and export forms than MiniLM) and for MiniLM itself.
  */
 class BertOnnxLoaderParityTest {
 
@@ -41,12 +43,11 @@ class BertOnnxLoaderParityTest {
     @ParameterizedTest
     @MethodSource("variants")
     void tinyBertMatchesOnnxRuntime(Spec spec) throws Exception {
-        TinyBertOnnx tiny = TinyBertOnnx.build(spec);
-        byte[] bytes = tiny.bytes();
-        float[][][] expected = runOnnxRuntime(bytes, TINY_IDS, spec.typeVocabSize() > 0 ? TINY_TYPES : null,
-                TINY_MASK);
+        byte[] bytes = TinyBertOnnx.build(spec).bytes();
+        long[][] types = spec.typeVocabSize() > 0 ? TINY_TYPES : new long[TINY_IDS.length][TINY_IDS[0].length];
+        float[][][] expected = runOnnxRuntime(bytes, TINY_IDS, types, TINY_MASK);
         try (OnnxModel model = OnnxModel.read(bytes, "tiny.onnx"); BertWeights w = BertOnnxLoader.load(model)) {
-            assertClose(expected, new ReferenceBertEncoder(w), TINY_IDS, TINY_TYPES, TINY_MASK, 1e-4);
+            assertAllClose(expected, w, TINY_IDS, types, TINY_MASK, 1e-4);
         }
     }
 
@@ -56,14 +57,15 @@ class BertOnnxLoaderParityTest {
         long[][] ids = {{101, 1996, 4248, 2829, 4419, 14523, 102}, {101, 7592, 2088, 102, 0, 0, 0}};
         long[][] types = new long[2][7];
         long[][] mask = {{1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0, 0}};
-        float[][][] expected = runOnnxRuntime(Files.readAllBytes(MiniLmResource.modelFile()), ids, types, mask);
-        try (BertWeights w = BertOnnxLoader.load(MiniLmResource.modelFile())) {
-            assertClose(expected, new ReferenceBertEncoder(w), ids, types, mask, 2e-4);
+        float[][][] expected = runOnnxRuntime(BundledMiniLm.modelBytes(), ids, types, mask);
+        try (BertWeights w = BertOnnxLoader.load(ModelFiles.bundledMiniLm().onnx())) {
+            assertAllClose(expected, w, ids, types, mask, 1e-4);
         }
     }
 
-    private static void assertClose(float[][][] expected, ReferenceBertEncoder reference, long[][] ids,
-            long[][] types, long[][] mask, double tolerance) {
+    private static void assertAllClose(float[][][] expected, BertWeights weights, long[][] ids, long[][] types,
+            long[][] mask, double tolerance) {
+        ReferenceBertEncoder reference = new ReferenceBertEncoder(weights);
         double worst = 0;
         for (int b = 0; b < ids.length; b++) {
             double[][] actual = reference.encode(ids[b], types[b], mask[b]);
@@ -73,30 +75,53 @@ class BertOnnxLoaderParityTest {
                 }
             }
         }
-        double w = worst;
-        assertTrue(w <= tolerance, () -> "largest difference from ONNX Runtime: " + w);
+        assertWithin(tolerance, worst, "float64 reference");
+
+        TokenBatch batch = tokenBatch(ids, types, mask);
+        for (String backend : new String[] {"scalar", "vector"}) {
+            try (BertEncoder encoder = new BertEncoder(weights, KernelProvider.byName(backend));
+                    Arena arena = Arena.ofConfined()) {
+                Tensor hidden = encoder.forward(batch, arena);
+                double diff = 0;
+                for (int b = 0; b < ids.length; b++) {
+                    for (int t = 0; t < batch.lengths()[b]; t++) {
+                        for (int j = 0; j < hidden.cols(); j++) {
+                            diff = Math.max(diff, Math.abs(hidden.get((long) b * batch.seqLength() + t, j)
+                                    - expected[b][t][j]));
+                        }
+                    }
+                }
+                assertWithin(tolerance, diff, backend + " encoder");
+            }
+        }
+    }
+
+    private static void assertWithin(double tolerance, double worst, String what) {
+        assertTrue(worst <= tolerance, () -> what + ": largest difference from ONNX Runtime " + worst);
+    }
+
+    private static TokenBatch tokenBatch(long[][] ids, long[][] types, long[][] mask) {
+        int batch = ids.length;
+        int seq = ids[0].length;
+        int[] flatIds = new int[batch * seq];
+        int[] flatTypes = new int[batch * seq];
+        float[] flatMask = new float[batch * seq];
+        int[] lengths = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            for (int t = 0; t < seq; t++) {
+                flatIds[b * seq + t] = (int) ids[b][t];
+                flatTypes[b * seq + t] = (int) types[b][t];
+                flatMask[b * seq + t] = mask[b][t];
+                lengths[b] += (int) mask[b][t];
+            }
+        }
+        return new TokenBatch(batch, seq, flatIds, flatTypes, flatMask, lengths);
     }
 
     private static float[][][] runOnnxRuntime(byte[] model, long[][] ids, long[][] types, long[][] mask)
             throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(2);
-            try (OrtSession session = env.createSession(model, options)) {
-                Map<String, ai.onnxruntime.OnnxTensor> inputs = new HashMap<>();
-                try {
-                    inputs.put("input_ids", ai.onnxruntime.OnnxTensor.createTensor(env, ids));
-                    inputs.put("attention_mask", ai.onnxruntime.OnnxTensor.createTensor(env, mask));
-                    if (types != null) {
-                        inputs.put("token_type_ids", ai.onnxruntime.OnnxTensor.createTensor(env, types));
-                    }
-                    try (OrtSession.Result result = session.run(inputs)) {
-                        return (float[][][]) result.get("last_hidden_state").orElseThrow().getValue();
-                    }
-                } finally {
-                    inputs.values().forEach(ai.onnxruntime.OnnxTensor::close);
-                }
-            }
+        try (OnnxRuntimeEncoder ort = OnnxRuntimeEncoder.open(model, 2)) {
+            return ort.lastHiddenState(ids, mask, types);
         }
     }
 }
