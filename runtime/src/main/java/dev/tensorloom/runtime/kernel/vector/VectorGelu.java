@@ -1,0 +1,57 @@
+package dev.tensorloom.runtime.kernel.vector;
+
+import static dev.tensorloom.runtime.kernel.vector.Simd.L;
+import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
+import static dev.tensorloom.runtime.kernel.vector.Simd.S;
+
+import dev.tensorloom.runtime.kernel.Erf;
+import dev.tensorloom.runtime.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The exact GELU, x·Φ(x) = x/2·(1 + erf(x/√2)), with erf from the same Abramowitz–Stegun 7.1.26 formula
+ * as {@link Erf}: erf(|z|) = 1 - t·poly(t)·exp(-z²), t = 1/(1 + p|z|).
+ *
+ * <p>Writing e = t·poly(t)·exp(-z²), 1 + erf(z) is 2 - e for z ≥ 0 and e itself for z < 0. Using e
+ * directly on the negative side avoids computing 1 + (-1 + e) in float, which would lose all significant
+ * bits of the small tail values that the oracle, working in double, keeps.
+ */
+final class VectorGelu {
+
+    private static final float INV_SQRT2 = (float) (1.0 / Math.sqrt(2.0));
+
+    private VectorGelu() {
+    }
+
+    static void apply(Tensor x, Tasks tasks) {
+        int n = x.cols();
+        MemorySegment seg = x.segment();
+        tasks.forEachRow(x.rows(), n, i -> {
+            long row = Rows.byteOffset(x, i);
+            int j = 0;
+            for (int end = S.loopBound(n); j < end; j += L) {
+                long o = row + (long) j * Float.BYTES;
+                gelu(FloatVector.fromMemorySegment(S, seg, o, NATIVE)).intoMemorySegment(seg, o, NATIVE);
+            }
+            if (j < n) {
+                VectorMask<Float> m = S.indexInRange(j, n);
+                long o = row + (long) j * Float.BYTES;
+                gelu(FloatVector.fromMemorySegment(S, seg, o, NATIVE, m)).intoMemorySegment(seg, o, NATIVE, m);
+            }
+        });
+    }
+
+    static FloatVector gelu(FloatVector x) {
+        FloatVector z = x.mul(INV_SQRT2);
+        FloatVector az = z.abs();
+        FloatVector t = FloatVector.broadcast(S, 1f).div(az.fma(Erf.P, 1f));
+        FloatVector poly = t.fma(Erf.A5, Erf.A4).fma(t, FloatVector.broadcast(S, Erf.A3))
+                .fma(t, FloatVector.broadcast(S, Erf.A2)).fma(t, FloatVector.broadcast(S, Erf.A1)).mul(t);
+        FloatVector e = poly.mul(az.mul(az).neg().lanewise(VectorOperators.EXP));
+        FloatVector onePlusErf = FloatVector.broadcast(S, 2f).sub(e).blend(e, z.compare(VectorOperators.LT, 0f));
+        return x.mul(0.5f).mul(onePlusErf);
+    }
+}

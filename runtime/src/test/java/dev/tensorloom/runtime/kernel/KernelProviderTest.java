@@ -1,0 +1,45 @@
+package dev.tensorloom.runtime.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tensorloom.runtime.kernel.vector.VectorKernels;
+import org.junit.jupiter.api.Test;
+
+/** Backend selection in a JVM that has the Vector API (the build's test JVMs all do). */
+class KernelProviderTest {
+
+    @Test
+    void byNameGivesEachBackend() {
+        assertInstanceOf(ScalarKernels.class, KernelProvider.byName("scalar"));
+        assertEquals("scalar", KernelProvider.byName("Scalar").name());
+        Kernels vector = KernelProvider.byName("VECTOR", new Parallelism(3));
+        assertInstanceOf(VectorKernels.class, vector);
+        assertEquals("vector", vector.name());
+        assertTrue(vector.toString().contains("3 threads"), vector.toString());
+    }
+
+    @Test
+    void theDefaultIsVectorWhenTheModuleIsThere() {
+        assertTrue(KernelProvider.vectorModuleReadable());
+        String forced = System.getProperty(KernelProvider.BACKEND_PROPERTY);
+        String expected = forced == null || forced.isBlank() ? "vector" : forced.trim();
+        assertEquals(expected, KernelProvider.kernels().name());
+    }
+
+    @Test
+    void unknownBackendFailsNamingTheChoices() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KernelProvider.byName("gpu"));
+        assertTrue(e.getMessage().contains("'gpu'"), e.getMessage());
+        assertTrue(e.getMessage().contains("scalar|vector"), e.getMessage());
+    }
+
+    @Test
+    void cudaFailsWithAClearMessage() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> KernelProvider.byName("cuda"));
+        assertTrue(e.getMessage().contains("'cuda' is not available"), e.getMessage());
+        assertTrue(e.getMessage().contains("scalar or vector"), e.getMessage());
+    }
+}
