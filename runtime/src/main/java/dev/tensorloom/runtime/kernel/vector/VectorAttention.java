@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Multi-head attention, one task per (sequence, head). Padded keys are dropped before any arithmetic: the
@@ -70,7 +71,6 @@ final class VectorAttention {
         float scale = (float) (1.0 / Math.sqrt(headDim));
         float[] queries = new float[QUERIES * headDim];
         float[] scores = new float[QUERIES * keysPadded];
-        MemorySegment scoreRows = MemorySegment.ofArray(scores);
         for (int t0 = 0; t0 < seq; t0 += QUERIES) {
             int count = Math.min(QUERIES, seq - t0);
             for (int r = 0; r < QUERIES; r++) {
@@ -80,7 +80,7 @@ final class VectorAttention {
             }
             scores(queries, headDim, keysT, keysPadded, scale, scores);
             for (int r = 0; r < count; r++) {
-                VectorSoftmax.row(scoreRows, (long) r * keysPadded * Float.BYTES, real);
+                softmaxPadded(scores, r * keysPadded, real, keysPadded);
             }
             weightedValues(scores, keysPadded, real, values, dimsPadded, headDim, out, first + t0, col, count);
         }
@@ -129,6 +129,29 @@ final class VectorAttention {
             if (count > 3) {
                 a3.intoMemorySegment(os, Rows.byteOffset(out, t0 + 3, col + d), NATIVE, m);
             }
+        }
+    }
+
+    /**
+     * Softmax of scores[off, off + real) in place, over whole vectors: the padding lanes [real, padded) are
+     * set to -∞ first, so they take no weight and no masked load is needed.
+     */
+    private static void softmaxPadded(float[] scores, int off, int real, int padded) {
+        java.util.Arrays.fill(scores, off + real, off + padded, Float.NEGATIVE_INFINITY);
+        FloatVector maxes = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < padded; j += L) {
+            maxes = maxes.max(FloatVector.fromArray(S, scores, off + j));
+        }
+        FloatVector shift = FloatVector.broadcast(S, maxes.reduceLanes(VectorOperators.MAX));
+        FloatVector sums = FloatVector.zero(S);
+        for (int j = 0; j < padded; j += L) {
+            FloatVector e = FloatVector.fromArray(S, scores, off + j).sub(shift).lanewise(VectorOperators.EXP);
+            e.intoArray(scores, off + j);
+            sums = sums.add(e);
+        }
+        FloatVector inv = FloatVector.broadcast(S, 1f / sums.reduceLanes(VectorOperators.ADD));
+        for (int j = 0; j < padded; j += L) {
+            FloatVector.fromArray(S, scores, off + j).mul(inv).intoArray(scores, off + j);
         }
     }
 
