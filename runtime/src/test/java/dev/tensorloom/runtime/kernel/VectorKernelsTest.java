@@ -56,7 +56,7 @@ class VectorKernelsTest {
         int[][] shapes = {
             {1, 1, 1}, {1, 7, 13}, {7, 13, 1}, {13, 31, 97}, {97, 13, 31}, {31, 97, 7}, {6, 16, 32},
             {17, 33, 47}, {1, 2003, 5}, {13, 2003, 37}, {96, 40, 33}, {97, 300, 530}, {131, 257, 97},
-            {200, 31, 7}, {10, 384, 1536}};
+            {200, 31, 7}, {10, 384, 1536}, {101, 1100, 67}};
         List<Arguments> args = new ArrayList<>();
         for (int[] s : shapes) {
             args.add(Arguments.of(s[0], s[1], s[2], false));
@@ -95,8 +95,9 @@ class VectorKernelsTest {
 
     @Test
     void matmulGivesTheSameBitsForAnyThreadCount() {
-        Tensor a = matrices.random(131, 257, true);
-        Tensor b = matrices.random(257, 97, false);
+        // k = 600 spans two depth blocks, so the partial sums are accumulated into c.
+        Tensor a = matrices.random(131, 600, true);
+        Tensor b = matrices.random(600, 97, false);
         float[] reference = null;
         for (int threads : new int[] {1, 2, 3}) {
             Tensor c = Tensor.allocate(arena, 131, 97);

@@ -16,11 +16,14 @@ import jdk.incubator.vector.VectorMask;
  *
  * <p>The accumulators leave through a small array, written inline in each kernel: handing live vectors to
  * a helper that C2 declines to inline makes it box them on every iteration of the k loop, which cost more
- * than half the throughput. The a rows come from a row-major float[] block whose row offsets are passed one by one, so a tile at the
- * bottom edge points its missing rows at a zero row instead of needing its own kernel.
+ * than half the throughput.
+ *
+ * <p>The a rows come from a row-major float[] block whose row offsets are passed one by one, so a tile at
+ * the bottom edge points its missing rows at a zero row instead of needing its own kernel. On Zen 4 the
+ * packed kernel runs at 83-88% of the 114 GFLOP/s a register-only FMA loop reaches on one core; 4×3, 6×3,
+ * 8×3 and 4×4 tiles measured the same within noise.
  */
 final class GemmMicroKernel {
-
 
     /** Rows of c per tile. */
     static final int MR = 6;

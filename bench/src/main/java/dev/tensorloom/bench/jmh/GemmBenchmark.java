@@ -1,0 +1,125 @@
+package dev.tensorloom.bench.jmh;
+
+import dev.tensorloom.runtime.kernel.Kernels;
+import dev.tensorloom.runtime.kernel.Parallelism;
+import dev.tensorloom.runtime.kernel.ScalarKernels;
+import dev.tensorloom.runtime.kernel.vector.VectorKernels;
+import dev.tensorloom.runtime.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Square c = a·b, n×n times n×n. Each call is 2n³ floating-point operations (n³ multiply-adds); the
+ * {@code gflop} counter adds 2n³/10⁹ per call, so JMH reports it directly in GFLOP/s next to the calls
+ * per second. The vector backend runs on {@code threads} kernel threads; the scalar oracle is single
+ * threaded and only measured at the two small sizes, as it needs seconds per call beyond them.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+    "-Xmx8g"})
+public class GemmBenchmark {
+
+    /** Operands for one size, in a shared arena so the kernel threads may read them. */
+    public abstract static class Operands {
+        Arena arena;
+        Tensor a;
+        Tensor b;
+        Tensor c;
+        Kernels kernels;
+
+        void allocate(int n, Kernels backend) {
+            arena = Arena.ofShared();
+            Random random = new Random(n);
+            a = randomMatrix(arena, random, n);
+            b = randomMatrix(arena, random, n);
+            c = Tensor.allocate(arena, n, n);
+            kernels = backend;
+        }
+
+        @TearDown
+        public void free() {
+            arena.close();
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class VectorOperands extends Operands {
+        @Param({"384", "1024", "2048", "4096"})
+        public int size;
+
+        @Param({"2"})
+        public int threads;
+
+        @Setup
+        public void setUp() {
+            allocate(size, new VectorKernels(new Parallelism(threads)));
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class ScalarOperands extends Operands {
+        @Param({"384", "1024"})
+        public int scalarSize;
+
+        @Setup
+        public void setUp() {
+            allocate(scalarSize, new ScalarKernels());
+        }
+    }
+
+    /** Floating-point operations done, in units of 10⁹; JMH divides by the iteration time. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Flops {
+        public double gflop;
+
+        @Setup(Level.Iteration)
+        public void reset() {
+            gflop = 0;
+        }
+
+        void count(Tensor c, Tensor a) {
+            gflop += 2.0 * c.rows() * c.cols() * a.cols() / 1e9;
+        }
+    }
+
+    @Benchmark
+    public Tensor vector(VectorOperands o, Flops flops) {
+        o.kernels.matmul(o.a, o.b, o.c);
+        flops.count(o.c, o.a);
+        return o.c;
+    }
+
+    @Benchmark
+    public Tensor scalar(ScalarOperands o, Flops flops) {
+        o.kernels.matmul(o.a, o.b, o.c);
+        flops.count(o.c, o.a);
+        return o.c;
+    }
+
+    static Tensor randomMatrix(Arena arena, Random random, int n) {
+        float[] values = new float[n * n];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = random.nextFloat() * 2 - 1;
+        }
+        return Tensor.of(arena, values, n, n);
+    }
+}
