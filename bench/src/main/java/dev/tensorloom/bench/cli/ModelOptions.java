@@ -28,7 +28,7 @@ final class ModelOptions {
     }
 
     Kernels kernels(String backend) {
-        return KernelProvider.byName(backend, new Parallelism(threadCount()));
+        return KernelProvider.byName(backend, Parallelism.of(threadCount()));
     }
 
     EmbedderOptions embedderOptions(String backend) {

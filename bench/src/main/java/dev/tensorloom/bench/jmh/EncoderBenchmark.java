@@ -71,7 +71,7 @@ public class EncoderBenchmark {
         }
         tokenizer.close();
         String backend = engine.substring("tensorloom-".length());
-        EmbedderOptions options = EmbedderOptions.of(KernelProvider.byName(backend, new Parallelism(threads)))
+        EmbedderOptions options = EmbedderOptions.of(KernelProvider.byName(backend, Parallelism.of(threads)))
                 .withBatchSize(batch);
         encoder = new TensorloomEngine(TextEmbedder.load(files, options));
     }

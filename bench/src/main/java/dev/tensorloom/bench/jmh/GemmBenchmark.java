@@ -70,7 +70,7 @@ public class GemmBenchmark {
 
         @Setup
         public void setUp() {
-            allocate(size, new VectorKernels(new Parallelism(threads)));
+            allocate(size, new VectorKernels(Parallelism.of(threads)));
         }
     }
 

@@ -74,7 +74,7 @@ public class GemvBenchmark {
         }
         x = Tensor.of(arena, xs, size);
         y = Tensor.allocate(arena, size);
-        kernels = KernelProvider.byName(backend, new Parallelism(threads));
+        kernels = KernelProvider.byName(backend, Parallelism.of(threads));
     }
 
     @TearDown

@@ -53,7 +53,7 @@ public class MemoryCopyBenchmark {
         // Touch every page of both buffers so that no page fault is timed.
         source.fill((byte) 1);
         target.fill((byte) 0);
-        parallelism = new Parallelism(threads);
+        parallelism = Parallelism.of(threads);
     }
 
     @TearDown

@@ -1,6 +1,7 @@
 package dev.tensorloom.runtime.bert;
 
 import dev.tensorloom.runtime.kernel.Kernels;
+import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.runtime.tokenize.TokenBatch;
 import java.lang.foreign.Arena;
@@ -11,25 +12,41 @@ import java.util.List;
  * The BERT encoder forward pass, read top to bottom: embeddings, then per layer self-attention and a
  * feed-forward block, each followed by a residual add and a LayerNorm (post-norm).
  *
- * <p>The query, key and value projections are fused into one [hidden, 3·hidden] matrix at construction, so
- * each layer runs one wide GEMM instead of three narrow ones; attention then reads q, k and v as column
- * views of that product. Weights are shared read-only; every {@link #forward} call works in its own arena,
- * so one encoder serves many threads.
+ * <p>At construction the query, key and value projections are fused into one [hidden, 3·hidden] matrix, so
+ * each layer runs one wide GEMM instead of three narrow ones (attention then reads q, k and v as column
+ * views of that product), and every projection is {@linkplain Kernels#prepare prepared} once in the
+ * backend's preferred layout. Weights are shared read-only; every {@link #forward} call works in its own
+ * arena, so one encoder serves many threads.
  */
 public final class BertEncoder implements AutoCloseable {
 
     private final BertWeights weights;
     private final Kernels kernels;
     private final Arena fusedArena = Arena.ofShared();
-    private final List<BertWeights.Linear> fusedQkv;
+    private final List<PreparedLayer> layers;
+
+    /** A layer's projections, each ready for the backend's matmul. */
+    private record PreparedLayer(Projection qkv, Projection attentionOutput, Projection intermediate,
+            Projection output) {
+    }
+
+    /** y = x·weight + bias with a prepared weight. */
+    private record Projection(PreparedMatrix weight, Tensor bias) {
+    }
 
     public BertEncoder(BertWeights weights, Kernels kernels) {
         this.weights = weights;
         this.kernels = kernels;
-        this.fusedQkv = new ArrayList<>(weights.layers().size());
+        this.layers = new ArrayList<>(weights.layers().size());
         for (BertWeights.Layer layer : weights.layers()) {
-            fusedQkv.add(concatColumns(fusedArena, layer.query(), layer.key(), layer.value()));
+            layers.add(new PreparedLayer(
+                    prepare(concatColumns(fusedArena, layer.query(), layer.key(), layer.value())),
+                    prepare(layer.attentionOutput()), prepare(layer.intermediate()), prepare(layer.output())));
         }
+    }
+
+    private Projection prepare(BertWeights.Linear linear) {
+        return new Projection(kernels.prepare(linear.weight()), linear.bias());
     }
 
     public BertConfig config() {
@@ -58,19 +75,20 @@ public final class BertEncoder implements AutoCloseable {
         Tensor intermediate = Tensor.allocate(arena, tokens, cfg.intermediateSize());
         for (int l = 0; l < cfg.layers(); l++) {
             BertWeights.Layer layer = weights.layers().get(l);
+            PreparedLayer prepared = layers.get(l);
 
-            linear(x, fusedQkv.get(l), qkv);
+            linear(x, prepared.qkv(), qkv);
             Tensor q = qkv.slice(1, 0, hidden);
             Tensor k = qkv.slice(1, hidden, 2L * hidden);
             Tensor v = qkv.slice(1, 2L * hidden, 3L * hidden);
             kernels.attention(q, k, v, mask, cfg.heads(), context);
-            linear(context, layer.attentionOutput(), attended);
+            linear(context, prepared.attentionOutput(), attended);
             kernels.add(attended, x);
             kernels.layerNorm(attended, layer.attentionNormGamma(), layer.attentionNormBeta(), cfg.layerNormEpsilon());
 
-            linear(attended, layer.intermediate(), intermediate);
+            linear(attended, prepared.intermediate(), intermediate);
             kernels.gelu(intermediate);
-            linear(intermediate, layer.output(), x);
+            linear(intermediate, prepared.output(), x);
             kernels.add(x, attended);
             kernels.layerNorm(x, layer.outputNormGamma(), layer.outputNormBeta(), cfg.layerNormEpsilon());
         }
@@ -112,7 +130,7 @@ public final class BertEncoder implements AutoCloseable {
         return x;
     }
 
-    private void linear(Tensor in, BertWeights.Linear layer, Tensor out) {
+    private void linear(Tensor in, Projection layer, Tensor out) {
         kernels.matmul(in, layer.weight(), out);
         kernels.addBias(out, layer.bias());
     }

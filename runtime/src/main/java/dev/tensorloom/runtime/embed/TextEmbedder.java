@@ -144,7 +144,8 @@ public final class TextEmbedder implements AutoCloseable {
                 chunk.add(tokenized.get(order[i]));
             }
             TokenBatch batch = HfTokenizer.pad(chunk);
-            try (Arena arena = Arena.ofConfined()) {
+            // Shared, not confined: the kernels spread each operation over their worker threads.
+            try (Arena arena = Arena.ofShared()) {
                 consumer.accept(batch, indices, encoder.forward(batch, arena), arena);
             }
         }

@@ -6,6 +6,8 @@ import dev.tensorloom.runtime.tensor.Tensor;
  * The fp32 operations a transformer encoder is made of. Matrices are 2-D {@link Tensor}s with unit
  * column stride; their row stride is the leading dimension, so strided views (one head of a fused QKV
  * projection) are passed as they are. Implementations are stateless and safe to call from many threads.
+ * A multithreaded backend can only spread an operation over its workers when every operand lives in a
+ * shared (or global/auto) arena; operands from a confined arena are computed on the calling thread.
  *
  * <p>{@link ScalarKernels} is the oracle every other implementation is tested against.
  */
@@ -16,6 +18,20 @@ public interface Kernels {
 
     /** c = a·b, with a [m,k], b [k,n], c [m,n]. */
     void matmul(Tensor a, Tensor b, Tensor c);
+
+    /**
+     * Readies a constant matrix b [k, n] for many products {@code a·b}. The default keeps b as it is;
+     * backends with a faster layout override it.
+     */
+    default PreparedMatrix prepare(Tensor b) {
+        b.leadingDim();
+        return () -> b;
+    }
+
+    /** c = a·b for a b made by this backend's {@link #prepare}. */
+    default void matmul(Tensor a, PreparedMatrix b, Tensor c) {
+        matmul(a, b.source(), c);
+    }
 
     /** c = a·bᵀ, with a [m,k], b [n,k], c [m,n]. */
     void matmulTransposedB(Tensor a, Tensor b, Tensor c);

@@ -1,38 +1,44 @@
 package dev.tensorloom.runtime.kernel;
 
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.RecursiveAction;
 import java.util.function.IntConsumer;
 
 /**
- * A fixed pool of worker threads that splits index ranges into tasks. The thread count comes from the
- * constructor, else {@code -Dtensorloom.threads}, else the number of processors. Nested calls (a parallel
- * kernel inside a parallel loop) are safe: the pool steals work instead of blocking.
+ * A fixed pool of worker threads that splits index ranges into tasks. There is one pool per thread count
+ * in a process ({@link #of}), so asking for the same count twice never starts more threads; the default
+ * count comes from {@code -Dtensorloom.threads}, else the number of processors. Workers are daemon
+ * threads. Nested calls (a parallel kernel inside a parallel loop) are safe: the pool steals work instead
+ * of blocking.
  */
 public final class Parallelism {
 
     /** System property that sets the default number of kernel threads. */
     public static final String THREADS_PROPERTY = "tensorloom.threads";
 
-    private static final class Holder {
-        static final Parallelism DEFAULT = new Parallelism(defaultThreads());
-    }
+    private static final ConcurrentHashMap<Integer, Parallelism> POOLS = new ConcurrentHashMap<>();
 
     private final int threads;
     private final ForkJoinPool pool;
 
-    public Parallelism(int threads) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("thread count must be >= 1, got " + threads);
-        }
+    private Parallelism(int threads) {
         this.threads = threads;
         this.pool = threads == 1 ? null : new ForkJoinPool(threads, ForkJoinPool.defaultForkJoinWorkerThreadFactory, null, false);
     }
 
-    /** The process-wide pool sized by {@code -Dtensorloom.threads}. */
+    /** The process's pool of {@code threads} workers, started on first use. */
+    public static Parallelism of(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("thread count must be >= 1, got " + threads);
+        }
+        return POOLS.computeIfAbsent(threads, Parallelism::new);
+    }
+
+    /** The pool sized by {@code -Dtensorloom.threads}, else the number of processors. */
     public static Parallelism shared() {
-        return Holder.DEFAULT;
+        return of(defaultThreads());
     }
 
     public static int defaultThreads() {

@@ -15,7 +15,7 @@ class KernelProviderTest {
     void byNameGivesEachBackend() {
         assertInstanceOf(ScalarKernels.class, KernelProvider.byName("scalar"));
         assertEquals("scalar", KernelProvider.byName("Scalar").name());
-        Kernels vector = KernelProvider.byName("VECTOR", new Parallelism(3));
+        Kernels vector = KernelProvider.byName("VECTOR", Parallelism.of(3));
         assertInstanceOf(VectorKernels.class, vector);
         assertEquals("vector", vector.name());
         assertTrue(vector.toString().contains("3 threads"), vector.toString());

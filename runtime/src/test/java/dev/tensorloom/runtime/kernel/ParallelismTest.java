@@ -15,7 +15,7 @@ class ParallelismTest {
     @Test
     void visitsEveryIndexExactlyOnce() {
         for (int threads : new int[] {1, 2, 3, 8}) {
-            Parallelism p = new Parallelism(threads);
+            Parallelism p = Parallelism.of(threads);
             for (int count : new int[] {0, 1, 2, 7, 1000}) {
                 AtomicIntegerArray visits = new AtomicIntegerArray(Math.max(count, 1));
                 p.forEach(count, i -> visits.incrementAndGet(i));
@@ -28,7 +28,7 @@ class ParallelismTest {
 
     @Test
     void nestedLoopsDoNotDeadlock() {
-        Parallelism p = new Parallelism(2);
+        Parallelism p = Parallelism.of(2);
         AtomicLong sum = new AtomicLong();
         assertTimeoutPreemptively(Duration.ofSeconds(20), () -> p.forEach(16,
                 i -> p.forEach(16, j -> p.forEach(4, k -> sum.addAndGet(i * 64 + j * 4 + k)))));
@@ -38,7 +38,7 @@ class ParallelismTest {
 
     @Test
     void rejectsNonPositiveThreadCounts() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Parallelism(0));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Parallelism.of(0));
         assertTrue(e.getMessage().contains("0"), e.getMessage());
     }
 

@@ -32,7 +32,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class VectorKernelsTest {
 
-    private static final Parallelism TWO_THREADS = new Parallelism(2);
+    private static final Parallelism TWO_THREADS = Parallelism.of(2);
     private static final Kernels SCALAR = new ScalarKernels();
     private static final Kernels VECTOR = new VectorKernels(TWO_THREADS);
     private static final double PRODUCT_TOLERANCE = 1e-5;
@@ -101,7 +101,7 @@ class VectorKernelsTest {
         float[] reference = null;
         for (int threads : new int[] {1, 2, 3}) {
             Tensor c = Tensor.allocate(arena, 131, 97);
-            new VectorKernels(new Parallelism(threads)).matmul(a, b, c);
+            new VectorKernels(Parallelism.of(threads)).matmul(a, b, c);
             if (reference == null) {
                 reference = c.toArray();
             } else {

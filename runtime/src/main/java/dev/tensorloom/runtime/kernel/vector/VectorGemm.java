@@ -15,7 +15,8 @@ import jdk.incubator.vector.FloatVector;
 /**
  * c = a·b for a row-major b [k,n], the layout of ONNX MatMul weights, in the Goto/BLIS scheme.
  *
- * <p>b is packed once per call into panels NR columns wide (kc rows of NR floats each, contiguous), the
+ * <p>b is packed into panels NR columns wide (once per call, or once for good by {@link #pack} when b is a
+ * layer's constant weights) (kc rows of NR floats each, contiguous), the
  * rows of a are split into blocks, and for each depth block of {@value #KC} a block of a is copied into a
  * small array; {@link GemmMicroKernel#packed} then multiplies an MR-row sliver of it (12 KiB, stays in L1)
  * with every panel sliver of a {@value #KC}×{@value #NC} block of b (512 KiB, stays in L2).
@@ -47,6 +48,23 @@ final class VectorGemm {
     }
 
     static void multiply(Tensor a, Tensor b, Tensor c, Tasks tasks) {
+        multiply(a, b, null, c, tasks);
+    }
+
+    /** c = a·b with b already packed by {@link #pack}. */
+    static void multiply(Tensor a, PackedPanels b, Tensor c, Tasks tasks) {
+        multiply(a, b.source(), b, c, tasks);
+    }
+
+    /** Packs b [k,n] into panels NR columns wide, the layout the packed micro-kernel reads. */
+    static PackedPanels pack(Tensor b, Tasks tasks) {
+        int panels = ceilDiv(b.cols(), NR);
+        float[] packedB = new float[Math.multiplyExact(panels * NR, b.rows())];
+        tasks.forEach(panels, p -> packPanel(b, p, packedB));
+        return new PackedPanels(b, packedB);
+    }
+
+    private static void multiply(Tensor a, Tensor b, PackedPanels packedB, Tensor c, Tasks tasks) {
         int m = a.rows();
         int n = b.cols();
         int k = a.cols();
@@ -60,17 +78,15 @@ final class VectorGemm {
         if (m <= STREAMING_MAX_ROWS) {
             streaming(a, b, c, tasks);
         } else {
-            packed(a, b, c, tasks);
+            packed(a, packedB != null ? packedB : pack(b, tasks), c, tasks);
         }
     }
 
-    private static void packed(Tensor a, Tensor b, Tensor c, Tasks tasks) {
+    private static void packed(Tensor a, PackedPanels b, Tensor c, Tasks tasks) {
         int m = a.rows();
         int n = b.cols();
-        int k = a.cols();
         int panels = ceilDiv(n, NR);
-        float[] packedB = new float[Math.multiplyExact(panels * NR, k)];
-        tasks.forEach(panels, p -> packPanel(b, p, packedB));
+        float[] packedB = b.panels();
 
         int threads = tasks.threads();
         int rowPanels = ceilDiv(m, MR);

@@ -2,6 +2,7 @@ package dev.tensorloom.runtime.kernel.vector;
 
 import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.Parallelism;
+import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.kernel.Shapes;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.util.Objects;
@@ -39,6 +40,22 @@ public final class VectorKernels implements Kernels {
     public void matmul(Tensor a, Tensor b, Tensor c) {
         Shapes.matmul(a, b, c);
         VectorGemm.multiply(a, b, c, tasks((long) a.rows() * a.cols() * b.cols(), a, b, c));
+    }
+
+    /** Packs b into micro-kernel panels once, so products with it skip the per-call packing. */
+    @Override
+    public PreparedMatrix prepare(Tensor b) {
+        b.leadingDim();
+        return VectorGemm.pack(b, tasks(b.size(), b));
+    }
+
+    @Override
+    public void matmul(Tensor a, PreparedMatrix b, Tensor c) {
+        if (!(b instanceof PackedPanels packed)) {
+            throw new IllegalArgumentException("matrix " + b.source() + " was prepared by another backend");
+        }
+        Shapes.matmul(a, packed.source(), c);
+        VectorGemm.multiply(a, packed, c, tasks((long) a.rows() * a.cols() * packed.cols(), a, packed.source(), c));
     }
 
     @Override
