@@ -79,6 +79,32 @@ class VectorKernelsTest {
         Matrices.assertMarginsUntouched(margins, c);
     }
 
+    @ParameterizedTest(name = "[{0}x{1}]·prepared [{1}x{2}] strided={3}")
+    @MethodSource("products")
+    void matmulWithPreparedWeightsMatchesScalar(int m, int k, int n, boolean strided) {
+        Tensor a = matrices.random(m, k, strided);
+        Tensor b = matrices.random(k, n, strided);
+        Tensor c = matrices.random(m, n, strided);
+        float[] margins = Matrices.snapshot(c);
+        Tensor expected = Tensor.allocate(arena, m, n);
+        PreparedMatrix prepared = VECTOR.prepare(b);
+        assertEquals(k, prepared.rows());
+        assertEquals(n, prepared.cols());
+        VECTOR.matmul(a, prepared, c);
+        SCALAR.matmul(a, SCALAR.prepare(b), expected);
+        assertProductClose(expected, c, absoluteProducts(a, b, false));
+        Matrices.assertMarginsUntouched(margins, c);
+    }
+
+    @Test
+    void aMatrixPreparedByAnotherBackendIsRefused() {
+        Tensor b = matrices.random(8, 8, false);
+        Tensor a = matrices.random(3, 8, false);
+        Tensor c = Tensor.allocate(arena, 3, 8);
+        var e = assertThrows(IllegalArgumentException.class, () -> VECTOR.matmul(a, SCALAR.prepare(b), c));
+        assertTrue(e.getMessage().contains("another backend"), e.getMessage());
+    }
+
     @ParameterizedTest(name = "[{0}x{1}]·[{2}x{1}]ᵀ strided={3}")
     @MethodSource("products")
     void matmulTransposedBMatchesScalar(int m, int k, int n, boolean strided) {

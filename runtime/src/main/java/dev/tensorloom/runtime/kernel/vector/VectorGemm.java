@@ -75,10 +75,12 @@ final class VectorGemm {
             VectorElementwise.fill(c, 0f);
             return;
         }
-        if (m <= STREAMING_MAX_ROWS) {
+        if (packedB != null) {
+            packed(a, packedB, c, tasks);
+        } else if (m <= STREAMING_MAX_ROWS) {
             streaming(a, b, c, tasks);
         } else {
-            packed(a, packedB != null ? packedB : pack(b, tasks), c, tasks);
+            packed(a, pack(b, tasks), c, tasks);
         }
     }
 
