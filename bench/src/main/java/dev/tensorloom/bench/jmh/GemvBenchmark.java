@@ -39,7 +39,7 @@ public class GemvBenchmark {
 
     static final long WORKING_SET_BYTES = 256L << 20;
 
-    @Param({"4096", "1024"})
+    @Param({"4096", "2048", "1024", "384"})
     public int size;
 
     @Param({"vector", "scalar"})
