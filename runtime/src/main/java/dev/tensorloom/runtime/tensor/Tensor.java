@@ -168,6 +168,9 @@ public final class Tensor {
 
     /** The view with axes {@code a} and {@code b} swapped. */
     public Tensor transpose(int a, int b) {
+        if (a < 0 || a >= shape.length || b < 0 || b >= shape.length) {
+            throw new IndexOutOfBoundsException("transpose of axes " + a + " and " + b + " of " + this);
+        }
         long[] s = shape.clone();
         long[] st = strides.clone();
         s[a] = shape[b];
