@@ -131,7 +131,7 @@ final class BenchCommand implements Callable<Integer> {
         List<float[][][]> expectedStates = new ArrayList<>();
         List<float[][]> expectedVectors = new ArrayList<>();
         for (int start = 0; start < sentences.size(); start += PARITY_CHUNK) {
-            List<String> chunk = Parity.chunk(sentences, start, PARITY_CHUNK);
+            List<String> chunk = sentences.subList(start, Math.min(sentences.size(), start + PARITY_CHUNK));
             expectedStates.add(reference.lastHiddenStates(chunk));
             expectedVectors.add(reference.embed(chunk));
         }
@@ -139,7 +139,7 @@ final class BenchCommand implements Callable<Integer> {
             Parity p = Parity.start(engine.name());
             try (ProgressBar bar = new ProgressBar("parity " + engine.name(), sentences.size())) {
                 for (int c = 0, start = 0; start < sentences.size(); c++, start += PARITY_CHUNK) {
-                    List<String> chunk = Parity.chunk(sentences, start, PARITY_CHUNK);
+                    List<String> chunk = sentences.subList(start, Math.min(sentences.size(), start + PARITY_CHUNK));
                     p = p.plus(engine.lastHiddenStates(chunk), expectedStates.get(c), engine.embed(chunk),
                             expectedVectors.get(c));
                     bar.step(chunk.size());

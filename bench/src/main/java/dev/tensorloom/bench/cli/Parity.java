@@ -1,7 +1,5 @@
 package dev.tensorloom.bench.cli;
 
-import java.util.List;
-
 /**
  * How far an engine's outputs are from the reference's on the same sentences: the largest absolute
  * difference of any token's last hidden state, and the smallest cosine between pooled embeddings.
@@ -37,10 +35,6 @@ record Parity(String engine, int sentences, double maxHiddenDifference, double m
 
     static Parity start(String engine) {
         return new Parity(engine, 0, 0, 1);
-    }
-
-    static List<String> chunk(List<String> all, int start, int size) {
-        return all.subList(start, Math.min(all.size(), start + size));
     }
 
     private static double cosine(float[] a, float[] b) {

