@@ -143,7 +143,9 @@ class TextEmbedderTest {
             for (Future<float[][]> f : results) {
                 float[][] got = f.get();
                 for (int i = 0; i < expected.length; i++) {
-                    assertArrayEquals(expected[i], got[i], 0f);
+                    // Not bit-equal: code that C2 has not compiled yet takes the Vector API's Java fallback
+                    // for exp, which rounds differently from the intrinsic. A race would be far off.
+                    assertArrayEquals(expected[i], got[i], 1e-6f);
                 }
             }
         } finally {
