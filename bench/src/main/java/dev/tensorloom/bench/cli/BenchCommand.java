@@ -76,7 +76,14 @@ final class BenchCommand implements Callable<Integer> {
             int maxTokens = ((TensorloomEngine) engines.getFirst()).embedder().config().maxPositions();
             HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(files.tokenizer(),
                     BundledMiniLm.tokenizerOptions(maxTokens));
-            EmbeddingEngine reference = new OnnxRuntimeEngine(OnnxRuntimeEncoder.open(files.onnx(), threads), tokenizer);
+            OnnxRuntimeEncoder ort;
+            try {
+                ort = OnnxRuntimeEncoder.open(files.onnx(), threads);
+            } catch (Exception e) {
+                tokenizer.close();
+                throw e;
+            }
+            EmbeddingEngine reference = new OnnxRuntimeEngine(ort, tokenizer);
             engines.add(reference);
 
             say("[2/5] Reading WordNet 3.1 glosses");
@@ -120,9 +127,26 @@ final class BenchCommand implements Callable<Integer> {
             say("report: " + report.toAbsolutePath());
             return parities.stream().allMatch(Parity::passes) ? 0 : 1;
         } finally {
-            for (EmbeddingEngine e : engines) {
+            closeAll(engines);
+        }
+    }
+
+    /** Closes every engine even when one of them fails to close; the first failure is rethrown. */
+    private static void closeAll(List<EmbeddingEngine> engines) {
+        RuntimeException first = null;
+        for (EmbeddingEngine e : engines) {
+            try {
                 e.close();
+            } catch (RuntimeException failure) {
+                if (first == null) {
+                    first = failure;
+                } else {
+                    first.addSuppressed(failure);
+                }
             }
+        }
+        if (first != null) {
+            throw first;
         }
     }
 

@@ -32,7 +32,7 @@ final class EmbedCommand implements Callable<Integer> {
     @Parameters(paramLabel = "TEXT", arity = "0..*", description = "texts to embed")
     List<String> texts = new ArrayList<>();
 
-    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "read texts from FILE, one per line ('-' for stdin)")
+    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "read texts from FILE, one per line, each line one output row ('-' for stdin)")
     Path file;
 
     @Option(names = "--format", defaultValue = "JSON", description = "JSON or CSV (default: ${DEFAULT-VALUE})")
@@ -57,7 +57,7 @@ final class EmbedCommand implements Callable<Integer> {
             List<String> lines = "-".equals(file.toString())
                     ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8).lines().toList()
                     : Files.readAllLines(file, StandardCharsets.UTF_8);
-            lines.stream().filter(l -> !l.isBlank()).forEach(all::add);
+            all.addAll(lines);  // every line, blank ones too, so output row i is input line i
         }
         if (all.isEmpty()) {
             System.err.println("embed: no text given (pass texts as arguments or --file FILE)");

@@ -38,10 +38,15 @@ public final class BertEncoder implements AutoCloseable {
         this.weights = weights;
         this.kernels = kernels;
         this.layers = new ArrayList<>(weights.layers().size());
-        for (BertWeights.Layer layer : weights.layers()) {
-            layers.add(new PreparedLayer(
-                    prepare(concatColumns(fusedArena, layer.query(), layer.key(), layer.value())),
-                    prepare(layer.attentionOutput()), prepare(layer.intermediate()), prepare(layer.output())));
+        try {
+            for (BertWeights.Layer layer : weights.layers()) {
+                layers.add(new PreparedLayer(
+                        prepare(concatColumns(fusedArena, layer.query(), layer.key(), layer.value())),
+                        prepare(layer.attentionOutput()), prepare(layer.intermediate()), prepare(layer.output())));
+            }
+        } catch (RuntimeException e) {
+            fusedArena.close();
+            throw e;
         }
     }
 

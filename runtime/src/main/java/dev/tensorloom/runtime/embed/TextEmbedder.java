@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Sentence embeddings from a BERT-family ONNX model: the user-facing entry point.
@@ -33,6 +34,7 @@ public final class TextEmbedder implements AutoCloseable {
     private final BertEncoder encoder;
     private final HfTokenizer tokenizer;
     private final EmbedderOptions options;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private TextEmbedder(BertWeights weights, HfTokenizer tokenizer, EmbedderOptions options) {
         this.weights = weights;
@@ -48,9 +50,14 @@ public final class TextEmbedder implements AutoCloseable {
 
     public static TextEmbedder load(ModelFiles files, EmbedderOptions options) throws IOException {
         BertWeights weights = BertOnnxLoader.load(files.onnx());
+        HfTokenizer tokenizer = null;
         try {
-            return new TextEmbedder(weights, HfTokenizer.open(files.tokenizer()), options);
+            tokenizer = HfTokenizer.open(files.tokenizer());
+            return new TextEmbedder(weights, tokenizer, options);
         } catch (IOException | RuntimeException e) {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
             weights.close();
             throw e;
         }
@@ -115,11 +122,21 @@ public final class TextEmbedder implements AutoCloseable {
         return tokenizer.encode(texts, config().maxPositions(), options.overlong());
     }
 
+    /** Frees the model; a second call does nothing. No call may be running on this embedder when it closes. */
     @Override
     public void close() {
-        encoder.close();
-        tokenizer.close();
-        weights.close();
+        if (closed.getAndSet(true)) {
+            return;
+        }
+        try {
+            encoder.close();
+        } finally {
+            try {
+                tokenizer.close();
+            } finally {
+                weights.close();
+            }
+        }
     }
 
     private interface BatchConsumer {

@@ -20,16 +20,19 @@ public final class KernelProvider {
     private static final String VECTOR_MODULE = "jdk.incubator.vector";
     private static final String VECTOR_CLASS = "dev.tensorloom.runtime.kernel.vector.VectorKernels";
 
-    private static final class Holder {
-        static final Kernels DEFAULT = chooseDefault();
-    }
+    private static Kernels chosen;
 
     private KernelProvider() {
     }
 
     /** The process-wide backend: forced by {@code -Dtensorloom.backend}, else the fastest available. */
-    public static Kernels kernels() {
-        return Holder.DEFAULT;
+    public static synchronized Kernels kernels() {
+        // Not a static initializer: a bad -Dtensorloom.backend must fail with its own message on every
+        // call, not once with ExceptionInInitializerError and then with NoClassDefFoundError.
+        if (chosen == null) {
+            chosen = chooseDefault();
+        }
+        return chosen;
     }
 
     /** The named backend with the shared thread pool; throws if it cannot be had here. */

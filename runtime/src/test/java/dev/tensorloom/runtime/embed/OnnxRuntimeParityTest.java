@@ -49,6 +49,35 @@ class OnnxRuntimeParityTest {
         referenceEmbeddings = embeddings.toArray(double[][]::new);
     }
 
+    /**
+     * A text of about 300 tokens and one of thousands, which both sides truncate to the model's 512
+     * positions keeping the closing [SEP]: long sequences and truncation agree with ONNX Runtime too.
+     */
+    @org.junit.jupiter.api.Test
+    void longAndTruncatedTextsMatchOnnxRuntime() throws Exception {
+        try (HuggingFaceTokenizer tokenizer = BundledMiniLm.tokenizer(512);
+                OnnxRuntimeEncoder ort = OnnxRuntimeEncoder.open(BundledMiniLm.modelBytes(), 2);
+                TextEmbedder embedder = TextEmbedder.bundledMiniLm(
+                        EmbedderOptions.of(KernelProvider.byName("vector")))) {
+            List<String> texts = List.of(WordNetSentences.ofApproxTokens(1, 300, tokenizer).getFirst(),
+                    String.join(" ", WordNetSentences.glosses(300)));
+            TokenizedBatch batch = TokenizedBatch.encode(tokenizer, texts);
+            float[][][] expected = ort.lastHiddenState(batch);
+            float[][][] states = embedder.lastHiddenStates(texts);
+            assertEquals(512, states[1].length, "the long text is cut to the model's positions");
+            double worst = 0;
+            for (int s = 0; s < texts.size(); s++) {
+                assertEquals(batch.length(s), states[s].length, "token count of text " + s);
+                for (int t = 0; t < states[s].length; t++) {
+                    for (int j = 0; j < states[s][t].length; j++) {
+                        worst = Math.max(worst, Math.abs(expected[s][t][j] - states[s][t][j]));
+                    }
+                }
+            }
+            assertTrue(worst <= MAX_HIDDEN_STATE_DIFFERENCE, "max |Δ| = " + worst);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"scalar", "vector"})
     void lastHiddenStatesAndEmbeddingsMatchOnnxRuntime(String backend) throws Exception {

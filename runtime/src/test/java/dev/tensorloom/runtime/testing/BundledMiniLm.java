@@ -70,15 +70,15 @@ public final class BundledMiniLm {
 
     /** The options described in the class comment; pass them to any {@code HuggingFaceTokenizer.newInstance}. */
     public static Map<String, String> tokenizerOptions(int maxLength) {
-        if (maxLength < 2 || maxLength > 512) {
-            throw new IllegalArgumentException("maxLength must be in [2, 512] (BERT positions), got " + maxLength);
+        if (maxLength < 2) {
+            throw new IllegalArgumentException("maxLength must leave room for [CLS] and [SEP], got " + maxLength);
         }
         return Map.of(
                 "addSpecialTokens", "true",
                 "padding", "true",
                 "truncation", "true",
                 "maxLength", Integer.toString(maxLength),
-                "modelMaxLength", "512");
+                "modelMaxLength", Integer.toString(Math.max(512, maxLength)));
     }
 
     private static InputStream open(String resource) {
