@@ -117,11 +117,6 @@ public final class TextEmbedder implements AutoCloseable {
         return out;
     }
 
-    /** Tokenizes {@code texts} as this embedder would, for callers that count tokens. */
-    public TokenBatch tokenize(List<String> texts) {
-        return tokenizer.encode(texts, config().maxPositions(), options.overlong());
-    }
-
     /** Frees the model; a second call does nothing. No call may be running on this embedder when it closes. */
     @Override
     public void close() {

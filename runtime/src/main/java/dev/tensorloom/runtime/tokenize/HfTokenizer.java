@@ -51,15 +51,6 @@ public final class HfTokenizer implements AutoCloseable {
     }
 
     /**
-     * Tokenizes every text and pads the batch to its longest member.
-     *
-     * @param maxTokens the most tokens a text may have, special tokens included
-     */
-    public TokenBatch encode(List<String> texts, int maxTokens, OverlongText overlong) {
-        return pad(encodeEach(texts, maxTokens, overlong));
-    }
-
-    /**
      * Tokenizes every text on its own. Errors name the text's index in {@code texts}.
      *
      * @param maxTokens the most tokens a text may have, special tokens included
