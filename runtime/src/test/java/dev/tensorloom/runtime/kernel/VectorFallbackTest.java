@@ -43,6 +43,14 @@ class VectorFallbackTest {
         assertTrue(!r.stdout.contains("backend="), r.toString());
     }
 
+    @Test
+    void anUnknownBackendFailsWithItsOwnMessage() throws Exception {
+        Result r = runProbe("-D" + KernelProvider.BACKEND_PROPERTY + "=tpu");
+        assertNotEquals(0, r.exit, r.toString());
+        assertTrue(r.stderr.contains("unknown backend 'tpu'"), r.toString());
+        assertTrue(!r.stderr.contains("ExceptionInInitializerError"), r.toString());
+    }
+
     private Result runProbe(String... jvmOptions) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
