@@ -1,9 +1,8 @@
 package dev.tensorloom.bench.jmh;
 
+import dev.tensorloom.runtime.kernel.KernelProvider;
 import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.Parallelism;
-import dev.tensorloom.runtime.kernel.ScalarKernels;
-import dev.tensorloom.runtime.kernel.vector.VectorKernels;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.util.Random;
@@ -70,7 +69,7 @@ public class GemmBenchmark {
 
         @Setup
         public void setUp() {
-            allocate(size, new VectorKernels(Parallelism.of(threads)));
+            allocate(size, KernelProvider.byName("vector", Parallelism.of(threads)));
         }
     }
 
@@ -81,7 +80,7 @@ public class GemmBenchmark {
 
         @Setup
         public void setUp() {
-            allocate(scalarSize, new ScalarKernels());
+            allocate(scalarSize, KernelProvider.byName("scalar"));
         }
     }
 

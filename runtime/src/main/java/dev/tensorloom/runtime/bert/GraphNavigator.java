@@ -62,6 +62,18 @@ final class GraphNavigator {
         return cs.getFirst();
     }
 
+    /**
+     * The single node that reads {@code after}'s first output, which must be an {@code opType} node;
+     * {@code what} names it in the error, {@code where} names the place in the model.
+     */
+    OnnxNode next(OnnxNode after, String opType, String what, String where) throws OnnxFormatException {
+        OnnxNode n = soleDataConsumer(after.output(0), what + " (" + where + ")");
+        if (!isOp(n, opType)) {
+            throw fail(where + ": expected " + what + " after " + after + ", found " + n);
+        }
+        return n;
+    }
+
     static boolean isOp(OnnxNode node, String opType) {
         return node.opType().equals(opType) && node.domain().isEmpty();
     }

@@ -94,20 +94,11 @@ final class LayerNormMatcher {
                     + describeNodes(centeredUsers));
         }
 
-        OnnxNode variance = graph.soleDataConsumer(square.output(0), where + " ReduceMean of the squares");
-        if (!isOp(variance, "ReduceMean")) {
-            throw graph.fail(where + ": expected ReduceMean after " + square + ", found " + variance);
-        }
+        OnnxNode variance = graph.next(square, "ReduceMean", "ReduceMean of the squares", where);
         requireLastAxisMean(variance, where);
-        OnnxNode addEps = graph.soleDataConsumer(variance.output(0), where + " Add of epsilon");
-        if (!isOp(addEps, "Add")) {
-            throw graph.fail(where + ": expected Add(variance, epsilon) after " + variance + ", found " + addEps);
-        }
+        OnnxNode addEps = graph.next(variance, "Add", "Add(variance, epsilon)", where);
         float eps = graph.scalar(graph.otherInput(addEps, variance.output(0)), where + " epsilon in " + addEps);
-        OnnxNode sqrt = graph.soleDataConsumer(addEps.output(0), where + " Sqrt");
-        if (!isOp(sqrt, "Sqrt")) {
-            throw graph.fail(where + ": expected Sqrt after " + addEps + ", found " + sqrt);
-        }
+        OnnxNode sqrt = graph.next(addEps, "Sqrt", "Sqrt", where);
         String std = sqrt.output(0);
         if (isOp(divide, "Div")) {
             if (!divide.input(1).equals(std)) {
@@ -121,15 +112,9 @@ final class LayerNormMatcher {
             }
         }
 
-        OnnxNode scale = graph.soleDataConsumer(divide.output(0), where + " Mul by gamma");
-        if (!isOp(scale, "Mul")) {
-            throw graph.fail(where + ": expected Mul by gamma after " + divide + ", found " + scale);
-        }
+        OnnxNode scale = graph.next(divide, "Mul", "Mul by gamma", where);
         OnnxTensor gamma = graph.requireConstant(graph.otherInput(scale, divide.output(0)), where + " gamma in " + scale);
-        OnnxNode shift = graph.soleDataConsumer(scale.output(0), where + " Add of beta");
-        if (!isOp(shift, "Add")) {
-            throw graph.fail(where + ": expected Add of beta after " + scale + ", found " + shift);
-        }
+        OnnxNode shift = graph.next(scale, "Add", "Add of beta", where);
         OnnxTensor beta = graph.requireConstant(graph.otherInput(shift, scale.output(0)), where + " beta in " + shift);
         return new BertGraphMatch.Norm(gamma, beta, eps, shift.output(0), where);
     }

@@ -45,10 +45,7 @@ final class LinearMatcher {
     BertGraphMatch.Linear match(OnnxNode matMul, String where) throws OnnxFormatException {
         OnnxTensor weight = graph.requireConstant(matMul.input(1), where + " weight (input 1 of " + matMul + ")");
         String product = matMul.output(0);
-        OnnxNode add = graph.soleDataConsumer(product, "the bias Add of " + where);
-        if (!isOp(add, "Add")) {
-            throw graph.fail(where + ": expected the bias Add after " + matMul + ", found " + add);
-        }
+        OnnxNode add = graph.next(matMul, "Add", "the bias Add", where);
         OnnxTensor bias = graph.requireConstant(graph.otherInput(add, product), where + " bias in " + add);
         return new BertGraphMatch.Linear(weight, bias, add.output(0));
     }
