@@ -14,24 +14,35 @@ import java.util.List;
  *
  * <p>At construction the query, key and value projections are fused into one [hidden, 3·hidden] matrix, so
  * each layer runs one wide GEMM instead of three narrow ones (attention then reads q, k and v as column
- * views of that product), and every projection is {@linkplain Kernels#prepare prepared} once in the
- * backend's preferred layout. Weights are shared read-only; every {@link #forward} call works in its own
- * arena, so one encoder serves many threads.
+ * views of that product), every weight is moved once to where the backend computes ({@link Kernels#toDevice},
+ * a no-op for host backends) and every projection is {@linkplain Kernels#prepare prepared} once in the
+ * backend's preferred layout. Activations stay where the backend computes until the result is asked for.
+ * Weights are shared read-only; every {@link #forward} call works in its own arena, so one encoder serves
+ * many threads.
  */
 public final class BertEncoder implements AutoCloseable {
 
     private final BertWeights weights;
     private final Kernels kernels;
-    private final Arena fusedArena = Arena.ofShared();
-    private final List<PreparedLayer> layers;
+    /** The fused projections and, for a device backend, the device copy of every weight. */
+    private final Arena residentArena = Arena.ofShared();
+    private final Embeddings embeddings;
+    private final List<ResidentLayer> layers;
 
-    /** A layer's projections, each ready for the backend's matmul. */
-    private record PreparedLayer(Projection qkv, Projection attentionOutput, Projection intermediate,
-            Projection output) {
+    /** The embedding tables and their LayerNorm, where the backend computes. */
+    private record Embeddings(Tensor words, Tensor positions, Tensor tokenTypes, Norm norm) {
+    }
+
+    /** A layer's parameters where the backend computes, each projection ready for its matmul. */
+    private record ResidentLayer(Projection qkv, Projection attentionOutput, Norm attentionNorm,
+            Projection intermediate, Projection output, Norm outputNorm) {
     }
 
     /** y = x·weight + bias with a prepared weight. */
     private record Projection(PreparedMatrix weight, Tensor bias) {
+    }
+
+    private record Norm(Tensor gamma, Tensor beta) {
     }
 
     public BertEncoder(BertWeights weights, Kernels kernels) {
@@ -39,19 +50,34 @@ public final class BertEncoder implements AutoCloseable {
         this.kernels = kernels;
         this.layers = new ArrayList<>(weights.layers().size());
         try {
+            this.embeddings = new Embeddings(resident(weights.wordEmbeddings()),
+                    resident(weights.positionEmbeddings()),
+                    weights.tokenTypeEmbeddings() == null ? null : resident(weights.tokenTypeEmbeddings()),
+                    norm(weights.embeddingNormGamma(), weights.embeddingNormBeta()));
             for (BertWeights.Layer layer : weights.layers()) {
-                layers.add(new PreparedLayer(
-                        prepare(concatColumns(fusedArena, layer.query(), layer.key(), layer.value())),
-                        prepare(layer.attentionOutput()), prepare(layer.intermediate()), prepare(layer.output())));
+                layers.add(new ResidentLayer(
+                        prepare(concatColumns(residentArena, layer.query(), layer.key(), layer.value())),
+                        prepare(layer.attentionOutput()),
+                        norm(layer.attentionNormGamma(), layer.attentionNormBeta()),
+                        prepare(layer.intermediate()), prepare(layer.output()),
+                        norm(layer.outputNormGamma(), layer.outputNormBeta())));
             }
         } catch (RuntimeException e) {
-            fusedArena.close();
+            residentArena.close();
             throw e;
         }
     }
 
+    private Tensor resident(Tensor host) {
+        return kernels.toDevice(host, residentArena);
+    }
+
     private Projection prepare(BertWeights.Linear linear) {
-        return new Projection(kernels.prepare(linear.weight()), linear.bias());
+        return new Projection(kernels.prepare(resident(linear.weight())), resident(linear.bias()));
+    }
+
+    private Norm norm(Tensor gamma, Tensor beta) {
+        return new Norm(resident(gamma), resident(beta));
     }
 
     public BertConfig config() {
@@ -62,8 +88,18 @@ public final class BertEncoder implements AutoCloseable {
         return kernels;
     }
 
-    /** The last hidden states, [batch·seqLength, hidden], allocated in {@code arena}. */
+    /** The last hidden states, [batch·seqLength, hidden], in host memory allocated in {@code arena}. */
     public Tensor forward(TokenBatch batch, Arena arena) {
+        Tensor hidden = kernels.toHost(hiddenStates(batch, arena), arena);
+        requireFinite(hidden, batch.seqLength());
+        return hidden;
+    }
+
+    /**
+     * The last hidden states, [batch·seqLength, hidden], allocated in {@code arena} in the memory the
+     * backend computes on (device memory for a device backend), for callers that go on computing there.
+     */
+    public Tensor hiddenStates(TokenBatch batch, Arena arena) {
         BertConfig cfg = weights.config();
         if (batch.seqLength() > cfg.maxPositions()) {
             throw new IllegalArgumentException("sequence of " + batch.seqLength() + " tokens exceeds the model's "
@@ -71,33 +107,29 @@ public final class BertEncoder implements AutoCloseable {
         }
         int tokens = batch.tokens();
         int hidden = cfg.hiddenSize();
-        Tensor mask = Tensor.of(arena, batch.mask(), batch.batch(), batch.seqLength());
+        Tensor mask = kernels.toDevice(Tensor.of(arena, batch.mask(), batch.batch(), batch.seqLength()), arena);
         Tensor x = embed(batch, arena);
 
-        Tensor qkv = Tensor.allocate(arena, tokens, 3L * hidden);
-        Tensor context = Tensor.allocate(arena, tokens, hidden);
-        Tensor attended = Tensor.allocate(arena, tokens, hidden);
-        Tensor intermediate = Tensor.allocate(arena, tokens, cfg.intermediateSize());
-        for (int l = 0; l < cfg.layers(); l++) {
-            BertWeights.Layer layer = weights.layers().get(l);
-            PreparedLayer prepared = layers.get(l);
-
-            linear(x, prepared.qkv(), qkv);
+        Tensor qkv = kernels.allocate(arena, tokens, 3L * hidden);
+        Tensor context = kernels.allocate(arena, tokens, hidden);
+        Tensor attended = kernels.allocate(arena, tokens, hidden);
+        Tensor intermediate = kernels.allocate(arena, tokens, cfg.intermediateSize());
+        for (ResidentLayer layer : layers) {
+            linear(x, layer.qkv(), qkv);
             Tensor q = qkv.slice(1, 0, hidden);
             Tensor k = qkv.slice(1, hidden, 2L * hidden);
             Tensor v = qkv.slice(1, 2L * hidden, 3L * hidden);
             kernels.attention(q, k, v, mask, cfg.heads(), context);
-            linear(context, prepared.attentionOutput(), attended);
+            linear(context, layer.attentionOutput(), attended);
             kernels.add(attended, x);
-            kernels.layerNorm(attended, layer.attentionNormGamma(), layer.attentionNormBeta(), cfg.layerNormEpsilon());
+            layerNorm(attended, layer.attentionNorm());
 
-            linear(attended, prepared.intermediate(), intermediate);
+            linear(attended, layer.intermediate(), intermediate);
             kernels.gelu(intermediate);
-            linear(intermediate, prepared.output(), x);
+            linear(intermediate, layer.output(), x);
             kernels.add(x, attended);
-            kernels.layerNorm(x, layer.outputNormGamma(), layer.outputNormBeta(), cfg.layerNormEpsilon());
+            layerNorm(x, layer.outputNorm());
         }
-        requireFinite(x, batch.seqLength());
         return x;
     }
 
@@ -114,30 +146,34 @@ public final class BertEncoder implements AutoCloseable {
 
     /** Word + position + token-type embeddings, then LayerNorm. */
     private Tensor embed(TokenBatch batch, Arena arena) {
-        BertConfig cfg = weights.config();
         int tokens = batch.tokens();
-        Tensor x = Tensor.allocate(arena, tokens, cfg.hiddenSize());
-        Tensor scratch = Tensor.allocate(arena, tokens, cfg.hiddenSize());
-        kernels.gatherRows(weights.wordEmbeddings(), batch.ids(), x);
+        int hidden = weights.config().hiddenSize();
+        Tensor x = kernels.allocate(arena, tokens, hidden);
+        Tensor scratch = kernels.allocate(arena, tokens, hidden);
+        kernels.gatherRows(embeddings.words(), batch.ids(), x);
 
         int[] positions = new int[tokens];
         for (int i = 0; i < tokens; i++) {
             positions[i] = i % batch.seqLength();
         }
-        kernels.gatherRows(weights.positionEmbeddings(), positions, scratch);
+        kernels.gatherRows(embeddings.positions(), positions, scratch);
         kernels.add(x, scratch);
 
-        if (weights.tokenTypeEmbeddings() != null) {
-            kernels.gatherRows(weights.tokenTypeEmbeddings(), batch.typeIds(), scratch);
+        if (embeddings.tokenTypes() != null) {
+            kernels.gatherRows(embeddings.tokenTypes(), batch.typeIds(), scratch);
             kernels.add(x, scratch);
         }
-        kernels.layerNorm(x, weights.embeddingNormGamma(), weights.embeddingNormBeta(), cfg.layerNormEpsilon());
+        layerNorm(x, embeddings.norm());
         return x;
     }
 
     private void linear(Tensor in, Projection layer, Tensor out) {
         kernels.matmul(in, layer.weight(), out);
         kernels.addBias(out, layer.bias());
+    }
+
+    private void layerNorm(Tensor x, Norm norm) {
+        kernels.layerNorm(x, norm.gamma(), norm.beta(), weights.config().layerNormEpsilon());
     }
 
     private static BertWeights.Linear concatColumns(Arena arena, BertWeights.Linear... parts) {
@@ -160,9 +196,9 @@ public final class BertEncoder implements AutoCloseable {
         return new BertWeights.Linear(weight, bias);
     }
 
-    /** Frees the fused projections; the weights belong to their own owner. */
+    /** Frees the fused projections and device copies; the weights belong to their own owner. */
     @Override
     public void close() {
-        fusedArena.close();
+        residentArena.close();
     }
 }

@@ -4,6 +4,7 @@ import dev.tensorloom.runtime.bert.BertConfig;
 import dev.tensorloom.runtime.bert.BertEncoder;
 import dev.tensorloom.runtime.bert.BertOnnxLoader;
 import dev.tensorloom.runtime.bert.BertWeights;
+import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.runtime.tokenize.HfTokenizer;
 import dev.tensorloom.runtime.tokenize.TokenBatch;
@@ -87,16 +88,20 @@ public final class TextEmbedder implements AutoCloseable {
 
     /** One pooled (and, by default, unit-length) vector per text, in input order. */
     public float[][] embed(List<String> texts) {
+        Kernels kernels = options.kernels();
         float[][] out = new float[texts.size()][];
-        forEachBatch(texts, (batch, indices, hidden, arena) -> {
-            Tensor pooled = Tensor.allocate(arena, batch.batch(), dimension());
+        forEachBatch(texts, encoder::hiddenStates, (batch, indices, hidden, arena) -> {
+            // Pooled where the encoder computed: only [batch, hidden] crosses back to the host.
+            Tensor pooled = kernels.allocate(arena, batch.batch(), dimension());
             Tensor mask = Tensor.of(arena, poolingMask(batch), batch.batch(), batch.seqLength());
-            options.kernels().meanPool(hidden, mask, pooled);
+            kernels.meanPool(hidden, kernels.toDevice(mask, arena), pooled);
             if (options.normalize()) {
-                options.kernels().l2NormalizeRows(pooled);
+                kernels.l2NormalizeRows(pooled);
             }
+            Tensor result = kernels.toHost(pooled, arena);
+            requireFinite(result, indices);
             for (int b = 0; b < indices.length; b++) {
-                out[indices[b]] = pooled.row(b).toArray();
+                out[indices[b]] = result.row(b).toArray();
             }
         });
         return out;
@@ -105,7 +110,7 @@ public final class TextEmbedder implements AutoCloseable {
     /** The last hidden states of each text's real tokens, [text][token][hidden], in input order. */
     public float[][][] lastHiddenStates(List<String> texts) {
         float[][][] out = new float[texts.size()][][];
-        forEachBatch(texts, (batch, indices, hidden, arena) -> {
+        forEachBatch(texts, encoder::forward, (batch, indices, hidden, arena) -> {
             for (int b = 0; b < indices.length; b++) {
                 float[][] states = new float[batch.lengths()[b]][];
                 for (int t = 0; t < states.length; t++) {
@@ -138,11 +143,28 @@ public final class TextEmbedder implements AutoCloseable {
         void accept(TokenBatch batch, int[] inputIndices, Tensor hidden, Arena arena);
     }
 
+    /** {@link BertEncoder#forward} (host, checked) or {@link BertEncoder#hiddenStates} (where it computed). */
+    private interface Encoding {
+        Tensor encode(TokenBatch batch, Arena arena);
+    }
+
+    /** A non-finite embedding means broken weights or a broken kernel: fail, never hand NaN to the caller. */
+    private void requireFinite(Tensor pooled, int[] inputIndices) {
+        long bad = pooled.firstNonFinite();
+        if (bad >= 0) {
+            long row = bad / pooled.cols();
+            throw new ArithmeticException("encoder (" + options.kernels().name() + " kernels) produced "
+                    + pooled.get(row, bad % pooled.cols()) + " in the embedding of text " + inputIndices[(int) row]
+                    + ", component " + bad % pooled.cols());
+        }
+    }
+
     /**
      * Tokenizes the texts, groups them into batches of similar length (less padding), runs the encoder on
-     * each and hands the hidden states, with each row's index in the input, to {@code consumer}.
+     * each with {@code encoding} and hands the hidden states, with each row's index in the input, to
+     * {@code consumer}.
      */
-    private void forEachBatch(List<String> texts, BatchConsumer consumer) {
+    private void forEachBatch(List<String> texts, Encoding encoding, BatchConsumer consumer) {
         List<TokenizedText> tokenized = tokenizer.encodeEach(texts, config().maxPositions(), options.overlong());
         Integer[] order = new Integer[tokenized.size()];
         Arrays.setAll(order, i -> i);
@@ -158,7 +180,7 @@ public final class TextEmbedder implements AutoCloseable {
             TokenBatch batch = HfTokenizer.pad(chunk);
             // Shared, not confined: the kernels spread each operation over their worker threads.
             try (Arena arena = Arena.ofShared()) {
-                consumer.accept(batch, indices, encoder.forward(batch, arena), arena);
+                consumer.accept(batch, indices, encoding.encode(batch, arena), arena);
             }
         }
     }

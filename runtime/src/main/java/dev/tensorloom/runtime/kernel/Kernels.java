@@ -1,6 +1,7 @@
 package dev.tensorloom.runtime.kernel;
 
 import dev.tensorloom.runtime.tensor.Tensor;
+import java.lang.foreign.Arena;
 
 /**
  * The fp32 operations a transformer encoder is made of. Matrices are 2-D {@link Tensor}s with unit
@@ -9,12 +10,39 @@ import dev.tensorloom.runtime.tensor.Tensor;
  * A multithreaded backend can only spread an operation over its workers when every operand lives in a
  * shared (or global/auto) arena; operands from a confined arena are computed on the calling thread.
  *
+ * <p>Where the operands live is the backend's choice: host backends compute on host tensors, a device
+ * backend on {@linkplain Tensor#onDevice device tensors}. Callers stay backend-neutral by making their
+ * working tensors with {@link #allocate}, moving constants and inputs in once with {@link #toDevice}, and
+ * bringing results back with {@link #toHost}; for host backends all three are plain host tensors and no
+ * copy happens.
+ *
  * <p>{@link ScalarKernels} is the oracle every other implementation is tested against.
  */
 public interface Kernels {
 
     /** Short name of the backend: {@code scalar}, {@code vector}, ... */
     String name();
+
+    /** A zero-filled contiguous tensor in the memory this backend computes on, freed when {@code arena} closes. */
+    default Tensor allocate(Arena arena, long... shape) {
+        return Tensor.allocate(arena, shape);
+    }
+
+    /**
+     * {@code host} in the memory this backend computes on: the tensor itself for host backends, a contiguous
+     * copy made in {@code arena} for device backends (and the tensor itself when it is already there).
+     */
+    default Tensor toDevice(Tensor host, Arena arena) {
+        return host;
+    }
+
+    /**
+     * {@code t} in host memory: the tensor itself when it is already there, else a contiguous host copy made
+     * in {@code arena}. Waits for the work that computes {@code t}.
+     */
+    default Tensor toHost(Tensor t, Arena arena) {
+        return t;
+    }
 
     /** c = a·b, with a [m,k], b [k,n], c [m,n]. */
     void matmul(Tensor a, Tensor b, Tensor c);

@@ -14,6 +14,10 @@ import java.util.Arrays;
  * for exactly as long as that arena is alive. Kernels take 2-D tensors whose last stride is 1 and read the
  * first stride as the leading dimension, so a row-slab of a wider matrix (one attention head, say) is an
  * ordinary argument.
+ *
+ * <p>A tensor may also live in {@link DeviceMemory} (a device backend's buffers): it then has a shape,
+ * strides and views like any other, but the host-side accessors ({@link #segment}, {@link #get},
+ * {@link #toArray}, ...) refuse it with an exception; the backend's {@code toHost} copies it back.
  */
 public final class Tensor {
 
@@ -26,12 +30,24 @@ public final class Tensor {
     private final long offset;
     private final long[] shape;
     private final long[] strides;
+    /** Null for host tensors. */
+    private final DeviceMemory device;
 
-    private Tensor(MemorySegment segment, long offset, long[] shape, long[] strides) {
+    private Tensor(MemorySegment segment, long offset, long[] shape, long[] strides, DeviceMemory device) {
         this.segment = segment;
         this.offset = offset;
         this.shape = shape;
         this.strides = strides;
+        this.device = device;
+    }
+
+    private Tensor(MemorySegment segment, long offset, long[] shape, long[] strides) {
+        this(segment, offset, shape, strides, null);
+    }
+
+    /** A view of this tensor's memory (host or device) with another offset, shape and strides. */
+    private Tensor view(long offset, long[] shape, long[] strides) {
+        return new Tensor(segment, offset, shape, strides, device);
     }
 
     /** A zero-filled, contiguous tensor whose memory lives as long as {@code arena}. */
@@ -64,7 +80,36 @@ public final class Tensor {
         return new Tensor(segment, 0, s, contiguousStrides(s));
     }
 
+    /**
+     * A contiguous tensor over device memory, starting at byte offset 0; its contents are the backend's
+     * business.
+     */
+    public static Tensor onDevice(DeviceMemory memory, long... shape) {
+        long[] s = checkedShape(shape);
+        long needed = product(s) * FLOAT_BYTES;
+        if (memory.byteSize() < needed) {
+            throw new IllegalArgumentException("device memory of " + memory.byteSize() + " bytes is too small for "
+                    + "shape " + Arrays.toString(s) + " (" + needed + " bytes)");
+        }
+        return new Tensor(MemorySegment.NULL, 0, s, contiguousStrides(s), memory);
+    }
+
+    /** True when the elements live in {@link DeviceMemory}, not in host memory. */
+    public boolean isOnDevice() {
+        return device != null;
+    }
+
+    /** The device memory of a device tensor. */
+    public DeviceMemory deviceMemory() {
+        if (device == null) {
+            throw new IllegalStateException("tensor " + this + " lives in host memory, not on a device");
+        }
+        return device;
+    }
+
+    /** The host memory of this tensor. */
     public MemorySegment segment() {
+        requireHost();
         return segment;
     }
 
@@ -128,10 +173,12 @@ public final class Tensor {
     }
 
     public float get(long... index) {
+        requireHost();
         return segment.getAtIndex(F32, elementIndex(index));
     }
 
     public void set(float value, long... index) {
+        requireHost();
         segment.setAtIndex(F32, elementIndex(index), value);
     }
 
@@ -142,7 +189,7 @@ public final class Tensor {
         }
         long[] s = shape.clone();
         s[axis] = to - from;
-        return new Tensor(segment, offset + from * strides[axis], s, strides);
+        return view(offset + from * strides[axis], s, strides);
     }
 
     /** Index {@code i} of the first axis, rank reduced by one. */
@@ -150,8 +197,8 @@ public final class Tensor {
         if (shape.length == 0 || i < 0 || i >= shape[0]) {
             throw new IndexOutOfBoundsException("row " + i + " of " + this);
         }
-        return new Tensor(segment, offset + i * strides[0],
-                Arrays.copyOfRange(shape, 1, shape.length), Arrays.copyOfRange(strides, 1, strides.length));
+        return view(offset + i * strides[0], Arrays.copyOfRange(shape, 1, shape.length),
+                Arrays.copyOfRange(strides, 1, strides.length));
     }
 
     /** The same elements under another shape; only contiguous tensors can be reshaped without a copy. */
@@ -163,7 +210,7 @@ public final class Tensor {
         if (!isContiguous()) {
             throw new IllegalStateException("reshape needs a contiguous tensor, got " + this);
         }
-        return new Tensor(segment, offset, s, contiguousStrides(s));
+        return view(offset, s, contiguousStrides(s));
     }
 
     /** The view with axes {@code a} and {@code b} swapped. */
@@ -177,11 +224,12 @@ public final class Tensor {
         s[b] = shape[a];
         st[a] = strides[b];
         st[b] = strides[a];
-        return new Tensor(segment, offset, s, st);
+        return view(offset, s, st);
     }
 
     /** Row-major position of the first NaN or infinite element, or -1 when every element is finite. */
     public long firstNonFinite() {
+        requireHost();
         if (isContiguous()) {
             for (long i = 0, n = size(); i < n; i++) {
                 if (!Float.isFinite(segment.getAtIndex(F32, offset + i))) {
@@ -201,6 +249,7 @@ public final class Tensor {
 
     /** Copies all elements into a new float array, in row-major order. */
     public float[] toArray() {
+        requireHost();
         float[] out = new float[Math.toIntExact(size())];
         if (isContiguous()) {
             MemorySegment.copy(segment, F32, offset * FLOAT_BYTES, out, 0, out.length);
@@ -221,6 +270,8 @@ public final class Tensor {
         if (!Arrays.equals(shape, source.shape)) {
             throw new IllegalArgumentException("copy from " + source + " into " + this + ": shapes differ");
         }
+        requireHost();
+        source.requireHost();
         if (isContiguous() && source.isContiguous()) {
             MemorySegment.copy(source.segment, offset(source), segment, offset(this), size() * FLOAT_BYTES);
             return;
@@ -237,7 +288,15 @@ public final class Tensor {
 
     @Override
     public String toString() {
-        return "Tensor" + Arrays.toString(shape) + (isContiguous() ? "" : " strides " + Arrays.toString(strides));
+        return "Tensor" + Arrays.toString(shape) + (isContiguous() ? "" : " strides " + Arrays.toString(strides))
+                + (device == null ? "" : " on " + device.location());
+    }
+
+    private void requireHost() {
+        if (device != null) {
+            throw new IllegalStateException("tensor " + this + " lives in device memory, which the host cannot "
+                    + "read: copy it to the host first (Kernels.toHost)");
+        }
     }
 
     private static long offset(Tensor t) {
