@@ -1,0 +1,155 @@
+// Embedding look-up, masked mean pooling and row normalisation.
+#include "tl_internal.h"
+
+#include <climits>
+#include <cstdio>
+
+namespace {
+
+// A block per output row (grid-stride), threads along the columns: a row copy is one coalesced sweep.
+__global__ void __launch_bounds__(256)
+    gather_rows_kernel(int64_t count, int64_t cols, const float *__restrict__ table, int64_t ldtable,
+                       const int32_t *__restrict__ ids, float *__restrict__ out, int64_t ldout) {
+    for (int64_t i = blockIdx.x; i < count; i += gridDim.x) {
+        const float *src = table + int64_t(ids[i]) * ldtable;
+        float *dst = out + i * ldout;
+        for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) dst[c] = src[c];
+    }
+}
+
+// A thread per (text, column): it walks the text's tokens, so the column sums need no reduction across
+// threads, and a warp reads 32 consecutive columns of each token row.
+__global__ void __launch_bounds__(256)
+    mean_pool_kernel(int64_t batch, int seq, int64_t cols, const float *__restrict__ x, int64_t ldx,
+                     const float *__restrict__ mask, float *__restrict__ out, int64_t ldout) {
+    for (int64_t b = blockIdx.y; b < batch; b += gridDim.y) {
+        const float *m = mask + b * seq;
+        for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < cols; c += int64_t(gridDim.x) * blockDim.x) {
+            float sum = 0.f;
+            int n = 0;
+            for (int t = 0; t < seq; ++t) {
+                if (m[t] != 0.f) {
+                    sum += x[(b * seq + t) * ldx + c];
+                    ++n;
+                }
+            }
+            out[b * ldout + c] = n > 0 ? sum / float(n) : 0.f;
+        }
+    }
+}
+
+__global__ void __launch_bounds__(256)
+    l2_normalize_rows_kernel(int64_t rows, int64_t cols, float *__restrict__ x, int64_t ldx) {
+    const int lane = threadIdx.x & 31;
+    const int64_t warps = int64_t(gridDim.x) * (blockDim.x >> 5);
+    for (int64_t r = int64_t(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5); r < rows; r += warps) {
+        float *xr = x + r * ldx;
+        float s = 0.f;
+        for (int64_t c = lane; c < cols; c += 32) s = fmaf(xr[c], xr[c], s);
+#pragma unroll
+        for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
+        if (s > 0.f) {
+            const float inv = 1.0f / sqrtf(s);
+            for (int64_t c = lane; c < cols; c += 32) xr[c] *= inv;
+        }
+    }
+}
+
+}  // namespace
+
+using namespace tl;
+
+extern "C" {
+
+TL_API tl_status tl_gather_rows(tl_stream stream, int64_t count, int64_t cols, tl_buffer table, uint64_t table_offset,
+                                int64_t ldtable, int64_t table_rows, const int32_t *ids, tl_buffer out,
+                                uint64_t out_offset, int64_t ldout) {
+    static const char *fn = "tl_gather_rows";
+    cudaStream_t s;
+    Buffer tb, ob;
+    TL_TRY(get_stream(fn, stream, &s));
+    TL_TRY(get_buffer(fn, "table", table, &tb));
+    TL_TRY(get_buffer(fn, "out", out, &ob));
+    TL_TRY(check_sizes(fn, "count", count, "cols", cols, "table_rows", table_rows));
+    if (count == 0 || cols == 0) return TL_OK;
+    if (!ids) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: ids is null", fn);
+    void *pt, *po;
+    TL_TRY(check_matrix(fn, "table", "table_rows", "cols", "ldtable", tb, table_offset, table_rows, cols, ldtable, 4,
+                        &pt));
+    TL_TRY(check_matrix(fn, "out", "count", "cols", "ldout", ob, out_offset, count, cols, ldout, 4, &po));
+    for (int64_t i = 0; i < count; ++i)
+        if (ids[i] < 0 || ids[i] >= table_rows)
+            return fail(TL_ERROR_INVALID_ARGUMENT, "%s: ids[%lld] = %d is not in [0, table_rows=%lld)", fn,
+                        (long long)i, ids[i], (long long)table_rows);
+    uint64_t id_bytes = uint64_t(count) * sizeof(int32_t);
+    void *scratch = nullptr;
+    std::unique_lock<std::mutex> lock;
+    TL_TRY(stream_scratch(fn, stream, id_bytes, &scratch, &lock));
+    // Pageable host memory: the copy has taken the ids when it returns, so the caller may reuse them.
+    cudaError_t e = cudaMemcpyAsync(scratch, ids, size_t(id_bytes), cudaMemcpyHostToDevice, s);
+    if (e != cudaSuccess) return cuda_fail(fn, "cudaMemcpyAsync(ids to stream scratch)", e, false);
+    int64_t blocks = count;
+    const int64_t cap = int64_t(sm_count()) * 16;
+    if (blocks > cap) blocks = cap;
+    const float *T = static_cast<const float *>(pt);
+    const int32_t *I = static_cast<const int32_t *>(scratch);
+    float *O = static_cast<float *>(po);
+    TL_LAUNCH(gather_rows_kernel, dim3(unsigned(blocks)), dim3(256), 0, s, count, cols, T, ldtable, I, O, ldout);
+    return check_launch(fn, "gather_rows_kernel");
+}
+
+TL_API tl_status tl_mean_pool(tl_stream stream, int64_t batch, int64_t seq, int64_t cols, tl_buffer x,
+                              uint64_t x_offset, int64_t ldx, tl_buffer mask, uint64_t mask_offset, tl_buffer out,
+                              uint64_t out_offset, int64_t ldout) {
+    static const char *fn = "tl_mean_pool";
+    cudaStream_t s;
+    Buffer xb, mb, ob;
+    TL_TRY(get_stream(fn, stream, &s));
+    TL_TRY(get_buffer(fn, "x", x, &xb));
+    TL_TRY(get_buffer(fn, "mask", mask, &mb));
+    TL_TRY(get_buffer(fn, "out", out, &ob));
+    TL_TRY(check_sizes(fn, "batch", batch, "seq", seq, "cols", cols));
+    if (batch == 0 || cols == 0) return TL_OK;
+    int64_t rows;
+    if (__builtin_mul_overflow(batch, seq, &rows) || seq > INT_MAX)
+        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: batch = %lld times seq = %lld overflows", fn, (long long)batch,
+                    (long long)seq);
+    void *px, *pm, *po;
+    TL_TRY(check_matrix(fn, "x", "batch*seq", "cols", "ldx", xb, x_offset, rows, cols, ldx, 4, &px));
+    TL_TRY(check_vector(fn, "mask", "batch*seq", mb, mask_offset, rows, 4, &pm));
+    TL_TRY(check_matrix(fn, "out", "batch", "cols", "ldout", ob, out_offset, batch, cols, ldout, 4, &po));
+    int64_t gx = (cols + 255) / 256;
+    const int64_t cap = int64_t(sm_count()) * 8;
+    if (gx > cap) gx = cap;
+    int64_t gy = cap / gx;
+    if (gy > batch) gy = batch;
+    if (gy > 65535) gy = 65535;
+    if (gy < 1) gy = 1;
+    const int S = int(seq);
+    const float *X = static_cast<const float *>(px);
+    const float *M = static_cast<const float *>(pm);
+    float *O = static_cast<float *>(po);
+    TL_LAUNCH(mean_pool_kernel, dim3(unsigned(gx), unsigned(gy)), dim3(256), 0, s, batch, S, cols, X, ldx, M, O, ldout);
+    return check_launch(fn, "mean_pool_kernel");
+}
+
+TL_API tl_status tl_l2_normalize_rows(tl_stream stream, int64_t rows, int64_t cols, tl_buffer x, uint64_t x_offset,
+                                      int64_t ldx) {
+    static const char *fn = "tl_l2_normalize_rows";
+    cudaStream_t s;
+    Buffer xb;
+    TL_TRY(get_stream(fn, stream, &s));
+    TL_TRY(get_buffer(fn, "x", x, &xb));
+    TL_TRY(check_sizes(fn, "rows", rows, "cols", cols));
+    if (rows == 0 || cols == 0) return TL_OK;
+    void *px;
+    TL_TRY(check_matrix(fn, "x", "rows", "cols", "ldx", xb, x_offset, rows, cols, ldx, 4, &px));
+    int64_t blocks = (rows + 7) / 8;
+    const int64_t cap = int64_t(sm_count()) * 16;
+    if (blocks > cap) blocks = cap;
+    float *X = static_cast<float *>(px);
+    TL_LAUNCH(l2_normalize_rows_kernel, dim3(unsigned(blocks)), dim3(256), 0, s, rows, cols, X, ldx);
+    return check_launch(fn, "l2_normalize_rows_kernel");
+}
+
+}  // extern "C"

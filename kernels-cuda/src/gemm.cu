@@ -1,0 +1,337 @@
+// fp32 GEMM (C = A·B and C = A·Bᵀ) and GEMV, row-major.
+//
+// GEMM: one block computes a BM x BN tile of C with (BM/8)*(BN/8) threads, each owning an 8x8 register
+// tile, walking K in steps of BK = 16. A's tile is stored transposed in shared memory (As[k][m]) so that
+// both operands of the inner product are read as float4 along the row of shared memory. The shared
+// tiles are double-buffered and the next tile is prefetched into registers while the current one is
+// multiplied, so a block needs a single __syncthreads per K step (this also keeps the emulation, where a
+// barrier is expensive, to K/16 + 1 barriers per block). Each thread's 8x8 tile is split into four 4x4
+// quadrants at row/column offsets BM/2 and BN/2: the float4 shared reads of a warp then hit consecutive
+// addresses (no bank conflicts) and the C stores of a warp are float4s over contiguous columns.
+//
+// Edges (sizes that are not multiples of the tile, unaligned leading dimensions or offsets) run the same
+// kernel with bounds-checked loads and stores; float4 global loads are used only where ld % 4 == 0 and the
+// operand starts 16-byte aligned, scalar loads otherwise.
+#include "tl_internal.h"
+
+#include <climits>
+
+namespace {
+
+constexpr int kTM = 8;  // rows of C per thread
+constexpr int kTN = 8;  // columns of C per thread
+constexpr int kBK = 16;
+
+template <int BM, int BN>
+struct Tile {
+    static constexpr int threads = (BM / kTM) * (BN / kTN);
+};
+
+// B is [K, N] (TRANS_B false) or [N, K] (TRANS_B true). VEC: float4 global loads are allowed (ld % 4 == 0,
+// 16-byte aligned operand). CHECKED: the problem may not fill the tiles, so every access is guarded.
+// The 256-thread configuration is held to 128 registers so that two blocks share a multiprocessor.
+template <int BM, int BN, bool TRANS_B, bool VEC, bool CHECKED>
+__global__ void __launch_bounds__(Tile<BM, BN>::threads, Tile<BM, BN>::threads >= 256 ? 2 : 1)
+    gemm_kernel(int M, int N, int K, const float *__restrict__ A, int64_t lda, const float *__restrict__ B,
+                int64_t ldb, float *__restrict__ C, int64_t ldc, int c_vec) {
+    constexpr int THREADS = Tile<BM, BN>::threads;
+    constexpr int TX = BN / kTN;
+    constexpr int BK = kBK;
+    constexpr int K4 = BK / 4;                       // float4s per row of an A (or Bᵀ) tile
+    constexpr int A_LOADS = BM * BK / 4 / THREADS;   // float4s each thread loads per A tile
+    constexpr int B_LOADS = BN * BK / 4 / THREADS;
+    constexpr int N4 = BN / 4;                       // float4s per row of a B tile
+    static_assert(BM * BK % (4 * THREADS) == 0 && BN * BK % (4 * THREADS) == 0, "tile not evenly loaded");
+    static_assert(THREADS % K4 == 0 && THREADS % N4 == 0, "load mapping needs whole rows per pass");
+
+    // Rows padded by 4 floats: the transposing scalar stores of a warp (4 k-rows x 8 m-columns) then fall
+    // into 2 banks' worth of conflicts instead of 4, while every row stays 16-byte aligned for float4 reads.
+    constexpr int PAD = 4;
+    __shared__ __align__(16) float As[2][BK][BM + PAD];
+    __shared__ __align__(16) float Bs[2][BK][BN + PAD];
+
+    const int tid = threadIdx.x;
+    const int tx = tid % TX;
+    const int ty = tid / TX;
+    const int m0 = blockIdx.y * BM;
+    const int n0 = blockIdx.x * BN;
+
+    // Per-thread load coordinates: every pass i covers THREADS/K4 more rows, same column.
+    const int a_row = tid / K4;
+    const int a_col = (tid % K4) * 4;
+    constexpr int A_ROW_STEP = THREADS / K4;
+    const int b_row = TRANS_B ? tid / K4 : tid / N4;
+    const int b_col = TRANS_B ? (tid % K4) * 4 : (tid % N4) * 4;
+    constexpr int B_ROW_STEP = TRANS_B ? THREADS / K4 : THREADS / N4;
+
+    float4 ra[A_LOADS];
+    float4 rb[B_LOADS];
+
+    // Loads 4 consecutive floats of row `row` (of `rows`) from column `col` (of `cols`), zero outside.
+    auto load4 = [&](const float *base, int64_t ld, int row, int rows, int col, int cols) -> float4 {
+        if (!CHECKED) return *reinterpret_cast<const float4 *>(base + int64_t(row) * ld + col);
+        float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+        if (row >= rows) return v;
+        const float *p = base + int64_t(row) * ld + col;
+        if (VEC && col + 3 < cols) return *reinterpret_cast<const float4 *>(p);
+        if (col + 0 < cols) v.x = p[0];
+        if (col + 1 < cols) v.y = p[1];
+        if (col + 2 < cols) v.z = p[2];
+        if (col + 3 < cols) v.w = p[3];
+        return v;
+    };
+
+    auto load_tile = [&](int k0) {
+#pragma unroll
+        for (int i = 0; i < A_LOADS; ++i) ra[i] = load4(A, lda, m0 + a_row + i * A_ROW_STEP, M, k0 + a_col, K);
+#pragma unroll
+        for (int i = 0; i < B_LOADS; ++i) {
+            if (TRANS_B)
+                rb[i] = load4(B, ldb, n0 + b_row + i * B_ROW_STEP, N, k0 + b_col, K);
+            else
+                rb[i] = load4(B, ldb, k0 + b_row + i * B_ROW_STEP, K, n0 + b_col, N);
+        }
+    };
+
+    auto store_tile = [&](int buf) {
+#pragma unroll
+        for (int i = 0; i < A_LOADS; ++i) {
+            const int r = a_row + i * A_ROW_STEP;
+            As[buf][a_col + 0][r] = ra[i].x;
+            As[buf][a_col + 1][r] = ra[i].y;
+            As[buf][a_col + 2][r] = ra[i].z;
+            As[buf][a_col + 3][r] = ra[i].w;
+        }
+#pragma unroll
+        for (int i = 0; i < B_LOADS; ++i) {
+            const int r = b_row + i * B_ROW_STEP;
+            if (TRANS_B) {
+                Bs[buf][b_col + 0][r] = rb[i].x;
+                Bs[buf][b_col + 1][r] = rb[i].y;
+                Bs[buf][b_col + 2][r] = rb[i].z;
+                Bs[buf][b_col + 3][r] = rb[i].w;
+            } else {
+                *reinterpret_cast<float4 *>(&Bs[buf][r][b_col]) = rb[i];
+            }
+        }
+    };
+
+    float acc[kTM][kTN];
+#pragma unroll
+    for (int i = 0; i < kTM; ++i)
+#pragma unroll
+        for (int j = 0; j < kTN; ++j) acc[i][j] = 0.f;
+
+    const int tiles = (K + BK - 1) / BK;
+    if (tiles > 0) {
+        load_tile(0);
+        store_tile(0);
+    }
+    __syncthreads();
+
+    for (int t = 0; t < tiles; ++t) {
+        const int cur = t & 1;
+        // Issued before the arithmetic so the global latency hides behind it.
+        if (t + 1 < tiles) load_tile((t + 1) * BK);
+
+#pragma unroll
+        for (int kk = 0; kk < BK; ++kk) {
+            const float4 a_lo = *reinterpret_cast<const float4 *>(&As[cur][kk][ty * 4]);
+            const float4 a_hi = *reinterpret_cast<const float4 *>(&As[cur][kk][ty * 4 + BM / 2]);
+            const float4 b_lo = *reinterpret_cast<const float4 *>(&Bs[cur][kk][tx * 4]);
+            const float4 b_hi = *reinterpret_cast<const float4 *>(&Bs[cur][kk][tx * 4 + BN / 2]);
+            const float a[kTM] = {a_lo.x, a_lo.y, a_lo.z, a_lo.w, a_hi.x, a_hi.y, a_hi.z, a_hi.w};
+            const float b[kTN] = {b_lo.x, b_lo.y, b_lo.z, b_lo.w, b_hi.x, b_hi.y, b_hi.z, b_hi.w};
+#pragma unroll
+            for (int i = 0; i < kTM; ++i)
+#pragma unroll
+                for (int j = 0; j < kTN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+        }
+
+        // The other buffer was last read in iteration t-1, which ended with a barrier.
+        if (t + 1 < tiles) store_tile(cur ^ 1);
+        __syncthreads();
+    }
+
+#pragma unroll
+    for (int i = 0; i < kTM; ++i) {
+        const int row = m0 + (i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + (i - 4));
+        if (CHECKED && row >= M) continue;
+        float *c_row = C + int64_t(row) * ldc;
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            const int col = n0 + half * (BN / 2) + tx * 4;
+            const float *v = &acc[i][half * 4];
+            if constexpr (!CHECKED) {  // unchecked launches guarantee an aligned C
+                *reinterpret_cast<float4 *>(c_row + col) = make_float4(v[0], v[1], v[2], v[3]);
+                continue;
+            }
+            if (c_vec && col + 3 < N) {
+                *reinterpret_cast<float4 *>(c_row + col) = make_float4(v[0], v[1], v[2], v[3]);
+                continue;
+            }
+#pragma unroll
+            for (int j = 0; j < 4; ++j)
+                if (col + j < N) c_row[col + j] = v[j];
+        }
+    }
+}
+
+// y[row] = A[row,:]·x, one warp per row, eight rows per 256-thread block. Rows are independent, so no
+// block barrier is needed; the warp reduces with shuffles.
+template <bool VEC>
+__global__ void __launch_bounds__(256)
+    gemv_kernel(int M, int K, const float *__restrict__ A, int64_t lda, const float *__restrict__ x,
+                float *__restrict__ y) {
+    const int lane = threadIdx.x & 31;
+    const int warps_per_block = blockDim.x >> 5;
+    for (int row = blockIdx.x * warps_per_block + (threadIdx.x >> 5); row < M; row += gridDim.x * warps_per_block) {
+        const float *a = A + int64_t(row) * lda;
+        float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+        int tail = 0;
+        if (VEC) {
+            const float4 *a4 = reinterpret_cast<const float4 *>(a);
+            const float4 *x4 = reinterpret_cast<const float4 *>(x);
+            const int k4 = K >> 2;
+            int i = lane;
+            // Four independent 16-byte loads in flight per lane: enough to cover DRAM latency.
+            for (; i + 96 < k4; i += 128) {
+                const float4 v0 = a4[i], v1 = a4[i + 32], v2 = a4[i + 64], v3 = a4[i + 96];
+                const float4 w0 = x4[i], w1 = x4[i + 32], w2 = x4[i + 64], w3 = x4[i + 96];
+                s0 = fmaf(v0.x, w0.x, fmaf(v0.y, w0.y, fmaf(v0.z, w0.z, fmaf(v0.w, w0.w, s0))));
+                s1 = fmaf(v1.x, w1.x, fmaf(v1.y, w1.y, fmaf(v1.z, w1.z, fmaf(v1.w, w1.w, s1))));
+                s2 = fmaf(v2.x, w2.x, fmaf(v2.y, w2.y, fmaf(v2.z, w2.z, fmaf(v2.w, w2.w, s2))));
+                s3 = fmaf(v3.x, w3.x, fmaf(v3.y, w3.y, fmaf(v3.z, w3.z, fmaf(v3.w, w3.w, s3))));
+            }
+            for (; i < k4; i += 32) {
+                const float4 v = a4[i], w = x4[i];
+                s0 = fmaf(v.x, w.x, fmaf(v.y, w.y, fmaf(v.z, w.z, fmaf(v.w, w.w, s0))));
+            }
+            tail = k4 << 2;
+        }
+        for (int i = tail + lane; i < K; i += 32) s1 = fmaf(a[i], x[i], s1);
+        float s = (s0 + s1) + (s2 + s3);
+#pragma unroll
+        for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
+        if (lane == 0) y[row] = s;
+    }
+}
+
+template <int BM, int BN, bool TRANS_B>
+tl_status launch_gemm(const char *fn, cudaStream_t stream, int M, int N, int K, const float *A, int64_t lda,
+                      const float *B, int64_t ldb, float *C, int64_t ldc) {
+    const bool vec = lda % 4 == 0 && ldb % 4 == 0 && tl::aligned16(A) && tl::aligned16(B);
+    const bool c_vec = ldc % 4 == 0 && tl::aligned16(C);
+    const bool full = M % BM == 0 && N % BN == 0 && K % kBK == 0 && vec && c_vec;
+    if ((M + BM - 1) / BM > 65535)
+        return tl::fail(TL_ERROR_INVALID_ARGUMENT, "%s: m = %d needs more than 65535 row tiles of %d", fn, M, BM);
+    dim3 grid(unsigned((N + BN - 1) / BN), unsigned((M + BM - 1) / BM));
+    dim3 block(Tile<BM, BN>::threads);
+    int cv = c_vec ? 1 : 0;
+    // Launched through a function pointer: a template-id with commas cannot be a macro argument.
+    void (*kernel)(int, int, int, const float *, int64_t, const float *, int64_t, float *, int64_t, int);
+    if (full)
+        kernel = gemm_kernel<BM, BN, TRANS_B, true, false>;
+    else if (vec)
+        kernel = gemm_kernel<BM, BN, TRANS_B, true, true>;
+    else
+        kernel = gemm_kernel<BM, BN, TRANS_B, false, true>;
+    TL_LAUNCH(kernel, grid, block, 0, stream, M, N, K, A, lda, B, ldb, C, ldc, cv);
+    return tl::check_launch(fn, TRANS_B ? "gemm_kernel<transposed B>" : "gemm_kernel");
+}
+
+tl_status gemm_common(const char *fn, bool trans_b, tl_stream stream, int64_t m, int64_t n, int64_t k, tl_buffer a,
+                      uint64_t a_offset, int64_t lda, tl_buffer b, uint64_t b_offset, int64_t ldb, tl_buffer c,
+                      uint64_t c_offset, int64_t ldc) {
+    using namespace tl;
+    cudaStream_t s;
+    Buffer ab, bb, cb;
+    TL_TRY(get_stream(fn, stream, &s));
+    TL_TRY(get_buffer(fn, "A", a, &ab));
+    TL_TRY(get_buffer(fn, "B", b, &bb));
+    TL_TRY(get_buffer(fn, "C", c, &cb));
+    TL_TRY(check_sizes(fn, "m", m, "n", n, "k", k));
+    if (m == 0 || n == 0) return TL_OK;
+    if (m > INT_MAX || n > INT_MAX || k > INT_MAX)
+        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: [m=%lld, n=%lld, k=%lld] exceeds 2^31-1 in a dimension", fn,
+                    (long long)m, (long long)n, (long long)k);
+    void *pa, *pb, *pc;
+    TL_TRY(check_matrix(fn, "A", "m", "k", "lda", ab, a_offset, m, k, lda, 4, &pa));
+    if (trans_b)
+        TL_TRY(check_matrix(fn, "B", "n", "k", "ldb", bb, b_offset, n, k, ldb, 4, &pb));
+    else
+        TL_TRY(check_matrix(fn, "B", "k", "n", "ldb", bb, b_offset, k, n, ldb, 4, &pb));
+    TL_TRY(check_matrix(fn, "C", "m", "n", "ldc", cb, c_offset, m, n, ldc, 4, &pc));
+    // With k == 0 the operands A and B are empty and the product is zero; the kernel writes it.
+    if (k == 0) {
+        lda = 4;
+        ldb = 4;
+    }
+    const float *A = static_cast<const float *>(pa);
+    const float *B = static_cast<const float *>(pb);
+    float *C = static_cast<float *>(pc);
+    const int M = int(m), N = int(n), K = int(k);
+    // Two 128x128 blocks fit on a multiprocessor at once; when the problem does not give every
+    // multiprocessor even one of them, 64x64 tiles (64 threads, same 8x8 per thread) quadruple the blocks.
+    const int64_t big_blocks = ((m + 127) / 128) * ((n + 127) / 128);
+    const bool small = big_blocks < int64_t(sm_count());
+    if (trans_b)
+        return small ? launch_gemm<64, 64, true>(fn, s, M, N, K, A, lda, B, ldb, C, ldc)
+                     : launch_gemm<128, 128, true>(fn, s, M, N, K, A, lda, B, ldb, C, ldc);
+    return small ? launch_gemm<64, 64, false>(fn, s, M, N, K, A, lda, B, ldb, C, ldc)
+                 : launch_gemm<128, 128, false>(fn, s, M, N, K, A, lda, B, ldb, C, ldc);
+}
+
+}  // namespace
+
+using namespace tl;
+
+extern "C" {
+
+TL_API tl_status tl_gemm(tl_stream stream, int64_t m, int64_t n, int64_t k, tl_buffer a, uint64_t a_offset,
+                         int64_t lda, tl_buffer b, uint64_t b_offset, int64_t ldb, tl_buffer c, uint64_t c_offset,
+                         int64_t ldc) {
+    return gemm_common("tl_gemm", false, stream, m, n, k, a, a_offset, lda, b, b_offset, ldb, c, c_offset, ldc);
+}
+
+TL_API tl_status tl_gemm_transposed_b(tl_stream stream, int64_t m, int64_t n, int64_t k, tl_buffer a,
+                                      uint64_t a_offset, int64_t lda, tl_buffer b, uint64_t b_offset, int64_t ldb,
+                                      tl_buffer c, uint64_t c_offset, int64_t ldc) {
+    return gemm_common("tl_gemm_transposed_b", true, stream, m, n, k, a, a_offset, lda, b, b_offset, ldb, c,
+                       c_offset, ldc);
+}
+
+TL_API tl_status tl_gemv(tl_stream stream, int64_t m, int64_t k, tl_buffer a, uint64_t a_offset, int64_t lda,
+                         tl_buffer x, uint64_t x_offset, tl_buffer y, uint64_t y_offset) {
+    static const char *fn = "tl_gemv";
+    cudaStream_t s;
+    Buffer ab, xb, yb;
+    TL_TRY(get_stream(fn, stream, &s));
+    TL_TRY(get_buffer(fn, "A", a, &ab));
+    TL_TRY(get_buffer(fn, "x", x, &xb));
+    TL_TRY(get_buffer(fn, "y", y, &yb));
+    TL_TRY(check_sizes(fn, "m", m, "k", k));
+    if (m == 0) return TL_OK;
+    if (m > INT_MAX || k > INT_MAX)
+        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: [m=%lld, k=%lld] exceeds 2^31-1 in a dimension", fn,
+                    (long long)m, (long long)k);
+    void *pa, *px, *py;
+    TL_TRY(check_matrix(fn, "A", "m", "k", "lda", ab, a_offset, m, k, lda, 4, &pa));
+    TL_TRY(check_vector(fn, "x", "k", xb, x_offset, k, 4, &px));
+    TL_TRY(check_vector(fn, "y", "m", yb, y_offset, m, 4, &py));
+    const float *A = static_cast<const float *>(pa);
+    const float *X = static_cast<const float *>(px);
+    float *Y = static_cast<float *>(py);
+    const int M = int(m), K = int(k);
+    const bool vec = k > 0 && lda % 4 == 0 && aligned16(A) && aligned16(X);
+    int64_t blocks = (m + 7) / 8;
+    const int64_t cap = int64_t(sm_count()) * 16;
+    if (blocks > cap) blocks = cap;
+    if (vec)
+        TL_LAUNCH(gemv_kernel<true>, dim3(unsigned(blocks)), dim3(256), 0, s, M, K, A, lda, X, Y);
+    else
+        TL_LAUNCH(gemv_kernel<false>, dim3(unsigned(blocks)), dim3(256), 0, s, M, K, A, lda, X, Y);
+    return check_launch(fn, "gemv_kernel");
+}
+
+}  // extern "C"

@@ -1,0 +1,392 @@
+// Buffers, streams and copies. Handles are never dereferenced: a handle's value encodes a slot of a
+// registry plus that slot's generation, so a null, freed (generation moved on) or forged (tag, slot or
+// generation wrong) handle is recognised as such without touching memory.
+#include "tl_internal.h"
+
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+namespace tl {
+namespace {
+
+// value = tag << 48 | generation << 24 | (slot + 1). The tag tells buffers from streams, so passing one
+// kind of handle for the other is also caught.
+constexpr uint64_t kBufferTag = 0x7b1full;
+constexpr uint64_t kStreamTag = 0x75e4ull;
+constexpr uint64_t kSlotMask = (1ull << 24) - 1;
+constexpr uint64_t kGenerationMask = (1ull << 24) - 1;
+
+struct Slot {
+    bool live = false;
+    uint32_t generation = 1;
+};
+
+template <class Payload>
+class Registry {
+   public:
+    explicit Registry(uint64_t tag) : tag_(tag) {}
+
+    // Returns 0 if the table is full.
+    uint64_t add(const Payload &payload) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        size_t index;
+        if (!free_.empty()) {
+            index = free_.back();
+            free_.pop_back();
+        } else {
+            if (slots_.size() >= kSlotMask) return 0;
+            index = slots_.size();
+            slots_.emplace_back();
+            payloads_.emplace_back();
+        }
+        slots_[index].live = true;
+        payloads_[index] = payload;
+        return encode(index, slots_[index].generation);
+    }
+
+    bool get(uint64_t value, Payload *out) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        size_t index;
+        if (!find(value, &index)) return false;
+        *out = payloads_[index];
+        return true;
+    }
+
+    // Removes the entry and hands its payload back; false if the handle is not live.
+    bool remove(uint64_t value, Payload *out) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        size_t index;
+        if (!find(value, &index)) return false;
+        *out = payloads_[index];
+        payloads_[index] = Payload();
+        slots_[index].live = false;
+        slots_[index].generation = (slots_[index].generation + 1) & kGenerationMask;
+        if (slots_[index].generation == 0) slots_[index].generation = 1;
+        free_.push_back(index);
+        return true;
+    }
+
+    template <class F>
+    void for_each_live(F f) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (size_t i = 0; i < slots_.size(); ++i)
+            if (slots_[i].live) f(payloads_[i]);
+    }
+
+   private:
+    uint64_t encode(size_t index, uint32_t generation) const {
+        return tag_ << 48 | uint64_t(generation) << 24 | uint64_t(index + 1);
+    }
+    bool find(uint64_t value, size_t *index) const {
+        if ((value >> 48) != tag_) return false;
+        uint64_t slot = value & kSlotMask;
+        if (slot == 0 || slot > slots_.size()) return false;
+        const Slot &s = slots_[slot - 1];
+        if (!s.live || ((value >> 24) & kGenerationMask) != s.generation) return false;
+        *index = size_t(slot - 1);
+        return true;
+    }
+
+    uint64_t tag_;
+    std::mutex mutex_;
+    std::vector<Slot> slots_;
+    std::vector<Payload> payloads_;
+    std::vector<size_t> free_;
+};
+
+struct StreamState {
+    cudaStream_t stream = nullptr;
+    std::mutex scratch_mutex;
+    void *scratch = nullptr;
+    uint64_t scratch_bytes = 0;
+};
+
+Registry<Buffer> &buffers() {
+    static Registry<Buffer> *r = new Registry<Buffer>(kBufferTag);  // never destroyed: handles may be
+    return *r;                                                      // freed during static destruction
+}
+
+Registry<std::shared_ptr<StreamState>> &streams() {
+    static auto *r = new Registry<std::shared_ptr<StreamState>>(kStreamTag);
+    return *r;
+}
+
+uint64_t handle_value(const void *handle) { return uint64_t(reinterpret_cast<uintptr_t>(handle)); }
+
+tl_status lookup_stream(const char *fn, tl_stream handle, std::shared_ptr<StreamState> *out) {
+    if (!handle) return fail(TL_ERROR_INVALID_HANDLE, "%s: stream is null", fn);
+    if (!streams().get(handle_value(handle), out))
+        return fail(TL_ERROR_INVALID_HANDLE, "%s: stream %p is not a live tl_stream (destroyed or never created)",
+                    fn, static_cast<void *>(handle));
+    return TL_OK;
+}
+
+// A byte range [offset, offset + bytes) of a buffer.
+tl_status check_range(const char *fn, const char *what, const Buffer &b, uint64_t offset, uint64_t bytes) {
+    uint64_t end;
+    if (__builtin_add_overflow(offset, bytes, &end) || end > b.bytes)
+        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: %s range [offset=%llu, bytes=%llu] exceeds buffer of %llu bytes",
+                    fn, what, (unsigned long long)offset, (unsigned long long)bytes, (unsigned long long)b.bytes);
+    return TL_OK;
+}
+
+}  // namespace
+
+tl_status get_buffer(const char *fn, const char *what, tl_buffer handle, Buffer *out) {
+    if (!handle) return fail(TL_ERROR_INVALID_HANDLE, "%s: buffer %s is null", fn, what);
+    if (!buffers().get(handle_value(handle), out))
+        return fail(TL_ERROR_INVALID_HANDLE, "%s: buffer %s (%p) is not a live tl_buffer (freed or never allocated)",
+                    fn, what, static_cast<void *>(handle));
+    return TL_OK;
+}
+
+tl_status get_stream(const char *fn, tl_stream handle, cudaStream_t *out) {
+    std::shared_ptr<StreamState> state;
+    TL_TRY(lookup_stream(fn, handle, &state));
+    *out = state->stream;
+    return TL_OK;
+}
+
+tl_status stream_scratch(const char *fn, tl_stream handle, uint64_t bytes, void **scratch,
+                         std::unique_lock<std::mutex> *lock) {
+    std::shared_ptr<StreamState> state;
+    TL_TRY(lookup_stream(fn, handle, &state));
+    std::unique_lock<std::mutex> guard(state->scratch_mutex);
+    if (state->scratch_bytes < bytes) {
+        uint64_t grown = state->scratch_bytes * 2;
+        if (grown < bytes) grown = bytes;
+        if (grown < 4096) grown = 4096;
+        if (state->scratch) {
+            // Earlier work on this stream may still read the old scratch.
+            cudaError_t e = cudaStreamSynchronize(state->stream);
+            if (e != cudaSuccess) return cuda_fail(fn, "cudaStreamSynchronize", e, true);
+            e = cudaFree(state->scratch);
+            state->scratch = nullptr;
+            state->scratch_bytes = 0;
+            if (e != cudaSuccess) return cuda_fail(fn, "cudaFree (stream scratch)", e, false);
+        }
+        void *p = nullptr;
+        cudaError_t e = cudaMalloc(&p, size_t(grown));
+        if (e != cudaSuccess) {
+            char call[96];
+            std::snprintf(call, sizeof call, "cudaMalloc(%llu) for the stream scratch", (unsigned long long)grown);
+            return cuda_fail(fn, call, e, false);
+        }
+        state->scratch = p;
+        state->scratch_bytes = grown;
+    }
+    *scratch = state->scratch;
+    // The state outlives the lock even if the stream is destroyed meanwhile: destroy takes this lock.
+    *lock = std::move(guard);
+    return TL_OK;
+}
+
+}  // namespace tl
+
+using namespace tl;
+
+extern "C" {
+
+TL_API tl_status tl_memory_in_use(uint64_t *bytes, int64_t *count) {
+    if (!bytes || !count) return fail(TL_ERROR_INVALID_ARGUMENT, "tl_memory_in_use: bytes or buffers is null");
+    uint64_t total = 0;
+    int64_t n = 0;
+    buffers().for_each_live([&](const Buffer &b) {
+        total += b.bytes;
+        ++n;
+    });
+    *bytes = total;
+    *count = n;
+    return TL_OK;
+}
+
+TL_API tl_status tl_malloc(uint64_t bytes, tl_buffer *buffer) {
+    static const char *fn = "tl_malloc";
+    if (!buffer) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: buffer is null", fn);
+    *buffer = nullptr;
+    if (bytes == 0) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: bytes = 0; a buffer needs at least one byte", fn);
+    void *p = nullptr;
+    cudaError_t e = cudaMalloc(&p, size_t(bytes));
+    if (e != cudaSuccess) {
+        char call[64];
+        std::snprintf(call, sizeof call, "cudaMalloc(%llu bytes)", (unsigned long long)bytes);
+        return cuda_fail(fn, call, e, false);
+    }
+    Buffer b;
+    b.ptr = p;
+    b.bytes = bytes;
+    uint64_t value = buffers().add(b);
+    if (value == 0) {
+        cudaFree(p);
+        return fail(TL_ERROR_OUT_OF_MEMORY, "%s: too many live buffers", fn);
+    }
+    *buffer = reinterpret_cast<tl_buffer>(uintptr_t(value));
+    return TL_OK;
+}
+
+TL_API tl_status tl_free(tl_buffer buffer) {
+    static const char *fn = "tl_free";
+    if (!buffer) return fail(TL_ERROR_INVALID_HANDLE, "%s: buffer is null", fn);
+    Buffer b;
+    if (!buffers().remove(uint64_t(reinterpret_cast<uintptr_t>(buffer)), &b))
+        return fail(TL_ERROR_INVALID_HANDLE, "%s: buffer %p is not a live tl_buffer (freed twice or never allocated)",
+                    fn, static_cast<void *>(buffer));
+    cudaError_t e = cudaFree(b.ptr);
+    if (e != cudaSuccess) return cuda_fail(fn, "cudaFree", e, false);
+    return TL_OK;
+}
+
+TL_API tl_status tl_buffer_size(tl_buffer buffer, uint64_t *bytes) {
+    static const char *fn = "tl_buffer_size";
+    if (!bytes) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: bytes is null", fn);
+    Buffer b;
+    TL_TRY(get_buffer(fn, "buffer", buffer, &b));
+    *bytes = b.bytes;
+    return TL_OK;
+}
+
+TL_API tl_status tl_buffer_device_pointer(tl_buffer buffer, void **device_pointer) {
+    static const char *fn = "tl_buffer_device_pointer";
+    if (!device_pointer) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: device_pointer is null", fn);
+    Buffer b;
+    TL_TRY(get_buffer(fn, "buffer", buffer, &b));
+    *device_pointer = b.ptr;
+    return TL_OK;
+}
+
+TL_API tl_status tl_copy_to_device(tl_stream stream, tl_buffer dest, uint64_t dest_offset, const void *source,
+                                   uint64_t bytes) {
+    static const char *fn = "tl_copy_to_device";
+    cudaStream_t s;
+    Buffer d;
+    TL_TRY(get_stream(fn, stream, &s));
+    TL_TRY(get_buffer(fn, "dest", dest, &d));
+    TL_TRY(check_range(fn, "dest", d, dest_offset, bytes));
+    if (bytes == 0) return TL_OK;
+    if (!source) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: source is null", fn);
+    cudaError_t e = cudaMemcpyAsync(static_cast<char *>(d.ptr) + dest_offset, source, size_t(bytes),
+                                    cudaMemcpyHostToDevice, s);
+    if (e != cudaSuccess) return cuda_fail(fn, "cudaMemcpyAsync(host to device)", e, false);
+    e = cudaStreamSynchronize(s);
+    if (e != cudaSuccess) return cuda_fail(fn, "cudaStreamSynchronize", e, true);
+    return TL_OK;
+}
+
+TL_API tl_status tl_copy_to_host(tl_stream stream, void *dest, tl_buffer source, uint64_t source_offset,
+                                 uint64_t bytes) {
+    static const char *fn = "tl_copy_to_host";
+    cudaStream_t s;
+    Buffer b;
+    TL_TRY(get_stream(fn, stream, &s));
+    TL_TRY(get_buffer(fn, "source", source, &b));
+    TL_TRY(check_range(fn, "source", b, source_offset, bytes));
+    if (bytes == 0) return TL_OK;
+    if (!dest) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: dest is null", fn);
+    cudaError_t e = cudaMemcpyAsync(dest, static_cast<const char *>(b.ptr) + source_offset, size_t(bytes),
+                                    cudaMemcpyDeviceToHost, s);
+    if (e != cudaSuccess) return cuda_fail(fn, "cudaMemcpyAsync(device to host)", e, false);
+    e = cudaStreamSynchronize(s);
+    if (e != cudaSuccess) return cuda_fail(fn, "cudaStreamSynchronize", e, true);
+    return TL_OK;
+}
+
+TL_API tl_status tl_copy_on_device(tl_stream stream, tl_buffer dest, uint64_t dest_offset, tl_buffer source,
+                                   uint64_t source_offset, uint64_t bytes) {
+    static const char *fn = "tl_copy_on_device";
+    cudaStream_t s;
+    Buffer d, b;
+    TL_TRY(get_stream(fn, stream, &s));
+    TL_TRY(get_buffer(fn, "dest", dest, &d));
+    TL_TRY(get_buffer(fn, "source", source, &b));
+    TL_TRY(check_range(fn, "dest", d, dest_offset, bytes));
+    TL_TRY(check_range(fn, "source", b, source_offset, bytes));
+    if (bytes == 0) return TL_OK;
+    const char *dp = static_cast<const char *>(d.ptr) + dest_offset;
+    const char *sp = static_cast<const char *>(b.ptr) + source_offset;
+    if (dp < sp + bytes && sp < dp + bytes)
+        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: dest [offset=%llu] and source [offset=%llu] of %llu bytes overlap",
+                    fn, (unsigned long long)dest_offset, (unsigned long long)source_offset,
+                    (unsigned long long)bytes);
+    cudaError_t e = cudaMemcpyAsync(static_cast<char *>(d.ptr) + dest_offset, sp, size_t(bytes),
+                                    cudaMemcpyDeviceToDevice, s);
+    if (e != cudaSuccess) return cuda_fail(fn, "cudaMemcpyAsync(device to device)", e, false);
+    return TL_OK;
+}
+
+TL_API tl_status tl_memset(tl_stream stream, tl_buffer dest, uint64_t offset, int32_t value, uint64_t bytes) {
+    static const char *fn = "tl_memset";
+    cudaStream_t s;
+    Buffer d;
+    TL_TRY(get_stream(fn, stream, &s));
+    TL_TRY(get_buffer(fn, "dest", dest, &d));
+    TL_TRY(check_range(fn, "dest", d, offset, bytes));
+    if (bytes == 0) return TL_OK;
+    cudaError_t e = cudaMemsetAsync(static_cast<char *>(d.ptr) + offset, value & 0xff, size_t(bytes), s);
+    if (e != cudaSuccess) return cuda_fail(fn, "cudaMemsetAsync", e, false);
+    return TL_OK;
+}
+
+TL_API tl_status tl_stream_create(tl_stream *stream) {
+    static const char *fn = "tl_stream_create";
+    if (!stream) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: stream is null", fn);
+    *stream = nullptr;
+    auto state = std::make_shared<StreamState>();
+    // Non-blocking: tensorloom's streams must not serialise against the legacy default stream that
+    // other libraries in the process may use.
+    cudaError_t e = cudaStreamCreateWithFlags(&state->stream, cudaStreamNonBlocking);
+    if (e != cudaSuccess) return cuda_fail(fn, "cudaStreamCreateWithFlags", e, false);
+    uint64_t value = streams().add(state);
+    if (value == 0) {
+        cudaStreamDestroy(state->stream);
+        return fail(TL_ERROR_CUDA, "%s: too many live streams", fn);
+    }
+    *stream = reinterpret_cast<tl_stream>(uintptr_t(value));
+    return TL_OK;
+}
+
+TL_API tl_status tl_stream_destroy(tl_stream stream) {
+    static const char *fn = "tl_stream_destroy";
+    if (!stream) return fail(TL_ERROR_INVALID_HANDLE, "%s: stream is null", fn);
+    std::shared_ptr<StreamState> state;
+    if (!streams().remove(uint64_t(reinterpret_cast<uintptr_t>(stream)), &state))
+        return fail(TL_ERROR_INVALID_HANDLE, "%s: stream %p is not a live tl_stream (destroyed twice or never created)",
+                    fn, static_cast<void *>(stream));
+    std::lock_guard<std::mutex> lock(state->scratch_mutex);
+    cudaError_t sync = cudaStreamSynchronize(state->stream);
+    if (sync != cudaSuccess) (void)cudaGetLastError();
+    cudaError_t e = cudaSuccess;
+    if (state->scratch) e = cudaFree(state->scratch);
+    state->scratch = nullptr;
+    state->scratch_bytes = 0;
+    cudaError_t d = cudaStreamDestroy(state->stream);
+    state->stream = nullptr;
+    if (sync != cudaSuccess) return cuda_fail(fn, "cudaStreamSynchronize", sync, true);
+    if (e != cudaSuccess) return cuda_fail(fn, "cudaFree (stream scratch)", e, false);
+    if (d != cudaSuccess) return cuda_fail(fn, "cudaStreamDestroy", d, false);
+    return TL_OK;
+}
+
+TL_API tl_status tl_stream_synchronize(tl_stream stream) {
+    static const char *fn = "tl_stream_synchronize";
+    cudaStream_t s;
+    TL_TRY(get_stream(fn, stream, &s));
+    cudaError_t e = cudaStreamSynchronize(s);
+    if (e != cudaSuccess) return cuda_fail(fn, "cudaStreamSynchronize", e, true);
+    return TL_OK;
+}
+
+TL_API tl_status tl_stream_native(tl_stream stream, void **cuda_stream) {
+    static const char *fn = "tl_stream_native";
+    if (!cuda_stream) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: cuda_stream is null", fn);
+    cudaStream_t s;
+    TL_TRY(get_stream(fn, stream, &s));
+#if defined(__CUDACC__)
+    *cuda_stream = static_cast<void *>(s);
+#else
+    *cuda_stream = nullptr;
+#endif
+    return TL_OK;
+}
+
+}  // extern "C"

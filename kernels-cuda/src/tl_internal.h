@@ -1,0 +1,91 @@
+// Shared plumbing of the kernel sources: error reporting, handle look-up and operand checks. Not part
+// of the ABI; everything here has hidden visibility.
+#pragma once
+
+// Standard headers first: the emulation header defines CUDA keywords such as __noinline__ as macros,
+// which would break library headers included after it.
+#include <climits>
+#include <cmath>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cuda_compat.h"
+#include "tensorloom.h"
+
+namespace tl {
+
+// Records a formatted message as this thread's last error and returns `status`.
+tl_status fail(tl_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// Maps a CUDA error to a status and records "<fn>: <call> failed: <cudaErrorName> (<description>)".
+// `launch` says the error came from launching or running a kernel (TL_ERROR_LAUNCH_FAILED unless it
+// is an allocation or driver problem). Clears a non-sticky error so the context stays usable.
+tl_status cuda_fail(const char *fn, const char *call, cudaError_t error, bool launch);
+
+// After a TL_LAUNCH: reports a launch error of `kernel` from `fn`.
+tl_status check_launch(const char *fn, const char *kernel);
+
+struct Buffer {
+    void *ptr = nullptr;
+    uint64_t bytes = 0;
+};
+
+// Copies out the live buffer behind a handle; TL_ERROR_INVALID_HANDLE (naming fn and what) otherwise.
+tl_status get_buffer(const char *fn, const char *what, tl_buffer handle, Buffer *out);
+
+// The cudaStream_t behind a handle; TL_ERROR_INVALID_HANDLE otherwise.
+tl_status get_stream(const char *fn, tl_stream handle, cudaStream_t *out);
+
+// Grows (never shrinks) the stream's device scratch to at least `bytes` and returns it, with the
+// stream's scratch lock held in *lock so that no other host thread reuses or regrows it before the
+// caller has queued its copy and kernel.
+tl_status stream_scratch(const char *fn, tl_stream handle, uint64_t bytes, void **scratch,
+                         std::unique_lock<std::mutex> *lock);
+
+// Checks that a row-major operand [rows, cols] with leading dimension ld (in elements of elem_bytes)
+// from element `offset` lies inside the buffer, and returns its first element's address. Callers only
+// check operands of non-empty work; an operand with rows == 0 or cols == 0 is always fine.
+tl_status check_matrix(const char *fn, const char *name, const char *rows_name, const char *cols_name,
+                       const char *ld_name, const Buffer &buffer, uint64_t offset, int64_t rows, int64_t cols,
+                       int64_t ld, uint64_t elem_bytes, void **first);
+
+// Same for a contiguous vector of `count` elements.
+tl_status check_vector(const char *fn, const char *name, const char *count_name, const Buffer &buffer,
+                       uint64_t offset, int64_t count, uint64_t elem_bytes, void **first);
+
+// Fails with TL_ERROR_INVALID_ARGUMENT naming the first negative size among up to four.
+tl_status check_sizes(const char *fn, const char *n0, int64_t v0, const char *n1 = nullptr, int64_t v1 = 0,
+                      const char *n2 = nullptr, int64_t v2 = 0, const char *n3 = nullptr, int64_t v3 = 0);
+
+// Multiprocessors of the current device (cached per device); at least 1.
+int sm_count();
+
+// Enough blocks of `threads` for `work` items in a grid-stride loop, but no more than fill the device
+// a few times over: more would only add block start-up (and, under emulation, thread creation).
+inline unsigned grid_for(int64_t work, int threads) {
+    int64_t blocks = (work + threads - 1) / threads;
+    int64_t cap = int64_t(sm_count()) * 8;
+    if (blocks > cap) blocks = cap;
+    if (blocks < 1) blocks = 1;
+    return unsigned(blocks);
+}
+
+// min for kernels: the emulation does not provide CUDA's integer min overloads.
+__host__ __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
+
+inline bool aligned16(const void *p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+
+}  // namespace tl
+
+// Every exported function starts with these; they return from the function on failure.
+#define TL_TRY(expr)                        \
+    do {                                    \
+        tl_status tl_try_status_ = (expr);  \
+        if (tl_try_status_ != TL_OK) return tl_try_status_; \
+    } while (0)

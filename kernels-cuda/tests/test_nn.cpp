@@ -1,0 +1,197 @@
+// Transformer layer kernels against a double-precision reference on strided views and awkward sizes.
+#include "test_util.h"
+
+#include <chrono>
+#include <limits>
+
+namespace {
+
+const float kNegInf = -std::numeric_limits<float>::infinity();
+
+void test_add_bias_add_gelu(tl_stream s) {
+    const int64_t rows = 5, cols = 37, ldx = 40, ldy = 38;
+    const uint64_t off_x = 3, off_y = 1, off_b = 2;
+    auto hx = random_floats(off_x + rows * ldx, 11, -5.f, 5.f);
+    auto hy = random_floats(off_y + rows * ldy, 12);
+    auto hb = random_floats(off_b + cols + 1, 13);
+    tl_buffer x = upload(s, hx), y = upload(s, hy), b = upload(s, hb);
+
+    OK(tl_add_bias(s, rows, cols, x, off_x, ldx, b, off_b));
+    auto g1 = download(s, x, hx.size());
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+            CHECK(g1[off_x + r * ldx + c] == hx[off_x + r * ldx + c] + hb[off_b + c], "add_bias [%lld,%lld]",
+                  (long long)r, (long long)c);
+    CHECK(count_changed_outside(g1, hx, off_x, rows, cols, ldx) == 0, "add_bias wrote outside x");
+
+    OK(tl_add(s, rows, cols, x, off_x, ldx, y, off_y, ldy));
+    auto g2 = download(s, x, hx.size());
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+            CHECK(g2[off_x + r * ldx + c] == g1[off_x + r * ldx + c] + hy[off_y + r * ldy + c], "add [%lld,%lld]",
+                  (long long)r, (long long)c);
+    CHECK(count_changed_outside(g2, hx, off_x, rows, cols, ldx) == 0, "add wrote outside x");
+
+    OK(tl_gelu(s, rows, cols, x, off_x, ldx));
+    auto g3 = download(s, x, hx.size());
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+            const double v = g2[off_x + r * ldx + c];
+            const double want = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+            CHECK(close(g3[off_x + r * ldx + c], want, std::fabs(v), 2e-6), "gelu(%g) = %g, want %g", v,
+                  g3[off_x + r * ldx + c], want);
+        }
+    CHECK(count_changed_outside(g3, hx, off_x, rows, cols, ldx) == 0, "gelu wrote outside x");
+    OK(tl_free(x));
+    OK(tl_free(y));
+    OK(tl_free(b));
+}
+
+void test_layer_norm(tl_stream s, int64_t rows, int64_t cols, int64_t pad, uint64_t off, unsigned seed) {
+    const int64_t ldx = cols + pad;
+    auto hx = random_floats(off + rows * ldx, seed, -3.f, 3.f);
+    for (int64_t c = 0; c < cols; ++c) hx[off + c] += 100.f;  // a large mean must not cost precision
+    auto hg = random_floats(cols + 1, seed + 1, 0.5f, 1.5f);
+    auto hb = random_floats(cols + 2, seed + 2);
+    tl_buffer x = upload(s, hx), g = upload(s, hg), b = upload(s, hb);
+    const float eps = 1e-5f;
+    OK(tl_layer_norm(s, rows, cols, x, off, ldx, g, 1, b, 2, eps));
+    auto got = download(s, x, hx.size());
+    for (int64_t r = 0; r < rows; ++r) {
+        double mean = 0, var = 0;
+        for (int64_t c = 0; c < cols; ++c) mean += hx[off + r * ldx + c];
+        mean /= cols;
+        for (int64_t c = 0; c < cols; ++c) var += (hx[off + r * ldx + c] - mean) * (hx[off + r * ldx + c] - mean);
+        var /= cols;
+        for (int64_t c = 0; c < cols; ++c) {
+            const double want = (hx[off + r * ldx + c] - mean) / std::sqrt(var + eps) * hg[1 + c] + hb[2 + c];
+            CHECK(close(got[off + r * ldx + c], want, 1.0 + std::fabs(want), 2e-5), "layer_norm %lldx%lld [%lld,%lld] = %g, want %g",
+                  (long long)rows, (long long)cols, (long long)r, (long long)c, got[off + r * ldx + c], want);
+        }
+    }
+    CHECK(count_changed_outside(got, hx, off, rows, cols, ldx) == 0, "layer_norm wrote outside x");
+    OK(tl_free(x));
+    OK(tl_free(g));
+    OK(tl_free(b));
+}
+
+void test_softmax(tl_stream s, int64_t rows, int64_t cols, int64_t pad, uint64_t off, unsigned seed) {
+    const int64_t ldx = cols + pad;
+    auto hx = random_floats(off + rows * ldx, seed, -20.f, 20.f);
+    // row 0: some -inf; row 1 (if any): all -inf
+    for (int64_t c = 0; c < cols; c += 3) hx[off + c] = kNegInf;
+    if (rows > 1)
+        for (int64_t c = 0; c < cols; ++c) hx[off + ldx + c] = kNegInf;
+    tl_buffer x = upload(s, hx);
+    OK(tl_softmax_rows(s, rows, cols, x, off, ldx));
+    auto got = download(s, x, hx.size());
+    for (int64_t r = 0; r < rows; ++r) {
+        double m = -INFINITY;
+        for (int64_t c = 0; c < cols; ++c) m = std::fmax(m, hx[off + r * ldx + c]);
+        double sum = 0;
+        for (int64_t c = 0; c < cols; ++c) sum += m == -INFINITY ? 0 : std::exp(hx[off + r * ldx + c] - m);
+        for (int64_t c = 0; c < cols; ++c) {
+            const double want = m == -INFINITY ? 0.0 : std::exp(hx[off + r * ldx + c] - m) / sum;
+            CHECK(close(got[off + r * ldx + c], want, want, 2e-5, 1e-7), "softmax %lldx%lld [%lld,%lld] = %g, want %g",
+                  (long long)rows, (long long)cols, (long long)r, (long long)c, got[off + r * ldx + c], want);
+        }
+    }
+    CHECK(count_changed_outside(got, hx, off, rows, cols, ldx) == 0, "softmax wrote outside x");
+    OK(tl_free(x));
+}
+
+// q, k and v are column views of one fused [rows, 3*width + extra] projection; out is strided too.
+void test_attention(tl_stream s, int64_t batch, int64_t seq, int64_t heads, int64_t hd, unsigned seed, const char *what) {
+    const int64_t rows = batch * seq, width = heads * hd;
+    const int64_t ldqkv = 3 * width + 5, ldout = width + 3;
+    const uint64_t off = 2, off_out = 1, off_mask = 3;
+    auto hqkv = random_floats(off + rows * ldqkv, seed, -2.f, 2.f);
+    std::vector<float> hmask(off_mask + rows, 0.f);
+    std::mt19937 gen(seed);
+    for (int64_t b = 0; b < batch; ++b) {
+        // text b has `len` real tokens, then padding; the last text (if several) is all padding
+        const int64_t len = batch > 1 && b == batch - 1 ? 0 : seq - int64_t(gen() % (seq / 2 + 1));
+        for (int64_t t = 0; t < len; ++t) hmask[off_mask + b * seq + t] = 1.f;
+    }
+    std::vector<float> hout(off_out + rows * ldout, 3.25f);
+    tl_buffer qkv = upload(s, hqkv), mask = upload(s, hmask), out = upload(s, hout);
+    auto t0 = std::chrono::steady_clock::now();
+    OK(tl_attention(s, batch, seq, heads, hd, qkv, off, ldqkv, qkv, off + width, ldqkv, qkv, off + 2 * width, ldqkv,
+                    mask, off_mask, out, off_out, ldout));
+    auto got = download(s, out, hout.size());
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    int bad = 0;
+    std::vector<double> p(seq);
+    for (int64_t b = 0; b < batch; ++b)
+        for (int64_t h = 0; h < heads; ++h)
+            for (int64_t i = 0; i < seq; ++i) {
+                const float *qi = &hqkv[off + (b * seq + i) * ldqkv + h * hd];
+                double m = -INFINITY;
+                for (int64_t j = 0; j < seq; ++j) {
+                    if (hmask[off_mask + b * seq + j] == 0.f) {
+                        p[j] = -INFINITY;
+                        continue;
+                    }
+                    const float *kj = &hqkv[off + (b * seq + j) * ldqkv + width + h * hd];
+                    double d = 0;
+                    for (int64_t e = 0; e < hd; ++e) d += double(qi[e]) * kj[e];
+                    p[j] = d / std::sqrt(double(hd));
+                    m = std::fmax(m, p[j]);
+                }
+                double sum = 0;
+                for (int64_t j = 0; j < seq; ++j) {
+                    p[j] = m == -INFINITY || p[j] == -INFINITY ? 0.0 : std::exp(p[j] - m);
+                    sum += p[j];
+                }
+                for (int64_t e = 0; e < hd; ++e) {
+                    double want = 0, scale = 0;
+                    for (int64_t j = 0; j < seq; ++j) {
+                        const double vv = hqkv[off + (b * seq + j) * ldqkv + 2 * width + h * hd + e];
+                        want += p[j] * vv;
+                        scale += p[j] * std::fabs(vv);
+                    }
+                    if (sum > 0) {
+                        want /= sum;
+                        scale /= sum;
+                    }
+                    const float g = got[off_out + (b * seq + i) * ldout + h * hd + e];
+                    if (!close(g, want, scale + 1e-3, 5e-5) && bad++ < 5)
+                        CHECK(false, "attention %s [b=%lld h=%lld q=%lld d=%lld] = %.7g, want %.7g", what, (long long)b,
+                              (long long)h, (long long)i, (long long)e, g, want);
+                }
+            }
+    CHECK(count_changed_outside(got, hout, off_out, rows, width, ldout) == 0, "attention %s wrote outside out", what);
+    std::printf("  attention %-40s batch=%lld seq=%lld heads=%lld head_dim=%lld %8.1f ms\n", what, (long long)batch,
+                (long long)seq, (long long)heads, (long long)hd, ms);
+    OK(tl_free(qkv));
+    OK(tl_free(mask));
+    OK(tl_free(out));
+}
+
+}  // namespace
+
+int main() {
+    tl_stream s;
+    OK(tl_stream_create(&s));
+    test_add_bias_add_gelu(s);
+    test_layer_norm(s, 1, 1, 0, 0, 20);  // variance 0: the output is beta
+    test_layer_norm(s, 7, 384, 3, 5, 21);
+    test_layer_norm(s, 3, 1001, 0, 1, 22);
+    test_softmax(s, 1, 1, 0, 0, 30);
+    test_softmax(s, 6, 37, 2, 3, 31);
+    test_softmax(s, 3, 1000, 1, 0, 32);
+    test_attention(s, 3, 7, 3, 5, 40, "tiny, padded, one text all padding");
+    test_attention(s, 1, 1, 1, 1, 41, "one token");
+    test_attention(s, 2, 70, 2, 32, 42, "several query tiles and key chunks");
+    test_attention(s, 1, 40, 1, 256, 43, "head_dim 256");
+    test_attention(s, 1, 520, 1, 8, 44, "long sequence, small query tiles");
+    if (std::strcmp(tl_library_variant(), "cuda") == 0) {  // too slow for the emulation
+        test_attention(s, 1, 4096, 2, 64, 45, "seq 4096");
+        test_attention(s, 2, 1024, 1, 256, 46, "seq 1024, head_dim 256");
+        test_attention(s, 32, 128, 12, 32, 47, "MiniLM batch");
+        test_layer_norm(s, 4096, 384, 0, 0, 23);
+        test_softmax(s, 4096, 4096, 0, 0, 33);
+    }
+    OK(tl_stream_destroy(s));
+    return finish("test_nn");
+}
