@@ -1,15 +1,20 @@
 package dev.tensorloom.runtime.kernel;
 
+import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.logging.Logger;
 
 /**
- * Chooses the kernel backend once per process, the way Lucene's vectorization provider does: the vector
- * implementation is loaded by class name only after checking that {@code jdk.incubator.vector} is
- * readable, so the scalar path never links a Vector API class. {@code -Dtensorloom.backend=scalar|vector}
- * forces a backend and fails loudly when it cannot be had.
+ * Chooses the kernel backend once per process, the way Lucene's vectorization provider does: cuda when the
+ * GPU build of the native library loads and sees a device, else vector when {@code jdk.incubator.vector}
+ * is readable, else scalar. The cuda and vector implementations are loaded by class name only when
+ * chosen, so the scalar path never links a Vector API or native-binding class.
+ * {@code -Dtensorloom.backend=scalar|vector|cuda} forces a backend and fails loudly when it cannot be had;
+ * a forced cuda uses the library named by {@code -Dtensorloom.native.library} (cuda, or emu for the CPU
+ * emulation, which is never chosen on its own).
  */
 public final class KernelProvider {
 
@@ -19,6 +24,7 @@ public final class KernelProvider {
     private static final Logger LOG = Logger.getLogger(KernelProvider.class.getName());
     private static final String VECTOR_MODULE = "jdk.incubator.vector";
     private static final String VECTOR_CLASS = "dev.tensorloom.runtime.kernel.vector.VectorKernels";
+    private static final String CUDA_CLASS = "dev.tensorloom.runtime.kernel.cuda.CudaKernels";
 
     private static Kernels chosen;
 
@@ -51,10 +57,9 @@ public final class KernelProvider {
                 }
                 yield loadVector(parallelism);
             }
-            case "cuda" -> throw new IllegalStateException(
-                    "backend 'cuda' is not available: this build has no native kernels yet (use scalar or vector)");
+            case "cuda" -> (Kernels) invokeCuda("open");
             default -> throw new IllegalArgumentException(
-                    "unknown backend '" + name + "' (-D" + BACKEND_PROPERTY + "=scalar|vector)");
+                    "unknown backend '" + name + "' (-D" + BACKEND_PROPERTY + "=scalar|vector|cuda)");
         };
     }
 
@@ -68,12 +73,54 @@ public final class KernelProvider {
         if (forced != null && !forced.isBlank()) {
             return byName(forced.trim());
         }
+        Kernels gpu = gpuIfPresent();
+        if (gpu != null) {
+            return gpu;
+        }
         if (!vectorModuleReadable()) {
             LOG.warning("Java Vector API not enabled; tensorloom uses its scalar kernels, which are several times "
                     + "slower. Start the JVM with --add-modules=jdk.incubator.vector to use SIMD.");
             return new ScalarKernels();
         }
         return loadVector(Parallelism.shared());
+    }
+
+    /** The cuda backend on a real GPU, or null (with the reason logged) when there is none. */
+    private static Kernels gpuIfPresent() {
+        if (!KernelProvider.class.getModule().isNativeAccessEnabled()) {
+            // Probing would make the JDK warn about native access on every start of a CPU-only user's JVM.
+            LOG.info("tensorloom: native access is not enabled, so no GPU is looked for; start the JVM with "
+                    + "--enable-native-access=ALL-UNNAMED to use one");
+            return null;
+        }
+        try {
+            Optional<?> gpu = (Optional<?>) invokeCuda("openOnGpu");
+            if (gpu.isPresent()) {
+                return (Kernels) gpu.get();
+            }
+            LOG.info("tensorloom: no GPU (the cuda library, its driver or a device is missing); running CPU-only");
+        } catch (RuntimeException | LinkageError e) {
+            LOG.info("tensorloom: the cuda backend could not start (" + e + "); running CPU-only");
+        }
+        return null;
+    }
+
+    private static Object invokeCuda(String factory) {
+        MethodHandle method;
+        try {
+            Class<?> type = Class.forName(CUDA_CLASS);
+            method = MethodHandles.publicLookup().findStatic(type, factory, MethodType.methodType(
+                    factory.equals("open") ? type : Optional.class));
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new IllegalStateException("could not load the cuda backend " + CUDA_CLASS, e);
+        }
+        try {
+            return method.invoke();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static Kernels loadVector(Parallelism parallelism) {

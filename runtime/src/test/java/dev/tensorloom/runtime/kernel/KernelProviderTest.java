@@ -5,10 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tensorloom.runtime.kernel.cuda.CudaKernels;
 import dev.tensorloom.runtime.kernel.vector.VectorKernels;
 import org.junit.jupiter.api.Test;
 
-/** Backend selection in a JVM that has the Vector API (the build's test JVMs all do). */
+/** Backend selection in a JVM that has the Vector API and native access (the build's test JVMs all do). */
 class KernelProviderTest {
 
     @Test
@@ -22,10 +23,11 @@ class KernelProviderTest {
     }
 
     @Test
-    void theDefaultIsVectorWhenTheModuleIsThere() {
+    void theDefaultIsCudaOnAGpuElseVectorWhenTheModuleIsThere() {
         assertTrue(KernelProvider.vectorModuleReadable());
         String forced = System.getProperty(KernelProvider.BACKEND_PROPERTY);
-        String expected = forced == null || forced.isBlank() ? "vector" : forced.trim();
+        String automatic = CudaKernels.openOnGpu().isPresent() ? "cuda" : "vector";
+        String expected = forced == null || forced.isBlank() ? automatic : forced.trim();
         assertEquals(expected, KernelProvider.kernels().name());
     }
 
@@ -33,13 +35,16 @@ class KernelProviderTest {
     void unknownBackendFailsNamingTheChoices() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KernelProvider.byName("gpu"));
         assertTrue(e.getMessage().contains("'gpu'"), e.getMessage());
-        assertTrue(e.getMessage().contains("scalar|vector"), e.getMessage());
+        assertTrue(e.getMessage().contains("scalar|vector|cuda"), e.getMessage());
     }
 
     @Test
-    void cudaFailsWithAClearMessage() {
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> KernelProvider.byName("cuda"));
-        assertTrue(e.getMessage().contains("'cuda' is not available"), e.getMessage());
-        assertTrue(e.getMessage().contains("scalar or vector"), e.getMessage());
+    void cudaByNameRunsOnTheConfiguredNativeLibrary() {
+        // The build's test JVMs name the CPU emulation (-Dtensorloom.native.library=emu).
+        Kernels cuda = KernelProvider.byName("CUDA");
+        assertInstanceOf(CudaKernels.class, cuda);
+        assertEquals("cuda", cuda.name());
+        assertEquals(System.getProperty("tensorloom.native.library", "cuda"),
+                ((CudaKernels) cuda).device().variant());
     }
 }

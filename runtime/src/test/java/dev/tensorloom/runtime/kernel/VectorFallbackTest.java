@@ -51,6 +51,16 @@ class VectorFallbackTest {
         assertTrue(!r.stderr.contains("ExceptionInInitializerError"), r.toString());
     }
 
+    @Test
+    void forcingCudaWithoutItsLibraryFailsSayingWhy() throws Exception {
+        Result r = runProbe("--enable-native-access=ALL-UNNAMED", "-D" + KernelProvider.BACKEND_PROPERTY + "=cuda",
+                "-Dtensorloom.native.path=" + dir.resolve("no-such-folder"));
+        assertNotEquals(0, r.exit, r.toString());
+        assertTrue(r.stderr.contains("backend 'cuda' is not available"), r.toString());
+        assertTrue(r.stderr.contains("tensorloom.native.path"), r.toString());
+        assertTrue(!r.stdout.contains("backend="), r.toString());
+    }
+
     private Result runProbe(String... jvmOptions) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());

@@ -1,10 +1,12 @@
 package dev.tensorloom.runtime.kernel;
 
+import static dev.tensorloom.runtime.kernel.KernelAssertions.absoluteProducts;
+import static dev.tensorloom.runtime.kernel.KernelAssertions.assertClose;
+import static dev.tensorloom.runtime.kernel.KernelAssertions.assertProductClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.tensorloom.runtime.kernel.vector.VectorKernels;
 import dev.tensorloom.runtime.tensor.Tensor;
@@ -23,20 +25,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Every vector kernel against the scalar oracle, on sizes that are awkward for 16-lane vectors and 6-row
  * tiles (1, primes, one past a multiple, k of about 2000), on contiguous tensors and on strided views whose
- * margins must come out untouched.
- *
- * <p>Tolerances. A float32 sum of k products carries a rounding error of at most about k·u·Σ|a||b| (u =
- * 2⁻²⁴ ≈ 6e-8) and in practice, errors being random, a few √k·u·Σ|a||b|; both backends err, in different
- * orders. 1e-5·Σ|a||b| is 168u, above √k·u for every k used here (√2003 ≈ 45) with room for both sides,
- * yet far below the error of a wrong element. Kernels that only add elementwise must match exactly.
+ * margins must come out untouched. Products are compared within the bounds of {@link KernelAssertions};
+ * kernels that only add elementwise must match exactly.
  */
 class VectorKernelsTest {
 
     private static final Parallelism TWO_THREADS = Parallelism.of(2);
     private static final Kernels SCALAR = new ScalarKernels();
     private static final Kernels VECTOR = new VectorKernels(TWO_THREADS);
-    private static final double PRODUCT_TOLERANCE = 1e-5;
-    private static final double ABSOLUTE_TOLERANCE = 1e-6;
 
     private Arena arena;
     private Matrices matrices;
@@ -75,7 +71,7 @@ class VectorKernelsTest {
         Tensor expected = Tensor.allocate(arena, m, n);
         VECTOR.matmul(a, b, c);
         SCALAR.matmul(a, b, expected);
-        assertProductClose(expected, c, absoluteProducts(a, b, false));
+        assertProductClose(expected, c, absoluteProducts(arena, a, b, false));
         Matrices.assertMarginsUntouched(margins, c);
     }
 
@@ -92,7 +88,7 @@ class VectorKernelsTest {
         assertEquals(n, prepared.cols());
         VECTOR.matmul(a, prepared, c);
         SCALAR.matmul(a, SCALAR.prepare(b), expected);
-        assertProductClose(expected, c, absoluteProducts(a, b, false));
+        assertProductClose(expected, c, absoluteProducts(arena, a, b, false));
         Matrices.assertMarginsUntouched(margins, c);
     }
 
@@ -115,7 +111,7 @@ class VectorKernelsTest {
         Tensor expected = Tensor.allocate(arena, m, n);
         VECTOR.matmulTransposedB(a, b, c);
         SCALAR.matmulTransposedB(a, b, expected);
-        assertProductClose(expected, c, absoluteProducts(a, b, true));
+        assertProductClose(expected, c, absoluteProducts(arena, a, b, true));
         Matrices.assertMarginsUntouched(margins, c);
     }
 
@@ -146,7 +142,7 @@ class VectorKernelsTest {
             Tensor expected = Tensor.allocate(confined, 128, 128);
             VECTOR.matmul(a, b, c);
             SCALAR.matmul(a, b, expected);
-            assertProductClose(expected, c, absoluteProducts(a, b, false));
+            assertProductClose(expected, c, absoluteProducts(arena, a, b, false));
         }
     }
 
@@ -178,7 +174,7 @@ class VectorKernelsTest {
         Tensor expected = Tensor.allocate(arena, m);
         VECTOR.gemv(a, x, y);
         SCALAR.gemv(a, x, expected);
-        Tensor bound = absoluteProducts(a, Tensor.wrap(x.segment(), k, 1), false);
+        Tensor bound = absoluteProducts(arena, a, Tensor.wrap(x.segment(), k, 1), false);
         assertProductClose(expected.reshape(m, 1), y.reshape(m, 1), bound);
     }
 
@@ -406,53 +402,5 @@ class VectorKernelsTest {
         RuntimeException actual = assertThrows(RuntimeException.class, vector::run);
         assertEquals(expected.getClass(), actual.getClass());
         assertEquals(expected.getMessage(), actual.getMessage());
-    }
-
-    /** Σ_p |a[i,p]|·|b[p,j]| (or |b[j,p]| when transposed), in double: the scale of each product's error. */
-    private Tensor absoluteProducts(Tensor a, Tensor b, boolean transposed) {
-        int m = a.rows();
-        int k = a.cols();
-        int n = transposed ? b.rows() : b.cols();
-        float[] av = a.toArray();
-        float[] bv = b.toArray();
-        float[] bound = new float[m * n];
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                double s = 0;
-                for (int p = 0; p < k; p++) {
-                    s += Math.abs(av[i * k + p]) * Math.abs(transposed ? bv[j * k + p] : bv[p * n + j]);
-                }
-                bound[i * n + j] = (float) s;
-            }
-        }
-        return Tensor.of(arena, bound, m, n);
-    }
-
-    private static void assertProductClose(Tensor expected, Tensor actual, Tensor absoluteProducts) {
-        float[] e = expected.toArray();
-        float[] a = actual.toArray();
-        float[] bound = absoluteProducts.toArray();
-        int n = expected.cols();
-        for (int i = 0; i < e.length; i++) {
-            double tolerance = PRODUCT_TOLERANCE * bound[i] + ABSOLUTE_TOLERANCE;
-            if (!(Math.abs(e[i] - a[i]) <= tolerance)) {
-                fail("element (" + i / n + ", " + i % n + "): expected " + e[i] + " but was " + a[i]
-                        + " (tolerance " + tolerance + ")");
-            }
-        }
-    }
-
-    /** |expected - actual| ≤ absolute + relative·|expected| for every element, NaN never passing. */
-    private static void assertClose(Tensor expected, Tensor actual, double absolute, double relative) {
-        float[] e = expected.toArray();
-        float[] a = actual.toArray();
-        int n = expected.cols();
-        for (int i = 0; i < e.length; i++) {
-            double tolerance = absolute + relative * Math.abs(e[i]);
-            if (!(Math.abs(e[i] - a[i]) <= tolerance) && e[i] != a[i]) {
-                fail("element (" + i / n + ", " + i % n + "): expected " + e[i] + " but was " + a[i]
-                        + " (tolerance " + tolerance + ")");
-            }
-        }
     }
 }
