@@ -41,7 +41,7 @@ class HeaderBindingsTest {
     @Test
     void everyBindingHasOneDowncallHandleOfItsOwnType() {
         // The handle's type is what the FunctionDescriptor says; it must match the method that invokes it.
-        TensorloomLibrary library = EmulatedLibrary.library();
+        TensorloomLibrary library = TestLibrary.library();
         List<String> problems = new ArrayList<>();
         for (Method method : TensorloomLibrary.class.getDeclaredMethods()) {
             if (!Modifier.isPublic(method.getModifiers()) || !method.getName().startsWith("tl_")) {

@@ -16,7 +16,7 @@ class LeakTest {
 
     @Test
     void allocateComputeFreeCyclesReturnMemoryInUseToItsStart() {
-        NativeDevice device = EmulatedLibrary.device();
+        NativeDevice device = TestLibrary.device();
         TensorloomLibrary tl = device.library();
         MemoryInUse start = device.memoryInUse();
         float[] result = new float[COLS];

@@ -13,23 +13,23 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.junit.jupiter.api.Test;
 
-/** The owned-handle layer and plain calls, on the emulated library. */
+/** The owned-handle layer and plain calls, on the library under test. */
 class NativeDeviceTest {
-    private final TensorloomLibrary tl = EmulatedLibrary.library();
-    private final NativeDevice device = EmulatedLibrary.device();
+    private final TensorloomLibrary tl = TestLibrary.library();
+    private final NativeDevice device = TestLibrary.device();
 
     @Test
     void theEmulationReportsADeviceWithANameAndItsVariant() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment count = arena.allocate(ValueLayout.JAVA_INT);
             check(tl, tl.tl_device_count(count), "tl_device_count");
-            assertTrue(count.get(ValueLayout.JAVA_INT, 0) >= 1, "the emulation has at least one device");
+            assertTrue(count.get(ValueLayout.JAVA_INT, 0) >= 1, "the library sees at least one device");
         }
         assertFalse(device.name().isBlank(), "device name");
-        assertEquals("emu", device.variant());
-        assertEquals("emu", CString.read(tl.tl_library_variant()));
+        assertEquals(TestLibrary.variant(), device.variant());
+        assertEquals(TestLibrary.variant(), CString.read(tl.tl_library_variant()));
         assertEquals(0, device.ordinal());
-        assertTrue(NativeLibraryLoader.probe("emu").isPresent(), "the emulation is a usable device");
+        assertTrue(NativeLibraryLoader.probe(TestLibrary.variant()).isPresent(), "a usable device");
     }
 
     @Test
@@ -48,7 +48,7 @@ class NativeDeviceTest {
         try (Arena arena = Arena.ofConfined();
              DeviceStream stream = device.createStream();
              DeviceBuffer buffer = device.allocate(2000L * Float.BYTES)) {
-            MemorySegment host = EmulatedLibrary.floats(arena, values);
+            MemorySegment host = TestLibrary.floats(arena, values);
             // the last 600 floats of host go to device floats 1000..1599, and come back to a fresh segment
             buffer.copyFrom(host, 400L * Float.BYTES, 1000L * Float.BYTES, 600L * Float.BYTES, stream);
             MemorySegment back = arena.allocate(ValueLayout.JAVA_FLOAT, 700);
@@ -63,13 +63,13 @@ class NativeDeviceTest {
     @Test
     void gemmComputesRowMajorProductThroughTheRawBinding() {
         try (DeviceStream stream = device.createStream();
-             DeviceBuffer a = EmulatedLibrary.upload(device, stream, 1, 2, 3, 4, 5, 6);          // [2,3]
-             DeviceBuffer b = EmulatedLibrary.upload(device, stream, 7, 8, 9, 10, 11, 12);       // [3,2]
+             DeviceBuffer a = TestLibrary.upload(device, stream, 1, 2, 3, 4, 5, 6);          // [2,3]
+             DeviceBuffer b = TestLibrary.upload(device, stream, 7, 8, 9, 10, 11, 12);       // [3,2]
              DeviceBuffer c = device.allocate(4L * Float.BYTES)) {
             check(tl, tl.tl_gemm(stream.handle(), 2, 2, 3, a.handle(), 0, 3, b.handle(), 0, 2, c.handle(), 0, 2),
                     "tl_gemm");
             stream.synchronize();
-            assertArrayEquals(new float[] {58, 64, 139, 154}, EmulatedLibrary.download(c, stream, 4));
+            assertArrayEquals(new float[] {58, 64, 139, 154}, TestLibrary.download(c, stream, 4));
         }
     }
 

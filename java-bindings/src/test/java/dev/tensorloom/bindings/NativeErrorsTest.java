@@ -18,14 +18,14 @@ import org.junit.jupiter.api.function.Executable;
  * reason, and leaves the library working: nothing reaches the device unchecked, nothing crashes the JVM.
  */
 class NativeErrorsTest {
-    private final TensorloomLibrary tl = EmulatedLibrary.library();
-    private final NativeDevice device = EmulatedLibrary.device();
+    private final TensorloomLibrary tl = TestLibrary.library();
+    private final NativeDevice device = TestLibrary.device();
     private final DeviceStream stream = device.createStream();
 
     @AfterEach
     void libraryStillWorks() {
-        try (DeviceBuffer buffer = EmulatedLibrary.upload(device, stream, 1, 2, 3)) {
-            assertEquals(3f, EmulatedLibrary.download(buffer, stream, 3)[2]);
+        try (DeviceBuffer buffer = TestLibrary.upload(device, stream, 1, 2, 3)) {
+            assertEquals(3f, TestLibrary.download(buffer, stream, 3)[2]);
         }
         stream.close();
     }

@@ -1,20 +1,28 @@
 package dev.tensorloom.bindings;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** The library the tests run on: the CPU emulation, which surefire selects and points at (java-bindings/pom.xml). */
-final class EmulatedLibrary {
-    private EmulatedLibrary() {
+/**
+ * The library the tests run on: the one -Dtensorloom.native.library names, which is the CPU emulation in
+ * the build (java-bindings/pom.xml sets it and points at it) and the GPU build in bench/gpu-check.sh.
+ */
+final class TestLibrary {
+    private TestLibrary() {
     }
 
     static TensorloomLibrary library() {
-        assertEquals("emu", NativeLibraryLoader.configuredVariant(),
-                "-D" + NativeLibraryLoader.VARIANT_PROPERTY + "=emu is set for the tests by java-bindings/pom.xml");
+        assertNotNull(System.getProperty(NativeLibraryLoader.VARIANT_PROPERTY),
+                "-D" + NativeLibraryLoader.VARIANT_PROPERTY + " names the library under test (java-bindings/pom.xml)");
         return NativeLibraryLoader.load();
+    }
+
+    /** "emu" or "cuda". */
+    static String variant() {
+        return NativeLibraryLoader.configuredVariant();
     }
 
     static NativeDevice device() {

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Packs what bench/gpu-check.sh needs on a GPU machine that has nvcc and cmake but no JDK and no internet:
+# a jlinked Java 25 runtime and the built classes as jars, into gpu-bundle/ (git-ignored), well under the
+# 64 MiB such a machine receives. Run it through the launcher, which finds the JDK and builds first:
+#   ./tensorloom gpu-bundle
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+: "${JAVA_HOME:?set JAVA_HOME to a JDK 25 or newer (./tensorloom gpu-bundle does this)}"
+JUNIT_CONSOLE=org.junit.platform:junit-platform-console-standalone:1.14.1
+BUNDLE="$ROOT/gpu-bundle"
+
+rm -rf "$BUNDLE"
+mkdir -p "$BUNDLE/lib"
+# Only what the checks load; no CDS archives (they only speed up start-up and weigh 15 MB).
+"$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.xml,jdk.incubator.vector,jdk.unsupported \
+  --strip-debug --no-man-pages --no-header-files --compress zip-9 --output "$BUNDLE/jdk" 2>/dev/null
+rm -f "$BUNDLE"/jdk/lib/server/classes*.jsa
+
+# The GPU machine builds its own native libraries, so the jars carry classes only.
+pack() { # pack NAME CLASSES_DIR
+  (cd "$2" && "$JAVA_HOME/bin/jar" --create --file "$BUNDLE/lib/$1.jar" $(ls -A | grep -v '^native$'))
+}
+pack tensorloom-java-bindings "$ROOT/java-bindings/target/classes"
+pack tensorloom-java-bindings-tests "$ROOT/java-bindings/target/test-classes"
+pack tensorloom-runtime "$ROOT/runtime/target/classes"
+pack tensorloom-runtime-tests "$ROOT/runtime/target/test-classes"
+pack tensorloom-bench "$ROOT/bench/target/classes"
+
+"$ROOT/mvnw" -B -q -f "$ROOT/pom.xml" dependency:copy -Dartifact="$JUNIT_CONSOLE" \
+  -DoutputDirectory="$BUNDLE/lib" -Dmdep.stripVersion=true
+
+echo "gpu-bundle: $(du -sh "$BUNDLE" | cut -f1) in $BUNDLE"

@@ -1,0 +1,138 @@
+package dev.tensorloom.bench.gpu;
+
+import dev.tensorloom.runtime.bert.BertEncoder;
+import dev.tensorloom.runtime.bert.BertOnnxLoader;
+import dev.tensorloom.runtime.bert.BertWeights;
+import dev.tensorloom.runtime.kernel.KernelProvider;
+import dev.tensorloom.runtime.onnx.OnnxModel;
+import dev.tensorloom.runtime.tensor.Tensor;
+import dev.tensorloom.runtime.testing.TinyBertOnnx;
+import dev.tensorloom.runtime.tokenize.TokenBatch;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * End-to-end encoder throughput of the cuda backend against the vector backend on the same machine, run by
+ * bench/gpu-check.sh on a GPU machine: {@code GpuEncoderCheck results.tsv [--cases 1x10,32x100]}.
+ *
+ * <p>The GPU machine receives no model files (the bundled all-MiniLM-L6-v2 is 90 MB, more than travels
+ * there with the JDK), so the model here has MiniLM's exact architecture and sizes (6 layers, hidden 384,
+ * 12 heads, intermediate 1536, vocabulary 30522) with seeded random weights, written as ONNX by the test
+ * kit and read by the same loader. The work per token is MiniLM's; only the weights' values differ. Both
+ * backends run the same batches; the hidden states they return must agree (max |Δ| is reported).
+ */
+public final class GpuEncoderCheck {
+
+    /** A batch shape: texts × tokens, all real tokens. */
+    private record Case(int batch, int tokens) {
+    }
+
+    private static final String DEFAULT_CASES = "1x10,1x100,32x10,32x100,32x256";
+    private static final long MIN_NANOS = 2_000_000_000L;
+    private static final int MIN_RUNS = 5;
+
+    private GpuEncoderCheck() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path tsv = Path.of(args.length > 0 ? args[0] : "gpu-encoder.tsv");
+        List<Case> cases = parseCases(args.length > 2 && args[1].equals("--cases") ? args[2] : DEFAULT_CASES);
+        TinyBertOnnx model = TinyBertOnnx.build(TinyBertOnnx.Spec.small().withSizes(30522, 384, 6, 12, 1536, 512, 2));
+        List<String> rows = new ArrayList<>();
+        rows.add("batch\ttokens\tvector_ms\tcuda_ms\tvector_tokens_per_s\tcuda_tokens_per_s\tcuda_over_vector"
+                + "\tmax_abs_diff");
+        PrintStream out = System.out;
+        try (BertWeights weights = BertOnnxLoader.load(OnnxModel.read(model.bytes(), "MiniLM-shaped (random)"));
+                BertEncoder vector = new BertEncoder(weights, KernelProvider.byName("vector"));
+                BertEncoder cuda = new BertEncoder(weights, KernelProvider.byName("cuda"))) {
+            out.println("vector: " + vector.kernels() + "; cuda: " + cuda.kernels().name());
+            out.printf(Locale.ROOT, "%6s %6s %12s %12s %14s %14s %8s %10s%n", "batch", "tokens", "vector ms",
+                    "cuda ms", "vector tok/s", "cuda tok/s", "ratio", "max|Δ|");
+            for (Case c : cases) {
+                TokenBatch batch = randomBatch(c, weights.config().vocabSize());
+                float[] expected = hidden(vector, batch);
+                float[] actual = hidden(cuda, batch);
+                double diff = maxAbsDiff(expected, actual);
+                double vectorMs = medianMillis(vector, batch);
+                double cudaMs = medianMillis(cuda, batch);
+                double tokens = (double) c.batch() * c.tokens();
+                String row = String.format(Locale.ROOT, "%d\t%d\t%.3f\t%.3f\t%.0f\t%.0f\t%.2f\t%.2e", c.batch(),
+                        c.tokens(), vectorMs, cudaMs, tokens / vectorMs * 1e3, tokens / cudaMs * 1e3,
+                        vectorMs / cudaMs, diff);
+                rows.add(row);
+                out.printf(Locale.ROOT, "%6d %6d %12.3f %12.3f %14.0f %14.0f %7.2fx %10.2e%n", c.batch(), c.tokens(),
+                        vectorMs, cudaMs, tokens / vectorMs * 1e3, tokens / cudaMs * 1e3, vectorMs / cudaMs, diff);
+            }
+        }
+        Files.write(tsv, rows);
+        out.println("wrote " + tsv);
+    }
+
+    /** "1x10,32x100": texts × tokens per case. */
+    private static List<Case> parseCases(String spec) {
+        List<Case> cases = new ArrayList<>();
+        for (String c : spec.split(",")) {
+            String[] parts = c.trim().split("x");
+            if (parts.length != 2) {
+                throw new IllegalArgumentException("case '" + c + "' is not TEXTSxTOKENS, e.g. 32x100");
+            }
+            cases.add(new Case(Integer.parseInt(parts[0]), Integer.parseInt(parts[1])));
+        }
+        return cases;
+    }
+
+    private static TokenBatch randomBatch(Case c, int vocab) {
+        Random random = new Random(c.batch() * 1000L + c.tokens());
+        int n = c.batch() * c.tokens();
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = i % c.tokens() == 0 ? 101 : random.nextInt(vocab);
+        }
+        float[] mask = new float[n];
+        Arrays.fill(mask, 1f);
+        int[] lengths = new int[c.batch()];
+        Arrays.fill(lengths, c.tokens());
+        return new TokenBatch(c.batch(), c.tokens(), ids, new int[n], mask, lengths);
+    }
+
+    private static float[] hidden(BertEncoder encoder, TokenBatch batch) {
+        try (Arena arena = Arena.ofShared()) {
+            Tensor states = encoder.forward(batch, arena);
+            return states.toArray();
+        }
+    }
+
+    /** Median wall time of one forward pass with the hidden states back on the host, after warm-up. */
+    private static double medianMillis(BertEncoder encoder, TokenBatch batch) {
+        for (int i = 0; i < 3; i++) {
+            hidden(encoder, batch);
+        }
+        List<Long> times = new ArrayList<>();
+        long start = System.nanoTime();
+        while (times.size() < MIN_RUNS || System.nanoTime() - start < MIN_NANOS) {
+            long t0 = System.nanoTime();
+            try (Arena arena = Arena.ofShared()) {
+                encoder.forward(batch, arena);
+            }
+            times.add(System.nanoTime() - t0);
+        }
+        times.sort(null);
+        return times.get(times.size() / 2) / 1e6;
+    }
+
+    private static double maxAbsDiff(float[] a, float[] b) {
+        double worst = 0;
+        for (int i = 0; i < a.length; i++) {
+            worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        }
+        return worst;
+    }
+}
