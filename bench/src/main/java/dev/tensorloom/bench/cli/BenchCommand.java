@@ -11,6 +11,7 @@ import dev.tensorloom.bench.report.ProgressBar;
 import dev.tensorloom.bench.report.ReportWriter;
 import dev.tensorloom.runtime.embed.ModelFiles;
 import dev.tensorloom.runtime.embed.TextEmbedder;
+import dev.tensorloom.runtime.kernel.KernelProvider;
 import dev.tensorloom.runtime.testing.BundledMiniLm;
 import dev.tensorloom.runtime.testing.OnnxRuntimeEncoder;
 import dev.tensorloom.runtime.testing.WordNetSentences;
@@ -44,8 +45,8 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model = new ModelOptions();
 
-    @Option(names = "--backends", split = ",", defaultValue = "scalar,vector",
-            description = "tensorloom backends to measure (default: ${DEFAULT-VALUE})")
+    @Option(names = "--backends", split = ",",
+            description = "tensorloom backends to measure (default: scalar,vector, and cuda when there is a GPU)")
     List<String> backends;
 
     @Option(names = "--parity-sentences", defaultValue = "200", description = "WordNet glosses for parity (default: ${DEFAULT-VALUE})")
@@ -62,6 +63,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (backends == null) {
+            backends = new ArrayList<>(List.of("scalar", "vector"));
+            if (KernelProvider.kernels().name().equals("cuda")) {
+                backends.add("cuda");
+            }
+        }
         int threads = model.threadCount();
         ModelFiles files = model.files();
         say("tensorloom bench: " + files.onnx().getFileName() + ", " + threads + " threads, "
