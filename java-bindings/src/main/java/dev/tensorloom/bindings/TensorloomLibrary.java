@@ -33,13 +33,11 @@ public final class TensorloomLibrary {
     private static final AddressLayout HANDLE = ValueLayout.ADDRESS;
 
     /*
-     * critical(false) skips the Java-to-native thread-state transition, which costs about as much as a short
-     * call itself, but while a critical call runs this thread cannot reach a safepoint, so a GC waits for it.
-     * It is right only for calls that return at once and never block: the string and status queries
-     * always, and the kernels only on the GPU, where a kernel call just queues a launch. In the emulation a
-     * kernel runs on the CPU before the call returns, so there it takes the ordinary path. Device setup
-     * (driver initialisation), allocation, copies, synchronize and gather_rows (it copies ids to the
-     * device) can block and never are critical.
+     * critical(false) skips the Java-to-native thread-state transition, but while a critical call runs this
+     * thread cannot reach a safepoint, so a GC waits for it. It is right only for calls that return at once
+     * and never wait: the string and status queries. Kernel calls take the ordinary path: a launch can wait
+     * (a full launch queue, the handle registry's lock, or, in the emulation, the whole kernel), and the
+     * transition costs nanoseconds against a launch's microseconds.
      */
     private static final Linker.Option[] QUICK = {Linker.Option.critical(false)};
     private static final Linker.Option[] ORDINARY = {};
@@ -110,33 +108,32 @@ public final class TensorloomLibrary {
         tl_stream_native = bind(symbols, name, "tl_stream_native",
                 FunctionDescriptor.of(STATUS, HANDLE, POINTER), QUICK);
 
-        Linker.Option[] kernel = "cuda".equals(variantOf(tl_library_variant)) ? QUICK : ORDINARY;
         tl_gemm = bind(symbols, name, "tl_gemm", FunctionDescriptor.of(STATUS, HANDLE, INT64, INT64, INT64,
-                HANDLE, UINT64, INT64, HANDLE, UINT64, INT64, HANDLE, UINT64, INT64), kernel);
+                HANDLE, UINT64, INT64, HANDLE, UINT64, INT64, HANDLE, UINT64, INT64), ORDINARY);
         tl_gemm_transposed_b = bind(symbols, name, "tl_gemm_transposed_b", FunctionDescriptor.of(STATUS, HANDLE,
-                INT64, INT64, INT64, HANDLE, UINT64, INT64, HANDLE, UINT64, INT64, HANDLE, UINT64, INT64), kernel);
+                INT64, INT64, INT64, HANDLE, UINT64, INT64, HANDLE, UINT64, INT64, HANDLE, UINT64, INT64), ORDINARY);
         tl_gemv = bind(symbols, name, "tl_gemv", FunctionDescriptor.of(STATUS, HANDLE, INT64, INT64,
-                HANDLE, UINT64, INT64, HANDLE, UINT64, HANDLE, UINT64), kernel);
+                HANDLE, UINT64, INT64, HANDLE, UINT64, HANDLE, UINT64), ORDINARY);
         tl_add_bias = bind(symbols, name, "tl_add_bias", FunctionDescriptor.of(STATUS, HANDLE, INT64, INT64,
-                HANDLE, UINT64, INT64, HANDLE, UINT64), kernel);
+                HANDLE, UINT64, INT64, HANDLE, UINT64), ORDINARY);
         tl_add = bind(symbols, name, "tl_add", FunctionDescriptor.of(STATUS, HANDLE, INT64, INT64,
-                HANDLE, UINT64, INT64, HANDLE, UINT64, INT64), kernel);
+                HANDLE, UINT64, INT64, HANDLE, UINT64, INT64), ORDINARY);
         tl_layer_norm = bind(symbols, name, "tl_layer_norm", FunctionDescriptor.of(STATUS, HANDLE, INT64, INT64,
-                HANDLE, UINT64, INT64, HANDLE, UINT64, HANDLE, UINT64, FLOAT), kernel);
+                HANDLE, UINT64, INT64, HANDLE, UINT64, HANDLE, UINT64, FLOAT), ORDINARY);
         tl_gelu = bind(symbols, name, "tl_gelu", FunctionDescriptor.of(STATUS, HANDLE, INT64, INT64,
-                HANDLE, UINT64, INT64), kernel);
+                HANDLE, UINT64, INT64), ORDINARY);
         tl_softmax_rows = bind(symbols, name, "tl_softmax_rows", FunctionDescriptor.of(STATUS, HANDLE, INT64, INT64,
-                HANDLE, UINT64, INT64), kernel);
+                HANDLE, UINT64, INT64), ORDINARY);
         tl_attention = bind(symbols, name, "tl_attention", FunctionDescriptor.of(STATUS, HANDLE,
                 INT64, INT64, INT64, INT64, HANDLE, UINT64, INT64, HANDLE, UINT64, INT64, HANDLE, UINT64, INT64,
-                HANDLE, UINT64, HANDLE, UINT64, INT64), kernel);
+                HANDLE, UINT64, HANDLE, UINT64, INT64), ORDINARY);
         tl_gather_rows = bind(symbols, name, "tl_gather_rows", FunctionDescriptor.of(STATUS, HANDLE, INT64, INT64,
                 HANDLE, UINT64, INT64, INT64, POINTER, HANDLE, UINT64, INT64), ORDINARY);
         tl_mean_pool = bind(symbols, name, "tl_mean_pool", FunctionDescriptor.of(STATUS, HANDLE, INT64, INT64, INT64,
-                HANDLE, UINT64, INT64, HANDLE, UINT64, HANDLE, UINT64, INT64), kernel);
+                HANDLE, UINT64, INT64, HANDLE, UINT64, HANDLE, UINT64, INT64), ORDINARY);
         tl_l2_normalize_rows = bind(symbols, name, "tl_l2_normalize_rows", FunctionDescriptor.of(STATUS, HANDLE,
-                INT64, INT64, HANDLE, UINT64, INT64), kernel);
-        tl_launch_check = bind(symbols, name, "tl_launch_check", FunctionDescriptor.of(STATUS, HANDLE, INT32), kernel);
+                INT64, INT64, HANDLE, UINT64, INT64), ORDINARY);
+        tl_launch_check = bind(symbols, name, "tl_launch_check", FunctionDescriptor.of(STATUS, HANDLE, INT32), ORDINARY);
     }
 
     private static MethodHandle bind(SymbolLookup symbols, String library, String function,
@@ -145,14 +142,6 @@ public final class TensorloomLibrary {
                 library + " has no function " + function + " of tensorloom.h: it was built from another"
                         + " version of the header than these bindings"));
         return LINKER.downcallHandle(address, descriptor, options);
-    }
-
-    private static String variantOf(MethodHandle libraryVariant) {
-        try {
-            return CString.read((MemorySegment) libraryVariant.invokeExact());
-        } catch (Throwable t) {
-            throw unchecked(t);
-        }
     }
 
     /** A downcall throws nothing checked; runtime exceptions (a closed arena, a heap segment) pass as they are. */
