@@ -84,10 +84,11 @@ TL_API tl_status tl_gather_rows(tl_stream stream, int64_t count, int64_t cols, t
     uint64_t id_bytes = uint64_t(count) * sizeof(int32_t);
     void *scratch = nullptr;
     std::unique_lock<std::mutex> lock;
-    TL_TRY(stream_scratch(fn, stream, id_bytes, &scratch, &lock));
-    // Pageable host memory: the copy has taken the ids when it returns, so the caller may reuse them.
-    cudaError_t e = cudaMemcpyAsync(scratch, ids, size_t(id_bytes), cudaMemcpyHostToDevice, s);
-    if (e != cudaSuccess) return cuda_fail(fn, "cudaMemcpyAsync(ids to stream scratch)", e, false);
+    // Through the stream's host staging: a cudaMemcpyAsync straight from `ids` would leave the caller's
+    // array in use after return if it were pinned or managed (and pageable memory is only "might be
+    // synchronous"); the scratch is not overwritten before earlier kernels on this stream read it, as the
+    // copy is queued behind them.
+    TL_TRY(stream_upload(fn, stream, ids, id_bytes, &scratch, &lock));
     int64_t blocks = count;
     const int64_t cap = int64_t(sm_count()) * 16;
     if (blocks > cap) blocks = cap;

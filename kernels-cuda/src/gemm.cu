@@ -185,7 +185,9 @@ __global__ void __launch_bounds__(256)
                 float *__restrict__ y) {
     const int lane = threadIdx.x & 31;
     const int warps_per_block = blockDim.x >> 5;
-    for (int row = blockIdx.x * warps_per_block + (threadIdx.x >> 5); row < M; row += gridDim.x * warps_per_block) {
+    // 64-bit row: with M close to 2^31-1, row + stride would overflow an int.
+    for (int64_t row = int64_t(blockIdx.x) * warps_per_block + (threadIdx.x >> 5); row < M;
+         row += int64_t(gridDim.x) * warps_per_block) {
         const float *a = A + int64_t(row) * lda;
         float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
         int tail = 0;
@@ -209,7 +211,7 @@ __global__ void __launch_bounds__(256)
             }
             tail = k4 << 2;
         }
-        for (int i = tail + lane; i < K; i += 32) s1 = fmaf(a[i], x[i], s1);
+        for (int64_t i = tail + lane; i < K; i += 32) s1 = fmaf(a[i], x[i], s1);
         float s = (s0 + s1) + (s2 + s3);
 #pragma unroll
         for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
@@ -223,9 +225,11 @@ tl_status launch_gemm(const char *fn, cudaStream_t stream, int M, int N, int K, 
     const bool vec = lda % 4 == 0 && ldb % 4 == 0 && tl::aligned16(A) && tl::aligned16(B);
     const bool c_vec = ldc % 4 == 0 && tl::aligned16(C);
     const bool full = M % BM == 0 && N % BN == 0 && K % kBK == 0 && vec && c_vec;
-    if ((M + BM - 1) / BM > 65535)
-        return tl::fail(TL_ERROR_INVALID_ARGUMENT, "%s: m = %d needs more than 65535 row tiles of %d", fn, M, BM);
-    dim3 grid(unsigned((N + BN - 1) / BN), unsigned((M + BM - 1) / BM));
+    // gridDim.y is limited to 65535 on a GPU, so more row tiles than that go in several launches of at most
+    // 65535 * BM rows each. Every chunk but the last is a whole number of tiles, so `full` holds per chunk,
+    // and advancing A and C by whole rows keeps them 16-byte aligned when vec / c_vec say so.
+    constexpr int64_t kMaxRowTiles = 65535;
+    const int64_t n_tiles = (int64_t(N) + BN - 1) / BN;  // 64-bit: N + BN - 1 may not fit an int
     dim3 block(Tile<BM, BN>::threads);
     int cv = c_vec ? 1 : 0;
     // Launched through a function pointer: a template-id with commas cannot be a macro argument.
@@ -236,8 +240,14 @@ tl_status launch_gemm(const char *fn, cudaStream_t stream, int M, int N, int K, 
         kernel = gemm_kernel<BM, BN, TRANS_B, true, true>;
     else
         kernel = gemm_kernel<BM, BN, TRANS_B, false, true>;
-    TL_LAUNCH(kernel, grid, block, 0, stream, M, N, K, A, lda, B, ldb, C, ldc, cv);
-    return tl::check_launch(fn, TRANS_B ? "gemm_kernel<transposed B>" : "gemm_kernel");
+    for (int64_t r0 = 0; r0 < M; r0 += kMaxRowTiles * BM) {
+        const int64_t left = int64_t(M) - r0;
+        const int rows = int(left < kMaxRowTiles * BM ? left : kMaxRowTiles * BM);
+        dim3 grid(unsigned(n_tiles), unsigned((rows + BM - 1) / BM));
+        TL_LAUNCH(kernel, grid, block, 0, stream, rows, N, K, A + r0 * lda, lda, B, ldb, C + r0 * ldc, ldc, cv);
+        TL_TRY(tl::check_launch(fn, TRANS_B ? "gemm_kernel<transposed B>" : "gemm_kernel"));
+    }
+    return TL_OK;
 }
 
 tl_status gemm_common(const char *fn, bool trans_b, tl_stream stream, int64_t m, int64_t n, int64_t k, tl_buffer a,

@@ -23,7 +23,9 @@ bool name_in(const char *name, const char *const *names) {
 const char *const no_device_errors[] = {"cudaErrorNoDevice", "cudaErrorInsufficientDriver",
                                         "cudaErrorDevicesUnavailable", "cudaErrorCompatNotSupportedOnDevice",
                                         "cudaErrorSystemDriverMismatch", "cudaErrorInvalidDevice",
-                                        "cudaErrorStubLibrary", nullptr};
+                                        "cudaErrorStubLibrary",
+                                        // HGX/NVSwitch systems whose fabric manager is not running:
+                                        "cudaErrorSystemNotReady", nullptr};
 const char *const launch_errors[] = {"cudaErrorLaunchFailure", "cudaErrorInvalidConfiguration",
                                      "cudaErrorLaunchOutOfResources", "cudaErrorLaunchTimeout",
                                      "cudaErrorIllegalAddress", "cudaErrorInvalidDeviceFunction",

@@ -4,6 +4,8 @@
 #include "tl_internal.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -100,7 +102,31 @@ struct StreamState {
     std::mutex scratch_mutex;
     void *scratch = nullptr;
     uint64_t scratch_bytes = 0;
+    // Host staging for stream_upload (pinned on a GPU), and an event recorded after the last copy out of
+    // it: the staging is not overwritten or freed before that copy has read it.
+    void *staging = nullptr;
+    uint64_t staging_bytes = 0;
+    cudaEvent_t staged = nullptr;
+    bool staged_pending = false;
 };
+
+cudaError_t host_staging_alloc(void **p, uint64_t bytes) {
+#if defined(__CUDACC__)
+    return cudaMallocHost(p, size_t(bytes));
+#else
+    *p = std::malloc(size_t(bytes));
+    return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+#endif
+}
+
+void host_staging_free(void *p) {
+    if (!p) return;
+#if defined(__CUDACC__)
+    (void)cudaFreeHost(p);
+#else
+    std::free(p);
+#endif
+}
 
 Registry<Buffer> &buffers() {
     static Registry<Buffer> *r = new Registry<Buffer>(kBufferTag);  // never destroyed: handles may be
@@ -148,11 +174,10 @@ tl_status get_stream(const char *fn, tl_stream handle, cudaStream_t *out) {
     return TL_OK;
 }
 
-tl_status stream_scratch(const char *fn, tl_stream handle, uint64_t bytes, void **scratch,
-                         std::unique_lock<std::mutex> *lock) {
-    std::shared_ptr<StreamState> state;
-    TL_TRY(lookup_stream(fn, handle, &state));
-    std::unique_lock<std::mutex> guard(state->scratch_mutex);
+namespace {
+// Grows the stream's device scratch; the caller holds state.scratch_mutex.
+tl_status grow_scratch(const char *fn, StreamState &st, uint64_t bytes) {
+    StreamState *state = &st;
     if (state->scratch_bytes < bytes) {
         uint64_t grown = state->scratch_bytes * 2;
         if (grown < bytes) grown = bytes;
@@ -176,8 +201,83 @@ tl_status stream_scratch(const char *fn, tl_stream handle, uint64_t bytes, void 
         state->scratch = p;
         state->scratch_bytes = grown;
     }
+    return TL_OK;
+}
+}  // namespace
+
+tl_status stream_scratch(const char *fn, tl_stream handle, uint64_t bytes, void **scratch,
+                         std::unique_lock<std::mutex> *lock) {
+    std::shared_ptr<StreamState> state;
+    TL_TRY(lookup_stream(fn, handle, &state));
+    std::unique_lock<std::mutex> guard(state->scratch_mutex);
+    if (!state->stream)  // destroyed by another thread between the look-up and the lock
+        return fail(TL_ERROR_INVALID_HANDLE, "%s: stream %p was destroyed", fn, static_cast<void *>(handle));
+    TL_TRY(grow_scratch(fn, *state, bytes));
     *scratch = state->scratch;
     // The state outlives the lock even if the stream is destroyed meanwhile: destroy takes this lock.
+    *lock = std::move(guard);
+    return TL_OK;
+}
+
+tl_status stream_upload(const char *fn, tl_stream handle, const void *host, uint64_t bytes, void **scratch,
+                        std::unique_lock<std::mutex> *lock) {
+    std::shared_ptr<StreamState> state;
+    TL_TRY(lookup_stream(fn, handle, &state));
+    std::unique_lock<std::mutex> guard(state->scratch_mutex);
+    if (!state->stream)  // destroyed by another thread between the look-up and the lock
+        return fail(TL_ERROR_INVALID_HANDLE, "%s: stream %p was destroyed", fn, static_cast<void *>(handle));
+    cudaError_t e;
+    if (!state->staged) {
+#if defined(__CUDACC__)
+        e = cudaEventCreateWithFlags(&state->staged, cudaEventDisableTiming);
+#else
+        e = cudaEventCreate(&state->staged);
+#endif
+        if (e != cudaSuccess) {
+            state->staged = nullptr;
+            return cuda_fail(fn, "cudaEventCreate (upload staging)", e, false);
+        }
+    }
+    // The previous upload's copy must have read the staging before it is overwritten or freed. That copy
+    // was queued behind the work before it, so this seldom waits in a pipeline that reads results back.
+    if (state->staged_pending) {
+        e = cudaEventSynchronize(state->staged);
+        if (e != cudaSuccess) return cuda_fail(fn, "cudaEventSynchronize (upload staging)", e, true);
+        state->staged_pending = false;
+    }
+    TL_TRY(grow_scratch(fn, *state, bytes));
+    if (state->staging_bytes < bytes) {
+        uint64_t grown = state->staging_bytes * 2;
+        if (grown < bytes) grown = bytes;
+        if (grown < 4096) grown = 4096;
+        host_staging_free(state->staging);
+        state->staging = nullptr;
+        state->staging_bytes = 0;
+        void *p = nullptr;
+        e = host_staging_alloc(&p, grown);
+        if (e != cudaSuccess) {
+            char call[96];
+            std::snprintf(call, sizeof call, "cudaMallocHost(%llu) for the upload staging", (unsigned long long)grown);
+            return cuda_fail(fn, call, e, false);
+        }
+        state->staging = p;
+        state->staging_bytes = grown;
+    }
+    // The caller's memory is read here, synchronously: it may be reused (or be pinned, or managed) as soon as
+    // this returns, whatever the driver does with the asynchronous copy below.
+    std::memcpy(state->staging, host, size_t(bytes));
+    e = cudaMemcpyAsync(state->scratch, state->staging, size_t(bytes), cudaMemcpyHostToDevice, state->stream);
+    if (e != cudaSuccess) return cuda_fail(fn, "cudaMemcpyAsync(upload staging to stream scratch)", e, false);
+    e = cudaEventRecord(state->staged, state->stream);
+    if (e != cudaSuccess) {
+        // Without the event the staging cannot be known free: wait for the copy itself.
+        cudaError_t sync = cudaStreamSynchronize(state->stream);
+        if (sync != cudaSuccess) return cuda_fail(fn, "cudaStreamSynchronize", sync, true);
+        (void)cudaGetLastError();
+    } else {
+        state->staged_pending = true;
+    }
+    *scratch = state->scratch;
     *lock = std::move(guard);
     return TL_OK;
 }
@@ -359,6 +459,12 @@ TL_API tl_status tl_stream_destroy(tl_stream stream) {
     if (state->scratch) e = cudaFree(state->scratch);
     state->scratch = nullptr;
     state->scratch_bytes = 0;
+    host_staging_free(state->staging);  // the stream has drained: no copy reads it any more
+    state->staging = nullptr;
+    state->staging_bytes = 0;
+    if (state->staged) (void)cudaEventDestroy(state->staged);
+    state->staged = nullptr;
+    state->staged_pending = false;
     cudaError_t d = cudaStreamDestroy(state->stream);
     state->stream = nullptr;
     if (sync != cudaSuccess) return cuda_fail(fn, "cudaStreamSynchronize", sync, true);

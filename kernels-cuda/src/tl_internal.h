@@ -48,6 +48,14 @@ tl_status get_stream(const char *fn, tl_stream handle, cudaStream_t *out);
 tl_status stream_scratch(const char *fn, tl_stream handle, uint64_t bytes, void **scratch,
                          std::unique_lock<std::mutex> *lock);
 
+// Copies `bytes` of host memory into the stream's device scratch (grown as by stream_scratch) through a
+// host staging buffer owned by the stream, and returns the scratch with the lock held as stream_scratch
+// does. The host memory is read before this returns, so the caller may reuse it at once even where the
+// asynchronous copy has not run yet (pinned or managed host memory); the staging itself is not reused
+// before the copy out of it has finished.
+tl_status stream_upload(const char *fn, tl_stream handle, const void *host, uint64_t bytes, void **scratch,
+                        std::unique_lock<std::mutex> *lock);
+
 // Checks that a row-major operand [rows, cols] with leading dimension ld (in elements of elem_bytes)
 // from element `offset` lies inside the buffer, and returns its first element's address. Callers only
 // check operands of non-empty work; an operand with rows == 0 or cols == 0 is always fine.
