@@ -5,11 +5,13 @@
 #   bench/gpu-check.sh [results-folder]                   (default: gpu-results/)
 # Steps: build kernels-cuda with CMake; ctest on the GPU; the Java tests of the bindings and of the cuda
 # backend on the GPU build; the kernel benchmarks (GB/s and GFLOP/s per kernel, cuBLAS Sgemm and the
-# device's copy bandwidth in the same run); the end-to-end encoder, cuda against vector. Every step's
+# device's copy bandwidth in the same run); the end-to-end encoder, cuda against vector; compute-sanitizer
+# over some native tests. Every step's
 # output goes into the results folder (check.log, summary.txt, device.txt, build.log, kernels.tsv,
 # encoder.tsv); a failing step is recorded and the others still run; the exit status says if any failed.
 #
 # TL_NATIVE_LIBRARY=emu runs the Java steps on the CPU emulation instead, to try the script without a GPU.
+# TL_SANITIZE=0 leaves out the last step, compute-sanitizer (memcheck, racecheck) over the native tests.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RESULTS="$(mkdir -p "${1:-$ROOT/gpu-results}" && cd "${1:-$ROOT/gpu-results}" && pwd)"
@@ -87,6 +89,15 @@ java_tests() {
     --select-class dev.tensorloom.runtime.kernel.KernelProviderTest
 }
 
+# Races and out-of-bounds accesses are what the serial CPU emulation cannot show. Bounded in time: the
+# sanitizers slow kernels down by orders of magnitude, and the check must fit one device session.
+sanitizers() {
+  command -v compute-sanitizer >/dev/null 2>&1 || { echo "compute-sanitizer not found"; return 1; }
+  timeout 120 compute-sanitizer --tool memcheck --error-exitcode 1 "$BUILD/test_embedding_cuda" \
+    && timeout 120 compute-sanitizer --tool memcheck --error-exitcode 1 "$BUILD/test_memory_cuda" \
+    && timeout 240 compute-sanitizer --tool racecheck --error-exitcode 1 "$BUILD/test_nn_cuda"
+}
+
 encoder_benchmark() {
   java_run -cp "$(ls "$BUNDLE"/lib/tensorloom-*.jar | tr '\n' ':')" dev.tensorloom.bench.gpu.GpuEncoderCheck \
     "$RESULTS/encoder.tsv" ${TL_ENCODER_CASES:+--cases "$TL_ENCODER_CASES"}
@@ -101,6 +112,7 @@ step ctest native_tests
 [ "$LIBRARY" = cuda ] && step kernel-benchmarks kernel_benchmarks
 step java-tests java_tests
 step encoder encoder_benchmark
+[ "$LIBRARY" = cuda ] && [ "${TL_SANITIZE:-1}" = 1 ] && step sanitizers sanitizers
 echo "=== summary"
 cat "$SUMMARY"
 exit $failed
