@@ -146,7 +146,7 @@ public final class Cublas {
         try {
             return (int) cublasCreate_v2.invokeExact(handle);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -154,7 +154,7 @@ public final class Cublas {
         try {
             return (int) cublasDestroy_v2.invokeExact(handle);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -163,7 +163,7 @@ public final class Cublas {
         try {
             return (int) cublasSetStream_v2.invokeExact(handle, stream);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -174,7 +174,7 @@ public final class Cublas {
             return (int) cublasSgemm_v2.invokeExact(handle, transa, transb, m, n, k, alpha, a, lda, b, ldb,
                     beta, c, ldc);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -186,17 +186,7 @@ public final class Cublas {
             return (int) cublasGemmEx.invokeExact(handle, transa, transb, m, n, k, alpha, a, aType, lda,
                     b, bType, ldb, beta, c, cType, ldc, computeType, algo);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
-    }
-
-    private static RuntimeException unchecked(Throwable thrown) {
-        if (thrown instanceof RuntimeException runtime) {
-            return runtime;
-        }
-        if (thrown instanceof Error error) {
-            throw error;
-        }
-        return new IllegalStateException("a downcall threw a checked exception", thrown);
     }
 }

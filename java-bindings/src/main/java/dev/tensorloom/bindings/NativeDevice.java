@@ -96,8 +96,9 @@ public final class NativeDevice {
     }
 
     /**
-     * A buffer that lives as long as {@code arena}: closing the arena frees it (an automatic arena frees it
-     * after it becomes unreachable, a global one never). It may still be closed earlier by hand. As with
+     * A buffer that lives as long as {@code arena}: closing the arena frees it, and an automatic arena frees
+     * it once the arena itself is unreachable, which the buffer does not prevent: keep the arena reachable
+     * as long as the buffer is used. It may still be closed earlier by hand. As with
      * {@link DeviceBuffer#close()}, work queued on it must have finished when the arena closes.
      */
     public DeviceBuffer allocate(long bytes, Arena arena) {
@@ -119,6 +120,11 @@ public final class NativeDevice {
             check(library, library.tl_stream_create(handle), "tl_stream_create");
             return new DeviceStream(library, handle.get(ValueLayout.ADDRESS, 0));
         }
+    }
+
+    /** "cuda:0 (NVIDIA H100 80GB HBM3)", for messages. */
+    public String label() {
+        return variant + ":" + ordinal + " (" + name + ")";
     }
 
     @Override

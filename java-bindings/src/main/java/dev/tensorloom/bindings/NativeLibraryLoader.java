@@ -83,7 +83,7 @@ public final class NativeLibraryLoader {
         TensorloomLibrary library;
         try {
             library = load(variant);
-        } catch (NativeLibraryException e) {
+        } catch (NativeLibraryException | UncheckedIOException e) { // not there, or could not be extracted
             return Optional.empty();
         }
         try (Arena arena = Arena.ofConfined()) {

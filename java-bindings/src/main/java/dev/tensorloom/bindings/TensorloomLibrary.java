@@ -144,24 +144,13 @@ public final class TensorloomLibrary {
         return LINKER.downcallHandle(address, descriptor, options);
     }
 
-    /** A downcall throws nothing checked; runtime exceptions (a closed arena, a heap segment) pass as they are. */
-    private static RuntimeException unchecked(Throwable thrown) {
-        if (thrown instanceof RuntimeException runtime) {
-            return runtime;
-        }
-        if (thrown instanceof Error error) {
-            throw error;
-        }
-        return new IllegalStateException("a downcall threw a checked exception", thrown);
-    }
-
     // ---- library and device ------------------------------------------------------------------------
 
     public MemorySegment tl_library_variant() {
         try {
             return (MemorySegment) tl_library_variant.invokeExact();
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -169,7 +158,7 @@ public final class TensorloomLibrary {
         try {
             return (MemorySegment) tl_status_name.invokeExact(status);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -177,7 +166,7 @@ public final class TensorloomLibrary {
         try {
             return (MemorySegment) tl_last_error.invokeExact();
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -185,7 +174,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_device_count.invokeExact(count);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -193,7 +182,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_set_device.invokeExact(device);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -201,7 +190,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_device_name.invokeExact(device, name, capacity);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -209,7 +198,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_memory_in_use.invokeExact(bytes, buffers);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -219,7 +208,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_malloc.invokeExact(bytes, buffer);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -227,7 +216,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_free.invokeExact(buffer);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -235,7 +224,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_buffer_size.invokeExact(buffer, bytes);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -243,7 +232,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_buffer_device_pointer.invokeExact(buffer, devicePointer);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -252,7 +241,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_copy_to_device.invokeExact(stream, dest, destOffset, source, bytes);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -261,7 +250,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_copy_to_host.invokeExact(stream, dest, source, sourceOffset, bytes);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -270,7 +259,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_copy_on_device.invokeExact(stream, dest, destOffset, source, sourceOffset, bytes);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -278,7 +267,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_memset.invokeExact(stream, dest, offset, value, bytes);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -288,7 +277,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_stream_create.invokeExact(stream);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -296,7 +285,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_stream_destroy.invokeExact(stream);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -304,7 +293,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_stream_synchronize.invokeExact(stream);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -312,7 +301,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_stream_native.invokeExact(stream, cudaStream);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -325,7 +314,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_gemm.invokeExact(stream, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -337,7 +326,7 @@ public final class TensorloomLibrary {
             return (int) tl_gemm_transposed_b.invokeExact(stream, m, n, k, a, aOffset, lda, b, bOffset, ldb,
                     c, cOffset, ldc);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -348,7 +337,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_gemv.invokeExact(stream, m, k, a, aOffset, lda, x, xOffset, y, yOffset);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -360,7 +349,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_add_bias.invokeExact(stream, rows, cols, x, xOffset, ldx, bias, biasOffset);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -370,7 +359,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_add.invokeExact(stream, rows, cols, x, xOffset, ldx, y, yOffset, ldy);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -382,7 +371,7 @@ public final class TensorloomLibrary {
             return (int) tl_layer_norm.invokeExact(stream, rows, cols, x, xOffset, ldx, gamma, gammaOffset,
                     beta, betaOffset, epsilon);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -390,7 +379,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_gelu.invokeExact(stream, rows, cols, x, xOffset, ldx);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -398,7 +387,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_softmax_rows.invokeExact(stream, rows, cols, x, xOffset, ldx);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -412,7 +401,7 @@ public final class TensorloomLibrary {
             return (int) tl_attention.invokeExact(stream, batch, seq, heads, headDim, q, qOffset, ldq,
                     k, kOffset, ldk, v, vOffset, ldv, mask, maskOffset, out, outOffset, ldout);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -426,7 +415,7 @@ public final class TensorloomLibrary {
             return (int) tl_gather_rows.invokeExact(stream, count, cols, table, tableOffset, ldtable, tableRows,
                     ids, out, outOffset, ldout);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -438,7 +427,7 @@ public final class TensorloomLibrary {
             return (int) tl_mean_pool.invokeExact(stream, batch, seq, cols, x, xOffset, ldx, mask, maskOffset,
                     out, outOffset, ldout);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -447,7 +436,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_l2_normalize_rows.invokeExact(stream, rows, cols, x, xOffset, ldx);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 
@@ -457,7 +446,7 @@ public final class TensorloomLibrary {
         try {
             return (int) tl_launch_check.invokeExact(stream, threadsPerBlock);
         } catch (Throwable t) {
-            throw unchecked(t);
+            throw Downcalls.unchecked(t);
         }
     }
 }

@@ -27,7 +27,8 @@ import java.util.Random;
  * there with the JDK), so the model here has MiniLM's exact architecture and sizes (6 layers, hidden 384,
  * 12 heads, intermediate 1536, vocabulary 30522) with seeded random weights, written as ONNX by the test
  * kit and read by the same loader. The work per token is MiniLM's; only the weights' values differ. Both
- * backends run the same batches; the hidden states they return must agree (max |Δ| is reported).
+ * backends run the same batches, and the hidden states they return must agree within the cuda backend's
+ * parity bar (max |Δ| ≤ 1e-3), else the check exits with status 1.
  */
 public final class GpuEncoderCheck {
 
@@ -37,14 +38,24 @@ public final class GpuEncoderCheck {
 
     private static final String DEFAULT_CASES = "1x10,1x100,32x10,32x100,32x256";
     private static final long MIN_NANOS = 2_000_000_000L;
+    private static final double MAX_ABS_DIFF = 1e-3;
     private static final int MIN_RUNS = 5;
 
     private GpuEncoderCheck() {
     }
 
     public static void main(String[] args) throws IOException {
-        Path tsv = Path.of(args.length > 0 ? args[0] : "gpu-encoder.tsv");
-        List<Case> cases = parseCases(args.length > 2 && args[1].equals("--cases") ? args[2] : DEFAULT_CASES);
+        Path tsv = Path.of("gpu-encoder.tsv");
+        String caseList = DEFAULT_CASES;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--cases") && i + 1 < args.length) {
+                caseList = args[++i];
+            } else {
+                tsv = Path.of(args[i]);
+            }
+        }
+        List<Case> cases = parseCases(caseList);
+        boolean agree = true;
         TinyBertOnnx model = TinyBertOnnx.build(TinyBertOnnx.Spec.small().withSizes(30522, 384, 6, 12, 1536, 512, 2));
         List<String> rows = new ArrayList<>();
         rows.add("batch\ttokens\tvector_ms\tcuda_ms\tvector_tokens_per_s\tcuda_tokens_per_s\tcuda_over_vector"
@@ -61,6 +72,7 @@ public final class GpuEncoderCheck {
                 float[] expected = hidden(vector, batch);
                 float[] actual = hidden(cuda, batch);
                 double diff = maxAbsDiff(expected, actual);
+                agree &= diff <= MAX_ABS_DIFF;
                 double vectorMs = medianMillis(vector, batch);
                 double cudaMs = medianMillis(cuda, batch);
                 double tokens = (double) c.batch() * c.tokens();
@@ -74,6 +86,10 @@ public final class GpuEncoderCheck {
         }
         Files.write(tsv, rows);
         out.println("wrote " + tsv);
+        if (!agree) {
+            System.err.println("cuda and vector disagree by more than " + MAX_ABS_DIFF + " (see max|Δ|)");
+            System.exit(1);
+        }
     }
 
     /** "1x10,32x100": texts × tokens per case. */
@@ -131,7 +147,8 @@ public final class GpuEncoderCheck {
     private static double maxAbsDiff(float[] a, float[] b) {
         double worst = 0;
         for (int i = 0; i < a.length; i++) {
-            worst = Math.max(worst, Math.abs(a[i] - b[i]));
+            double d = Math.abs(a[i] - b[i]);
+            worst = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Math.max(worst, d);
         }
         return worst;
     }

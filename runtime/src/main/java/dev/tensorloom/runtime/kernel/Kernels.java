@@ -52,7 +52,7 @@ public interface Kernels {
      * backends with a faster layout override it.
      */
     default PreparedMatrix prepare(Tensor b) {
-        b.leadingDim();
+        Shapes.requireMatrix(b, "b");
         return () -> b;
     }
 

@@ -85,6 +85,14 @@ public final class Shapes {
         return mask.cols();
     }
 
+    /** A 2-D tensor with unit column stride, as every kernel operand must be. */
+    public static void requireMatrix(Tensor t, String role) {
+        if (t.rank() != 2) {
+            throw new IllegalArgumentException(role + " " + t + " is not a matrix");
+        }
+        t.leadingDim();
+    }
+
     private static void unitColumns(Tensor... ts) {
         for (Tensor t : ts) {
             t.leadingDim();

@@ -93,6 +93,22 @@ class CudaKernelsTest {
         assertProductClose(expected, fetch(deviceC, c), absoluteProducts(arena, a, b, false));
     }
 
+    @Test
+    void aMatrixPreparedFromTheHostLivesAsLongAsThePreparedMatrix() throws InterruptedException {
+        Tensor a = matrices.random(3, 5, false);
+        Tensor b = matrices.random(5, 4, false);
+        Tensor expected = Tensor.allocate(arena, 3, 4);
+        SCALAR.matmul(a, b, expected);
+        PreparedMatrix prepared = CUDA.prepare(b);
+        for (int i = 0; i < 3; i++) { // a collection must not free the upload while the matrix is in use
+            System.gc();
+            Thread.sleep(20);
+        }
+        Tensor c = CUDA.allocate(arena, 3, 4);
+        CUDA.matmul(CUDA.toDevice(a, arena), prepared, c);
+        assertProductClose(expected, CUDA.toHost(c, arena), absoluteProducts(arena, a, b, false));
+    }
+
     @ParameterizedTest(name = "[{0}x{1}]·[{2}x{1}]ᵀ strided={3}")
     @MethodSource("products")
     void matmulTransposedBMatchesScalar(int m, int k, int n, boolean strided) {

@@ -13,6 +13,8 @@ import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -23,17 +25,26 @@ import java.util.Optional;
  *
  * <p>The same class runs on a GPU (the cuda library) and, for tests without one, on the CPU emulation of
  * the same kernel sources ({@code -Dtensorloom.native.library=emu}), which is correct but very slow.
+ *
+ * <p>There is one instance per loaded library (device 0), like a thread pool: it lives as long as the
+ * process, and tensors of one instance are never used on another's stream.
  */
 public final class CudaKernels implements Kernels {
+
+    private static final Map<TensorloomLibrary, CudaKernels> OPEN = new HashMap<>();
 
     private final NativeDevice device;
     private final TensorloomLibrary tl;
     private final DeviceStream stream;
 
-    public CudaKernels(NativeDevice device) {
+    private CudaKernels(NativeDevice device) {
         this.device = device;
         this.tl = device.library();
         this.stream = device.createStream();
+    }
+
+    private static synchronized CudaKernels on(TensorloomLibrary library) {
+        return OPEN.computeIfAbsent(library, l -> new CudaKernels(NativeDevice.open(l)));
     }
 
     /**
@@ -42,7 +53,7 @@ public final class CudaKernels implements Kernels {
      */
     public static CudaKernels open() {
         try {
-            return new CudaKernels(NativeDevice.open(NativeLibraryLoader.load()));
+            return on(NativeLibraryLoader.load());
         } catch (RuntimeException e) {
             throw new IllegalStateException("backend 'cuda' is not available: " + e.getMessage()
                     + " (use -Dtensorloom.backend=vector or scalar)", e);
@@ -51,7 +62,7 @@ public final class CudaKernels implements Kernels {
 
     /** The backend on a real GPU, or empty when the GPU build, its driver or a device is missing. */
     public static Optional<CudaKernels> openOnGpu() {
-        return NativeLibraryLoader.probe("cuda").map(library -> new CudaKernels(NativeDevice.open(library)));
+        return NativeLibraryLoader.probe("cuda").map(CudaKernels::on);
     }
 
     public NativeDevice device() {
@@ -65,15 +76,21 @@ public final class CudaKernels implements Kernels {
 
     @Override
     public Tensor allocate(Arena arena, long... shape) {
+        Tensor t = uninitialized(arena, shape);
+        CudaMemory memory = (CudaMemory) t.deviceMemory();
+        check(tl, tl.tl_memset(stream.handle(), memory.buffer().handle(), 0, 0, memory.byteSize()), "tl_memset");
+        return t;
+    }
+
+    /** A device tensor whose contents are whatever the memory held (a copy is about to overwrite it). */
+    private Tensor uninitialized(Arena arena, long... shape) {
         long elements = 1;
         for (long d : shape) {
             elements = Math.multiplyExact(elements, d);
         }
         // A buffer is never empty, so an empty tensor still gets one element's worth.
         long bytes = Math.max(1, elements) * Tensor.FLOAT_BYTES;
-        CudaMemory memory = new CudaMemory(device.allocate(bytes, arena), device);
-        check(tl, tl.tl_memset(stream.handle(), memory.buffer().handle(), 0, 0, bytes), "tl_memset");
-        return Tensor.onDevice(memory, shape);
+        return Tensor.onDevice(new CudaMemory(device.allocate(bytes, arena), this), shape);
     }
 
     @Override
@@ -82,7 +99,7 @@ public final class CudaKernels implements Kernels {
             memory(host, "tensor");
             return host;
         }
-        Tensor resident = allocate(arena, host.shape());
+        Tensor resident = uninitialized(arena, host.shape());
         long bytes = host.size() * Tensor.FLOAT_BYTES;
         if (bytes == 0) {
             return resident;
@@ -113,10 +130,13 @@ public final class CudaKernels implements Kernels {
             memory.buffer().copyTo(host.segment(), 0, t.offset() * Tensor.FLOAT_BYTES,
                     t.size() * Tensor.FLOAT_BYTES, stream);
         } else if (t.rank() == 2 && t.stride(1) == 1) {
-            long rowBytes = t.cols() * Tensor.FLOAT_BYTES;
-            for (int i = 0; i < t.rows(); i++) {
-                memory.buffer().copyTo(host.segment(), i * rowBytes,
-                        (t.offset() + (long) i * t.leadingDim()) * Tensor.FLOAT_BYTES, rowBytes, stream);
+            // One copy of the rows' whole span (one wait for the stream), then the rows picked out on the host.
+            long span = (long) (t.rows() - 1) * t.leadingDim() + t.cols();
+            try (Arena staging = Arena.ofConfined()) {
+                Tensor rows = Tensor.allocate(staging, t.rows(), t.leadingDim());
+                memory.buffer().copyTo(rows.segment(), 0, t.offset() * Tensor.FLOAT_BYTES,
+                        span * Tensor.FLOAT_BYTES, stream);
+                host.copyFrom(rows.slice(1, 0, t.cols()));
             }
         } else {
             throw new IllegalArgumentException("cannot copy " + t + " to the host: only contiguous tensors and "
@@ -125,13 +145,23 @@ public final class CudaKernels implements Kernels {
         return host;
     }
 
-    /** The device copy of b (b itself when it is already on this device); a host b is uploaded once here. */
+    /**
+     * b itself when it is already on this device; a host b is uploaded once, into memory that lives as long
+     * as the returned matrix (it holds the automatic arena that frees the upload once both are unreachable).
+     */
     @Override
     public PreparedMatrix prepare(Tensor b) {
-        b.leadingDim();
-        Tensor resident = b.isOnDevice() ? b : toDevice(b, Arena.ofAuto());
-        memory(resident, "b");
-        return () -> resident;
+        Shapes.requireMatrix(b, "b");
+        if (b.isOnDevice()) {
+            memory(b, "b");
+            return () -> b;
+        }
+        Arena lifetime = Arena.ofAuto();
+        return new Uploaded(toDevice(b, lifetime), lifetime);
+    }
+
+    /** A host matrix's device copy and the arena that owns it, kept reachable together. */
+    private record Uploaded(Tensor source, Arena lifetime) implements PreparedMatrix {
     }
 
     @Override
@@ -241,10 +271,9 @@ public final class CudaKernels implements Kernels {
             throw new IllegalArgumentException(role + " " + t + " lives in host memory, but the cuda backend "
                     + "computes on device tensors: make it with allocate or toDevice");
         }
-        if (!(t.deviceMemory() instanceof CudaMemory memory) || memory.device().library() != tl
-                || memory.device().ordinal() != device.ordinal()) {
+        if (!(t.deviceMemory() instanceof CudaMemory memory) || memory.owner() != this) {
             throw new IllegalArgumentException(role + " " + t + " belongs to another backend or device than "
-                    + device.variant() + ":" + device.ordinal());
+                    + device.label());
         }
         return memory;
     }

@@ -1,11 +1,14 @@
 package dev.tensorloom.runtime.kernel.cuda;
 
 import dev.tensorloom.bindings.DeviceBuffer;
-import dev.tensorloom.bindings.NativeDevice;
 import dev.tensorloom.runtime.tensor.DeviceMemory;
 
-/** A device tensor's memory: one buffer of one device, freed by the Arena it was allocated in. */
-record CudaMemory(DeviceBuffer buffer, NativeDevice device) implements DeviceMemory {
+/**
+ * A device tensor's memory: one buffer, allocated by {@code owner} (whose stream orders all work on it) and
+ * freed by the Arena it was allocated in. The free needs no wait of its own: cudaFree waits for the
+ * device's queued work.
+ */
+record CudaMemory(DeviceBuffer buffer, CudaKernels owner) implements DeviceMemory {
 
     @Override
     public long byteSize() {
@@ -14,6 +17,6 @@ record CudaMemory(DeviceBuffer buffer, NativeDevice device) implements DeviceMem
 
     @Override
     public String location() {
-        return device.variant() + ":" + device.ordinal() + " (" + device.name() + ")";
+        return owner.device().label();
     }
 }
