@@ -249,6 +249,7 @@ class CudaKernelsTest {
 
     @Test
     void deviceMemoryReturnsToItsStartAfterThousandsOfCycles() {
+        CUDA.releaseCachedMemory();
         MemoryInUse start = CUDA.device().memoryInUse();
         Tensor host = matrices.random(3, 8, false);
         for (int i = 0; i < 1000; i++) {
@@ -261,7 +262,29 @@ class CudaKernelsTest {
                 }
             }
         }
+        // The cycles reuse two cached buffers; releasing the cache gives the device back its memory.
+        assertEquals(start.buffers() + 2, CUDA.device().memoryInUse().buffers());
+        CUDA.releaseCachedMemory();
         assertEquals(start, CUDA.device().memoryInUse());
+    }
+
+    @Test
+    void cachedBuffersAreReusedButNeverShared() {
+        Tensor ones = Tensor.of(arena, new float[] {1, 1, 1}, 1, 3);
+        Tensor twos = Tensor.of(arena, new float[] {2, 2, 2}, 1, 3);
+        CUDA.releaseCachedMemory();
+        try (Arena first = Arena.ofConfined()) {
+            CUDA.toDevice(ones, first);
+        }
+        long buffers = CUDA.device().memoryInUse().buffers();
+        try (Arena second = Arena.ofConfined()) {
+            Tensor a = CUDA.toDevice(twos, second); // takes the buffer the first arena gave back
+            assertEquals(buffers, CUDA.device().memoryInUse().buffers());
+            Tensor b = CUDA.allocate(second, 1, 3); // a live buffer of the same size is not handed out twice
+            assertEquals(buffers + 1, CUDA.device().memoryInUse().buffers());
+            assertArrayEquals(new float[] {2, 2, 2}, CUDA.toHost(a, second).toArray());
+            assertArrayEquals(new float[] {0, 0, 0}, CUDA.toHost(b, second).toArray());
+        }
     }
 
     @Test

@@ -27,20 +27,26 @@ import java.util.Optional;
  * the same kernel sources ({@code -Dtensorloom.native.library=emu}), which is correct but very slow.
  *
  * <p>There is one instance per loaded library (device 0), like a thread pool: it lives as long as the
- * process, and tensors of one instance are never used on another's stream.
+ * process, and tensors of one instance are never used on another's stream. Device memory comes from a
+ * {@link DeviceBufferPool}: an Arena's close gives its tensors' buffers back for the next call.
  */
 public final class CudaKernels implements Kernels {
 
     private static final Map<TensorloomLibrary, CudaKernels> OPEN = new HashMap<>();
 
+    /** Idle device memory kept for the next forward pass at most. */
+    private static final long MAX_IDLE_BYTES = 512L << 20;
+
     private final NativeDevice device;
     private final TensorloomLibrary tl;
     private final DeviceStream stream;
+    private final DeviceBufferPool pool;
 
     private CudaKernels(NativeDevice device) {
         this.device = device;
         this.tl = device.library();
         this.stream = device.createStream();
+        this.pool = new DeviceBufferPool(device, MAX_IDLE_BYTES);
     }
 
     private static synchronized CudaKernels on(TensorloomLibrary library) {
@@ -69,6 +75,14 @@ public final class CudaKernels implements Kernels {
         return device;
     }
 
+    /**
+     * Frees the device memory this backend keeps for reuse (buffers whose arenas have closed); memory in
+     * use by live tensors stays.
+     */
+    public void releaseCachedMemory() {
+        pool.trim();
+    }
+
     @Override
     public String name() {
         return "cuda";
@@ -90,7 +104,7 @@ public final class CudaKernels implements Kernels {
         }
         // A buffer is never empty, so an empty tensor still gets one element's worth.
         long bytes = Math.max(1, elements) * Tensor.FLOAT_BYTES;
-        return Tensor.onDevice(new CudaMemory(device.allocate(bytes, arena), this), shape);
+        return Tensor.onDevice(new CudaMemory(pool.take(bytes, arena), this), shape);
     }
 
     @Override

@@ -4,9 +4,9 @@ import dev.tensorloom.bindings.DeviceBuffer;
 import dev.tensorloom.runtime.tensor.DeviceMemory;
 
 /**
- * A device tensor's memory: one buffer, allocated by {@code owner} (whose stream orders all work on it) and
- * freed by the Arena it was allocated in. The free needs no wait of its own: cudaFree waits for the
- * device's queued work.
+ * A device tensor's memory: one buffer of {@code owner}'s pool (whose stream orders all work on it), given
+ * back when the Arena it was taken for closes. Neither reuse nor a free needs a wait of its own: reuse
+ * queues behind the earlier work on the same stream, and cudaFree waits for the device's queued work.
  */
 record CudaMemory(DeviceBuffer buffer, CudaKernels owner) implements DeviceMemory {
 
