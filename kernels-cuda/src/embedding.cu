@@ -46,8 +46,7 @@ __global__ void __launch_bounds__(256)
         float *xr = x + r * ldx;
         float s = 0.f;
         for (int64_t c = lane; c < cols; c += 32) s = fmaf(xr[c], xr[c], s);
-#pragma unroll
-        for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
+        s = tl::warp_sum(s);
         if (s > 0.f) {
             const float inv = 1.0f / sqrtf(s);
             for (int64_t c = lane; c < cols; c += 32) xr[c] *= inv;

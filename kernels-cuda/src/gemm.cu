@@ -213,8 +213,7 @@ __global__ void __launch_bounds__(256)
         }
         for (int64_t i = tail + lane; i < K; i += 32) s1 = fmaf(a[i], x[i], s1);
         float s = (s0 + s1) + (s2 + s3);
-#pragma unroll
-        for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
+        s = tl::warp_sum(s);
         if (lane == 0) y[row] = s;
     }
 }

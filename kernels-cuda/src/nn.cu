@@ -28,18 +28,6 @@ __global__ void __launch_bounds__(256)
     }
 }
 
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-    return v;
-}
-
-__device__ __forceinline__ float warp_max(float v) {
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
-    return v;
-}
-
 // One warp per row: rows are independent, so a block never needs a barrier, and a row of a transformer
 // (a few hundred floats) is a handful of coalesced loads per lane that stay in L1 for the later passes.
 __global__ void __launch_bounds__(256)
@@ -51,14 +39,14 @@ __global__ void __launch_bounds__(256)
         float *xr = x + r * ldx;
         float s = 0.f;
         for (int c = lane; c < cols; c += 32) s += xr[c];
-        const float mean = warp_sum(s) / float(cols);
+        const float mean = tl::warp_sum(s) / float(cols);
         // Second pass over (x - mean): no cancellation, unlike E[x²] - E[x]².
         float q = 0.f;
         for (int c = lane; c < cols; c += 32) {
             const float d = xr[c] - mean;
             q = fmaf(d, d, q);
         }
-        const float rstd = 1.0f / sqrtf(warp_sum(q) / float(cols) + epsilon);
+        const float rstd = 1.0f / sqrtf(tl::warp_sum(q) / float(cols) + epsilon);
         for (int c = lane; c < cols; c += 32) xr[c] = fmaf((xr[c] - mean) * rstd, gamma[c], beta[c]);
     }
 }
@@ -71,14 +59,14 @@ __global__ void __launch_bounds__(256)
         float *xr = x + r * ldx;
         float m = -INFINITY;
         for (int c = lane; c < cols; c += 32) m = fmaxf(m, xr[c]);
-        m = warp_max(m);
+        m = tl::warp_max(m);
         if (m == -INFINITY) {  // nothing to attend to: all zeros rather than 0/0
             for (int c = lane; c < cols; c += 32) xr[c] = 0.f;
             continue;
         }
         float s = 0.f;
         for (int c = lane; c < cols; c += 32) s += expf(xr[c] - m);
-        const float inv = 1.0f / warp_sum(s);
+        const float inv = 1.0f / tl::warp_sum(s);
         for (int c = lane; c < cols; c += 32) xr[c] = expf(xr[c] - m) * inv;
     }
 }
@@ -150,7 +138,7 @@ __global__ void __launch_bounds__(kAttnThreads)
             float *row = scores + int64_t(i) * seq;
             float m = -INFINITY;
             for (int j = lane; j < seq; j += 32) m = fmaxf(m, row[j]);
-            m = warp_max(m);
+            m = tl::warp_max(m);
             if (m == -INFINITY) {
                 for (int j = lane; j < seq; j += 32) row[j] = 0.f;
                 continue;
@@ -161,7 +149,7 @@ __global__ void __launch_bounds__(kAttnThreads)
                 row[j] = e;
                 s += e;
             }
-            const float inv = 1.0f / warp_sum(s);
+            const float inv = 1.0f / tl::warp_sum(s);
             for (int j = lane; j < seq; j += 32) row[j] *= inv;
         }
     }

@@ -87,6 +87,19 @@ inline unsigned grid_for(int64_t work, int threads) {
 // min for kernels: the emulation does not provide CUDA's integer min overloads.
 __host__ __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 
+// The sum (max) of v over the 32 lanes of a full warp, in every lane: a butterfly of xor shuffles.
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
+    return v;
+}
+
 inline bool aligned16(const void *p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
 }  // namespace tl
