@@ -101,9 +101,9 @@ java_tests() {
 # sanitizers slow kernels down by orders of magnitude, and the check must fit one device session.
 sanitizers() {
   command -v compute-sanitizer >/dev/null 2>&1 || { echo "compute-sanitizer not found"; return 1; }
-  timeout 120 compute-sanitizer --tool memcheck --error-exitcode 1 "$BUILD/test_embedding_cuda" \
-    && timeout 120 compute-sanitizer --tool memcheck --error-exitcode 1 "$BUILD/test_memory_cuda" \
-    && timeout 240 compute-sanitizer --tool racecheck --error-exitcode 1 "$BUILD/test_nn_cuda"
+  timeout 60 compute-sanitizer --tool memcheck --error-exitcode 1 "$BUILD/test_embedding_cuda" \
+    && timeout 60 compute-sanitizer --tool memcheck --error-exitcode 1 "$BUILD/test_memory_cuda" \
+    && timeout 120 compute-sanitizer --tool racecheck --error-exitcode 1 "$BUILD/test_nn_cuda"
 }
 
 encoder_benchmark() {
