@@ -30,7 +30,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * all-MiniLM-L6-v2 sentence embeddings (tokenize, encode, pool): tensorloom's backends against ONNX Runtime
- * on the same WordNet sentences, {@code threads} kernel threads each. One operation is one batch, so
+ * on the same WordNet sentences, {@code threads} kernel threads each ({@code -p engine=tensorloom-cuda} on a
+ * GPU machine measures the cuda backend). One operation is one batch, so
  * sentences/s = ops/s × batch.
  */
 @State(Scope.Benchmark)
