@@ -5,8 +5,10 @@
 #                                                 TARGET/native-build, then copy libtensorloom_emu.so and, when
 #                                                 built, libtensorloom_cuda.so to TARGET/classes/native/OS-ARCH/,
 #                                                 the resource folder NativeLibraryLoader reads
-#   build-native.sh test TARGET SKIP_TESTS SKIP   ctest -LE gpu in TARGET/native-build, unless either SKIP is
-#                                                 "true" (-DskipTests, -Dmaven.test.skip) or nothing was built
+#   build-native.sh test TARGET SKIP_TESTS SKIP   ctest -LE gpu in TARGET/native-build, then the same tests
+#                                                 built with ASan + UBSan in TARGET/native-sanitize, unless
+#                                                 either SKIP is "true" (-DskipTests, -Dmaven.test.skip) or
+#                                                 nothing was built
 #
 # Without cmake or a C++ compiler it prints one line and exits 0: the Java build goes on CPU-only.
 # TL_SKIP_CUDA=1 leaves out the nvcc build (-DTL_BUILD_CUDA=OFF), which is most of the build time.
@@ -84,8 +86,18 @@ test)
   if [ -f "$skipped" ] || [ ! -f "$build/CMakeCache.txt" ]; then
     echo "[tensorloom] native tests (ctest) skipped: the native libraries were not built"; exit 0
   fi
-  cd "$build"
-  ctest --output-on-failure -LE gpu
+  (cd "$build" && ctest --output-on-failure -LE gpu)
+  # Again under AddressSanitizer and UBSan: an out-of-bounds or misaligned (float4) access, which would
+  # fault on a GPU, fails here. The emulation only, no nvcc: a few seconds to build on 2 cores.
+  sanitized="$target/native-sanitize"
+  mkdir -p "$sanitized"
+  cmake -S "$root" -B "$sanitized" -DCMAKE_BUILD_TYPE=Debug -DTL_BUILD_CUDA=OFF -DTL_SANITIZE=ON \
+    >"$sanitized/configure.log" 2>&1 || { show_log "sanitized configure" "$sanitized/configure.log"; exit 1; }
+  jobs=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
+  cmake --build "$sanitized" --parallel "$jobs" >"$sanitized/build.log" 2>&1 \
+    || { show_log "sanitized native build" "$sanitized/build.log"; exit 1; }
+  echo "[tensorloom] native tests again under AddressSanitizer + UBSan"
+  (cd "$sanitized" && ctest --output-on-failure -LE gpu)
   ;;
 *)
   echo "usage: build-native.sh build|test TARGET [SKIP_TESTS SKIP]" >&2; exit 2 ;;
