@@ -261,8 +261,8 @@ tl_status gemm_common(const char *fn, bool trans_b, tl_stream stream, int64_t m,
     TL_TRY(get_buffer(fn, "C", c, &cb));
     TL_TRY(check_sizes(fn, "m", m, "n", n, "k", k));
     if (m == 0 || n == 0) return TL_OK;
-    if (m > INT_MAX || n > INT_MAX || k > INT_MAX)
-        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: [m=%lld, n=%lld, k=%lld] exceeds 2^31-1 in a dimension", fn,
+    if (m > kMaxKernelDim || n > kMaxKernelDim || k > kMaxKernelDim)
+        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: [m=%lld, n=%lld, k=%lld] exceeds 2^31-1025 in a dimension", fn,
                     (long long)m, (long long)n, (long long)k);
     void *pa, *pb, *pc;
     TL_TRY(check_matrix(fn, "A", "m", "k", "lda", ab, a_offset, m, k, lda, 4, &pa));
@@ -321,8 +321,8 @@ TL_API tl_status tl_gemv(tl_stream stream, int64_t m, int64_t k, tl_buffer a, ui
     TL_TRY(get_buffer(fn, "y", y, &yb));
     TL_TRY(check_sizes(fn, "m", m, "k", k));
     if (m == 0) return TL_OK;
-    if (m > INT_MAX || k > INT_MAX)
-        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: [m=%lld, k=%lld] exceeds 2^31-1 in a dimension", fn,
+    if (m > kMaxKernelDim || k > kMaxKernelDim)
+        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: [m=%lld, k=%lld] exceeds 2^31-1025 in a dimension", fn,
                     (long long)m, (long long)k);
     void *pa, *px, *py;
     TL_TRY(check_matrix(fn, "A", "m", "k", "lda", ab, a_offset, m, k, lda, 4, &pa));

@@ -289,7 +289,7 @@ TL_API tl_status tl_layer_norm(tl_stream stream, int64_t rows, int64_t cols, tl_
         return fail(TL_ERROR_INVALID_ARGUMENT, "%s: epsilon = %g is not a finite non-negative number", fn,
                     double(epsilon));
     if (empty) return TL_OK;
-    if (cols > INT_MAX) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: cols = %lld exceeds 2^31-1", fn, (long long)cols);
+    if (cols > kMaxKernelDim) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: cols = %lld exceeds 2^31-1025", fn, (long long)cols);
     void *pg, *pb;
     TL_TRY(check_vector(fn, "gamma", "cols", gb, gamma_offset, cols, 4, &pg));
     TL_TRY(check_vector(fn, "beta", "cols", bb, beta_offset, cols, 4, &pb));
@@ -308,7 +308,7 @@ TL_API tl_status tl_softmax_rows(tl_stream stream, int64_t rows, int64_t cols, t
     bool empty;
     TL_TRY(rows_prologue(fn, stream, rows, cols, x, x_offset, ldx, &s, &px, &empty));
     if (empty) return TL_OK;
-    if (cols > INT_MAX) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: cols = %lld exceeds 2^31-1", fn, (long long)cols);
+    if (cols > kMaxKernelDim) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: cols = %lld exceeds 2^31-1025", fn, (long long)cols);
     const int c = int(cols);
     TL_LAUNCH(softmax_rows_kernel, dim3(warp_rows_grid(rows)), dim3(256), 0, s, rows, c, px, ldx);
     return check_launch(fn, "softmax_rows_kernel");

@@ -71,6 +71,10 @@ tl_status check_vector(const char *fn, const char *name, const char *count_name,
 tl_status check_sizes(const char *fn, const char *n0, int64_t v0, const char *n1 = nullptr, int64_t v1 = 0,
                       const char *n2 = nullptr, int64_t v2 = 0, const char *n3 = nullptr, int64_t v3 = 0);
 
+// The largest dimension a kernel takes in 32-bit index math: 2^31 - 1 less a margin, so that tile
+// arithmetic such as n0 + col or K + BK - 1 cannot overflow inside a kernel.
+constexpr int64_t kMaxKernelDim = INT_MAX - 1024;
+
 // Multiprocessors of the current device (cached per device); at least 1.
 int sm_count();
 

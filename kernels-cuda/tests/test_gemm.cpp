@@ -126,6 +126,18 @@ int main() {
         run_gemv(s, 4096, 4096, 0, 0, 0, 0, "4096 square", 106);
         run_gemv(s, 5000, 3001, 3, 1, 1, 1, "large, unaligned", 107);
     }
+    // Dimensions whose tile arithmetic would overflow 32-bit indices inside a kernel are refused by name,
+    // before any buffer is looked at.
+    {
+        tl_buffer tiny;
+        OK(tl_malloc(64, &tiny));
+        const int64_t huge = int64_t(INT32_MAX) - 100;
+        EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "exceeds 2^31-1025",
+                      tl_gemm(s, 1, huge, 1, tiny, 0, 1, tiny, 0, huge, tiny, 0, huge));
+        EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "exceeds 2^31-1025",
+                      tl_gemv(s, huge, 1, tiny, 0, 1, tiny, 0, tiny, 0));
+        OK(tl_free(tiny));
+    }
     OK(tl_stream_destroy(s));
     return finish("test_gemm");
 }
