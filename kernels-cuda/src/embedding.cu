@@ -88,13 +88,10 @@ TL_API tl_status tl_gather_rows(tl_stream stream, int64_t count, int64_t cols, t
     // synchronous"); the scratch is not overwritten before earlier kernels on this stream read it, as the
     // copy is queued behind them.
     TL_TRY(stream_upload(fn, stream, ids, id_bytes, &scratch, &lock));
-    int64_t blocks = count;
-    const int64_t cap = int64_t(sm_count()) * 16;
-    if (blocks > cap) blocks = cap;
     const float *T = static_cast<const float *>(pt);
     const int32_t *I = static_cast<const int32_t *>(scratch);
     float *O = static_cast<float *>(po);
-    TL_LAUNCH(gather_rows_kernel, dim3(unsigned(blocks)), dim3(256), 0, s, count, cols, T, ldtable, I, O, ldout);
+    TL_LAUNCH(gather_rows_kernel, dim3(row_blocks(count, 1)), dim3(256), 0, s, count, cols, T, ldtable, I, O, ldout);
     return check_launch(fn, "gather_rows_kernel");
 }
 
@@ -144,11 +141,8 @@ TL_API tl_status tl_l2_normalize_rows(tl_stream stream, int64_t rows, int64_t co
     if (rows == 0 || cols == 0) return TL_OK;
     void *px;
     TL_TRY(check_matrix(fn, "x", "rows", "cols", "ldx", xb, x_offset, rows, cols, ldx, 4, &px));
-    int64_t blocks = (rows + 7) / 8;
-    const int64_t cap = int64_t(sm_count()) * 16;
-    if (blocks > cap) blocks = cap;
     float *X = static_cast<float *>(px);
-    TL_LAUNCH(l2_normalize_rows_kernel, dim3(unsigned(blocks)), dim3(256), 0, s, rows, cols, X, ldx);
+    TL_LAUNCH(l2_normalize_rows_kernel, dim3(row_blocks(rows, 8)), dim3(256), 0, s, rows, cols, X, ldx);
     return check_launch(fn, "l2_normalize_rows_kernel");
 }
 

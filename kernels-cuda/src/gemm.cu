@@ -333,13 +333,11 @@ TL_API tl_status tl_gemv(tl_stream stream, int64_t m, int64_t k, tl_buffer a, ui
     float *Y = static_cast<float *>(py);
     const int M = int(m), K = int(k);
     const bool vec = k > 0 && lda % 4 == 0 && aligned16(A) && aligned16(X);
-    int64_t blocks = (m + 7) / 8;
-    const int64_t cap = int64_t(sm_count()) * 16;
-    if (blocks > cap) blocks = cap;
+    const dim3 blocks(row_blocks(m, 8));
     if (vec)
-        TL_LAUNCH(gemv_kernel<true>, dim3(unsigned(blocks)), dim3(256), 0, s, M, K, A, lda, X, Y);
+        TL_LAUNCH(gemv_kernel<true>, blocks, dim3(256), 0, s, M, K, A, lda, X, Y);
     else
-        TL_LAUNCH(gemv_kernel<false>, dim3(unsigned(blocks)), dim3(256), 0, s, M, K, A, lda, X, Y);
+        TL_LAUNCH(gemv_kernel<false>, blocks, dim3(256), 0, s, M, K, A, lda, X, Y);
     return check_launch(fn, "gemv_kernel");
 }
 

@@ -286,6 +286,20 @@ tl_status stream_upload(const char *fn, tl_stream handle, const void *host, uint
 
 using namespace tl;
 
+namespace {
+// A copy between host and device that has finished when it returns, as the header promises for host
+// memory: queued on the stream (behind the work that produces or consumes it), then waited for.
+tl_status copy_and_wait(const char *fn, cudaStream_t s, void *dest, const void *source, uint64_t bytes,
+                        cudaMemcpyKind kind, const char *call) {
+    cudaError_t e = cudaMemcpyAsync(dest, source, size_t(bytes), kind, s);
+    if (e != cudaSuccess) return cuda_fail(fn, call, e, false);
+    e = cudaStreamSynchronize(s);
+    if (e != cudaSuccess) return cuda_fail(fn, "cudaStreamSynchronize", e, true);
+    return TL_OK;
+}
+}  // namespace
+
+
 extern "C" {
 
 TL_API tl_status tl_memory_in_use(uint64_t *bytes, int64_t *count) {
@@ -365,12 +379,8 @@ TL_API tl_status tl_copy_to_device(tl_stream stream, tl_buffer dest, uint64_t de
     TL_TRY(check_range(fn, "dest", d, dest_offset, bytes));
     if (bytes == 0) return TL_OK;
     if (!source) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: source is null", fn);
-    cudaError_t e = cudaMemcpyAsync(static_cast<char *>(d.ptr) + dest_offset, source, size_t(bytes),
-                                    cudaMemcpyHostToDevice, s);
-    if (e != cudaSuccess) return cuda_fail(fn, "cudaMemcpyAsync(host to device)", e, false);
-    e = cudaStreamSynchronize(s);
-    if (e != cudaSuccess) return cuda_fail(fn, "cudaStreamSynchronize", e, true);
-    return TL_OK;
+    return copy_and_wait(fn, s, static_cast<char *>(d.ptr) + dest_offset, source, bytes, cudaMemcpyHostToDevice,
+                         "cudaMemcpyAsync(host to device)");
 }
 
 TL_API tl_status tl_copy_to_host(tl_stream stream, void *dest, tl_buffer source, uint64_t source_offset,
@@ -383,12 +393,8 @@ TL_API tl_status tl_copy_to_host(tl_stream stream, void *dest, tl_buffer source,
     TL_TRY(check_range(fn, "source", b, source_offset, bytes));
     if (bytes == 0) return TL_OK;
     if (!dest) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: dest is null", fn);
-    cudaError_t e = cudaMemcpyAsync(dest, static_cast<const char *>(b.ptr) + source_offset, size_t(bytes),
-                                    cudaMemcpyDeviceToHost, s);
-    if (e != cudaSuccess) return cuda_fail(fn, "cudaMemcpyAsync(device to host)", e, false);
-    e = cudaStreamSynchronize(s);
-    if (e != cudaSuccess) return cuda_fail(fn, "cudaStreamSynchronize", e, true);
-    return TL_OK;
+    return copy_and_wait(fn, s, dest, static_cast<const char *>(b.ptr) + source_offset, bytes, cudaMemcpyDeviceToHost,
+                         "cudaMemcpyAsync(device to host)");
 }
 
 TL_API tl_status tl_copy_on_device(tl_stream stream, tl_buffer dest, uint64_t dest_offset, tl_buffer source,

@@ -221,12 +221,6 @@ tl_status launch_elementwise(const char *fn, cudaStream_t s, int64_t rows, int64
     return tl::check_launch(fn, "elementwise_kernel");
 }
 
-unsigned warp_rows_grid(int64_t rows) {
-    int64_t blocks = (rows + 7) / 8;
-    const int64_t cap = int64_t(tl::sm_count()) * 16;
-    if (blocks > cap) blocks = cap;
-    return unsigned(blocks < 1 ? 1 : blocks);
-}
 
 }  // namespace
 
@@ -296,7 +290,7 @@ TL_API tl_status tl_layer_norm(tl_stream stream, int64_t rows, int64_t cols, tl_
     const int c = int(cols);
     const float *g = static_cast<const float *>(pg);
     const float *be = static_cast<const float *>(pb);
-    TL_LAUNCH(layer_norm_kernel, dim3(warp_rows_grid(rows)), dim3(256), 0, s, rows, c, px, ldx, g, be, epsilon);
+    TL_LAUNCH(layer_norm_kernel, dim3(row_blocks(rows, 8)), dim3(256), 0, s, rows, c, px, ldx, g, be, epsilon);
     return check_launch(fn, "layer_norm_kernel");
 }
 
@@ -310,7 +304,7 @@ TL_API tl_status tl_softmax_rows(tl_stream stream, int64_t rows, int64_t cols, t
     if (empty) return TL_OK;
     if (cols > kMaxKernelDim) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: cols = %lld exceeds 2^31-1025", fn, (long long)cols);
     const int c = int(cols);
-    TL_LAUNCH(softmax_rows_kernel, dim3(warp_rows_grid(rows)), dim3(256), 0, s, rows, c, px, ldx);
+    TL_LAUNCH(softmax_rows_kernel, dim3(row_blocks(rows, 8)), dim3(256), 0, s, rows, c, px, ldx);
     return check_launch(fn, "softmax_rows_kernel");
 }
 

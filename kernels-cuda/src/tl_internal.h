@@ -78,14 +78,14 @@ constexpr int64_t kMaxKernelDim = INT_MAX - 1024;
 // Multiprocessors of the current device (cached per device); at least 1.
 int sm_count();
 
-// Enough blocks of `threads` for `work` items in a grid-stride loop, but no more than fill the device
-// a few times over: more would only add block start-up (and, under emulation, thread creation).
-inline unsigned grid_for(int64_t work, int threads) {
-    int64_t blocks = (work + threads - 1) / threads;
-    int64_t cap = int64_t(sm_count()) * 8;
+// Blocks for kernels that give each block `rows_per_block` rows in a grid-stride loop (one warp per row
+// in a 256-thread block: 8): enough for every row, but no more than 16 per multiprocessor, past which
+// extra blocks only add start-up (and, under emulation, thread hand-offs).
+inline unsigned row_blocks(int64_t rows, int rows_per_block) {
+    int64_t blocks = (rows + rows_per_block - 1) / rows_per_block;
+    const int64_t cap = int64_t(sm_count()) * 16;
     if (blocks > cap) blocks = cap;
-    if (blocks < 1) blocks = 1;
-    return unsigned(blocks);
+    return unsigned(blocks < 1 ? 1 : blocks);
 }
 
 // min for kernels: the emulation does not provide CUDA's integer min overloads.

@@ -46,8 +46,8 @@ class CublasTest {
         float[] b = random(k * n, 2);
         try (Arena arena = Arena.ofConfined();
              DeviceStream stream = device.createStream();
-             DeviceBuffer da = upload(device, stream, arena, a);
-             DeviceBuffer db = upload(device, stream, arena, b);
+             DeviceBuffer da = TestLibrary.upload(device, stream, a);
+             DeviceBuffer db = TestLibrary.upload(device, stream, b);
              DeviceBuffer expected = device.allocate((long) m * n * Float.BYTES);
              DeviceBuffer actual = device.allocate((long) m * n * Float.BYTES);
              DeviceBuffer actualEx = device.allocate((long) m * n * Float.BYTES)) {
@@ -71,9 +71,9 @@ class CublasTest {
             } finally {
                 Cublas.check(cublas.cublasDestroy_v2(handle), "cublasDestroy_v2");
             }
-            float[] want = download(expected, stream, arena, m * n);
-            assertClose(want, download(actual, stream, arena, m * n), "cublasSgemm_v2");
-            assertClose(want, download(actualEx, stream, arena, m * n), "cublasGemmEx");
+            float[] want = TestLibrary.download(expected, stream, m * n);
+            assertClose(want, TestLibrary.download(actual, stream, m * n), "cublasSgemm_v2");
+            assertClose(want, TestLibrary.download(actualEx, stream, m * n), "cublasGemmEx");
         }
     }
 
@@ -91,17 +91,5 @@ class CublasTest {
             values[i] = random.nextFloat() * 2 - 1;
         }
         return values;
-    }
-
-    private static DeviceBuffer upload(NativeDevice device, DeviceStream stream, Arena arena, float[] values) {
-        DeviceBuffer buffer = device.allocate((long) values.length * Float.BYTES);
-        buffer.copyFrom(arena.allocateFrom(ValueLayout.JAVA_FLOAT, values), 0, 0, buffer.byteSize(), stream);
-        return buffer;
-    }
-
-    private static float[] download(DeviceBuffer buffer, DeviceStream stream, Arena arena, int count) {
-        MemorySegment host = arena.allocate(ValueLayout.JAVA_FLOAT, count);
-        buffer.copyTo(host, 0, 0, (long) count * Float.BYTES, stream);
-        return host.toArray(ValueLayout.JAVA_FLOAT);
     }
 }

@@ -36,9 +36,10 @@ final class DeviceBufferPool {
 
     /** A buffer of at least {@code bytes} that returns to the pool when {@code arena} closes. */
     DeviceBuffer take(long bytes, Arena arena) {
-        DeviceBuffer buffer = takeIdle(sizeClass(bytes));
+        long size = sizeClass(bytes);
+        DeviceBuffer buffer = takeIdle(size);
         if (buffer == null) {
-            buffer = allocate(sizeClass(bytes));
+            buffer = allocate(size);
         }
         DeviceBuffer taken = buffer;
         try {
