@@ -19,28 +19,19 @@ import java.lang.invoke.MethodHandle;
  * <p>Get an instance from {@link NativeLibraryLoader}. It is immutable; every function may be called from
  * any thread (the header promises it).
  */
-@SuppressWarnings("restricted") // native access is this module's job; --enable-native-access grants it
 public final class TensorloomLibrary {
-    private static final Linker LINKER = Linker.nativeLinker();
+    private static final ValueLayout.OfInt STATUS = Downcalls.STATUS;
+    private static final ValueLayout.OfInt INT32 = Downcalls.INT32;
+    private static final ValueLayout.OfLong INT64 = Downcalls.INT64;
+    private static final ValueLayout.OfLong UINT64 = Downcalls.UINT64;
+    private static final ValueLayout.OfFloat FLOAT = Downcalls.FLOAT;
+    private static final AddressLayout POINTER = Downcalls.POINTER;
+    private static final AddressLayout HANDLE = Downcalls.HANDLE;
+    private static final Linker.Option[] QUICK = Downcalls.QUICK;
+    private static final Linker.Option[] ORDINARY = Downcalls.ORDINARY;
 
-    // The header's C types. uint64_t travels as a Java long: sizes above 2^63 bytes do not occur.
-    private static final ValueLayout.OfInt STATUS = ValueLayout.JAVA_INT;
-    private static final ValueLayout.OfInt INT32 = ValueLayout.JAVA_INT;
-    private static final ValueLayout.OfLong INT64 = ValueLayout.JAVA_LONG;
-    private static final ValueLayout.OfLong UINT64 = ValueLayout.JAVA_LONG;
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
-    private static final AddressLayout POINTER = ValueLayout.ADDRESS;
-    private static final AddressLayout HANDLE = ValueLayout.ADDRESS;
-
-    /*
-     * critical(false) skips the Java-to-native thread-state transition, but while a critical call runs this
-     * thread cannot reach a safepoint, so a GC waits for it. It is right only for calls that return at once
-     * and never wait: the string and status queries. Kernel calls take the ordinary path: a launch can wait
-     * (a full launch queue, the handle registry's lock, or, in the emulation, the whole kernel), and the
-     * transition costs nanoseconds against a launch's microseconds.
-     */
-    private static final Linker.Option[] QUICK = {Linker.Option.critical(false)};
-    private static final Linker.Option[] ORDINARY = {};
+    private final SymbolLookup symbols;
+    private final String fileName;
 
     private final MethodHandle tl_library_variant;
     private final MethodHandle tl_status_name;
@@ -77,6 +68,8 @@ public final class TensorloomLibrary {
 
     /** Binds every function of the header in {@code symbols}; {@code name} is for messages only. */
     TensorloomLibrary(SymbolLookup symbols, String name) {
+        this.symbols = symbols;
+        this.fileName = name;
         tl_library_variant = bind(symbols, name, "tl_library_variant", FunctionDescriptor.of(POINTER), QUICK);
         tl_status_name = bind(symbols, name, "tl_status_name", FunctionDescriptor.of(POINTER, STATUS), QUICK);
         tl_last_error = bind(symbols, name, "tl_last_error", FunctionDescriptor.of(POINTER), QUICK);
@@ -138,10 +131,17 @@ public final class TensorloomLibrary {
 
     private static MethodHandle bind(SymbolLookup symbols, String library, String function,
                                      FunctionDescriptor descriptor, Linker.Option[] options) {
-        MemorySegment address = symbols.find(function).orElseThrow(() -> new NativeLibraryException(
-                library + " has no function " + function + " of tensorloom.h: it was built from another"
-                        + " version of the header than these bindings"));
-        return LINKER.downcallHandle(address, descriptor, options);
+        return Downcalls.bind(symbols, library, "tensorloom.h", function, descriptor, options);
+    }
+
+    /** The loaded library's symbols: a family header's binding class binds its functions in the same library. */
+    SymbolLookup symbols() {
+        return symbols;
+    }
+
+    /** The library's file name, for messages. */
+    String fileName() {
+        return fileName;
     }
 
     // ---- library and device ------------------------------------------------------------------------

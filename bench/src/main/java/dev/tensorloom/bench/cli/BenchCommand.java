@@ -11,10 +11,10 @@ import dev.tensorloom.bench.report.ProgressBar;
 import dev.tensorloom.bench.report.ReportWriter;
 import dev.tensorloom.runtime.embed.ModelFiles;
 import dev.tensorloom.runtime.embed.TextEmbedder;
-import dev.tensorloom.runtime.kernel.KernelProvider;
-import dev.tensorloom.runtime.testing.BundledMiniLm;
-import dev.tensorloom.runtime.testing.OnnxRuntimeEncoder;
-import dev.tensorloom.runtime.testing.WordNetSentences;
+import dev.tensorloom.runtime.kernel.BackendProvider;
+import dev.tensorloom.testkit.BundledMiniLm;
+import dev.tensorloom.testkit.OnnxRuntimeEncoder;
+import dev.tensorloom.testkit.WordNetSentences;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -65,7 +65,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (backends == null) {
             backends = new ArrayList<>(List.of("scalar", "vector"));
-            if (KernelProvider.kernels().name().equals("cuda")) {
+            if (BackendProvider.backend().name().equals("cuda")) {
                 backends.add("cuda");
             }
         }

@@ -3,7 +3,7 @@ package dev.tensorloom.bench.cli;
 import dev.tensorloom.runtime.embed.EmbedderOptions;
 import dev.tensorloom.runtime.embed.Pooling;
 import dev.tensorloom.runtime.embed.TextEmbedder;
-import dev.tensorloom.runtime.kernel.KernelProvider;
+import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.tokenize.OverlongText;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -63,7 +63,7 @@ final class EmbedCommand implements Callable<Integer> {
             System.err.println("embed: no text given (pass texts as arguments or --file FILE)");
             return 2;
         }
-        String backendName = backend != null ? backend : KernelProvider.kernels().name();
+        String backendName = backend != null ? backend : BackendProvider.backend().name();
         EmbedderOptions options = model.embedderOptions(backendName)
                 .withPooling(pooling)
                 .withNormalize(!noNormalize)

@@ -2,8 +2,8 @@ package dev.tensorloom.bench.cli;
 
 import dev.tensorloom.runtime.embed.EmbedderOptions;
 import dev.tensorloom.runtime.embed.ModelFiles;
-import dev.tensorloom.runtime.kernel.KernelProvider;
-import dev.tensorloom.runtime.kernel.Kernels;
+import dev.tensorloom.runtime.kernel.Backend;
+import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.kernel.Parallelism;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -27,11 +27,11 @@ final class ModelOptions {
         return threads != null ? threads : Parallelism.defaultThreads();
     }
 
-    Kernels kernels(String backend) {
-        return KernelProvider.byName(backend, Parallelism.of(threadCount()));
+    Backend backend(String backend) {
+        return BackendProvider.byName(backend, Parallelism.of(threadCount()));
     }
 
     EmbedderOptions embedderOptions(String backend) {
-        return EmbedderOptions.of(kernels(backend));
+        return EmbedderOptions.of(backend(backend));
     }
 }

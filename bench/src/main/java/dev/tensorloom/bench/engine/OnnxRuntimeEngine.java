@@ -2,9 +2,9 @@ package dev.tensorloom.bench.engine;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.onnxruntime.OrtException;
-import dev.tensorloom.runtime.testing.OnnxRuntimeEncoder;
-import dev.tensorloom.runtime.testing.SentenceEmbeddings;
-import dev.tensorloom.runtime.testing.TokenizedBatch;
+import dev.tensorloom.testkit.OnnxRuntimeEncoder;
+import dev.tensorloom.testkit.SentenceEmbeddings;
+import dev.tensorloom.testkit.TokenizedBatch;
 import java.util.Arrays;
 import java.util.List;
 

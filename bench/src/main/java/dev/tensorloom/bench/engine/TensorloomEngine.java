@@ -8,7 +8,7 @@ public record TensorloomEngine(TextEmbedder embedder) implements EmbeddingEngine
 
     @Override
     public String name() {
-        return "tensorloom-" + embedder.options().kernels().name();
+        return "tensorloom-" + embedder.options().backend().name();
     }
 
     @Override

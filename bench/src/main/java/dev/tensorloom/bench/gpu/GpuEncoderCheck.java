@@ -3,11 +3,11 @@ package dev.tensorloom.bench.gpu;
 import dev.tensorloom.runtime.bert.BertEncoder;
 import dev.tensorloom.runtime.bert.BertOnnxLoader;
 import dev.tensorloom.runtime.bert.BertWeights;
-import dev.tensorloom.runtime.kernel.KernelProvider;
+import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.onnx.OnnxModel;
 import dev.tensorloom.runtime.tensor.Tensor;
-import dev.tensorloom.runtime.testing.TinyBertOnnx;
 import dev.tensorloom.runtime.tokenize.TokenBatch;
+import dev.tensorloom.testkit.TinyBertOnnx;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -62,9 +62,9 @@ public final class GpuEncoderCheck {
                 + "\tmax_abs_diff");
         PrintStream out = System.out;
         try (BertWeights weights = BertOnnxLoader.load(OnnxModel.read(model.bytes(), "MiniLM-shaped (random)"));
-                BertEncoder vector = new BertEncoder(weights, KernelProvider.byName("vector"));
-                BertEncoder cuda = new BertEncoder(weights, KernelProvider.byName("cuda"))) {
-            out.println("vector: " + vector.kernels() + "; cuda: " + cuda.kernels().name());
+                BertEncoder vector = new BertEncoder(weights, BackendProvider.byName("vector"));
+                BertEncoder cuda = new BertEncoder(weights, BackendProvider.byName("cuda"))) {
+            out.println("vector: " + vector.backend() + "; cuda: " + cuda.backend());
             out.printf(Locale.ROOT, "%6s %6s %12s %12s %14s %14s %8s %10s%n", "batch", "tokens", "vector ms",
                     "cuda ms", "vector tok/s", "cuda tok/s", "ratio", "max|Δ|");
             for (Case c : cases) {

@@ -7,11 +7,11 @@ import dev.tensorloom.bench.engine.TensorloomEngine;
 import dev.tensorloom.runtime.embed.EmbedderOptions;
 import dev.tensorloom.runtime.embed.ModelFiles;
 import dev.tensorloom.runtime.embed.TextEmbedder;
-import dev.tensorloom.runtime.kernel.KernelProvider;
+import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.kernel.Parallelism;
-import dev.tensorloom.runtime.testing.BundledMiniLm;
-import dev.tensorloom.runtime.testing.OnnxRuntimeEncoder;
-import dev.tensorloom.runtime.testing.WordNetSentences;
+import dev.tensorloom.testkit.BundledMiniLm;
+import dev.tensorloom.testkit.OnnxRuntimeEncoder;
+import dev.tensorloom.testkit.WordNetSentences;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -72,7 +72,7 @@ public class EncoderBenchmark {
         }
         tokenizer.close();
         String backend = engine.substring("tensorloom-".length());
-        EmbedderOptions options = EmbedderOptions.of(KernelProvider.byName(backend, Parallelism.of(threads)))
+        EmbedderOptions options = EmbedderOptions.of(BackendProvider.byName(backend, Parallelism.of(threads)))
                 .withBatchSize(batch);
         encoder = new TensorloomEngine(TextEmbedder.load(files, options));
     }

@@ -1,6 +1,6 @@
 package dev.tensorloom.bench.jmh;
 
-import dev.tensorloom.runtime.kernel.KernelProvider;
+import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.Parallelism;
 import dev.tensorloom.runtime.tensor.Tensor;
@@ -69,7 +69,7 @@ public class GemmBenchmark {
 
         @Setup
         public void setUp() {
-            allocate(size, KernelProvider.byName("vector", Parallelism.of(threads)));
+            allocate(size, BackendProvider.byName("vector", Parallelism.of(threads)).kernels());
         }
     }
 
@@ -80,7 +80,7 @@ public class GemmBenchmark {
 
         @Setup
         public void setUp() {
-            allocate(scalarSize, KernelProvider.byName("scalar"));
+            allocate(scalarSize, BackendProvider.byName("scalar").kernels());
         }
     }
 

@@ -1,7 +1,7 @@
 package dev.tensorloom.bench.jmh;
 
+import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.kernel.Kernels;
-import dev.tensorloom.runtime.kernel.KernelProvider;
 import dev.tensorloom.runtime.kernel.Parallelism;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -74,7 +74,7 @@ public class GemvBenchmark {
         }
         x = Tensor.of(arena, xs, size);
         y = Tensor.allocate(arena, size);
-        kernels = KernelProvider.byName(backend, Parallelism.of(threads));
+        kernels = BackendProvider.byName(backend, Parallelism.of(threads)).kernels();
     }
 
     @TearDown

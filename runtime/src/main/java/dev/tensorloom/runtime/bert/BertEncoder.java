@@ -1,6 +1,8 @@
 package dev.tensorloom.runtime.bert;
 
+import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.Kernels;
+import dev.tensorloom.runtime.kernel.MatrixPreparer;
 import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.runtime.tokenize.TokenBatch;
@@ -14,15 +16,18 @@ import java.util.List;
  *
  * <p>At construction the query, key and value projections are fused into one [hidden, 3·hidden] matrix, so
  * each layer runs one wide GEMM instead of three narrow ones (attention then reads q, k and v as column
- * views of that product), every weight is moved once to where the backend computes ({@link Kernels#toDevice},
- * a no-op for host backends) and every projection is {@linkplain Kernels#prepare prepared} once in the
- * backend's preferred layout. Activations stay where the backend computes until the result is asked for.
+ * views of that product), every weight is moved once to where the backend computes ({@link Backend#toDevice},
+ * a no-op for host backends) and every projection's matrix is prepared once by a {@link MatrixPreparer}:
+ * dense in the backend's preferred layout by default, or any other {@link PreparedMatrix} (quantized, MPO),
+ * which the forward pass multiplies by without knowing its form. Activations stay where the backend computes
+ * until the result is asked for.
  * Weights are shared read-only; every {@link #forward} call works in its own arena, so one encoder serves
  * many threads.
  */
 public final class BertEncoder implements AutoCloseable {
 
     private final BertWeights weights;
+    private final Backend backend;
     private final Kernels kernels;
     /** The fused projections and, for a device backend, the device copy of every weight. */
     private final Arena residentArena = Arena.ofShared();
@@ -45,9 +50,21 @@ public final class BertEncoder implements AutoCloseable {
     private record Norm(Tensor gamma, Tensor beta) {
     }
 
-    public BertEncoder(BertWeights weights, Kernels kernels) {
+    /** The encoder with dense projections on {@code backend}. */
+    public BertEncoder(BertWeights weights, Backend backend) {
+        this(weights, backend, MatrixPreparer.dense(backend));
+    }
+
+    /**
+     * The encoder on {@code backend} with each projection's matrix made by {@code matrices}, which is given the
+     * host weights [in, out] (the query, key and value fused into one) named
+     * {@code layers.<i>.attention.qkv}, {@code layers.<i>.attention.output}, {@code layers.<i>.intermediate}
+     * and {@code layers.<i>.output}; what it makes must compute on {@code backend}.
+     */
+    public BertEncoder(BertWeights weights, Backend backend, MatrixPreparer matrices) {
         this.weights = weights;
-        this.kernels = kernels;
+        this.backend = backend;
+        this.kernels = backend.kernels();
         this.layers = new ArrayList<>(weights.layers().size());
         try {
             this.embeddings = new Embeddings(resident(weights.wordEmbeddings()),
@@ -55,11 +72,14 @@ public final class BertEncoder implements AutoCloseable {
                     weights.tokenTypeEmbeddings() == null ? null : resident(weights.tokenTypeEmbeddings()),
                     norm(weights.embeddingNormGamma(), weights.embeddingNormBeta()));
             for (BertWeights.Layer layer : weights.layers()) {
+                String name = "layers." + layers.size() + ".";
                 layers.add(new ResidentLayer(
-                        prepare(concatColumns(residentArena, layer.query(), layer.key(), layer.value())),
-                        prepare(layer.attentionOutput()),
+                        prepare(matrices, name + "attention.qkv",
+                                concatColumns(residentArena, layer.query(), layer.key(), layer.value())),
+                        prepare(matrices, name + "attention.output", layer.attentionOutput()),
                         norm(layer.attentionNormGamma(), layer.attentionNormBeta()),
-                        prepare(layer.intermediate()), prepare(layer.output()),
+                        prepare(matrices, name + "intermediate", layer.intermediate()),
+                        prepare(matrices, name + "output", layer.output()),
                         norm(layer.outputNormGamma(), layer.outputNormBeta())));
             }
         } catch (RuntimeException e) {
@@ -69,11 +89,16 @@ public final class BertEncoder implements AutoCloseable {
     }
 
     private Tensor resident(Tensor host) {
-        return kernels.toDevice(host, residentArena);
+        return backend.toDevice(host, residentArena);
     }
 
-    private Projection prepare(BertWeights.Linear linear) {
-        return new Projection(kernels.prepare(resident(linear.weight())), resident(linear.bias()));
+    private Projection prepare(MatrixPreparer matrices, String name, BertWeights.Linear linear) {
+        PreparedMatrix weight = matrices.prepare(name, linear.weight(), residentArena);
+        if (weight.rows() != linear.in() || weight.cols() != linear.out()) {
+            throw new IllegalArgumentException("prepared " + name + " is " + weight.rows() + "x" + weight.cols()
+                    + ", but the layer's weight is " + linear.in() + "x" + linear.out());
+        }
+        return new Projection(weight, resident(linear.bias()));
     }
 
     private Norm norm(Tensor gamma, Tensor beta) {
@@ -84,13 +109,23 @@ public final class BertEncoder implements AutoCloseable {
         return weights.config();
     }
 
-    public Kernels kernels() {
-        return kernels;
+    public Backend backend() {
+        return backend;
+    }
+
+    /** Bytes held by the prepared projection matrices, in whatever form they were prepared. */
+    public long projectionBytes() {
+        long bytes = 0;
+        for (ResidentLayer layer : layers) {
+            bytes += layer.qkv().weight().bytes() + layer.attentionOutput().weight().bytes()
+                    + layer.intermediate().weight().bytes() + layer.output().weight().bytes();
+        }
+        return bytes;
     }
 
     /** The last hidden states, [batch·seqLength, hidden], in host memory allocated in {@code arena}. */
     public Tensor forward(TokenBatch batch, Arena arena) {
-        Tensor hidden = kernels.toHost(hiddenStates(batch, arena), arena);
+        Tensor hidden = backend.toHost(hiddenStates(batch, arena), arena);
         requireFinite(hidden, batch.seqLength());
         return hidden;
     }
@@ -107,13 +142,13 @@ public final class BertEncoder implements AutoCloseable {
         }
         int tokens = batch.tokens();
         int hidden = cfg.hiddenSize();
-        Tensor mask = kernels.toDevice(Tensor.of(arena, batch.mask(), batch.batch(), batch.seqLength()), arena);
+        Tensor mask = backend.toDevice(Tensor.of(arena, batch.mask(), batch.batch(), batch.seqLength()), arena);
         Tensor x = embed(batch, arena);
 
-        Tensor qkv = kernels.allocate(arena, tokens, 3L * hidden);
-        Tensor context = kernels.allocate(arena, tokens, hidden);
-        Tensor attended = kernels.allocate(arena, tokens, hidden);
-        Tensor intermediate = kernels.allocate(arena, tokens, cfg.intermediateSize());
+        Tensor qkv = backend.allocate(arena, tokens, 3L * hidden);
+        Tensor context = backend.allocate(arena, tokens, hidden);
+        Tensor attended = backend.allocate(arena, tokens, hidden);
+        Tensor intermediate = backend.allocate(arena, tokens, cfg.intermediateSize());
         for (ResidentLayer layer : layers) {
             linear(x, layer.qkv(), qkv);
             Tensor q = qkv.slice(1, 0, hidden);
@@ -138,7 +173,7 @@ public final class BertEncoder implements AutoCloseable {
         long bad = hidden.firstNonFinite();
         if (bad >= 0) {
             long token = bad / hidden.cols();
-            throw new ArithmeticException("encoder (" + kernels.name() + " kernels) produced "
+            throw new ArithmeticException("encoder (" + backend.name() + " backend) produced "
                     + hidden.get(token, bad % hidden.cols()) + " in text " + token / seqLength + ", token "
                     + token % seqLength + ", hidden unit " + bad % hidden.cols());
         }
@@ -148,8 +183,8 @@ public final class BertEncoder implements AutoCloseable {
     private Tensor embed(TokenBatch batch, Arena arena) {
         int tokens = batch.tokens();
         int hidden = weights.config().hiddenSize();
-        Tensor x = kernels.allocate(arena, tokens, hidden);
-        Tensor scratch = kernels.allocate(arena, tokens, hidden);
+        Tensor x = backend.allocate(arena, tokens, hidden);
+        Tensor scratch = backend.allocate(arena, tokens, hidden);
         kernels.gatherRows(embeddings.words(), batch.ids(), x);
 
         int[] positions = new int[tokens];
@@ -168,7 +203,7 @@ public final class BertEncoder implements AutoCloseable {
     }
 
     private void linear(Tensor in, Projection layer, Tensor out) {
-        kernels.matmul(in, layer.weight(), out);
+        layer.weight().multiply(in, out);
         kernels.addBias(out, layer.bias());
     }
 

@@ -1,24 +1,24 @@
 package dev.tensorloom.runtime.embed;
 
-import dev.tensorloom.runtime.kernel.KernelProvider;
-import dev.tensorloom.runtime.kernel.Kernels;
+import dev.tensorloom.runtime.kernel.Backend;
+import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.tokenize.OverlongText;
 
 /**
  * How a {@link TextEmbedder} runs.
  *
- * @param kernels the backend that does the arithmetic
+ * @param backend where the arithmetic runs
  * @param pooling how token states become a sentence vector
  * @param normalize whether sentence vectors are scaled to unit length
  * @param overlong what happens to text longer than the model's positions
  * @param batchSize texts per forward pass; longer lists are split, similar lengths batched together
  */
-public record EmbedderOptions(Kernels kernels, Pooling pooling, boolean normalize, OverlongText overlong,
+public record EmbedderOptions(Backend backend, Pooling pooling, boolean normalize, OverlongText overlong,
         int batchSize) {
 
     public EmbedderOptions {
-        if (kernels == null || pooling == null || overlong == null) {
-            throw new IllegalArgumentException("embedder options need kernels, pooling and an overlong-text policy");
+        if (backend == null || pooling == null || overlong == null) {
+            throw new IllegalArgumentException("embedder options need a backend, pooling and an overlong-text policy");
         }
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
@@ -27,31 +27,31 @@ public record EmbedderOptions(Kernels kernels, Pooling pooling, boolean normaliz
 
     /** The process-wide backend, mean pooling, unit vectors, truncation, batches of 32. */
     public static EmbedderOptions defaults() {
-        return of(KernelProvider.kernels());
+        return of(BackendProvider.backend());
     }
 
     /** The defaults on the given backend. */
-    public static EmbedderOptions of(Kernels kernels) {
-        return new EmbedderOptions(kernels, Pooling.MEAN, true, OverlongText.TRUNCATE, 32);
+    public static EmbedderOptions of(Backend backend) {
+        return new EmbedderOptions(backend, Pooling.MEAN, true, OverlongText.TRUNCATE, 32);
     }
 
-    public EmbedderOptions withKernels(Kernels k) {
-        return new EmbedderOptions(k, pooling, normalize, overlong, batchSize);
+    public EmbedderOptions withBackend(Backend b) {
+        return new EmbedderOptions(b, pooling, normalize, overlong, batchSize);
     }
 
     public EmbedderOptions withPooling(Pooling p) {
-        return new EmbedderOptions(kernels, p, normalize, overlong, batchSize);
+        return new EmbedderOptions(backend, p, normalize, overlong, batchSize);
     }
 
     public EmbedderOptions withNormalize(boolean n) {
-        return new EmbedderOptions(kernels, pooling, n, overlong, batchSize);
+        return new EmbedderOptions(backend, pooling, n, overlong, batchSize);
     }
 
     public EmbedderOptions withOverlong(OverlongText o) {
-        return new EmbedderOptions(kernels, pooling, normalize, o, batchSize);
+        return new EmbedderOptions(backend, pooling, normalize, o, batchSize);
     }
 
     public EmbedderOptions withBatchSize(int b) {
-        return new EmbedderOptions(kernels, pooling, normalize, overlong, b);
+        return new EmbedderOptions(backend, pooling, normalize, overlong, b);
     }
 }

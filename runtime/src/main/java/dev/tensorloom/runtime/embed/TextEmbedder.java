@@ -4,6 +4,7 @@ import dev.tensorloom.runtime.bert.BertConfig;
 import dev.tensorloom.runtime.bert.BertEncoder;
 import dev.tensorloom.runtime.bert.BertOnnxLoader;
 import dev.tensorloom.runtime.bert.BertWeights;
+import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.runtime.tokenize.HfTokenizer;
@@ -39,7 +40,7 @@ public final class TextEmbedder implements AutoCloseable {
 
     private TextEmbedder(BertWeights weights, HfTokenizer tokenizer, EmbedderOptions options) {
         this.weights = weights;
-        this.encoder = new BertEncoder(weights, options.kernels());
+        this.encoder = new BertEncoder(weights, options.backend());
         this.tokenizer = tokenizer;
         this.options = options;
     }
@@ -88,17 +89,18 @@ public final class TextEmbedder implements AutoCloseable {
 
     /** One pooled (and, by default, unit-length) vector per text, in input order. */
     public float[][] embed(List<String> texts) {
-        Kernels kernels = options.kernels();
+        Backend backend = options.backend();
+        Kernels kernels = backend.kernels();
         float[][] out = new float[texts.size()][];
         forEachBatch(texts, encoder::hiddenStates, (batch, indices, hidden, arena) -> {
             // Pooled where the encoder computed: only [batch, hidden] crosses back to the host.
-            Tensor pooled = kernels.allocate(arena, batch.batch(), dimension());
+            Tensor pooled = backend.allocate(arena, batch.batch(), dimension());
             Tensor mask = Tensor.of(arena, poolingMask(batch), batch.batch(), batch.seqLength());
-            kernels.meanPool(hidden, kernels.toDevice(mask, arena), pooled);
+            kernels.meanPool(hidden, backend.toDevice(mask, arena), pooled);
             if (options.normalize()) {
                 kernels.l2NormalizeRows(pooled);
             }
-            Tensor result = kernels.toHost(pooled, arena);
+            Tensor result = backend.toHost(pooled, arena);
             requireFinite(result, indices);
             for (int b = 0; b < indices.length; b++) {
                 out[indices[b]] = result.row(b).toArray();
@@ -153,7 +155,7 @@ public final class TextEmbedder implements AutoCloseable {
         long bad = pooled.firstNonFinite();
         if (bad >= 0) {
             long row = bad / pooled.cols();
-            throw new ArithmeticException("encoder (" + options.kernels().name() + " kernels) produced "
+            throw new ArithmeticException("encoder (" + options.backend().name() + " backend) produced "
                     + pooled.get(row, bad % pooled.cols()) + " in the embedding of text " + inputIndices[(int) row]
                     + ", component " + bad % pooled.cols());
         }

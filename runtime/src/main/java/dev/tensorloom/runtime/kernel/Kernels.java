@@ -1,64 +1,30 @@
 package dev.tensorloom.runtime.kernel;
 
 import dev.tensorloom.runtime.tensor.Tensor;
-import java.lang.foreign.Arena;
 
 /**
- * The fp32 operations a transformer encoder is made of. Matrices are 2-D {@link Tensor}s with unit
- * column stride; their row stride is the leading dimension, so strided views (one head of a fused QKV
- * projection) are passed as they are. Implementations are stateless and safe to call from many threads.
- * A multithreaded backend can only spread an operation over its workers when every operand lives in a
- * shared (or global/auto) arena; operands from a confined arena are computed on the calling thread.
- *
- * <p>Where the operands live is the backend's choice: host backends compute on host tensors, a device
- * backend on {@linkplain Tensor#onDevice device tensors}. Callers stay backend-neutral by making their
- * working tensors with {@link #allocate}, moving constants and inputs in once with {@link #toDevice}, and
- * bringing results back with {@link #toHost}; for host backends all three are plain host tensors and no
- * copy happens.
+ * The dense fp32 operations a transformer encoder is made of: the runtime's own kernel family, obtained from
+ * a {@link Backend}. Matrices are 2-D {@link Tensor}s with unit column stride; their row stride is the
+ * leading dimension, so strided views (one head of a fused QKV projection) are passed as they are.
+ * Implementations are stateless and safe to call from many threads. Operands live where the backend
+ * computes ({@link Backend#allocate}, {@link Backend#toDevice}); a multithreaded backend can only spread an
+ * operation over its workers when every operand lives in a shared (or global/auto) arena, and computes one
+ * with an operand from a confined arena on the calling thread.
  *
  * <p>{@link ScalarKernels} is the oracle every other implementation is tested against.
  */
 public interface Kernels {
 
-    /** Short name of the backend: {@code scalar}, {@code vector}, ... */
-    String name();
-
-    /** A zero-filled contiguous tensor in the memory this backend computes on, freed when {@code arena} closes. */
-    default Tensor allocate(Arena arena, long... shape) {
-        return Tensor.allocate(arena, shape);
-    }
-
-    /**
-     * {@code host} in the memory this backend computes on: the tensor itself for host backends, a contiguous
-     * copy made in {@code arena} for device backends (and the tensor itself when it is already there).
-     */
-    default Tensor toDevice(Tensor host, Arena arena) {
-        return host;
-    }
-
-    /**
-     * {@code t} in host memory: the tensor itself when it is already there, else a contiguous host copy made
-     * in {@code arena}. Waits for the work that computes {@code t}.
-     */
-    default Tensor toHost(Tensor t, Arena arena) {
-        return t;
-    }
-
     /** c = a·b, with a [m,k], b [k,n], c [m,n]. */
     void matmul(Tensor a, Tensor b, Tensor c);
 
     /**
-     * Readies a constant matrix b [k, n] for many products {@code a·b}. The default keeps b as it is;
-     * backends with a faster layout override it.
+     * Readies a constant matrix b [k, n], living where this backend computes, for many products {@code a·b}
+     * ({@link PreparedMatrix#multiply}). The default multiplies b as it is; backends with a faster layout
+     * override it. b must stay alive and unchanged as long as the prepared matrix.
      */
     default PreparedMatrix prepare(Tensor b) {
-        Shapes.requireMatrix(b, "b");
-        return () -> b;
-    }
-
-    /** c = a·b for a b made by this backend's {@link #prepare}. */
-    default void matmul(Tensor a, PreparedMatrix b, Tensor c) {
-        matmul(a, b.source(), c);
+        return new DenseMatrix(b, this);
     }
 
     /** c = a·bᵀ, with a [m,k], b [n,k], c [m,n]. */

@@ -3,23 +3,22 @@ package dev.tensorloom.runtime.kernel;
 import dev.tensorloom.runtime.tensor.Tensor;
 
 /**
- * A constant right-hand matrix b [k, n] (a layer's weights) in the layout its backend multiplies fastest,
- * made once by {@link Kernels#prepare} and used by {@link Kernels#matmul(Tensor, PreparedMatrix, Tensor)}
- * for every product after: the vector backend packs it into panels, a device backend would upload it.
- * Only the backend that prepared a matrix can use it.
+ * A constant right-hand matrix b [k, n] (a layer's weights) in whatever form multiplies fastest or smallest,
+ * made once and used for every product after: dense panels packed for the vector GEMM, a device copy, packed
+ * low-bit blocks, MPO cores. It multiplies itself, so a transformer layer holds any prepared matrix without
+ * knowing what it is. It computes where the backend that made it computes: its operands must live there.
  */
 public interface PreparedMatrix {
 
-    /** The matrix as given, row-major [k, n]; it must stay alive and unchanged as long as this one. */
-    Tensor source();
-
     /** k. */
-    default int rows() {
-        return source().rows();
-    }
+    int rows();
 
     /** n. */
-    default int cols() {
-        return source().cols();
-    }
+    int cols();
+
+    /** c = a·b, with a [m, k] and c [m, n], where this matrix's backend computes. */
+    void multiply(Tensor a, Tensor c);
+
+    /** Bytes this form holds for the matrix: what a model pays to keep it, in host or device memory. */
+    long bytes();
 }

@@ -13,11 +13,6 @@ public final class ScalarKernels implements Kernels {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     @Override
-    public String name() {
-        return "scalar";
-    }
-
-    @Override
     public void matmul(Tensor a, Tensor b, Tensor c) {
         Shapes.matmul(a, b, c);
         int m = a.rows();

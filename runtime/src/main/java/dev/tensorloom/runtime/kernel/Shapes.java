@@ -15,6 +15,14 @@ public final class Shapes {
         unitColumns(a, b, c);
     }
 
+    public static void matmul(Tensor a, PreparedMatrix b, Tensor c) {
+        if (a.cols() != b.rows() || c.rows() != a.rows() || c.cols() != b.cols()) {
+            throw new IllegalArgumentException("matmul shapes disagree: a " + a + " · prepared [" + b.rows() + ", "
+                    + b.cols() + "] -> c " + c);
+        }
+        unitColumns(a, c);
+    }
+
     public static void matmulTransposedB(Tensor a, Tensor b, Tensor c) {
         if (a.cols() != b.cols() || c.rows() != a.rows() || c.cols() != b.rows()) {
             throw new IllegalArgumentException("matmul shapes disagree: a " + a + " · bᵀ of " + b + " -> c " + c);

@@ -295,7 +295,7 @@ public final class Tensor {
     private void requireHost() {
         if (device != null) {
             throw new IllegalStateException("tensor " + this + " lives in device memory, which the host cannot "
-                    + "read: copy it to the host first (Kernels.toHost)");
+                    + "read: copy it to the host first (Backend.toHost)");
         }
     }
 

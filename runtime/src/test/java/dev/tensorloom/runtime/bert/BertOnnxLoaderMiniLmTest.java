@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tensorloom.runtime.embed.ModelFiles;
 import dev.tensorloom.runtime.onnx.OnnxModel;
 import dev.tensorloom.runtime.onnx.OnnxNode;
 import dev.tensorloom.runtime.onnx.OnnxTensor;
 import dev.tensorloom.runtime.tensor.Tensor;
-import dev.tensorloom.runtime.embed.ModelFiles;
-import dev.tensorloom.runtime.testing.BundledMiniLm;
+import dev.tensorloom.testkit.BundledMiniLm;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -4,17 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnxruntime.OrtException;
 import dev.tensorloom.runtime.embed.ModelFiles;
-import dev.tensorloom.runtime.kernel.KernelProvider;
+import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.onnx.OnnxModel;
 import dev.tensorloom.runtime.tensor.Tensor;
-import dev.tensorloom.runtime.testing.BundledMiniLm;
-import dev.tensorloom.runtime.testing.OnnxRuntimeEncoder;
-import dev.tensorloom.runtime.testing.TinyBertOnnx;
-import dev.tensorloom.runtime.testing.TinyBertOnnx.KeyTranspose;
-import dev.tensorloom.runtime.testing.TinyBertOnnx.LayerNormForm;
-import dev.tensorloom.runtime.testing.TinyBertOnnx.PositionIds;
-import dev.tensorloom.runtime.testing.TinyBertOnnx.Spec;
 import dev.tensorloom.runtime.tokenize.TokenBatch;
+import dev.tensorloom.testkit.BundledMiniLm;
+import dev.tensorloom.testkit.OnnxRuntimeEncoder;
+import dev.tensorloom.testkit.TinyBertOnnx.KeyTranspose;
+import dev.tensorloom.testkit.TinyBertOnnx.LayerNormForm;
+import dev.tensorloom.testkit.TinyBertOnnx.PositionIds;
+import dev.tensorloom.testkit.TinyBertOnnx.Spec;
+import dev.tensorloom.testkit.TinyBertOnnx;
 import java.lang.foreign.Arena;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -79,7 +79,7 @@ class BertOnnxLoaderParityTest {
 
         TokenBatch batch = tokenBatch(ids, types, mask);
         for (String backend : new String[] {"scalar", "vector"}) {
-            try (BertEncoder encoder = new BertEncoder(weights, KernelProvider.byName(backend));
+            try (BertEncoder encoder = new BertEncoder(weights, BackendProvider.byName(backend));
                     Arena arena = Arena.ofConfined()) {
                 Tensor hidden = encoder.forward(batch, arena);
                 double diff = 0;

@@ -9,13 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tensorloom.runtime.onnx.OnnxFormatException;
 import dev.tensorloom.runtime.onnx.OnnxModel;
 import dev.tensorloom.runtime.tensor.Tensor;
-import dev.tensorloom.runtime.testing.OnnxModelWriter;
-import dev.tensorloom.runtime.testing.OnnxModelWriter.Attribute;
-import dev.tensorloom.runtime.testing.TinyBertOnnx;
-import dev.tensorloom.runtime.testing.TinyBertOnnx.KeyTranspose;
-import dev.tensorloom.runtime.testing.TinyBertOnnx.LayerNormForm;
-import dev.tensorloom.runtime.testing.TinyBertOnnx.PositionIds;
-import dev.tensorloom.runtime.testing.TinyBertOnnx.Spec;
+import dev.tensorloom.testkit.OnnxModelWriter.Attribute;
+import dev.tensorloom.testkit.OnnxModelWriter;
+import dev.tensorloom.testkit.TinyBertOnnx.KeyTranspose;
+import dev.tensorloom.testkit.TinyBertOnnx.LayerNormForm;
+import dev.tensorloom.testkit.TinyBertOnnx.PositionIds;
+import dev.tensorloom.testkit.TinyBertOnnx.Spec;
+import dev.tensorloom.testkit.TinyBertOnnx;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
@@ -46,7 +46,7 @@ class BertOnnxLoaderTest {
         TinyBertOnnx tiny = TinyBertOnnx.build(spec);
         try (OnnxModel model = OnnxModel.read(tiny.bytes(), "tiny.onnx");
                 BertWeights w = BertOnnxLoader.load(model)) {
-            assertEquals(spec.config(), w.config());
+            assertEquals(configOf(spec), w.config());
             assertParameter(tiny, "embeddings.word_embeddings.weight", w.wordEmbeddings());
             assertParameter(tiny, "embeddings.position_embeddings.weight", w.positionEmbeddings());
             if (spec.typeVocabSize() > 0) {
@@ -146,7 +146,7 @@ class BertOnnxLoaderTest {
         w.nodes().remove(half);
         w.nodes().add(w.nodes().indexOf(product), half);
         try (OnnxModel model = OnnxModel.read(tiny.bytes(), "gelu.onnx"); BertWeights weights = BertOnnxLoader.load(model)) {
-            assertEquals(Spec.small().config(), weights.config());
+            assertEquals(configOf(Spec.small()), weights.config());
         }
     }
 
@@ -243,5 +243,11 @@ class BertOnnxLoaderTest {
     private static void assertLinear(TinyBertOnnx tiny, String name, BertWeights.Linear actual) {
         assertParameter(tiny, name + ".weight", actual.weight());
         assertParameter(tiny, name + ".bias", actual.bias());
+    }
+
+    /** The config a loader should read from a tiny model built to {@code spec}. */
+    private static BertConfig configOf(Spec spec) {
+        return new BertConfig(spec.vocabSize(), spec.hiddenSize(), spec.layers(), spec.heads(),
+                spec.intermediateSize(), spec.maxPositions(), spec.typeVocabSize(), spec.layerNormEpsilon());
     }
 }

@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tensorloom.runtime.embed.EmbedderOptions;
 import dev.tensorloom.runtime.embed.ModelFiles;
 import dev.tensorloom.runtime.embed.TextEmbedder;
-import dev.tensorloom.runtime.kernel.KernelProvider;
-import dev.tensorloom.runtime.kernel.Kernels;
-import dev.tensorloom.runtime.testing.WordNetSentences;
+import dev.tensorloom.runtime.kernel.Backend;
+import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.tokenize.HfTokenizer;
 import dev.tensorloom.runtime.tokenize.OverlongText;
 import dev.tensorloom.runtime.tokenize.TokenBatch;
+import dev.tensorloom.testkit.WordNetSentences;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.util.List;
@@ -43,13 +43,13 @@ class CudaEncoderParityTest {
                 HfTokenizer tokenizer = HfTokenizer.open(files.tokenizer())) {
             texts = WordNetSentences.glosses(4);
             batch = HfTokenizer.pad(tokenizer.encodeEach(texts, weights.config().maxPositions(), OverlongText.TRUNCATE));
-            scalarHidden = lastHiddenStates(weights, KernelProvider.byName("scalar"));
-            cudaHidden = lastHiddenStates(weights, KernelProvider.byName("cuda"));
+            scalarHidden = lastHiddenStates(weights, BackendProvider.byName("scalar"));
+            cudaHidden = lastHiddenStates(weights, BackendProvider.byName("cuda"));
         }
     }
 
-    private static float[] lastHiddenStates(BertWeights weights, Kernels kernels) {
-        try (BertEncoder encoder = new BertEncoder(weights, kernels); Arena arena = Arena.ofShared()) {
+    private static float[] lastHiddenStates(BertWeights weights, Backend backend) {
+        try (BertEncoder encoder = new BertEncoder(weights, backend); Arena arena = Arena.ofShared()) {
             return encoder.forward(batch, arena).toArray();
         }
     }
@@ -79,8 +79,8 @@ class CudaEncoderParityTest {
     void embeddingsPointTheSameWay() throws IOException {
         float[][] expected;
         float[][] actual;
-        try (TextEmbedder onScalar = TextEmbedder.bundledMiniLm(EmbedderOptions.of(KernelProvider.byName("scalar")));
-                TextEmbedder onCuda = TextEmbedder.bundledMiniLm(EmbedderOptions.of(KernelProvider.byName("cuda")))) {
+        try (TextEmbedder onScalar = TextEmbedder.bundledMiniLm(EmbedderOptions.of(BackendProvider.byName("scalar")));
+                TextEmbedder onCuda = TextEmbedder.bundledMiniLm(EmbedderOptions.of(BackendProvider.byName("cuda")))) {
             expected = onScalar.embed(texts);
             actual = onCuda.embed(texts);
         }

@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import dev.tensorloom.runtime.kernel.KernelProvider;
-import dev.tensorloom.runtime.testing.BundledMiniLm;
-import dev.tensorloom.runtime.testing.OnnxRuntimeEncoder;
-import dev.tensorloom.runtime.testing.SentenceEmbeddings;
-import dev.tensorloom.runtime.testing.TokenizedBatch;
-import dev.tensorloom.runtime.testing.WordNetSentences;
+import dev.tensorloom.runtime.kernel.BackendProvider;
+import dev.tensorloom.testkit.BundledMiniLm;
+import dev.tensorloom.testkit.OnnxRuntimeEncoder;
+import dev.tensorloom.testkit.SentenceEmbeddings;
+import dev.tensorloom.testkit.TokenizedBatch;
+import dev.tensorloom.testkit.WordNetSentences;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,7 +58,7 @@ class OnnxRuntimeParityTest {
         try (HuggingFaceTokenizer tokenizer = BundledMiniLm.tokenizer(512);
                 OnnxRuntimeEncoder ort = OnnxRuntimeEncoder.open(BundledMiniLm.modelBytes(), 2);
                 TextEmbedder embedder = TextEmbedder.bundledMiniLm(
-                        EmbedderOptions.of(KernelProvider.byName("vector")))) {
+                        EmbedderOptions.of(BackendProvider.byName("vector")))) {
             List<String> texts = List.of(WordNetSentences.ofApproxTokens(1, 300, tokenizer).getFirst(),
                     String.join(" ", WordNetSentences.glosses(300)));
             TokenizedBatch batch = TokenizedBatch.encode(tokenizer, texts);
@@ -81,7 +81,7 @@ class OnnxRuntimeParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"scalar", "vector"})
     void lastHiddenStatesAndEmbeddingsMatchOnnxRuntime(String backend) throws Exception {
-        EmbedderOptions options = EmbedderOptions.of(KernelProvider.byName(backend));
+        EmbedderOptions options = EmbedderOptions.of(BackendProvider.byName(backend));
         try (TextEmbedder embedder = TextEmbedder.bundledMiniLm(options)) {
             float[][][] states = embedder.lastHiddenStates(sentences);
             float[][] vectors = embedder.embed(sentences);

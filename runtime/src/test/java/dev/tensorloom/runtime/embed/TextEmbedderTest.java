@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tensorloom.runtime.kernel.KernelProvider;
+import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.tokenize.OverlongText;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -34,7 +34,7 @@ class TextEmbedderTest {
 
     @BeforeAll
     static void load() throws IOException {
-        embedder = TextEmbedder.bundledMiniLm(EmbedderOptions.of(KernelProvider.byName("vector")));
+        embedder = TextEmbedder.bundledMiniLm(EmbedderOptions.of(BackendProvider.byName("vector")));
     }
 
     @AfterAll

@@ -29,6 +29,8 @@ class VectorFallbackTest {
         assertEquals(0, r.exit, r.toString());
         assertTrue(r.stdout.contains("backend=scalar"), r.toString());
         assertTrue(r.stdout.contains("product=11.0"), r.toString());
+        // The family's scalar implementation loads; its vector one, which links the Vector API, is never touched.
+        assertTrue(r.stdout.contains("family=ScalarSumOfSquares 5.0"), r.toString());
         List<String> mentions = r.stderr.lines().filter(l -> l.contains("Vector API")).toList();
         assertEquals(1, mentions.size(), r.toString());
         assertTrue(mentions.get(0).startsWith("WARNING"), r.toString());
@@ -37,7 +39,7 @@ class VectorFallbackTest {
 
     @Test
     void forcingVectorWithoutTheModuleFailsNamingTheFlag() throws Exception {
-        Result r = runProbe("-D" + KernelProvider.BACKEND_PROPERTY + "=vector");
+        Result r = runProbe("-D" + BackendProvider.BACKEND_PROPERTY + "=vector");
         assertNotEquals(0, r.exit, r.toString());
         assertTrue(r.stderr.contains("--add-modules=jdk.incubator.vector"), r.toString());
         assertTrue(!r.stdout.contains("backend="), r.toString());
@@ -45,7 +47,7 @@ class VectorFallbackTest {
 
     @Test
     void anUnknownBackendFailsWithItsOwnMessage() throws Exception {
-        Result r = runProbe("-D" + KernelProvider.BACKEND_PROPERTY + "=tpu");
+        Result r = runProbe("-D" + BackendProvider.BACKEND_PROPERTY + "=tpu");
         assertNotEquals(0, r.exit, r.toString());
         assertTrue(r.stderr.contains("unknown backend 'tpu'"), r.toString());
         assertTrue(!r.stderr.contains("ExceptionInInitializerError"), r.toString());
@@ -53,7 +55,7 @@ class VectorFallbackTest {
 
     @Test
     void forcingCudaWithoutItsLibraryFailsSayingWhy() throws Exception {
-        Result r = runProbe("--enable-native-access=ALL-UNNAMED", "-D" + KernelProvider.BACKEND_PROPERTY + "=cuda",
+        Result r = runProbe("--enable-native-access=ALL-UNNAMED", "-D" + BackendProvider.BACKEND_PROPERTY + "=cuda",
                 "-Dtensorloom.native.path=" + dir.resolve("no-such-folder"));
         assertNotEquals(0, r.exit, r.toString());
         assertTrue(r.stderr.contains("backend 'cuda' is not available"), r.toString());

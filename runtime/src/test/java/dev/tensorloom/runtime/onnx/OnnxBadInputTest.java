@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tensorloom.runtime.bert.BertOnnxLoader;
 import dev.tensorloom.runtime.bert.BertWeights;
-import dev.tensorloom.runtime.testing.OnnxModelWriter;
-import dev.tensorloom.runtime.testing.ProtoWriter;
-import dev.tensorloom.runtime.testing.TinyBertOnnx;
+import dev.tensorloom.testkit.OnnxModelWriter;
+import dev.tensorloom.testkit.ProtoWriter;
+import dev.tensorloom.testkit.TinyBertOnnx;
 import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.List;

@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tensorloom.runtime.tensor.Tensor;
-import dev.tensorloom.runtime.testing.OnnxModelWriter;
-import dev.tensorloom.runtime.testing.OnnxModelWriter.Attribute;
-import dev.tensorloom.runtime.testing.ProtoWriter;
+import dev.tensorloom.testkit.OnnxModelWriter.Attribute;
+import dev.tensorloom.testkit.OnnxModelWriter;
+import dev.tensorloom.testkit.ProtoWriter;
 import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

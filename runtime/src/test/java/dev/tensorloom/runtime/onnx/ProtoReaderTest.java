@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tensorloom.runtime.testing.ProtoWriter;
+import dev.tensorloom.testkit.ProtoWriter;
 import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
 

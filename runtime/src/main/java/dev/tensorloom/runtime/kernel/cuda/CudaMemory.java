@@ -8,7 +8,7 @@ import dev.tensorloom.runtime.tensor.DeviceMemory;
  * back when the Arena it was taken for closes. Neither reuse nor a free needs a wait of its own: reuse
  * queues behind the earlier work on the same stream, and cudaFree waits for the device's queued work.
  */
-record CudaMemory(DeviceBuffer buffer, CudaKernels owner) implements DeviceMemory {
+record CudaMemory(DeviceBuffer buffer, CudaDevice owner) implements DeviceMemory {
 
     @Override
     public long byteSize() {
@@ -17,6 +17,6 @@ record CudaMemory(DeviceBuffer buffer, CudaKernels owner) implements DeviceMemor
 
     @Override
     public String location() {
-        return owner.device().label();
+        return owner.label();
     }
 }

@@ -1,12 +1,31 @@
 package dev.tensorloom.runtime.kernel.vector;
 
+import dev.tensorloom.runtime.kernel.Parallelism;
 import dev.tensorloom.runtime.kernel.PreparedMatrix;
+import dev.tensorloom.runtime.kernel.Shapes;
+import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.tensor.Tensor;
 
 /**
- * A weight matrix packed once into the panels {@link GemmMicroKernel#packed} reads: panel p holds columns
- * [p·NR, p·NR + NR) of every row, NR floats per row, zero-padded past n. Products read only the panels;
- * the source gives the shape and answers {@link PreparedMatrix#source()}.
+ * A weight matrix [k, n] packed once into the panels {@link GemmMicroKernel#packed} reads: panel p holds
+ * columns [p·NR, p·NR + NR) of every row, NR floats per row, zero-padded past n. Products read only the
+ * panels; the source it was packed from is not kept.
  */
-record PackedPanels(Tensor source, float[] panels) implements PreparedMatrix {
+record PackedPanels(int rows, int cols, float[] panels, Parallelism parallelism) implements PreparedMatrix {
+
+    @Override
+    public void multiply(Tensor a, Tensor c) {
+        Shapes.matmul(a, this, c);
+        VectorGemm.multiply(a, this, c, Tasks.forMultiplyAdds(parallelism, (long) a.rows() * rows * cols, a, c));
+    }
+
+    @Override
+    public long bytes() {
+        return (long) panels.length * Float.BYTES;
+    }
+
+    @Override
+    public String toString() {
+        return "PackedPanels[" + rows + "x" + cols + "]";
+    }
 }

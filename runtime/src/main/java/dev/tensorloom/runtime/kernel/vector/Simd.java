@@ -5,14 +5,14 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /** The vector shape every kernel of this package uses: the widest the CPU runs natively (16 floats on AVX-512). */
-final class Simd {
+public final class Simd {
 
     /** The preferred float species. */
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    public static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /** Floats per vector. */
-    static final int L = S.length();
+    public static final int L = S.length();
     /** Tensors hold floats in the platform's order. */
-    static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    public static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     private Simd() {
     }

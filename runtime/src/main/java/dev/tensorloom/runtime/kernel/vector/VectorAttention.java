@@ -4,6 +4,7 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.L;
 import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
+import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

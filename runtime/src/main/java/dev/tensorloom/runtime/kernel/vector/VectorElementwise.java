@@ -4,6 +4,7 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.L;
 import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
+import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -38,14 +39,14 @@ final class VectorElementwise {
         int n = x.cols();
         MemorySegment xs = x.segment();
         MemorySegment ys = y.segment();
-        tasks.forEachRow(x.rows(), n, i -> addRow(xs, Rows.byteOffset(x, i), ys, Rows.byteOffset(y, i), n));
+        tasks.forEachRow(x.rows(), i -> addRow(xs, Rows.byteOffset(x, i), ys, Rows.byteOffset(y, i), n));
     }
 
     /** x[i,:] += bias for every row. */
     static void addBias(Tensor x, Tensor bias, Tasks tasks) {
         int n = x.cols();
         MemorySegment xs = x.segment();
-        tasks.forEachRow(x.rows(), n, i -> addRow(xs, Rows.byteOffset(x, i), bias.segment(), Rows.start(bias), n));
+        tasks.forEachRow(x.rows(), i -> addRow(xs, Rows.byteOffset(x, i), bias.segment(), Rows.start(bias), n));
     }
 
     /** n floats at x[xOff..] += y[yOff..]. */
@@ -72,7 +73,7 @@ final class VectorElementwise {
      */
     static void gatherRows(Tensor table, int[] ids, Tensor out, Tasks tasks) {
         long rowBytes = (long) table.cols() * Float.BYTES;
-        tasks.forEachRow(ids.length, table.cols(), i -> MemorySegment.copy(
+        tasks.forEachRow(ids.length, i -> MemorySegment.copy(
                 table.segment(), Rows.byteOffset(table, ids[i]), out.segment(), Rows.byteOffset(out, i), rowBytes));
     }
 }

@@ -5,6 +5,7 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
 import dev.tensorloom.runtime.kernel.Erf;
+import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -29,7 +30,7 @@ final class VectorGelu {
     static void apply(Tensor x, Tasks tasks) {
         int n = x.cols();
         MemorySegment seg = x.segment();
-        tasks.forEachRow(x.rows(), n, i -> {
+        tasks.forEachRow(x.rows(), i -> {
             long row = Rows.byteOffset(x, i);
             int j = 0;
             for (int end = S.loopBound(n); j < end; j += L) {

@@ -7,6 +7,7 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.L;
 import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
+import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -53,7 +54,7 @@ final class VectorGemm {
 
     /** c = a·b with b already packed by {@link #pack}. */
     static void multiply(Tensor a, PackedPanels b, Tensor c, Tasks tasks) {
-        multiply(a, b.source(), b, c, tasks);
+        multiply(a, null, b, c, tasks);
     }
 
     /** Packs b [k,n] into panels NR columns wide, the layout the packed micro-kernel reads. */
@@ -61,12 +62,13 @@ final class VectorGemm {
         int panels = ceilDiv(b.cols(), NR);
         float[] packedB = new float[Math.multiplyExact(panels * NR, b.rows())];
         tasks.forEach(panels, p -> packPanel(b, p, packedB));
-        return new PackedPanels(b, packedB);
+        return new PackedPanels(b.rows(), b.cols(), packedB, tasks.pool());
     }
 
+    /** c = a·b from b itself or, when packedB is not null, from its panels. */
     private static void multiply(Tensor a, Tensor b, PackedPanels packedB, Tensor c, Tasks tasks) {
         int m = a.rows();
-        int n = b.cols();
+        int n = c.cols();
         int k = a.cols();
         if (m == 0 || n == 0) {
             return;

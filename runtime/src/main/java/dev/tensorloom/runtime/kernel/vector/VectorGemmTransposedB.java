@@ -4,6 +4,7 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.L;
 import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
+import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -28,13 +29,11 @@ final class VectorGemmTransposedB {
     static void multiply(Tensor a, Tensor b, Tensor c, Tasks tasks) {
         int m = a.rows();
         int n = b.rows();
-        int k = a.cols();
         if (m == 0 || n == 0) {
             return;
         }
         int rowBlocks = VectorGemm.ceilDiv(m, BLOCK);
-        boolean worthSplitting = (long) m * n * k >= 16 * Tasks.PARALLEL_MIN_ELEMENTS;
-        int chunks = worthSplitting ? Math.min(rowBlocks, 4 * tasks.threads()) : 1;
+        int chunks = Math.min(rowBlocks, 4 * tasks.threads());
         int blocksPerChunk = VectorGemm.ceilDiv(rowBlocks, chunks);
         tasks.forEach(VectorGemm.ceilDiv(rowBlocks, blocksPerChunk), chunk -> {
             int end = Math.min(m, (chunk + 1) * blocksPerChunk * BLOCK);

@@ -4,6 +4,7 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.L;
 import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
+import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -32,7 +33,7 @@ final class VectorGemv {
         if (m == 0) {
             return;
         }
-        int chunks = (long) m * k < Tasks.PARALLEL_MIN_ELEMENTS ? 1 : Math.min(m, 2 * tasks.threads());
+        int chunks = Math.min(m, 2 * tasks.threads());
         int rowsPerChunk = VectorGemm.ceilDiv(m, chunks);
         MemorySegment as = a.segment();
         MemorySegment xs = x.segment();

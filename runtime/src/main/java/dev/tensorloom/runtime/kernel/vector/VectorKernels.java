@@ -4,36 +4,22 @@ import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.Parallelism;
 import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.kernel.Shapes;
+import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.util.Objects;
 
 /**
- * The Vector API backend: every operation in {@link jdk.incubator.vector.FloatVector}s of the preferred
- * species, reading and writing the tensors' memory segments in place, spread over a {@link Parallelism}
- * pool when the call is large enough. Arguments are checked with {@link Shapes}, as in the scalar oracle.
- *
- * <p>{@code KernelProvider} loads this class by name, and only after checking that the JVM has
- * {@code jdk.incubator.vector}, so nothing else in the library links a Vector API class.
- *
- * <p>A memory segment of a confined arena may only be touched by its owner thread; a call with such an
- * operand runs entirely on the calling thread.
+ * The dense kernels of the {@link VectorBackend}: every operation in {@link jdk.incubator.vector.FloatVector}s
+ * of the preferred species, reading and writing the tensors' memory segments in place, spread over a
+ * {@link Parallelism} pool when {@link Tasks} finds the call large enough. Arguments are checked with
+ * {@link Shapes}, as in the scalar oracle.
  */
-public final class VectorKernels implements Kernels {
-
-    /** Multiply-adds below which a product is not worth handing to other threads. */
-    private static final long PARALLEL_MIN_FLOPS = 1L << 20;
-    /** A thread that owns no arena: a segment it may access is one that pool threads may access too. */
-    private static final Thread STRANGER = new Thread(() -> { });
+final class VectorKernels implements Kernels {
 
     private final Parallelism parallelism;
 
-    public VectorKernels(Parallelism parallelism) {
+    VectorKernels(Parallelism parallelism) {
         this.parallelism = Objects.requireNonNull(parallelism, "parallelism");
-    }
-
-    @Override
-    public String name() {
-        return "vector";
     }
 
     @Override
@@ -46,16 +32,7 @@ public final class VectorKernels implements Kernels {
     @Override
     public PreparedMatrix prepare(Tensor b) {
         b.leadingDim();
-        return VectorGemm.pack(b, tasks(b.size(), b));
-    }
-
-    @Override
-    public void matmul(Tensor a, PreparedMatrix b, Tensor c) {
-        if (!(b instanceof PackedPanels packed)) {
-            throw new IllegalArgumentException("matrix " + b.source() + " was prepared by another backend");
-        }
-        Shapes.matmul(a, packed.source(), c);
-        VectorGemm.multiply(a, packed, c, tasks((long) a.rows() * a.cols() * packed.cols(), a, packed.source(), c));
+        return VectorGemm.pack(b, tasks(b));
     }
 
     @Override
@@ -67,7 +44,7 @@ public final class VectorKernels implements Kernels {
     @Override
     public void gemv(Tensor a, Tensor x, Tensor y) {
         Shapes.gemv(a, x, y);
-        VectorGemv.multiply(a, x, y, tasks(a.size(), a, x, y));
+        VectorGemv.multiply(a, x, y, tasks(a, x, y));
     }
 
     @Override
@@ -111,7 +88,7 @@ public final class VectorKernels implements Kernels {
     @Override
     public void gatherRows(Tensor table, int[] ids, Tensor out) {
         Shapes.gather(table, ids, out);
-        VectorElementwise.gatherRows(table, ids, out, tasks(table, out));
+        VectorElementwise.gatherRows(table, ids, out, tasks(out, table));
     }
 
     @Override
@@ -131,23 +108,13 @@ public final class VectorKernels implements Kernels {
         return "VectorKernels[" + Simd.S + ", " + parallelism.threads() + " threads]";
     }
 
-    /** Tasks for a row-wise kernel, which judges for itself whether its rows are worth splitting. */
+    /** Tasks for a kernel that touches each element of its first operand about once. */
     private Tasks tasks(Tensor... operands) {
-        return new Tasks(parallelism, parallelism.threads() > 1 && shareable(operands));
+        return Tasks.forElements(parallelism, operands[0].size(), operands);
     }
 
-    /** Tasks for a product of {@code flops} multiply-adds. */
-    private Tasks tasks(long flops, Tensor... operands) {
-        return new Tasks(parallelism,
-                parallelism.threads() > 1 && flops >= PARALLEL_MIN_FLOPS && shareable(operands));
-    }
-
-    private static boolean shareable(Tensor... operands) {
-        for (Tensor t : operands) {
-            if (!t.segment().isAccessibleBy(STRANGER)) {
-                return false;
-            }
-        }
-        return true;
+    /** Tasks for a product of {@code multiplyAdds} multiply-adds. */
+    private Tasks tasks(long multiplyAdds, Tensor... operands) {
+        return Tasks.forMultiplyAdds(parallelism, multiplyAdds, operands);
     }
 }

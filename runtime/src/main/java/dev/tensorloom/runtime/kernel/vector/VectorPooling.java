@@ -4,6 +4,7 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.L;
 import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
+import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -26,7 +27,7 @@ final class VectorPooling {
         int n = x.cols();
         MemorySegment xs = x.segment();
         MemorySegment ms = mask.segment();
-        tasks.forEachRow(mask.rows(), seq * n, b -> {
+        tasks.forEachRow(mask.rows(), b -> {
             float[] weights = new float[seq];
             float count = 0f;
             for (int t = 0; t < seq; t++) {

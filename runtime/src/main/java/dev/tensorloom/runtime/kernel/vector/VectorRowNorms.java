@@ -4,6 +4,7 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.L;
 import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
+import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -28,7 +29,7 @@ final class VectorRowNorms {
         long b0 = Rows.start(beta);
         int bound = S.loopBound(n);
         VectorMask<Float> tail = S.indexInRange(bound, n);
-        tasks.forEachRow(x.rows(), n, i -> {
+        tasks.forEachRow(x.rows(), i -> {
             long row = Rows.byteOffset(x, i);
             float mean = sum(xs, row, n) / n;
             float variance = squaredDeviations(xs, row, n, mean) / n;
@@ -54,7 +55,7 @@ final class VectorRowNorms {
     static void l2Normalize(Tensor x, Tasks tasks) {
         int n = x.cols();
         MemorySegment xs = x.segment();
-        tasks.forEachRow(x.rows(), n, i -> {
+        tasks.forEachRow(x.rows(), i -> {
             long row = Rows.byteOffset(x, i);
             float squares = squaredDeviations(xs, row, n, 0f);
             float inv = squares == 0f ? 0f : (float) (1.0 / Math.sqrt(squares));

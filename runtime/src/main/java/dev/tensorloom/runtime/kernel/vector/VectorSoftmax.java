@@ -4,6 +4,7 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.L;
 import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
+import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -23,7 +24,7 @@ final class VectorSoftmax {
     static void rows(Tensor x, Tasks tasks) {
         int n = x.cols();
         MemorySegment seg = x.segment();
-        tasks.forEachRow(x.rows(), n, i -> row(seg, Rows.byteOffset(x, i), n));
+        tasks.forEachRow(x.rows(), i -> row(seg, Rows.byteOffset(x, i), n));
     }
 
     /** The n floats at byte offset off of seg become their softmax. */

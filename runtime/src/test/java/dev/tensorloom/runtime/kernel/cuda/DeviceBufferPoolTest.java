@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 /** The cache of device buffers, on the configured native library (the emulation in the build). */
 class DeviceBufferPoolTest {
 
-    private final NativeDevice device = CudaKernels.open().device();
+    private final NativeDevice device = CudaDevice.open().nativeDevice();
 
     @Test
     void sizeClassesArePowersOfTwoFrom256() {

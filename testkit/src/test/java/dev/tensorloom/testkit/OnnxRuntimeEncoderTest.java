@@ -1,4 +1,4 @@
-package dev.tensorloom.runtime.testing;
+package dev.tensorloom.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

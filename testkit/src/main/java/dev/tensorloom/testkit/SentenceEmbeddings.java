@@ -1,4 +1,4 @@
-package dev.tensorloom.runtime.testing;
+package dev.tensorloom.testkit;
 
 /**
  * Sentence embeddings from a BERT encoder's last hidden state, the way sentence-transformers computes them

@@ -1,7 +1,6 @@
-package dev.tensorloom.runtime.testing;
+package dev.tensorloom.testkit;
 
-import dev.tensorloom.runtime.bert.BertConfig;
-import dev.tensorloom.runtime.testing.OnnxModelWriter.Attribute;
+import dev.tensorloom.testkit.OnnxModelWriter.Attribute;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,12 +80,6 @@ public final class TinyBertOnnx {
         public Spec with(PositionIds ids) {
             return new Spec(vocabSize, hiddenSize, layers, heads, intermediateSize, maxPositions, typeVocabSize,
                     layerNormEpsilon, seed, layerNorm, keyTranspose, ids);
-        }
-
-        /** The config a loader should read from the model. */
-        public BertConfig config() {
-            return new BertConfig(vocabSize, hiddenSize, layers, heads, intermediateSize, maxPositions, typeVocabSize,
-                    layerNormEpsilon);
         }
 
         int headDim() {

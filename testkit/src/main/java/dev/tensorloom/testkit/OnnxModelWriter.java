@@ -1,4 +1,4 @@
-package dev.tensorloom.runtime.testing;
+package dev.tensorloom.testkit;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,4 +1,4 @@
-package dev.tensorloom.runtime.testing;
+package dev.tensorloom.testkit;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;

@@ -8,31 +8,30 @@ import java.util.Optional;
 import java.util.logging.Logger;
 
 /**
- * Chooses the kernel backend once per process, the way Lucene's vectorization provider does: cuda when the
- * GPU build of the native library loads and sees a device, else vector when {@code jdk.incubator.vector}
- * is readable, else scalar. The cuda and vector implementations are loaded by class name only when
- * chosen, so the scalar path never links a Vector API or native-binding class.
- * {@code -Dtensorloom.backend=scalar|vector|cuda} forces a backend and fails loudly when it cannot be had;
- * a forced cuda uses the library named by {@code -Dtensorloom.native.library} (cuda, or emu for the CPU
- * emulation, which is never chosen on its own).
+ * Chooses the backend once per process, the way Lucene's vectorization provider does: cuda when the GPU build
+ * of the native library loads and sees a device, else vector when {@code jdk.incubator.vector} is readable,
+ * else scalar. The cuda and vector backends are loaded by class name only when chosen, so the scalar path
+ * never links a Vector API or native-binding class. {@code -Dtensorloom.backend=scalar|vector|cuda} forces a
+ * backend and fails loudly when it cannot be had; a forced cuda uses the library named by
+ * {@code -Dtensorloom.native.library} (cuda, or emu for the CPU emulation, which is never chosen on its own).
  */
-public final class KernelProvider {
+public final class BackendProvider {
 
     /** System property that forces a backend. */
     public static final String BACKEND_PROPERTY = "tensorloom.backend";
 
-    private static final Logger LOG = Logger.getLogger(KernelProvider.class.getName());
+    private static final Logger LOG = Logger.getLogger(BackendProvider.class.getName());
     private static final String VECTOR_MODULE = "jdk.incubator.vector";
-    private static final String VECTOR_CLASS = "dev.tensorloom.runtime.kernel.vector.VectorKernels";
-    private static final String CUDA_CLASS = "dev.tensorloom.runtime.kernel.cuda.CudaKernels";
+    private static final String VECTOR_CLASS = "dev.tensorloom.runtime.kernel.vector.VectorBackend";
+    private static final String CUDA_CLASS = "dev.tensorloom.runtime.kernel.cuda.CudaBackend";
 
-    private static Kernels chosen;
+    private static Backend chosen;
 
-    private KernelProvider() {
+    private BackendProvider() {
     }
 
     /** The process-wide backend: forced by {@code -Dtensorloom.backend}, else the fastest available. */
-    public static synchronized Kernels kernels() {
+    public static synchronized Backend backend() {
         // Not a static initializer: a bad -Dtensorloom.backend must fail with its own message on every
         // call, not once with ExceptionInInitializerError and then with NoClassDefFoundError.
         if (chosen == null) {
@@ -42,14 +41,14 @@ public final class KernelProvider {
     }
 
     /** The named backend with the shared thread pool; throws if it cannot be had here. */
-    public static Kernels byName(String name) {
+    public static Backend byName(String name) {
         return byName(name, Parallelism.shared());
     }
 
-    /** The named backend with its own thread pool; throws if it cannot be had here. */
-    public static Kernels byName(String name, Parallelism parallelism) {
+    /** The named backend, a vector one with its own thread pool; throws if it cannot be had here. */
+    public static Backend byName(String name, Parallelism parallelism) {
         return switch (name.toLowerCase(Locale.ROOT)) {
-            case "scalar" -> new ScalarKernels();
+            case "scalar" -> new ScalarBackend();
             case "vector" -> {
                 if (!vectorModuleReadable()) {
                     throw new IllegalStateException("backend 'vector' needs the Vector API: start the JVM with "
@@ -57,7 +56,7 @@ public final class KernelProvider {
                 }
                 yield loadVector(parallelism);
             }
-            case "cuda" -> (Kernels) invokeCuda("open");
+            case "cuda" -> (Backend) invokeCuda("open");
             default -> throw new IllegalArgumentException(
                     "unknown backend '" + name + "' (-D" + BACKEND_PROPERTY + "=scalar|vector|cuda)");
         };
@@ -68,26 +67,26 @@ public final class KernelProvider {
         return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
     }
 
-    private static Kernels chooseDefault() {
+    private static Backend chooseDefault() {
         String forced = System.getProperty(BACKEND_PROPERTY);
         if (forced != null && !forced.isBlank()) {
             return byName(forced.trim());
         }
-        Kernels gpu = gpuIfPresent();
+        Backend gpu = gpuIfPresent();
         if (gpu != null) {
             return gpu;
         }
         if (!vectorModuleReadable()) {
             LOG.warning("Java Vector API not enabled; tensorloom uses its scalar kernels, which are several times "
                     + "slower. Start the JVM with --add-modules=jdk.incubator.vector to use SIMD.");
-            return new ScalarKernels();
+            return new ScalarBackend();
         }
         return loadVector(Parallelism.shared());
     }
 
     /** The cuda backend on a real GPU, or null (with the reason logged) when there is none. */
-    private static Kernels gpuIfPresent() {
-        if (!KernelProvider.class.getModule().isNativeAccessEnabled()) {
+    private static Backend gpuIfPresent() {
+        if (!BackendProvider.class.getModule().isNativeAccessEnabled()) {
             // Probing would make the JDK warn about native access on every start of a CPU-only user's JVM.
             LOG.info("tensorloom: native access is not enabled, so no GPU is looked for; start the JVM with "
                     + "--enable-native-access=ALL-UNNAMED to use one");
@@ -96,7 +95,7 @@ public final class KernelProvider {
         try {
             Optional<?> gpu = (Optional<?>) invokeCuda("openOnGpu");
             if (gpu.isPresent()) {
-                return (Kernels) gpu.get();
+                return (Backend) gpu.get();
             }
             LOG.info("tensorloom: no GPU (the cuda library, its driver or a device is missing); running CPU-only");
         } catch (RuntimeException | LinkageError e) {
@@ -123,12 +122,12 @@ public final class KernelProvider {
         }
     }
 
-    private static Kernels loadVector(Parallelism parallelism) {
+    private static Backend loadVector(Parallelism parallelism) {
         try {
             Class<?> type = Class.forName(VECTOR_CLASS);
             var constructor = MethodHandles.publicLookup()
                     .findConstructor(type, MethodType.methodType(void.class, Parallelism.class));
-            return (Kernels) constructor.invoke(parallelism);
+            return (Backend) constructor.invoke(parallelism);
         } catch (Throwable e) {
             throw new IllegalStateException("could not load the vector backend " + VECTOR_CLASS, e);
         }

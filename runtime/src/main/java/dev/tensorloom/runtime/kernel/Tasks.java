@@ -1,0 +1,83 @@
+package dev.tensorloom.runtime.kernel;
+
+import dev.tensorloom.runtime.tensor.Tensor;
+import java.util.function.IntConsumer;
+
+/**
+ * Where one kernel call runs its pieces: spread over a {@link Parallelism} pool, or inline on the calling
+ * thread. Whether a call is worth spreading is decided here and nowhere else, once per call, from the size of
+ * its work and whether its memory may be touched by the pool's threads; kernels only cut their work into
+ * {@link #threads()}-sized pieces. Any family's multithreaded implementation uses it the same way.
+ */
+public record Tasks(Parallelism pool, boolean parallel) {
+
+    /** Elements below which a row-wise or elementwise kernel stays on the calling thread. */
+    static final long PARALLEL_MIN_ELEMENTS = 1 << 15;
+    /** Multiply-adds below which a product is not worth handing to other threads. */
+    static final long PARALLEL_MIN_MULTIPLY_ADDS = 1L << 20;
+
+    /** A thread that owns no arena: a segment it may access is one that pool threads may access too. */
+    private static final Thread STRANGER = new Thread(() -> { });
+
+    /** Tasks for a kernel that touches {@code elements} elements once or a few times each. */
+    public static Tasks forElements(Parallelism pool, long elements, Tensor... operands) {
+        return decide(pool, elements >= PARALLEL_MIN_ELEMENTS, operands);
+    }
+
+    /** Tasks for a product of {@code multiplyAdds} multiply-adds. */
+    public static Tasks forMultiplyAdds(Parallelism pool, long multiplyAdds, Tensor... operands) {
+        return decide(pool, multiplyAdds >= PARALLEL_MIN_MULTIPLY_ADDS, operands);
+    }
+
+    private static Tasks decide(Parallelism pool, boolean largeEnough, Tensor... operands) {
+        return new Tasks(pool, pool.threads() > 1 && largeEnough && shareable(operands));
+    }
+
+    /**
+     * A memory segment of a confined arena may only be touched by its owner thread, so a call with such an
+     * operand runs entirely on the calling thread.
+     */
+    private static boolean shareable(Tensor... operands) {
+        for (Tensor t : operands) {
+            if (!t.segment().isAccessibleBy(STRANGER)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Threads the work may be cut for: 1 when this call runs inline. */
+    public int threads() {
+        return parallel ? pool.threads() : 1;
+    }
+
+    /** body(i) for every i in [0, count). */
+    public void forEach(int count, IntConsumer body) {
+        if (parallel && count > 1) {
+            pool.forEach(count, body);
+        } else {
+            for (int i = 0; i < count; i++) {
+                body.accept(i);
+            }
+        }
+    }
+
+    /** body(i) for every row i in [0, rows), in a few contiguous chunks per thread. */
+    public void forEachRow(int rows, IntConsumer body) {
+        int threads = threads();
+        if (threads == 1 || rows < 2) {
+            for (int i = 0; i < rows; i++) {
+                body.accept(i);
+            }
+            return;
+        }
+        int chunks = Math.min(rows, 4 * threads);
+        int perChunk = Math.ceilDiv(rows, chunks);
+        pool.forEach(Math.ceilDiv(rows, perChunk), chunk -> {
+            int end = Math.min(rows, (chunk + 1) * perChunk);
+            for (int i = chunk * perChunk; i < end; i++) {
+                body.accept(i);
+            }
+        });
+    }
+}
