@@ -18,6 +18,7 @@ public final class TensorloomCli {
 
     public static void main(String[] args) {
         System.setProperty("java.awt.headless", "true");
+        CliLogFormatter.install();
         System.exit(commandLine().execute(args));
     }
 
