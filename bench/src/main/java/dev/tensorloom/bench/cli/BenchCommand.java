@@ -7,7 +7,7 @@ import dev.tensorloom.bench.engine.TensorloomEngine;
 import dev.tensorloom.bench.report.BarChart;
 import dev.tensorloom.bench.report.MachineDescription;
 import dev.tensorloom.bench.report.MarkdownTable;
-import dev.tensorloom.bench.report.ProgressBar;
+import dev.tensorloom.bench.report.ProgressBars;
 import dev.tensorloom.bench.report.ReportWriter;
 import dev.tensorloom.runtime.embed.ModelFiles;
 import dev.tensorloom.runtime.embed.TextEmbedder;
@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -111,13 +112,14 @@ final class BenchCommand implements Callable<Integer> {
                 int[] counts = tokenCounts.get(pool.getKey());
                 for (int batch : batchSizes) {
                     for (EmbeddingEngine engine : engines) {
-                        try (ProgressBar bar = new ProgressBar(engine.name() + " b" + batch + " " + pool.getKey(),
+                        try (ProgressBar bar = ProgressBars.start(engine.name() + " b" + batch + " " + pool.getKey(),
                                 Math.max(1, (long) Math.ceil(seconds * 1.5)))) {
                             long begin = System.nanoTime();
                             Throughput t = Throughput.measure(engine, pool.getValue(), i -> counts[i], batch,
                                     pool.getKey(), seconds / 2, seconds,
                                     () -> advance(bar, begin));
                             results.add(t);
+                            bar.stepTo(bar.getMax());  // the cell is done; the bar's length was an estimate
                         }
                     }
                 }
@@ -168,12 +170,12 @@ final class BenchCommand implements Callable<Integer> {
         }
         for (EmbeddingEngine engine : candidates) {
             Parity p = Parity.start(engine.name());
-            try (ProgressBar bar = new ProgressBar("parity " + engine.name(), sentences.size())) {
+            try (ProgressBar bar = ProgressBars.start("parity " + engine.name(), sentences.size())) {
                 for (int c = 0, start = 0; start < sentences.size(); c++, start += PARITY_CHUNK) {
                     List<String> chunk = sentences.subList(start, Math.min(sentences.size(), start + PARITY_CHUNK));
                     p = p.plus(engine.lastHiddenStates(chunk), expectedStates.get(c), engine.embed(chunk),
                             expectedVectors.get(c));
-                    bar.step(chunk.size());
+                    bar.stepBy(chunk.size());
                 }
             }
             results.add(p);
@@ -181,10 +183,11 @@ final class BenchCommand implements Callable<Integer> {
         return results;
     }
 
+    /** Moves a bar counted in seconds to the seconds elapsed since {@code beginNanos}, at most to its end. */
     private static void advance(ProgressBar bar, long beginNanos) {
         long elapsed = (long) ((System.nanoTime() - beginNanos) / 1e9);
-        if (elapsed > bar.done() && bar.done() < bar.total()) {
-            bar.step(Math.min(elapsed, bar.total()) - bar.done());
+        if (elapsed > bar.getCurrent()) {
+            bar.stepTo(Math.min(elapsed, bar.getMax()));
         }
     }
 

@@ -15,9 +15,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code embed}: texts in, vectors out. */
 @Command(name = "embed", mixinStandardHelpOptions = true,
@@ -25,6 +28,9 @@ import picocli.CommandLine.Parameters;
 final class EmbedCommand implements Callable<Integer> {
 
     enum Format { JSON, CSV }
+
+    @Spec
+    CommandSpec spec;
 
     @Mixin
     ModelOptions model = new ModelOptions();
@@ -60,8 +66,7 @@ final class EmbedCommand implements Callable<Integer> {
             all.addAll(lines);  // every line, blank ones too, so output row i is input line i
         }
         if (all.isEmpty()) {
-            System.err.println("embed: no text given (pass texts as arguments or --file FILE)");
-            return 2;
+            throw new ParameterException(spec.commandLine(), "no text given (pass texts as arguments or --file FILE)");
         }
         String backendName = backend != null ? backend : BackendProvider.backend().name();
         EmbedderOptions options = model.embedderOptions(backendName)

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,7 +14,6 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** The CLI end to end on the bundled model: what a user types, what a user gets. */
 class CliTest {
@@ -52,18 +53,85 @@ class CliTest {
         }
     }
 
-    private static String run(String... args) {
+    @Test
+    void aFailedCommandIsOneLineOnStderrAndExitCodeOne() {
+        Result r = execute("embed", "--model", "/no/such/model", "hello");
+        assertEquals(1, r.code(), r.err());
+        assertEquals("tensorloom embed: model not found: /no/such/model is neither a file nor a folder" + NL, r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void verboseAddsTheStackTraceWhereverItIsGiven() {
+        for (String[] args : List.of(new String[] {"embed", "--verbose", "--model", "/no/such/model", "hello"},
+                new String[] {"--verbose", "embed", "--model", "/no/such/model", "hello"})) {
+            Result r = execute(args);
+            assertEquals(1, r.code(), r.err());
+            List<String> lines = r.err().lines().toList();
+            assertEquals("tensorloom embed: model not found: /no/such/model is neither a file nor a folder", lines.get(0));
+            assertEquals("java.io.IOException: model not found: /no/such/model is neither a file nor a folder", lines.get(1));
+            assertTrue(lines.get(2).startsWith("\tat dev.tensorloom.runtime.embed.ModelFiles.locate("), r.err());
+        }
+    }
+
+    @Test
+    void aUsageErrorStartsWithTheSameFormThenShowsTheUsageAndExitsTwo() {
+        Result r = execute("embed", "--format", "xml", "hello");
+        assertEquals(2, r.code(), r.err());
+        List<String> lines = r.err().lines().toList();
+        assertEquals("tensorloom embed: Invalid value for option '--format': expected one of [JSON, CSV] "
+                + "(case-insensitive) but was 'xml'", lines.get(0));
+        assertTrue(lines.get(1).startsWith("Usage: tensorloom embed "), r.err());
+    }
+
+    @Test
+    void embedWithoutTextIsAUsageError() {
+        Result r = execute("embed");
+        assertEquals(2, r.code(), r.err());
+        assertEquals("tensorloom embed: no text given (pass texts as arguments or --file FILE)",
+                r.err().lines().findFirst().orElseThrow());
+    }
+
+    @Test
+    void anUnknownCommandIsReportedByTheTopLevelWithASuggestion() {
+        Result r = execute("embedd");
+        assertEquals(2, r.code(), r.err());
+        List<String> lines = r.err().lines().toList();
+        assertEquals("tensorloom: Unmatched argument at index 0: 'embedd'", lines.get(0));
+        assertTrue(r.err().contains("embed"), r.err());
+    }
+
+    @Test
+    void theMessageIsTheExceptionsOwnOrElseItsClassName() {
+        IllegalStateException wrapped = new IllegalStateException("could not load the vector backend",
+                new ClassNotFoundException("VectorKernels"));
+        assertEquals("could not load the vector backend", CliErrors.message(wrapped));
+        assertEquals("java.lang.NullPointerException", CliErrors.message(new NullPointerException()));
+        assertEquals("first line second line", CliErrors.message(new RuntimeException("first line\n  second line\n")));
+    }
+
+    private static final String NL = System.lineSeparator();
+
+    private record Result(int code, String out, String err) {
+    }
+
+    private static Result execute(String... args) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        StringWriter err = new StringWriter();
         PrintStream original = System.out;
         System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
         int code;
         try {
-            code = new CommandLine(new TensorloomCli()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+            code = TensorloomCli.commandLine().setErr(new PrintWriter(err, true)).execute(args);
         } finally {
             System.setOut(original);
         }
-        String out = bytes.toString(StandardCharsets.UTF_8);
-        assertEquals(0, code, out);
-        return out;
+        return new Result(code, bytes.toString(StandardCharsets.UTF_8), err.toString());
+    }
+
+    private static String run(String... args) {
+        Result r = execute(args);
+        assertEquals(0, r.code(), r.out() + r.err());
+        return r.out();
     }
 }
