@@ -2,6 +2,7 @@ package dev.tensorloom.bench.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.tensorloom.runtime.kernel.BackendProvider;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -37,7 +38,7 @@ class CliLogFormatterTest {
         root.addHandler(console);
         try {
             CliLogFormatter.install();
-            Logger library = Logger.getLogger("dev.tensorloom.runtime.kernel.KernelProvider");
+            Logger library = Logger.getLogger(BackendProvider.class.getName());
             library.info("tensorloom: no GPU (the cuda library, its driver or a device is missing); running CPU-only");
             library.warning("Java Vector API not enabled; tensorloom uses its scalar kernels");
             console.flush();
