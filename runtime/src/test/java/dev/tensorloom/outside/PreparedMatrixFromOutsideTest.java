@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tensorloom.runtime.bert.BertEncoder;
 import dev.tensorloom.runtime.bert.BertOnnxLoader;
 import dev.tensorloom.runtime.bert.BertWeights;
+import dev.tensorloom.runtime.bert.HiddenStates;
 import dev.tensorloom.runtime.embed.ModelFiles;
 import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.kernel.MatrixPreparer;
 import dev.tensorloom.runtime.onnx.OnnxModel;
-import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.runtime.tokenize.TokenBatch;
 import dev.tensorloom.testkit.BundledMiniLm;
 import dev.tensorloom.testkit.OnnxRuntimeEncoder;
@@ -83,36 +83,10 @@ class PreparedMatrixFromOutsideTest {
                     + 2L * hidden * weights.config().intermediateSize();
             assertEquals(layers * perLayer * Float.BYTES, encoder.projectionBytes());
 
-            TokenBatch batch = batch(ids, mask);
-            Tensor states = encoder.forward(batch, arena);
-            double worst = 0;
-            for (int b = 0; b < ids.length; b++) {
-                for (int t = 0; t < batch.lengths()[b]; t++) {
-                    for (int j = 0; j < states.cols(); j++) {
-                        worst = Math.max(worst, Math.abs(states.get((long) b * batch.seqLength() + t, j)
-                                - expected[b][t][j]));
-                    }
-                }
-            }
-            double largest = worst;
+            TokenBatch batch = HiddenStates.batch(ids, new long[ids.length][ids[0].length], mask);
+            double largest = HiddenStates.maxDifference(encoder.forward(batch, arena), batch, expected);
             // The tolerance of runtime's own parity tests against ONNX Runtime.
             assertTrue(largest <= 1e-4, () -> backend.name() + ": largest difference from ONNX Runtime " + largest);
         }
-    }
-
-    private static TokenBatch batch(long[][] ids, long[][] mask) {
-        int texts = ids.length;
-        int seq = ids[0].length;
-        int[] flatIds = new int[texts * seq];
-        float[] flatMask = new float[texts * seq];
-        int[] lengths = new int[texts];
-        for (int b = 0; b < texts; b++) {
-            for (int t = 0; t < seq; t++) {
-                flatIds[b * seq + t] = (int) ids[b][t];
-                flatMask[b * seq + t] = mask[b][t];
-                lengths[b] += (int) mask[b][t];
-            }
-        }
-        return new TokenBatch(texts, seq, flatIds, new int[texts * seq], flatMask, lengths);
     }
 }

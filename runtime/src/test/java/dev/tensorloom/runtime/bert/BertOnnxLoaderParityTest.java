@@ -6,7 +6,6 @@ import ai.onnxruntime.OrtException;
 import dev.tensorloom.runtime.embed.ModelFiles;
 import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.onnx.OnnxModel;
-import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.runtime.tokenize.TokenBatch;
 import dev.tensorloom.testkit.BundledMiniLm;
 import dev.tensorloom.testkit.OnnxRuntimeEncoder;
@@ -77,20 +76,11 @@ class BertOnnxLoaderParityTest {
         }
         assertWithin(tolerance, worst, "float64 reference");
 
-        TokenBatch batch = tokenBatch(ids, types, mask);
+        TokenBatch batch = HiddenStates.batch(ids, types, mask);
         for (String backend : new String[] {"scalar", "vector"}) {
             try (BertEncoder encoder = new BertEncoder(weights, BackendProvider.byName(backend));
                     Arena arena = Arena.ofConfined()) {
-                Tensor hidden = encoder.forward(batch, arena);
-                double diff = 0;
-                for (int b = 0; b < ids.length; b++) {
-                    for (int t = 0; t < batch.lengths()[b]; t++) {
-                        for (int j = 0; j < hidden.cols(); j++) {
-                            diff = Math.max(diff, Math.abs(hidden.get((long) b * batch.seqLength() + t, j)
-                                    - expected[b][t][j]));
-                        }
-                    }
-                }
+                double diff = HiddenStates.maxDifference(encoder.forward(batch, arena), batch, expected);
                 assertWithin(tolerance, diff, backend + " encoder");
             }
         }
@@ -98,24 +88,6 @@ class BertOnnxLoaderParityTest {
 
     private static void assertWithin(double tolerance, double worst, String what) {
         assertTrue(worst <= tolerance, () -> what + ": largest difference from ONNX Runtime " + worst);
-    }
-
-    private static TokenBatch tokenBatch(long[][] ids, long[][] types, long[][] mask) {
-        int batch = ids.length;
-        int seq = ids[0].length;
-        int[] flatIds = new int[batch * seq];
-        int[] flatTypes = new int[batch * seq];
-        float[] flatMask = new float[batch * seq];
-        int[] lengths = new int[batch];
-        for (int b = 0; b < batch; b++) {
-            for (int t = 0; t < seq; t++) {
-                flatIds[b * seq + t] = (int) ids[b][t];
-                flatTypes[b * seq + t] = (int) types[b][t];
-                flatMask[b * seq + t] = mask[b][t];
-                lengths[b] += (int) mask[b][t];
-            }
-        }
-        return new TokenBatch(batch, seq, flatIds, flatTypes, flatMask, lengths);
     }
 
     private static float[][][] runOnnxRuntime(byte[] model, long[][] ids, long[][] types, long[][] mask)

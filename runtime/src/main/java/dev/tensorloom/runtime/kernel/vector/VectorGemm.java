@@ -59,7 +59,7 @@ final class VectorGemm {
 
     /** Packs b [k,n] into panels NR columns wide, the layout the packed micro-kernel reads. */
     static PackedPanels pack(Tensor b, Tasks tasks) {
-        int panels = ceilDiv(b.cols(), NR);
+        int panels = Math.ceilDiv(b.cols(), NR);
         float[] packedB = new float[Math.multiplyExact(panels * NR, b.rows())];
         tasks.forEach(panels, p -> packPanel(b, p, packedB));
         return new PackedPanels(b.rows(), b.cols(), packedB, tasks.pool());
@@ -89,18 +89,18 @@ final class VectorGemm {
     private static void packed(Tensor a, PackedPanels b, Tensor c, Tasks tasks) {
         int m = a.rows();
         int n = b.cols();
-        int panels = ceilDiv(n, NR);
+        int panels = Math.ceilDiv(n, NR);
         float[] packedB = b.panels();
 
         int threads = tasks.threads();
-        int rowPanels = ceilDiv(m, MR);
-        int rowBlocks = Math.min(rowPanels, threads * ceilDiv(rowPanels, threads * (MC / MR)));
-        int panelsPerRowBlock = ceilDiv(rowPanels, rowBlocks);
-        rowBlocks = ceilDiv(rowPanels, panelsPerRowBlock);
+        int rowPanels = Math.ceilDiv(m, MR);
+        int rowBlocks = Math.min(rowPanels, threads * Math.ceilDiv(rowPanels, threads * (MC / MR)));
+        int panelsPerRowBlock = Math.ceilDiv(rowPanels, rowBlocks);
+        rowBlocks = Math.ceilDiv(rowPanels, panelsPerRowBlock);
         // Too few row blocks to keep every thread busy: cut the columns as well.
-        int colBlocks = rowBlocks >= threads ? 1 : Math.min(panels, ceilDiv(2 * threads, rowBlocks));
-        int panelsPerColBlock = ceilDiv(panels, colBlocks);
-        int columnBlocks = ceilDiv(panels, panelsPerColBlock);
+        int colBlocks = rowBlocks >= threads ? 1 : Math.min(panels, Math.ceilDiv(2 * threads, rowBlocks));
+        int panelsPerColBlock = Math.ceilDiv(panels, colBlocks);
+        int columnBlocks = Math.ceilDiv(panels, panelsPerColBlock);
         tasks.forEach(rowBlocks * columnBlocks, t -> {
             int i0 = t / columnBlocks * panelsPerRowBlock * MR;
             int i1 = Math.min(m, i0 + panelsPerRowBlock * MR);
@@ -174,12 +174,12 @@ final class VectorGemm {
         float[] rowsA = new float[(m + 1) * k];
         int zeroRow = m * k;
         copyRows(a, 0, m, 0, k, rowsA);
-        int panels = ceilDiv(n, NR);
+        int panels = Math.ceilDiv(n, NR);
         int strips = Math.min(panels, 4 * tasks.threads());
-        int panelsPerStrip = ceilDiv(panels, strips);
+        int panelsPerStrip = Math.ceilDiv(panels, strips);
         long ldbBytes = (long) b.leadingDim() * Float.BYTES;
         long ldcBytes = (long) c.leadingDim() * Float.BYTES;
-        tasks.forEach(ceilDiv(panels, panelsPerStrip), s -> {
+        tasks.forEach(Math.ceilDiv(panels, panelsPerStrip), s -> {
             float[] tile = new float[MR * NR];
             int pEnd = Math.min(panels, (s + 1) * panelsPerStrip);
             for (int p = s * panelsPerStrip; p < pEnd; p++) {
@@ -211,9 +211,5 @@ final class VectorGemm {
         for (int i = i0; i < i1; i++) {
             MemorySegment.copy(a.segment(), F, (a.offset() + i * lda + pc) * Float.BYTES, dst, (i - i0) * kc, kc);
         }
-    }
-
-    static int ceilDiv(int x, int y) {
-        return (x + y - 1) / y;
     }
 }

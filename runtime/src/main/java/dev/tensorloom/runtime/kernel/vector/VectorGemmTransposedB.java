@@ -32,10 +32,10 @@ final class VectorGemmTransposedB {
         if (m == 0 || n == 0) {
             return;
         }
-        int rowBlocks = VectorGemm.ceilDiv(m, BLOCK);
+        int rowBlocks = Math.ceilDiv(m, BLOCK);
         int chunks = Math.min(rowBlocks, 4 * tasks.threads());
-        int blocksPerChunk = VectorGemm.ceilDiv(rowBlocks, chunks);
-        tasks.forEach(VectorGemm.ceilDiv(rowBlocks, blocksPerChunk), chunk -> {
+        int blocksPerChunk = Math.ceilDiv(rowBlocks, chunks);
+        tasks.forEach(Math.ceilDiv(rowBlocks, blocksPerChunk), chunk -> {
             int end = Math.min(m, (chunk + 1) * blocksPerChunk * BLOCK);
             int i = chunk * blocksPerChunk * BLOCK;
             for (; i + BLOCK <= end; i += BLOCK) {
