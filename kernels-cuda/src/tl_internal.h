@@ -1,5 +1,5 @@
-// Shared plumbing of the kernel sources: error reporting, handle look-up and operand checks. Not part
-// of the ABI; everything here has hidden visibility.
+// Shared plumbing of the kernel sources: error reporting, handle look-up (registry.h) and operand
+// checks. Not part of the ABI; everything here has hidden visibility.
 #pragma once
 
 // Standard headers first: the emulation header defines CUDA keywords such as __noinline__ as macros,
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cuda_compat.h"
+#include "registry.h"
 #include "tensorloom.h"
 
 namespace tl {
@@ -30,14 +31,6 @@ tl_status cuda_fail(const char *fn, const char *call, cudaError_t error, bool la
 
 // After a TL_LAUNCH: reports a launch error of `kernel` from `fn`.
 tl_status check_launch(const char *fn, const char *kernel);
-
-struct Buffer {
-    void *ptr = nullptr;
-    uint64_t bytes = 0;
-};
-
-// Copies out the live buffer behind a handle; TL_ERROR_INVALID_HANDLE (naming fn and what) otherwise.
-tl_status get_buffer(const char *fn, const char *what, tl_buffer handle, Buffer *out);
 
 // The cudaStream_t behind a handle; TL_ERROR_INVALID_HANDLE otherwise.
 tl_status get_stream(const char *fn, tl_stream handle, cudaStream_t *out);
