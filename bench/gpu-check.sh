@@ -103,7 +103,7 @@ sanitizers() {
   command -v compute-sanitizer >/dev/null 2>&1 || { echo "compute-sanitizer not found"; return 1; }
   timeout 60 compute-sanitizer --tool memcheck --error-exitcode 1 "$BUILD/test_embedding_cuda" \
     && timeout 60 compute-sanitizer --tool memcheck --error-exitcode 1 "$BUILD/test_memory_cuda" \
-    && timeout 120 compute-sanitizer --tool racecheck --error-exitcode 1 "$BUILD/test_nn_cuda"
+    && timeout 120 compute-sanitizer --tool racecheck --error-exitcode 1 "$BUILD/test_attention_cuda"
 }
 
 encoder_benchmark() {
