@@ -151,12 +151,12 @@ TL_API tl_status tl_attention(tl_stream stream, int64_t batch, int64_t seq, int6
         seq > INT_MAX || heads > INT_MAX)
         return fail(TL_ERROR_INVALID_ARGUMENT, "%s: [batch=%lld, seq=%lld, heads=%lld, head_dim=%lld] overflows", fn,
                     (long long)batch, (long long)seq, (long long)heads, (long long)head_dim);
-    void *pq, *pk, *pv, *pm, *po;
-    TL_TRY(check_matrix(fn, "q", "batch*seq", "heads*head_dim", "ldq", qb, q_offset, rows, width, ldq, 4, &pq));
-    TL_TRY(check_matrix(fn, "k", "batch*seq", "heads*head_dim", "ldk", kb, k_offset, rows, width, ldk, 4, &pk));
-    TL_TRY(check_matrix(fn, "v", "batch*seq", "heads*head_dim", "ldv", vb, v_offset, rows, width, ldv, 4, &pv));
-    TL_TRY(check_vector(fn, "mask", "batch*seq", mb, mask_offset, rows, 4, &pm));
-    TL_TRY(check_matrix(fn, "out", "batch*seq", "heads*head_dim", "ldout", ob, out_offset, rows, width, ldout, 4, &po));
+    float *Q, *K, *V, *M, *O;
+    TL_TRY(check_matrix(fn, "q", "batch*seq", "heads*head_dim", "ldq", qb, q_offset, rows, width, ldq, &Q));
+    TL_TRY(check_matrix(fn, "k", "batch*seq", "heads*head_dim", "ldk", kb, k_offset, rows, width, ldk, &K));
+    TL_TRY(check_matrix(fn, "v", "batch*seq", "heads*head_dim", "ldv", vb, v_offset, rows, width, ldv, &V));
+    TL_TRY(check_vector(fn, "mask", "batch*seq", mb, mask_offset, rows, &M));
+    TL_TRY(check_matrix(fn, "out", "batch*seq", "heads*head_dim", "ldout", ob, out_offset, rows, width, ldout, &O));
 
     // Key/value chunk of at most 16 KiB; the rest of the budget holds the query tile and its scores.
     const int64_t hd = head_dim;
@@ -181,11 +181,6 @@ TL_API tl_status tl_attention(tl_stream stream, int64_t batch, int64_t seq, int6
     const size_t shared = size_t(qt * hd + qt * seq + ch * (hd + 1)) * sizeof(float);
     const int S = int(seq), H = int(heads), D = int(hd), QT = int(qt), CH = int(ch);
     const float scale = float(1.0 / std::sqrt(double(hd)));
-    const float *Q = static_cast<const float *>(pq);
-    const float *K = static_cast<const float *>(pk);
-    const float *V = static_cast<const float *>(pv);
-    const float *M = static_cast<const float *>(pm);
-    float *O = static_cast<float *>(po);
     TL_LAUNCH(attention_kernel, dim3(unsigned(blocks)), dim3(kAttnThreads), shared, s, S, H, D, QT, CH, Q, ldq, K,
               ldk, V, ldv, M, O, ldout, scale);
     return check_launch(fn, "attention_kernel");

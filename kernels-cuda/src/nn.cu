@@ -80,10 +80,7 @@ tl_status rows_prologue(const char *fn, tl_stream stream, int64_t rows, int64_t 
     TL_TRY(check_sizes(fn, "rows", rows, "cols", cols));
     *empty = rows == 0 || cols == 0;
     if (*empty) return TL_OK;
-    void *p;
-    TL_TRY(check_matrix(fn, "x", "rows", "cols", "ldx", xb, x_offset, rows, cols, ldx, 4, &p));
-    *px = static_cast<float *>(p);
-    return TL_OK;
+    return check_matrix(fn, "x", "rows", "cols", "ldx", xb, x_offset, rows, cols, ldx, px);
 }
 
 template <Elementwise OP>
@@ -118,9 +115,9 @@ TL_API tl_status tl_add_bias(tl_stream stream, int64_t rows, int64_t cols, tl_bu
     TL_TRY(get_buffer(fn, "bias", bias, &bb));
     TL_TRY(rows_prologue(fn, stream, rows, cols, x, x_offset, ldx, &s, &px, &empty));
     if (empty) return TL_OK;
-    void *pb;
-    TL_TRY(check_vector(fn, "bias", "cols", bb, bias_offset, cols, 4, &pb));
-    return launch_elementwise<Elementwise::AddBias>(fn, s, rows, cols, px, ldx, static_cast<const float *>(pb), 0);
+    float *pb;
+    TL_TRY(check_vector(fn, "bias", "cols", bb, bias_offset, cols, &pb));
+    return launch_elementwise<Elementwise::AddBias>(fn, s, rows, cols, px, ldx, pb, 0);
 }
 
 TL_API tl_status tl_add(tl_stream stream, int64_t rows, int64_t cols, tl_buffer x, uint64_t x_offset, int64_t ldx,
@@ -133,9 +130,9 @@ TL_API tl_status tl_add(tl_stream stream, int64_t rows, int64_t cols, tl_buffer 
     TL_TRY(get_buffer(fn, "y", y, &yb));
     TL_TRY(rows_prologue(fn, stream, rows, cols, x, x_offset, ldx, &s, &px, &empty));
     if (empty) return TL_OK;
-    void *py;
-    TL_TRY(check_matrix(fn, "y", "rows", "cols", "ldy", yb, y_offset, rows, cols, ldy, 4, &py));
-    return launch_elementwise<Elementwise::Add>(fn, s, rows, cols, px, ldx, static_cast<const float *>(py), ldy);
+    float *py;
+    TL_TRY(check_matrix(fn, "y", "rows", "cols", "ldy", yb, y_offset, rows, cols, ldy, &py));
+    return launch_elementwise<Elementwise::Add>(fn, s, rows, cols, px, ldx, py, ldy);
 }
 
 TL_API tl_status tl_gelu(tl_stream stream, int64_t rows, int64_t cols, tl_buffer x, uint64_t x_offset, int64_t ldx) {
@@ -164,12 +161,10 @@ TL_API tl_status tl_layer_norm(tl_stream stream, int64_t rows, int64_t cols, tl_
                     double(epsilon));
     if (empty) return TL_OK;
     if (cols > kMaxKernelDim) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: cols = %lld exceeds 2^31-1025", fn, (long long)cols);
-    void *pg, *pb;
-    TL_TRY(check_vector(fn, "gamma", "cols", gb, gamma_offset, cols, 4, &pg));
-    TL_TRY(check_vector(fn, "beta", "cols", bb, beta_offset, cols, 4, &pb));
+    float *g, *be;
+    TL_TRY(check_vector(fn, "gamma", "cols", gb, gamma_offset, cols, &g));
+    TL_TRY(check_vector(fn, "beta", "cols", bb, beta_offset, cols, &be));
     const int c = int(cols);
-    const float *g = static_cast<const float *>(pg);
-    const float *be = static_cast<const float *>(pb);
     TL_LAUNCH(layer_norm_kernel, dim3(row_blocks(rows, 8)), dim3(256), 0, s, rows, c, px, ldx, g, be, epsilon);
     return check_launch(fn, "layer_norm_kernel");
 }
