@@ -43,19 +43,51 @@ tl_status vector(const char *name, ElementBits element, uint64_t bytes, uint64_t
                   (long long)((const unsigned char *)(first) - storage), (int)(byte));                         \
     } while (0)
 
-// Two codes to a byte: 24 codes fill 12 bytes, 23 leave the last byte half used, 25 need a 13th.
-void test_packed4() {
-    void *first = nullptr;
-    EXPECT_FITS(1, first, matrix("codes", kPacked4, 12, 2, 3, 6, 8, &first));  // elements [2, 2 + 2*8 + 6)
-    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT,
-                  "tl_family_op: codes extent [rows=3, cols=7, ld=8] from offset 2 needs 13 bytes but buffer has 12",
-                  matrix("codes", kPacked4, 12, 2, 3, 7, 8, &first));
-    EXPECT_FITS(1, first, vector("codes", kPacked4, 12, 2, 22, &first));
-    EXPECT_FITS(1, first, vector("codes", kPacked4, 12, 2, 21, &first));
-    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_family_op: codes extent [count=23] from offset 2 needs 13 bytes",
-                  vector("codes", kPacked4, 12, 2, 23, &first));
+// An operand that just fits its buffer, as a matrix [rows, cols] (ld) and as a vector of `count`, both from
+// element `offset`.
+struct Edge {
+    const char *name;
+    ElementBits element;
+    uint64_t bytes;
+    uint64_t offset;
+    int64_t rows, cols, ld;
+    int64_t count;
+};
 
-    // A row that starts inside a byte has no address.
+// Each fits and hands back its first element's byte; with one element more (a column, or one more in the
+// vector) it needs the bytes of one more element, which the buffer lacks.
+void test_edge(const Edge &e) {
+    const int failures_before = g_failures;
+    const uint64_t matrix_end = e.offset + uint64_t((e.rows - 1) * e.ld + e.cols);
+    CHECK(matrix_end * e.element.bits == e.bytes * 8 && (e.offset + e.count) * e.element.bits == e.bytes * 8,
+          "%s: the case does not fill its %llu bytes", e.name, (unsigned long long)e.bytes);
+    const uint64_t first_byte = e.offset * e.element.bits / 8;
+    const unsigned long long more = e.bytes + (e.element.bits + 7) / 8;
+    void *first = nullptr;
+    char message[200];
+
+    EXPECT_FITS(first_byte, first, matrix(e.name, e.element, e.bytes, e.offset, e.rows, e.cols, e.ld, &first));
+    std::snprintf(message, sizeof message,
+                  "tl_family_op: %s extent [rows=%lld, cols=%lld, ld=%lld] from offset %llu needs %llu bytes but "
+                  "buffer has %llu",
+                  e.name, (long long)e.rows, (long long)e.cols + 1, (long long)e.ld, (unsigned long long)e.offset,
+                  more, (unsigned long long)e.bytes);
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, message,
+                  matrix(e.name, e.element, e.bytes, e.offset, e.rows, e.cols + 1, e.ld, &first));
+
+    EXPECT_FITS(first_byte, first, vector(e.name, e.element, e.bytes, e.offset, e.count, &first));
+    std::snprintf(message, sizeof message,
+                  "tl_family_op: %s extent [count=%lld] from offset %llu needs %llu bytes but buffer has %llu",
+                  e.name, (long long)e.count + 1, (unsigned long long)e.offset, more, (unsigned long long)e.bytes);
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, message,
+                  vector(e.name, e.element, e.bytes, e.offset, e.count + 1, &first));
+    if (g_failures > failures_before) std::fprintf(stderr, "  (the %u-bit \"%s\" case)\n", e.element.bits, e.name);
+}
+
+// Two codes to a byte: the last byte may be half used, but a row that starts inside a byte has no address.
+void test_packed4_rows_start_on_bytes() {
+    void *first = nullptr;
+    EXPECT_FITS(1, first, vector("codes", kPacked4, 12, 2, 21, &first));  // 23 codes in 12 bytes
     EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_family_op: codes offset = 3 is not a whole number of bytes of 4-bit",
                   matrix("codes", kPacked4, 12, 3, 1, 4, 4, &first));
     EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_family_op: codes ld = 7 is not a whole number of bytes of 4-bit",
@@ -63,29 +95,11 @@ void test_packed4() {
     EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_family_op: codes offset = 1 is not a whole number of bytes",
                   vector("codes", kPacked4, 12, 1, 4, &first));
     EXPECT_FITS(1, first, matrix("codes", kPacked4, 12, 2, 1, 6, 7, &first));  // one row: ld is never stepped
+    EXPECT_FITS(7, first, matrix("weights", kInt8, 20, 7, 2, 5, 7, &first));  // whole bytes: any offset and ld
 }
 
-void test_int8() {
+void test_overflow() {
     void *first = nullptr;
-    EXPECT_FITS(3, first, matrix("weights", kInt8, 20, 3, 3, 5, 6, &first));  // elements [3, 3 + 2*6 + 5)
-    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT,
-                  "tl_family_op: weights extent [rows=3, cols=6, ld=6] from offset 3 needs 21 bytes but buffer has 20",
-                  matrix("weights", kInt8, 20, 3, 3, 6, 6, &first));
-    EXPECT_FITS(4, first, vector("weights", kInt8, 20, 4, 16, &first));
-    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_family_op: weights extent [count=17] from offset 4 needs 21 bytes",
-                  vector("weights", kInt8, 20, 4, 17, &first));
-    EXPECT_FITS(7, first, matrix("weights", kInt8, 20, 7, 2, 5, 7, &first));  // any offset and ld start a byte
-}
-
-void test_fp16() {
-    void *first = nullptr;
-    EXPECT_FITS(2, first, matrix("scales", kFloat16, 16, 1, 2, 3, 4, &first));  // elements [1, 1 + 4 + 3)
-    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT,
-                  "tl_family_op: scales extent [rows=2, cols=4, ld=4] from offset 1 needs 18 bytes but buffer has 16",
-                  matrix("scales", kFloat16, 16, 1, 2, 4, 4, &first));
-    EXPECT_FITS(2, first, vector("scales", kFloat16, 16, 1, 7, &first));
-    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_family_op: scales extent [count=8] from offset 1 needs 18 bytes",
-                  vector("scales", kFloat16, 16, 1, 8, &first));
     EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_family_op: scales extent [rows=1, cols=1, ld=1] from offset "
                   "9223372036854775808 overflows 64 bits",
                   matrix("scales", kFloat16, 16, uint64_t(1) << 63, 1, 1, 1, &first));
@@ -110,9 +124,11 @@ void test_fp32_default() {
 }  // namespace
 
 int main() {
-    test_packed4();
-    test_int8();
-    test_fp16();
+    test_edge({"codes", kPacked4, 12, 2, 3, 6, 8, 22});   // 24 codes, two to a byte
+    test_edge({"weights", kInt8, 20, 3, 3, 5, 6, 17});    // 20 bytes
+    test_edge({"scales", kFloat16, 16, 1, 2, 3, 4, 7});   // 8 halves
+    test_packed4_rows_start_on_bytes();
+    test_overflow();
     test_fp32_default();
     return finish("test_operand_checks");
 }
