@@ -81,7 +81,7 @@ java_run() { # java_run ARGS... : the bundled JDK with the library under test
   LD_LIBRARY_PATH="$(dirname "${CUBLAS:-/}"):${LD_LIBRARY_PATH:-}" "$JAVA" \
     --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx16g \
     -Dtensorloom.native.library="$LIBRARY" -Dtensorloom.native.path="$BUILD" \
-    -Dtensorloom.header="$ROOT/kernels-cuda/include/tensorloom.h" \
+    -Dtensorloom.include="$ROOT/kernels-cuda/include" \
     ${CUBLAS:+-Dtensorloom.cublas.path="$CUBLAS"} "$@"
 }
 
