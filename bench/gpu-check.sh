@@ -81,7 +81,7 @@ java_run() { # java_run ARGS... : the bundled JDK with the library under test
   LD_LIBRARY_PATH="$(dirname "${CUBLAS:-/}"):${LD_LIBRARY_PATH:-}" "$JAVA" \
     --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx16g \
     -Dtensorloom.native.library="$LIBRARY" -Dtensorloom.native.path="$BUILD" \
-    -Dtensorloom.header="$ROOT/kernels-cuda/include/tensorloom.h" \
+    -Dtensorloom.include="$ROOT/kernels-cuda/include" \
     ${CUBLAS:+-Dtensorloom.cublas.path="$CUBLAS"} "$@"
 }
 
@@ -103,7 +103,7 @@ sanitizers() {
   command -v compute-sanitizer >/dev/null 2>&1 || { echo "compute-sanitizer not found"; return 1; }
   timeout 60 compute-sanitizer --tool memcheck --error-exitcode 1 "$BUILD/test_embedding_cuda" \
     && timeout 60 compute-sanitizer --tool memcheck --error-exitcode 1 "$BUILD/test_memory_cuda" \
-    && timeout 120 compute-sanitizer --tool racecheck --error-exitcode 1 "$BUILD/test_nn_cuda"
+    && timeout 120 compute-sanitizer --tool racecheck --error-exitcode 1 "$BUILD/test_attention_cuda"
 }
 
 encoder_benchmark() {

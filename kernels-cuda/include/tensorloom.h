@@ -1,5 +1,5 @@
 /*
- * tensorloom.h: the one C ABI of tensorloom's native kernels.
+ * tensorloom.h: the core of tensorloom's C ABI: status, handles, memory, streams and the dense ops.
  *
  * The same functions are exported by libtensorloom_cuda.so (built with nvcc, runs on an NVIDIA GPU) and
  * by libtensorloom_emu.so (the same kernel sources built with the host compiler over a CUDA-on-CPU shim;
@@ -12,13 +12,20 @@
  *  - Device memory lives in tl_buffer handles, work is ordered on tl_stream handles. Handles are opaque
  *    and checked on every call: a null, freed or forged handle returns TL_ERROR_INVALID_HANDLE, never a
  *    crash.
- *  - Matrices are row-major fp32 and given as (buffer, offset, leading dimension): element (i, j) is
- *    float number offset + i*ld + j of the buffer. Offsets and leading dimensions of kernel operands count
- *    elements (4-byte floats or int32), not bytes; memory functions count bytes. Every operand's extent is
- *    checked against its buffer's size before anything is launched: TL_ERROR_INVALID_ARGUMENT otherwise.
+ *  - This header's matrices are row-major fp32, given as (buffer, offset, leading dimension): element
+ *    (i, j) is float number offset + i*ld + j of the buffer. Offsets and leading dimensions of kernel
+ *    operands count elements (4-byte floats or int32), not bytes; memory functions count bytes. Every
+ *    operand's extent is checked against its buffer's size before anything is launched:
+ *    TL_ERROR_INVALID_ARGUMENT otherwise.
  *  - Kernels are asynchronous on their stream. Copies to and from host memory are synchronous with
  *    respect to the host: when they return, the host memory may be reused.
  *  - Thread safety: all functions may be called from any thread. Work queued on one stream runs in order.
+ *  - Each further kernel family (quantization, MPO, Poincaré ball) has a header of its own,
+ *    tensorloom_<family>.h, that includes this one and keeps these conventions. Its operands are the
+ *    same (buffer, offset, leading dimension) triples, but offsets and leading dimensions count elements
+ *    of the operand's own type, which that header names per operand: fp32, fp16, int8, or 4-bit codes
+ *    packed two to a byte (whose rows must start on a byte). Its functions are exported by this same
+ *    library, so there is one registry: a handle from any header is valid in every family's functions.
  */
 #ifndef TENSORLOOM_H
 #define TENSORLOOM_H

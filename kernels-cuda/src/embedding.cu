@@ -72,10 +72,9 @@ TL_API tl_status tl_gather_rows(tl_stream stream, int64_t count, int64_t cols, t
     TL_TRY(check_sizes(fn, "count", count, "cols", cols, "table_rows", table_rows));
     if (count == 0 || cols == 0) return TL_OK;
     if (!ids) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: ids is null", fn);
-    void *pt, *po;
-    TL_TRY(check_matrix(fn, "table", "table_rows", "cols", "ldtable", tb, table_offset, table_rows, cols, ldtable, 4,
-                        &pt));
-    TL_TRY(check_matrix(fn, "out", "count", "cols", "ldout", ob, out_offset, count, cols, ldout, 4, &po));
+    float *T, *O;
+    TL_TRY(check_matrix(fn, "table", "table_rows", "cols", "ldtable", tb, table_offset, table_rows, cols, ldtable, &T));
+    TL_TRY(check_matrix(fn, "out", "count", "cols", "ldout", ob, out_offset, count, cols, ldout, &O));
     for (int64_t i = 0; i < count; ++i)
         if (ids[i] < 0 || ids[i] >= table_rows)
             return fail(TL_ERROR_INVALID_ARGUMENT, "%s: ids[%lld] = %d is not in [0, table_rows=%lld)", fn,
@@ -88,9 +87,7 @@ TL_API tl_status tl_gather_rows(tl_stream stream, int64_t count, int64_t cols, t
     // synchronous"); the scratch is not overwritten before earlier kernels on this stream read it, as the
     // copy is queued behind them.
     TL_TRY(stream_upload(fn, stream, ids, id_bytes, &scratch, &lock));
-    const float *T = static_cast<const float *>(pt);
     const int32_t *I = static_cast<const int32_t *>(scratch);
-    float *O = static_cast<float *>(po);
     TL_LAUNCH(gather_rows_kernel, dim3(row_blocks(count, 1)), dim3(256), 0, s, count, cols, T, ldtable, I, O, ldout);
     return check_launch(fn, "gather_rows_kernel");
 }
@@ -111,10 +108,10 @@ TL_API tl_status tl_mean_pool(tl_stream stream, int64_t batch, int64_t seq, int6
     if (__builtin_mul_overflow(batch, seq, &rows) || seq > INT_MAX)
         return fail(TL_ERROR_INVALID_ARGUMENT, "%s: batch = %lld times seq = %lld overflows", fn, (long long)batch,
                     (long long)seq);
-    void *px, *pm, *po;
-    TL_TRY(check_matrix(fn, "x", "batch*seq", "cols", "ldx", xb, x_offset, rows, cols, ldx, 4, &px));
-    TL_TRY(check_vector(fn, "mask", "batch*seq", mb, mask_offset, rows, 4, &pm));
-    TL_TRY(check_matrix(fn, "out", "batch", "cols", "ldout", ob, out_offset, batch, cols, ldout, 4, &po));
+    float *X, *M, *O;
+    TL_TRY(check_matrix(fn, "x", "batch*seq", "cols", "ldx", xb, x_offset, rows, cols, ldx, &X));
+    TL_TRY(check_vector(fn, "mask", "batch*seq", mb, mask_offset, rows, &M));
+    TL_TRY(check_matrix(fn, "out", "batch", "cols", "ldout", ob, out_offset, batch, cols, ldout, &O));
     int64_t gx = (cols + 255) / 256;
     const int64_t cap = int64_t(sm_count()) * 8;
     if (gx > cap) gx = cap;
@@ -123,9 +120,6 @@ TL_API tl_status tl_mean_pool(tl_stream stream, int64_t batch, int64_t seq, int6
     if (gy > 65535) gy = 65535;
     if (gy < 1) gy = 1;
     const int S = int(seq);
-    const float *X = static_cast<const float *>(px);
-    const float *M = static_cast<const float *>(pm);
-    float *O = static_cast<float *>(po);
     TL_LAUNCH(mean_pool_kernel, dim3(unsigned(gx), unsigned(gy)), dim3(256), 0, s, batch, S, cols, X, ldx, M, O, ldout);
     return check_launch(fn, "mean_pool_kernel");
 }
@@ -139,9 +133,8 @@ TL_API tl_status tl_l2_normalize_rows(tl_stream stream, int64_t rows, int64_t co
     TL_TRY(get_buffer(fn, "x", x, &xb));
     TL_TRY(check_sizes(fn, "rows", rows, "cols", cols));
     if (rows == 0 || cols == 0) return TL_OK;
-    void *px;
-    TL_TRY(check_matrix(fn, "x", "rows", "cols", "ldx", xb, x_offset, rows, cols, ldx, 4, &px));
-    float *X = static_cast<float *>(px);
+    float *X;
+    TL_TRY(check_matrix(fn, "x", "rows", "cols", "ldx", xb, x_offset, rows, cols, ldx, &X));
     TL_LAUNCH(l2_normalize_rows_kernel, dim3(row_blocks(rows, 8)), dim3(256), 0, s, rows, cols, X, ldx);
     return check_launch(fn, "l2_normalize_rows_kernel");
 }

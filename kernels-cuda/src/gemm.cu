@@ -264,21 +264,18 @@ tl_status gemm_common(const char *fn, bool trans_b, tl_stream stream, int64_t m,
     if (m > kMaxKernelDim || n > kMaxKernelDim || k > kMaxKernelDim)
         return fail(TL_ERROR_INVALID_ARGUMENT, "%s: [m=%lld, n=%lld, k=%lld] exceeds 2^31-1025 in a dimension", fn,
                     (long long)m, (long long)n, (long long)k);
-    void *pa, *pb, *pc;
-    TL_TRY(check_matrix(fn, "A", "m", "k", "lda", ab, a_offset, m, k, lda, 4, &pa));
+    float *A, *B, *C;
+    TL_TRY(check_matrix(fn, "A", "m", "k", "lda", ab, a_offset, m, k, lda, &A));
     if (trans_b)
-        TL_TRY(check_matrix(fn, "B", "n", "k", "ldb", bb, b_offset, n, k, ldb, 4, &pb));
+        TL_TRY(check_matrix(fn, "B", "n", "k", "ldb", bb, b_offset, n, k, ldb, &B));
     else
-        TL_TRY(check_matrix(fn, "B", "k", "n", "ldb", bb, b_offset, k, n, ldb, 4, &pb));
-    TL_TRY(check_matrix(fn, "C", "m", "n", "ldc", cb, c_offset, m, n, ldc, 4, &pc));
+        TL_TRY(check_matrix(fn, "B", "k", "n", "ldb", bb, b_offset, k, n, ldb, &B));
+    TL_TRY(check_matrix(fn, "C", "m", "n", "ldc", cb, c_offset, m, n, ldc, &C));
     // With k == 0 the operands A and B are empty and the product is zero; the kernel writes it.
     if (k == 0) {
         lda = 4;
         ldb = 4;
     }
-    const float *A = static_cast<const float *>(pa);
-    const float *B = static_cast<const float *>(pb);
-    float *C = static_cast<float *>(pc);
     const int M = int(m), N = int(n), K = int(k);
     // Two 128x128 blocks fit on a multiprocessor at once; when the problem does not give every
     // multiprocessor even one of them, 64x64 tiles (64 threads, same 8x8 per thread) quadruple the blocks.
@@ -324,13 +321,10 @@ TL_API tl_status tl_gemv(tl_stream stream, int64_t m, int64_t k, tl_buffer a, ui
     if (m > kMaxKernelDim || k > kMaxKernelDim)
         return fail(TL_ERROR_INVALID_ARGUMENT, "%s: [m=%lld, k=%lld] exceeds 2^31-1025 in a dimension", fn,
                     (long long)m, (long long)k);
-    void *pa, *px, *py;
-    TL_TRY(check_matrix(fn, "A", "m", "k", "lda", ab, a_offset, m, k, lda, 4, &pa));
-    TL_TRY(check_vector(fn, "x", "k", xb, x_offset, k, 4, &px));
-    TL_TRY(check_vector(fn, "y", "m", yb, y_offset, m, 4, &py));
-    const float *A = static_cast<const float *>(pa);
-    const float *X = static_cast<const float *>(px);
-    float *Y = static_cast<float *>(py);
+    float *A, *X, *Y;
+    TL_TRY(check_matrix(fn, "A", "m", "k", "lda", ab, a_offset, m, k, lda, &A));
+    TL_TRY(check_vector(fn, "x", "k", xb, x_offset, k, &X));
+    TL_TRY(check_vector(fn, "y", "m", yb, y_offset, m, &Y));
     const int M = int(m), K = int(k);
     const bool vec = k > 0 && lda % 4 == 0 && aligned16(A) && aligned16(X);
     const dim3 blocks(row_blocks(m, 8));

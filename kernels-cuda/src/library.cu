@@ -83,9 +83,36 @@ tl_status check_sizes(const char *fn, const char *n0, int64_t v0, const char *n1
     return TL_OK;
 }
 
+// Static rather than in an unnamed namespace: nvcc's kernel stubs cannot tell a second unnamed namespace
+// (inside tl) from the one that holds this file's kernel.
+
+// Bytes that `elements` elements take, the last byte rounded up; true on overflow, like the builtins.
+// Eight elements take exactly `bits` bytes, so splitting the count there keeps it exact and free of
+// overflow for every count whose size fits in 64 bits.
+static bool bytes_overflow(uint64_t elements, ElementBits element, uint64_t *bytes) {
+    uint64_t whole;
+    if (__builtin_mul_overflow(elements / 8, uint64_t(element.bits), &whole)) return true;
+    return __builtin_add_overflow(whole, ((elements % 8) * element.bits + 7) / 8, bytes);
+}
+
+// An element index (an offset, a leading dimension) that must fall on a byte: a row of a packed operand
+// that started inside a byte would have no address.
+static tl_status check_on_byte(const char *fn, const char *name, const char *what, uint64_t index,
+                               ElementBits element) {
+    if ((index % 8) * element.bits % 8 == 0) return TL_OK;
+    return fail(TL_ERROR_INVALID_ARGUMENT, "%s: %s %s = %llu is not a whole number of bytes of %u-bit elements", fn,
+                name, what, (unsigned long long)index, element.bits);
+}
+
+static char *byte_of(const Buffer &buffer, uint64_t offset, ElementBits element) {
+    uint64_t bytes = 0;
+    (void)bytes_overflow(offset, element, &bytes);  // offset lies inside the checked extent
+    return static_cast<char *>(buffer.ptr) + bytes;
+}
+
 tl_status check_matrix(const char *fn, const char *name, const char *rows_name, const char *cols_name,
                        const char *ld_name, const Buffer &buffer, uint64_t offset, int64_t rows, int64_t cols,
-                       int64_t ld, uint64_t elem_bytes, void **first) {
+                       int64_t ld, ElementBits element, void **first) {
     *first = nullptr;
     if (rows < 0 || cols < 0)
         return fail(TL_ERROR_INVALID_ARGUMENT, "%s: %s has negative shape [%s=%lld, %s=%lld]", fn, name,
@@ -97,11 +124,13 @@ tl_status check_matrix(const char *fn, const char *name, const char *rows_name, 
     if (ld < cols)
         return fail(TL_ERROR_INVALID_ARGUMENT, "%s: %s = %lld is less than %s = %lld", fn, ld_name,
                     (long long)ld, cols_name, (long long)cols);
+    TL_TRY(check_on_byte(fn, name, "offset", offset, element));
+    if (rows > 1) TL_TRY(check_on_byte(fn, name, ld_name, uint64_t(ld), element));
     // offset + (rows-1)*ld + cols elements, computed without overflow.
     uint64_t span = 0, end = 0, bytes = 0;
     bool overflow = __builtin_mul_overflow(uint64_t(rows - 1), uint64_t(ld), &span) ||
                     __builtin_add_overflow(span, uint64_t(cols), &span) ||
-                    __builtin_add_overflow(span, offset, &end) || __builtin_mul_overflow(end, elem_bytes, &bytes);
+                    __builtin_add_overflow(span, offset, &end) || bytes_overflow(end, element, &bytes);
     if (overflow || bytes > buffer.bytes) {
         if (overflow)
             return fail(TL_ERROR_INVALID_ARGUMENT,
@@ -114,12 +143,12 @@ tl_status check_matrix(const char *fn, const char *name, const char *rows_name, 
                     fn, name, rows_name, (long long)rows, cols_name, (long long)cols, ld_name, (long long)ld,
                     (unsigned long long)offset, (unsigned long long)bytes, (unsigned long long)buffer.bytes);
     }
-    *first = static_cast<char *>(buffer.ptr) + offset * elem_bytes;
+    *first = byte_of(buffer, offset, element);
     return TL_OK;
 }
 
 tl_status check_vector(const char *fn, const char *name, const char *count_name, const Buffer &buffer,
-                       uint64_t offset, int64_t count, uint64_t elem_bytes, void **first) {
+                       uint64_t offset, int64_t count, ElementBits element, void **first) {
     *first = nullptr;
     if (count < 0)
         return fail(TL_ERROR_INVALID_ARGUMENT, "%s: %s = %lld is negative", fn, count_name, (long long)count);
@@ -127,15 +156,15 @@ tl_status check_vector(const char *fn, const char *name, const char *count_name,
         *first = buffer.ptr;
         return TL_OK;
     }
+    TL_TRY(check_on_byte(fn, name, "offset", offset, element));
     uint64_t end = 0, bytes = 0;
-    bool overflow = __builtin_add_overflow(offset, uint64_t(count), &end) ||
-                    __builtin_mul_overflow(end, elem_bytes, &bytes);
+    bool overflow = __builtin_add_overflow(offset, uint64_t(count), &end) || bytes_overflow(end, element, &bytes);
     if (overflow || bytes > buffer.bytes)
         return fail(TL_ERROR_INVALID_ARGUMENT,
                     "%s: %s extent [%s=%lld] from offset %llu needs %s%llu bytes but buffer has %llu", fn, name,
                     count_name, (long long)count, (unsigned long long)offset, overflow ? "more than " : "",
                     (unsigned long long)(overflow ? UINT64_MAX : bytes), (unsigned long long)buffer.bytes);
-    *first = static_cast<char *>(buffer.ptr) + offset * elem_bytes;
+    *first = byte_of(buffer, offset, element);
     return TL_OK;
 }
 

@@ -1,5 +1,5 @@
-// Shared plumbing of the kernel sources: error reporting, handle look-up and operand checks. Not part
-// of the ABI; everything here has hidden visibility.
+// Shared plumbing of the kernel sources: error reporting, handle look-up (registry.h) and operand
+// checks. Not part of the ABI; everything here has hidden visibility.
 #pragma once
 
 // Standard headers first: the emulation header defines CUDA keywords such as __noinline__ as macros,
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cuda_compat.h"
+#include "registry.h"
 #include "tensorloom.h"
 
 namespace tl {
@@ -30,14 +31,6 @@ tl_status cuda_fail(const char *fn, const char *call, cudaError_t error, bool la
 
 // After a TL_LAUNCH: reports a launch error of `kernel` from `fn`.
 tl_status check_launch(const char *fn, const char *kernel);
-
-struct Buffer {
-    void *ptr = nullptr;
-    uint64_t bytes = 0;
-};
-
-// Copies out the live buffer behind a handle; TL_ERROR_INVALID_HANDLE (naming fn and what) otherwise.
-tl_status get_buffer(const char *fn, const char *what, tl_buffer handle, Buffer *out);
 
 // The cudaStream_t behind a handle; TL_ERROR_INVALID_HANDLE otherwise.
 tl_status get_stream(const char *fn, tl_stream handle, cudaStream_t *out);
@@ -56,16 +49,49 @@ tl_status stream_scratch(const char *fn, tl_stream handle, uint64_t bytes, void 
 tl_status stream_upload(const char *fn, tl_stream handle, const void *host, uint64_t bytes, void **scratch,
                         std::unique_lock<std::mutex> *lock);
 
-// Checks that a row-major operand [rows, cols] with leading dimension ld (in elements of elem_bytes)
-// from element `offset` lies inside the buffer, and returns its first element's address. Callers only
-// check operands of non-empty work; an operand with rows == 0 or cols == 0 is always fine.
+// The size of one element of an operand, in bits: a packed 4-bit operand holds two elements in a byte,
+// so bits are the unit that every element type (4-bit codes, int8, fp16 scales, fp32) is a whole number
+// of. A type of its own, so that a size in bytes cannot be passed where bits are meant.
+struct ElementBits {
+    uint32_t bits;
+};
+constexpr ElementBits kPacked4{4};  // two elements per byte
+constexpr ElementBits kInt8{8};
+constexpr ElementBits kFloat16{16};
+constexpr ElementBits kFloat32{32};
+
+// Checks that a row-major operand [rows, cols] with leading dimension ld from element `offset` lies
+// inside the buffer, and returns the address of the byte that holds its first element. offset and ld
+// count elements of the operand's own type; a packed operand's last byte may be half used, but each of
+// its rows must start on a byte (offset, and ld when there are several rows), since the returned
+// address and a kernel's row arithmetic are in bytes. Callers only check operands of non-empty work; an
+// operand with rows == 0 or cols == 0 is always fine.
 tl_status check_matrix(const char *fn, const char *name, const char *rows_name, const char *cols_name,
                        const char *ld_name, const Buffer &buffer, uint64_t offset, int64_t rows, int64_t cols,
-                       int64_t ld, uint64_t elem_bytes, void **first);
+                       int64_t ld, ElementBits element, void **first);
 
 // Same for a contiguous vector of `count` elements.
 tl_status check_vector(const char *fn, const char *name, const char *count_name, const Buffer &buffer,
-                       uint64_t offset, int64_t count, uint64_t elem_bytes, void **first);
+                       uint64_t offset, int64_t count, ElementBits element, void **first);
+
+// The core's operands are fp32: the checks above for kFloat32, with the address typed.
+inline tl_status check_matrix(const char *fn, const char *name, const char *rows_name, const char *cols_name,
+                              const char *ld_name, const Buffer &buffer, uint64_t offset, int64_t rows,
+                              int64_t cols, int64_t ld, float **first) {
+    void *p = nullptr;
+    const tl_status status =
+        check_matrix(fn, name, rows_name, cols_name, ld_name, buffer, offset, rows, cols, ld, kFloat32, &p);
+    *first = static_cast<float *>(p);
+    return status;
+}
+
+inline tl_status check_vector(const char *fn, const char *name, const char *count_name, const Buffer &buffer,
+                              uint64_t offset, int64_t count, float **first) {
+    void *p = nullptr;
+    const tl_status status = check_vector(fn, name, count_name, buffer, offset, count, kFloat32, &p);
+    *first = static_cast<float *>(p);
+    return status;
+}
 
 // Fails with TL_ERROR_INVALID_ARGUMENT naming the first negative size among up to four.
 tl_status check_sizes(const char *fn, const char *n0, int64_t v0, const char *n1 = nullptr, int64_t v1 = 0,

@@ -1,5 +1,14 @@
 /**
- * Panama (FFM) bindings to tensorloom's native kernels (kernels-cuda/include/tensorloom.h) and to cuBLAS.
+ * Panama (FFM) bindings to tensorloom's native kernels (kernels-cuda/include/tensorloom*.h) and to cuBLAS.
+ *
+ * <p>One binding class per header, by one rule: {@code tensorloom.h}, the core, is bound by
+ * {@link dev.tensorloom.bindings.TensorloomLibrary}; {@code tensorloom_<family>.h}, a kernel family's header,
+ * by {@code Tensorloom<Family>} in this package, the family's lower-case words capitalised and joined
+ * ({@code tensorloom_quant.h} by {@code TensorloomQuant}, {@code tensorloom_mpo.h} by {@code TensorloomMpo},
+ * {@code tensorloom_poincare.h} by {@code TensorloomPoincare}). Each is shaped like TensorloomLibrary: one
+ * method and one downcall handle per header function, bound by a {@code (SymbolLookup, String)} constructor
+ * from the same native library, so a handle from one class is valid in all. {@code HeaderBindingsTest}
+ * finds every header and fails on one without its class or with a binding that differs from it.
  *
  * <ul>
  *   <li>{@link dev.tensorloom.bindings.NativeLibraryLoader} finds and loads libtensorloom_cuda.so or

@@ -1,10 +1,13 @@
 package dev.tensorloom.bindings;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.Field;
@@ -16,39 +19,65 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.opentest4j.AssertionFailedError;
 
-/** TensorloomLibrary is tensorloom.h: the same functions, names, arities and types, and Status is tl_status. */
+/**
+ * Every kernels-cuda/include/tensorloom*.h has its binding class ({@link HeaderBinding} states the rule), and
+ * each pair agrees: the same functions, names, arities and types, one downcall handle of the method's own
+ * type per function. Status is tensorloom.h's tl_status.
+ */
 class HeaderBindingsTest {
-    private static final Path HEADER =
-            Path.of(System.getProperty("tensorloom.header", "../kernels-cuda/include/tensorloom.h"));
+    private static final Path INCLUDE =
+            Path.of(System.getProperty("tensorloom.include", "../kernels-cuda/include"));
+    private static final Path CORE_HEADER = INCLUDE.resolve("tensorloom.h");
 
-    private static String header() throws IOException {
-        return Files.readString(HEADER);
+    // The core has thirty-odd functions; fewer means the reader no longer understands the header.
+    private static final int CORE_MINIMUM_FUNCTIONS = 30;
+
+    static List<HeaderBinding> headerBindings() throws IOException {
+        return HeaderBinding.discover(INCLUDE);
     }
 
     @Test
-    void everyHeaderFunctionHasExactlyItsBinding() throws IOException {
-        List<HeaderFunctions.CFunction> functions = HeaderFunctions.parse(header());
-        assertTrue(functions.size() >= 30, "read only " + functions.size() + " functions from " + HEADER
+    void theCoreHeaderIsAmongTheHeadersFound() throws IOException {
+        List<HeaderBinding> found = headerBindings();
+        assertTrue(found.stream().anyMatch(HeaderBinding::isCore), "no tensorloom.h among " + found + " in " + INCLUDE);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("headerBindings")
+    void everyHeaderFunctionHasExactlyItsBinding(HeaderBinding pair) throws IOException {
+        Class<?> binding = pair.bindingClass();
+        String header = Files.readString(pair.header());
+        List<HeaderFunctions.CFunction> functions = HeaderFunctions.parse(header);
+        int minimum = pair.isCore() ? CORE_MINIMUM_FUNCTIONS : 1;
+        assertTrue(functions.size() >= minimum, "read only " + functions.size() + " functions from " + pair.header()
                 + ": the reader no longer understands the header");
-        assertEquals(HeaderFunctions.code(header()).split("\\bTL_API\\b", -1).length - 1, functions.size(),
+        assertEquals(HeaderFunctions.code(header).split("\\bTL_API\\b", -1).length - 1, functions.size(),
                 "every TL_API declaration outside comments and macros is read as a function");
-        List<String> problems = HeaderFunctions.problems(functions, TensorloomLibrary.class);
-        assertEquals(List.of(), problems, "TensorloomLibrary differs from " + HEADER);
+        List<String> problems = HeaderFunctions.problems(functions, binding);
+        assertEquals(List.of(), problems, binding.getSimpleName() + " differs from " + pair.header());
     }
 
-    @Test
-    void everyBindingHasOneDowncallHandleOfItsOwnType() {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("headerBindings")
+    @SuppressWarnings("restricted") // binds the library under test, as NativeLibraryLoader does
+    void everyBindingHasOneDowncallHandleOfItsOwnType(HeaderBinding pair) {
         // The handle's type is what the FunctionDescriptor says; it must match the method that invokes it.
-        TensorloomLibrary library = TestLibrary.library();
+        Path file = TestLibrary.file();
+        Object library = pair.bind(SymbolLookup.libraryLookup(file, Arena.global()), file.getFileName().toString());
+        Class<?> binding = library.getClass();
         List<String> problems = new ArrayList<>();
-        for (Method method : TensorloomLibrary.class.getDeclaredMethods()) {
+        for (Method method : binding.getDeclaredMethods()) {
             if (!Modifier.isPublic(method.getModifiers()) || !method.getName().startsWith("tl_")) {
                 continue;
             }
             try {
-                Field field = TensorloomLibrary.class.getDeclaredField(method.getName());
+                Field field = binding.getDeclaredField(method.getName());
                 assertTrue(Modifier.isPrivate(field.getModifiers()) && Modifier.isFinal(field.getModifiers()),
                         field + " is private final");
                 field.setAccessible(true);
@@ -67,8 +96,40 @@ class HeaderBindingsTest {
     }
 
     @Test
+    void headersMapToBindingClassesByOneRule() {
+        String bindings = "dev.tensorloom.bindings.";
+        assertEquals(Optional.of(bindings + "TensorloomLibrary"), HeaderBinding.bindingClassName("tensorloom.h"));
+        assertEquals(Optional.of(bindings + "TensorloomQuant"), HeaderBinding.bindingClassName("tensorloom_quant.h"));
+        assertEquals(Optional.of(bindings + "TensorloomMpo"), HeaderBinding.bindingClassName("tensorloom_mpo.h"));
+        assertEquals(Optional.of(bindings + "TensorloomPoincare"),
+                HeaderBinding.bindingClassName("tensorloom_poincare.h"));
+        assertEquals(Optional.of(bindings + "TensorloomLowRank"),
+                HeaderBinding.bindingClassName("tensorloom_low_rank.h"));
+        for (String unruly : List.of("tensorloom-quant.h", "tensorloomquant.h", "tensorloom_.h", "tensorloom_Quant.h",
+                "tensorloom_quant_.h", "tensorloom_2bit.h")) {
+            assertEquals(Optional.empty(), HeaderBinding.bindingClassName(unruly), unruly);
+        }
+    }
+
+    @Test
+    void aHeaderWithoutItsBindingClassFailsNamingTheHeader() {
+        // What a new family header meets until its class is written, and a header whose name follows no rule.
+        Path header = INCLUDE.resolve("tensorloom_nosuchfamily.h");
+        AssertionFailedError missing = assertThrows(AssertionFailedError.class,
+                () -> new HeaderBinding(header, HeaderBinding.bindingClassName("tensorloom_nosuchfamily.h"))
+                        .bindingClass());
+        assertTrue(missing.getMessage().contains(header + " has no binding class"
+                + " dev.tensorloom.bindings.TensorloomNosuchfamily"), missing.getMessage());
+        Path unruly = INCLUDE.resolve("tensorloom-quant.h");
+        AssertionFailedError noRule = assertThrows(AssertionFailedError.class,
+                () -> new HeaderBinding(unruly, Optional.empty()).bindingClass());
+        assertTrue(noRule.getMessage().contains(unruly + ": a header name that follows no binding rule"),
+                noRule.getMessage());
+    }
+
+    @Test
     void statusIsTheHeadersEnum() throws IOException {
-        Map<String, Integer> expected = HeaderFunctions.statusEnum(header());
+        Map<String, Integer> expected = HeaderFunctions.statusEnum(Files.readString(CORE_HEADER));
         Map<String, Integer> actual = new LinkedHashMap<>();
         for (Status status : Status.values()) {
             actual.put(status.cName(), status.code());

@@ -11,7 +11,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads the functions and the status enum out of tensorloom.h, and compares them with a binding class.
+ * Reads the functions and the status enum out of a tensorloom header, and compares them with a binding class.
  * A small C reader, not a C parser: it relies on the header's own conventions (every function starts with
  * TL_API, no function-pointer parameters), which is all a binding check needs.
  */

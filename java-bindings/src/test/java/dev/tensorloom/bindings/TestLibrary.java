@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 
 /**
  * The library the tests run on: the one -Dtensorloom.native.library names, which is the CPU emulation in
@@ -18,6 +19,13 @@ final class TestLibrary {
         assertNotNull(System.getProperty(NativeLibraryLoader.VARIANT_PROPERTY),
                 "-D" + NativeLibraryLoader.VARIANT_PROPERTY + " names the library under test (java-bindings/pom.xml)");
         return NativeLibraryLoader.load();
+    }
+
+    /** The file of the library under test, for a binding class to bind from as the loader does. */
+    static Path file() {
+        library(); // the variant is named and loads, or this fails saying why
+        return NativeLibraryLoader.locate(variant(), System.getProperty(NativeLibraryLoader.PATH_PROPERTY),
+                NativeLibraryLoader.class);
     }
 
     /** "emu" or "cuda". */

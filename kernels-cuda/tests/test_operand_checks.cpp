@@ -1,0 +1,134 @@
+// The operand checks of tl_internal.h for every element type a family brings (packed 4-bit codes, int8
+// weights, fp16 scales) and for the core's fp32: an extent that just fits passes and hands back its first
+// element's byte; one element more fails with TL_ERROR_INVALID_ARGUMENT and a message naming the operand.
+// The checks are internal and hidden in the library, so this test is linked with the library's objects.
+#include "test_util.h"
+#include "tl_internal.h"
+
+#include <cstdint>
+
+namespace {
+
+using namespace tl;
+
+const char *const kFn = "tl_family_op";
+
+// The checks never touch the memory; a real array only makes the returned addresses comparable.
+unsigned char storage[64];
+
+Buffer buffer_of(uint64_t bytes) {
+    Buffer b;
+    b.ptr = storage;
+    b.bytes = bytes;
+    return b;
+}
+
+tl_status matrix(const char *name, ElementBits element, uint64_t bytes, uint64_t offset, int64_t rows, int64_t cols,
+                 int64_t ld, void **first) {
+    return check_matrix(kFn, name, "rows", "cols", "ld", buffer_of(bytes), offset, rows, cols, ld, element, first);
+}
+
+tl_status vector(const char *name, ElementBits element, uint64_t bytes, uint64_t offset, int64_t count,
+                 void **first) {
+    return check_vector(kFn, name, "count", buffer_of(bytes), offset, count, element, first);
+}
+
+// A call that must pass and hand back the address of byte `byte` of the buffer.
+#define EXPECT_FITS(byte, first, call)                                                                          \
+    do {                                                                                                       \
+        tl_status fits_status_ = (call);                                                                       \
+        CHECK(fits_status_ == TL_OK, "%s returned %s: %s", #call, tl_status_name(fits_status_), tl_last_error()); \
+        if (fits_status_ == TL_OK)                                                                             \
+            CHECK((const void *)(first) == storage + (byte), "%s: first element at byte %lld, want %d", #call, \
+                  (long long)((const unsigned char *)(first) - storage), (int)(byte));                         \
+    } while (0)
+
+// An operand that just fits its buffer, as a matrix [rows, cols] (ld) and as a vector of `count`, both from
+// element `offset`.
+struct Edge {
+    const char *name;
+    ElementBits element;
+    uint64_t bytes;
+    uint64_t offset;
+    int64_t rows, cols, ld;
+    int64_t count;
+};
+
+// Each fits and hands back its first element's byte; with one element more (a column, or one more in the
+// vector) it needs the bytes of one more element, which the buffer lacks.
+void test_edge(const Edge &e) {
+    const int failures_before = g_failures;
+    const uint64_t matrix_end = e.offset + uint64_t((e.rows - 1) * e.ld + e.cols);
+    CHECK(matrix_end * e.element.bits == e.bytes * 8 && (e.offset + e.count) * e.element.bits == e.bytes * 8,
+          "%s: the case does not fill its %llu bytes", e.name, (unsigned long long)e.bytes);
+    const uint64_t first_byte = e.offset * e.element.bits / 8;
+    const unsigned long long more = e.bytes + (e.element.bits + 7) / 8;
+    void *first = nullptr;
+    char message[200];
+
+    EXPECT_FITS(first_byte, first, matrix(e.name, e.element, e.bytes, e.offset, e.rows, e.cols, e.ld, &first));
+    std::snprintf(message, sizeof message,
+                  "tl_family_op: %s extent [rows=%lld, cols=%lld, ld=%lld] from offset %llu needs %llu bytes but "
+                  "buffer has %llu",
+                  e.name, (long long)e.rows, (long long)e.cols + 1, (long long)e.ld, (unsigned long long)e.offset,
+                  more, (unsigned long long)e.bytes);
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, message,
+                  matrix(e.name, e.element, e.bytes, e.offset, e.rows, e.cols + 1, e.ld, &first));
+
+    EXPECT_FITS(first_byte, first, vector(e.name, e.element, e.bytes, e.offset, e.count, &first));
+    std::snprintf(message, sizeof message,
+                  "tl_family_op: %s extent [count=%lld] from offset %llu needs %llu bytes but buffer has %llu",
+                  e.name, (long long)e.count + 1, (unsigned long long)e.offset, more, (unsigned long long)e.bytes);
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, message,
+                  vector(e.name, e.element, e.bytes, e.offset, e.count + 1, &first));
+    if (g_failures > failures_before) std::fprintf(stderr, "  (the %u-bit \"%s\" case)\n", e.element.bits, e.name);
+}
+
+// Two codes to a byte: the last byte may be half used, but a row that starts inside a byte has no address.
+void test_packed4_rows_start_on_bytes() {
+    void *first = nullptr;
+    EXPECT_FITS(1, first, vector("codes", kPacked4, 12, 2, 21, &first));  // 23 codes in 12 bytes
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_family_op: codes offset = 3 is not a whole number of bytes of 4-bit",
+                  matrix("codes", kPacked4, 12, 3, 1, 4, 4, &first));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_family_op: codes ld = 7 is not a whole number of bytes of 4-bit",
+                  matrix("codes", kPacked4, 12, 2, 2, 6, 7, &first));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_family_op: codes offset = 1 is not a whole number of bytes",
+                  vector("codes", kPacked4, 12, 1, 4, &first));
+    EXPECT_FITS(1, first, matrix("codes", kPacked4, 12, 2, 1, 6, 7, &first));  // one row: ld is never stepped
+    EXPECT_FITS(7, first, matrix("weights", kInt8, 20, 7, 2, 5, 7, &first));  // whole bytes: any offset and ld
+}
+
+void test_overflow() {
+    void *first = nullptr;
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_family_op: scales extent [rows=1, cols=1, ld=1] from offset "
+                  "9223372036854775808 overflows 64 bits",
+                  matrix("scales", kFloat16, 16, uint64_t(1) << 63, 1, 1, 1, &first));
+}
+
+// The core's default: the typed wrappers are fp32, and the byte count stays exact up to 2^64 - 4 bytes.
+void test_fp32_default() {
+    float *first = nullptr;
+    EXPECT_FITS(4, first, check_matrix(kFn, "x", "rows", "cols", "ld", buffer_of(32), 1, 2, 3, 4, &first));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT,
+                  "tl_family_op: x extent [rows=2, cols=4, ld=4] from offset 1 needs 36 bytes",
+                  check_matrix(kFn, "x", "rows", "cols", "ld", buffer_of(32), 1, 2, 4, 4, &first));
+    EXPECT_FITS(4, first, check_vector(kFn, "x", "count", buffer_of(32), 1, 7, &first));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_family_op: x extent [count=8] from offset 1 needs 36 bytes",
+                  check_vector(kFn, "x", "count", buffer_of(32), 1, 8, &first));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "needs 18446744073709551612 bytes but buffer has 32",
+                  check_vector(kFn, "x", "count", buffer_of(32), 0, (int64_t(1) << 62) - 1, &first));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "needs more than 18446744073709551615 bytes",
+                  check_vector(kFn, "x", "count", buffer_of(32), 0, int64_t(1) << 62, &first));
+}
+
+}  // namespace
+
+int main() {
+    test_edge({"codes", kPacked4, 12, 2, 3, 6, 8, 22});   // 24 codes, two to a byte
+    test_edge({"weights", kInt8, 20, 3, 3, 5, 6, 17});    // 20 bytes
+    test_edge({"scales", kFloat16, 16, 1, 2, 3, 4, 7});   // 8 halves
+    test_packed4_rows_start_on_bytes();
+    test_overflow();
+    test_fp32_default();
+    return finish("test_operand_checks");
+}
