@@ -24,6 +24,7 @@ pack tensorloom-java-bindings "$ROOT/java-bindings/target/classes"
 pack tensorloom-java-bindings-tests "$ROOT/java-bindings/target/test-classes"
 pack tensorloom-runtime "$ROOT/runtime/target/classes"
 pack tensorloom-runtime-tests "$ROOT/runtime/target/test-classes"
+pack tensorloom-testkit "$ROOT/testkit/target/classes"
 pack tensorloom-bench "$ROOT/bench/target/classes"
 
 "$ROOT/mvnw" -B -q -f "$ROOT/pom.xml" dependency:copy -Dartifact="$JUNIT_CONSOLE" \

@@ -93,8 +93,10 @@ java_tests() {
     --select-class dev.tensorloom.bindings.NativeErrorsTest \
     --select-class dev.tensorloom.bindings.LeakTest \
     --select-class dev.tensorloom.bindings.CublasTest \
+    --select-class dev.tensorloom.runtime.kernel.CudaKernelsContractTest \
     --select-class dev.tensorloom.runtime.kernel.CudaKernelsTest \
-    --select-class dev.tensorloom.runtime.kernel.KernelProviderTest
+    --select-class dev.tensorloom.runtime.kernel.BackendProviderTest \
+    --select-class dev.tensorloom.runtime.kernel.family.KernelFamilyTest
 }
 
 # Races and out-of-bounds accesses are what the serial CPU emulation cannot show. Bounded in time: the

@@ -230,8 +230,9 @@ abstract class KernelsContract {
         SCALAR.gelu(expected);
         Placed placed = place(x);
         kernels.gelu(placed.view);
-        // float exp and division against the oracle's: a few ulp of x, nothing from cancellation.
-        assertClose(expected, placed.result(), 1e-6, 1e-6);
+        // A few ulp of x, nothing from cancellation: float exp and division on the CPU, and a GPU's erff,
+        // which CUDA documents to within 2 ulp of erf, so up to ~1e-5 of the result after the product.
+        assertClose(expected, placed.result(), 1e-6, 1e-5);
     }
 
     @Test
