@@ -7,11 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tensorloom.bindings.DeviceBuffer;
 import dev.tensorloom.bindings.MemoryInUse;
 import dev.tensorloom.runtime.kernel.cuda.CudaBackend;
 import dev.tensorloom.runtime.kernel.cuda.CudaDevice;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -107,6 +110,24 @@ class CudaKernelsTest {
             assertArrayEquals(new float[] {2, 2, 2}, DEVICE.toHost(a, second).toArray());
             assertArrayEquals(new float[] {0, 0, 0}, DEVICE.toHost(b, second).toArray());
         }
+    }
+
+    @Test
+    void rawBytesGoUpAsTheyAreAndTheirBufferReturnsWithTheArena() {
+        byte[] packed = new byte[301]; // an odd length: packed 4-bit weights need not fill whole floats
+        for (int i = 0; i < packed.length; i++) {
+            packed[i] = (byte) (i * 37 + 11);
+        }
+        DEVICE.releaseCachedMemory();
+        MemoryInUse start = DEVICE.nativeDevice().memoryInUse();
+        try (Arena upload = Arena.ofConfined()) {
+            DeviceBuffer buffer = DEVICE.upload(upload.allocateFrom(ValueLayout.JAVA_BYTE, packed), upload);
+            MemorySegment back = upload.allocate(packed.length);
+            buffer.copyTo(back, 0, 0, packed.length, DEVICE.stream());
+            assertArrayEquals(packed, back.toArray(ValueLayout.JAVA_BYTE));
+        }
+        DEVICE.releaseCachedMemory();
+        assertEquals(start, DEVICE.nativeDevice().memoryInUse());
     }
 
     @Test

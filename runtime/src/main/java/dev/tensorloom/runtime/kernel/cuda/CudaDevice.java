@@ -92,13 +92,13 @@ public final class CudaDevice {
      * A device buffer of at least {@code bytes} from the pool, given back when {@code arena} closes. Its
      * contents are whatever the memory held.
      */
-    public DeviceBuffer buffer(long bytes, Arena arena) {
+    public DeviceBuffer allocateBuffer(long bytes, Arena arena) {
         return pool.take(bytes, arena);
     }
 
     /** {@code bytes} of host memory copied into a buffer that is given back when {@code arena} closes. */
     public DeviceBuffer upload(MemorySegment bytes, Arena arena) {
-        DeviceBuffer buffer = buffer(Math.max(1, bytes.byteSize()), arena);
+        DeviceBuffer buffer = allocateBuffer(Math.max(1, bytes.byteSize()), arena);
         if (bytes.byteSize() > 0) {
             buffer.copyFrom(bytes, 0, 0, bytes.byteSize(), stream);
         }
@@ -121,7 +121,7 @@ public final class CudaDevice {
         }
         // A buffer is never empty, so an empty tensor still gets one element's worth.
         long bytes = Math.max(1, elements) * Tensor.FLOAT_BYTES;
-        return Tensor.onDevice(new CudaMemory(buffer(bytes, arena), this), shape);
+        return Tensor.onDevice(new CudaMemory(allocateBuffer(bytes, arena), this), shape);
     }
 
     /** {@code host} copied to this device (contiguous), or the tensor itself when it already lives here. */
@@ -185,7 +185,7 @@ public final class CudaDevice {
     }
 
     /** The buffer behind a device tensor of this device. */
-    public DeviceBuffer buffer(Tensor t, String role) {
+    public DeviceBuffer bufferOf(Tensor t, String role) {
         return memory(t, role).buffer();
     }
 
