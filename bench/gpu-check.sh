@@ -96,7 +96,7 @@ java_tests() {
     --select-class dev.tensorloom.runtime.kernel.CudaKernelsContractTest \
     --select-class dev.tensorloom.runtime.kernel.CudaKernelsTest \
     --select-class dev.tensorloom.runtime.kernel.BackendProviderTest \
-    --select-class dev.tensorloom.runtime.kernel.family.KernelFamilyTest
+    --select-class dev.tensorloom.outside.KernelFamilyTest
 }
 
 # Races and out-of-bounds accesses are what the serial CPU emulation cannot show. Bounded in time: the

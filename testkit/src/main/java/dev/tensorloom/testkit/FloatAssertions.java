@@ -1,10 +1,9 @@
 package dev.tensorloom.testkit;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 /**
  * How a float32 kernel's result is compared with an oracle's, element by element over row-major arrays
- * ({@code cols} names elements as (row, column) in messages).
+ * ({@code cols} names elements as (row, column) in messages). A mismatch throws {@link AssertionError}, which
+ * every test framework reports as a failure.
  *
  * <p>A float32 sum of k products carries a rounding error of at most about k·u·Σ|a||b| (u = 2⁻²⁴ ≈ 6e-8)
  * and in practice, errors being random, a few √k·u·Σ|a||b|; both sides err, in different orders.
@@ -45,7 +44,7 @@ public final class FloatAssertions {
         for (int i = 0; i < expected.length; i++) {
             double tolerance = PRODUCT_TOLERANCE * absoluteProducts[i] + ABSOLUTE_TOLERANCE;
             if (!(Math.abs(expected[i] - actual[i]) <= tolerance)) {
-                fail(mismatch(expected, actual, i, cols, tolerance));
+                throw new AssertionError(mismatch(expected, actual, i, cols, tolerance));
             }
         }
     }
@@ -57,14 +56,14 @@ public final class FloatAssertions {
             double tolerance = absolute + relative * Math.abs(expected[i]);
             // Equal infinities are equal, though their difference is NaN.
             if (!(Math.abs(expected[i] - actual[i]) <= tolerance) && expected[i] != actual[i]) {
-                fail(mismatch(expected, actual, i, cols, tolerance));
+                throw new AssertionError(mismatch(expected, actual, i, cols, tolerance));
             }
         }
     }
 
     private static void requireSameLength(float[] expected, float[] actual) {
         if (expected.length != actual.length) {
-            fail("expected " + expected.length + " elements but got " + actual.length);
+            throw new AssertionError("expected " + expected.length + " elements but got " + actual.length);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.tensorloom.runtime.embed;
 
 import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.BackendProvider;
+import dev.tensorloom.runtime.kernel.MatrixPreparer;
 import dev.tensorloom.runtime.tokenize.OverlongText;
 
 /**
@@ -12,13 +13,16 @@ import dev.tensorloom.runtime.tokenize.OverlongText;
  * @param normalize whether sentence vectors are scaled to unit length
  * @param overlong what happens to text longer than the model's positions
  * @param batchSize texts per forward pass; longer lists are split, similar lengths batched together
+ * @param matrices how the encoder's weight matrices are prepared (dense on the backend, quantized, MPO, ...);
+ *        it must make matrices that compute on {@code backend}
  */
 public record EmbedderOptions(Backend backend, Pooling pooling, boolean normalize, OverlongText overlong,
-        int batchSize) {
+        int batchSize, MatrixPreparer matrices) {
 
     public EmbedderOptions {
-        if (backend == null || pooling == null || overlong == null) {
-            throw new IllegalArgumentException("embedder options need a backend, pooling and an overlong-text policy");
+        if (backend == null || pooling == null || overlong == null || matrices == null) {
+            throw new IllegalArgumentException(
+                    "embedder options need a backend, pooling, an overlong-text policy and a matrix preparer");
         }
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
@@ -32,26 +36,33 @@ public record EmbedderOptions(Backend backend, Pooling pooling, boolean normaliz
 
     /** The defaults on the given backend. */
     public static EmbedderOptions of(Backend backend) {
-        return new EmbedderOptions(backend, Pooling.MEAN, true, OverlongText.TRUNCATE, 32);
+        return new EmbedderOptions(backend, Pooling.MEAN, true, OverlongText.TRUNCATE, 32,
+                MatrixPreparer.dense(backend));
     }
 
+    /** These options on another backend, with dense matrices there. */
     public EmbedderOptions withBackend(Backend b) {
-        return new EmbedderOptions(b, pooling, normalize, overlong, batchSize);
+        return new EmbedderOptions(b, pooling, normalize, overlong, batchSize, MatrixPreparer.dense(b));
+    }
+
+    /** These options with the weight matrices prepared by {@code m} (which computes on this backend). */
+    public EmbedderOptions withMatrices(MatrixPreparer m) {
+        return new EmbedderOptions(backend, pooling, normalize, overlong, batchSize, m);
     }
 
     public EmbedderOptions withPooling(Pooling p) {
-        return new EmbedderOptions(backend, p, normalize, overlong, batchSize);
+        return new EmbedderOptions(backend, p, normalize, overlong, batchSize, matrices);
     }
 
     public EmbedderOptions withNormalize(boolean n) {
-        return new EmbedderOptions(backend, pooling, n, overlong, batchSize);
+        return new EmbedderOptions(backend, pooling, n, overlong, batchSize, matrices);
     }
 
     public EmbedderOptions withOverlong(OverlongText o) {
-        return new EmbedderOptions(backend, pooling, normalize, o, batchSize);
+        return new EmbedderOptions(backend, pooling, normalize, o, batchSize, matrices);
     }
 
     public EmbedderOptions withBatchSize(int b) {
-        return new EmbedderOptions(backend, pooling, normalize, overlong, b);
+        return new EmbedderOptions(backend, pooling, normalize, overlong, b, matrices);
     }
 }

@@ -40,7 +40,7 @@ public final class TextEmbedder implements AutoCloseable {
 
     private TextEmbedder(BertWeights weights, HfTokenizer tokenizer, EmbedderOptions options) {
         this.weights = weights;
-        this.encoder = new BertEncoder(weights, options.backend());
+        this.encoder = new BertEncoder(weights, options.backend(), options.matrices());
         this.tokenizer = tokenizer;
         this.options = options;
     }

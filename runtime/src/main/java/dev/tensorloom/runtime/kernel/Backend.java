@@ -8,7 +8,7 @@ import java.lang.foreign.Arena;
  * {@link Parallelism}) or cuda (a device context). {@link BackendProvider} decides once which one a process
  * gets; every kernel family is then obtained from the backend: the dense transformer kernels by
  * {@link #kernels()}, and the families of other modules (quantized products, MPO contraction, the Poincaré
- * ball) by {@link FamilyLoader}, which loads each family's implementation for this backend by class name.
+ * ball) by {@link KernelFamily}, which loads each family's implementation for this backend by class name.
  *
  * <p>Placement belongs here, not to any one family. Callers stay backend-neutral by making working tensors
  * with {@link #allocate}, moving constants and inputs in once with {@link #toDevice} and bringing results back

@@ -9,7 +9,7 @@ import java.util.function.IntConsumer;
  * its work and whether its memory may be touched by the pool's threads; kernels only cut their work into
  * {@link #threads()}-sized pieces. Any family's multithreaded implementation uses it the same way.
  */
-public record Tasks(Parallelism pool, boolean parallel) {
+public final class Tasks {
 
     /** Elements below which a row-wise or elementwise kernel stays on the calling thread. */
     static final long PARALLEL_MIN_ELEMENTS = 1 << 15;
@@ -18,6 +18,14 @@ public record Tasks(Parallelism pool, boolean parallel) {
 
     /** A thread that owns no arena: a segment it may access is one that pool threads may access too. */
     private static final Thread STRANGER = new Thread(() -> { });
+
+    private final Parallelism pool;
+    private final boolean parallel;
+
+    private Tasks(Parallelism pool, boolean parallel) {
+        this.pool = pool;
+        this.parallel = parallel;
+    }
 
     /** Tasks for a kernel that touches {@code elements} elements once or a few times each. */
     public static Tasks forElements(Parallelism pool, long elements, Tensor... operands) {
@@ -44,6 +52,16 @@ public record Tasks(Parallelism pool, boolean parallel) {
             }
         }
         return true;
+    }
+
+    /** The pool this call's work would be spread over (a prepared matrix keeps it for later calls). */
+    public Parallelism pool() {
+        return pool;
+    }
+
+    /** True when this call's work is spread over the pool. */
+    public boolean parallel() {
+        return parallel;
     }
 
     /** Threads the work may be cut for: 1 when this call runs inline. */

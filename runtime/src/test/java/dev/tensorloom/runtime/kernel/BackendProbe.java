@@ -1,6 +1,6 @@
 package dev.tensorloom.runtime.kernel;
 
-import dev.tensorloom.runtime.kernel.family.SumOfSquares;
+import dev.tensorloom.outside.SumOfSquares;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
 

@@ -15,4 +15,10 @@ class CudaKernelsContractTest extends KernelsContract {
     Backend backend() {
         return CUDA;
     }
+
+    /** The bound the cuda tests have had since before the contract; a GPU's erff has not been measured yet. */
+    @Override
+    double geluRelativeTolerance() {
+        return 1e-5;
+    }
 }

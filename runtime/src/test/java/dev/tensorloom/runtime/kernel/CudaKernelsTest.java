@@ -131,6 +131,14 @@ class CudaKernelsTest {
     }
 
     @Test
+    void aStridedHostViewGoesUpAsItsValues() {
+        Tensor view = matrices.random(5, 7, true); // rows 12 floats apart in a larger parent
+        Tensor device = DEVICE.toDevice(view, arena);
+        assertTrue(device.isContiguous());
+        assertArrayEquals(view.toArray(), DEVICE.toHost(device, arena).toArray());
+    }
+
+    @Test
     void reportsItsName() {
         assertEquals("cuda", CUDA_BACKEND.name());
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
+import java.util.Arrays;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -123,6 +124,6 @@ class ScalarKernelsTest {
     }
 
     private static float[] slice(float[] values, int row) {
-        return java.util.Arrays.copyOfRange(values, row * 3, row * 3 + 3);
+        return Arrays.copyOfRange(values, row * 3, row * 3 + 3);
     }
 }

@@ -4,6 +4,7 @@ import static dev.tensorloom.runtime.kernel.KernelAssertions.absoluteProducts;
 import static dev.tensorloom.runtime.kernel.KernelAssertions.assertProductClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tensorloom.runtime.kernel.vector.VectorBackend;
@@ -66,6 +67,16 @@ class VectorKernelsTest {
             SCALAR.matmul(a, b, expected);
             assertProductClose(expected, c, absoluteProducts(arena, a, b, false));
         }
+    }
+
+    @Test
+    void aColumnStridedTensorIsRefusedWithTheOraclesMessage() {
+        // Only a host backend can be handed such a view; placing one on a device copies it contiguous.
+        Tensor transposed = Tensor.allocate(arena, 4, 3).transpose(0, 1);
+        RuntimeException expected = assertThrows(RuntimeException.class, () -> SCALAR.gelu(transposed));
+        RuntimeException actual = assertThrows(RuntimeException.class, () -> VECTOR.kernels().gelu(transposed));
+        assertEquals(expected.getClass(), actual.getClass());
+        assertEquals(expected.getMessage(), actual.getMessage());
     }
 
     @Test

@@ -96,8 +96,15 @@ public final class CudaDevice {
         return pool.take(bytes, arena);
     }
 
-    /** {@code bytes} of host memory copied into a buffer that is given back when {@code arena} closes. */
+    /**
+     * {@code bytes} of native (off-heap) host memory copied into a buffer that is given back when {@code arena}
+     * closes.
+     */
     public DeviceBuffer upload(MemorySegment bytes, Arena arena) {
+        if (!bytes.isNative()) {
+            throw new IllegalArgumentException("upload needs native memory (allocate it in an Arena), not a heap "
+                    + "segment of " + bytes.byteSize() + " bytes");
+        }
         DeviceBuffer buffer = allocateBuffer(Math.max(1, bytes.byteSize()), arena);
         if (bytes.byteSize() > 0) {
             buffer.copyFrom(bytes, 0, 0, bytes.byteSize(), stream);
@@ -182,11 +189,6 @@ public final class CudaDevice {
      */
     public MemorySegment handle(Tensor t, String role) {
         return memory(t, role).buffer().handle();
-    }
-
-    /** The buffer behind a device tensor of this device. */
-    public DeviceBuffer bufferOf(Tensor t, String role) {
-        return memory(t, role).buffer();
     }
 
     private CudaMemory memory(Tensor t, String role) {

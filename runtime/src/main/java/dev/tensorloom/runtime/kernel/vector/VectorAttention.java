@@ -57,8 +57,8 @@ final class VectorAttention {
             }
             return;
         }
-        int keysPadded = roundUp(real);
-        int dimsPadded = roundUp(headDim);
+        int keysPadded = Math.ceilDiv(real, L) * L;
+        int dimsPadded = Math.ceilDiv(headDim, L) * L;
         float[] keysT = new float[headDim * keysPadded];
         float[] values = new float[real * dimsPadded];
         for (int r = 0; r < real; r++) {
@@ -154,9 +154,5 @@ final class VectorAttention {
         for (int j = 0; j < padded; j += L) {
             FloatVector.fromArray(S, scores, off + j).mul(inv).intoArray(scores, off + j);
         }
-    }
-
-    private static int roundUp(int x) {
-        return (x + L - 1) / L * L;
     }
 }

@@ -25,82 +25,82 @@ final class VectorKernels implements Kernels {
     @Override
     public void matmul(Tensor a, Tensor b, Tensor c) {
         Shapes.matmul(a, b, c);
-        VectorGemm.multiply(a, b, c, tasks((long) a.rows() * a.cols() * b.cols(), a, b, c));
+        VectorGemm.multiply(a, b, c, product((long) a.rows() * a.cols() * b.cols(), a, b, c));
     }
 
     /** Packs b into micro-kernel panels once, so products with it skip the per-call packing. */
     @Override
     public PreparedMatrix prepare(Tensor b) {
-        b.leadingDim();
-        return VectorGemm.pack(b, tasks(b));
+        Shapes.requireMatrix(b, "b");
+        return VectorGemm.pack(b, product((long) b.rows() * b.cols(), b));
     }
 
     @Override
     public void matmulTransposedB(Tensor a, Tensor b, Tensor c) {
         Shapes.matmulTransposedB(a, b, c);
-        VectorGemmTransposedB.multiply(a, b, c, tasks((long) a.rows() * a.cols() * b.rows(), a, b, c));
+        VectorGemmTransposedB.multiply(a, b, c, product((long) a.rows() * a.cols() * b.rows(), a, b, c));
     }
 
     @Override
     public void gemv(Tensor a, Tensor x, Tensor y) {
         Shapes.gemv(a, x, y);
-        VectorGemv.multiply(a, x, y, tasks(a, x, y));
+        VectorGemv.multiply(a, x, y, product((long) a.rows() * a.cols(), a, x, y));
     }
 
     @Override
     public void addBias(Tensor x, Tensor bias) {
         Shapes.rowVector(x, bias, "bias");
-        VectorElementwise.addBias(x, bias, tasks(x, bias));
+        VectorElementwise.addBias(x, bias, elementwise(x.size(), x, bias));
     }
 
     @Override
     public void add(Tensor x, Tensor y) {
         Shapes.sameShape(x, y);
-        VectorElementwise.add(x, y, tasks(x, y));
+        VectorElementwise.add(x, y, elementwise(x.size(), x, y));
     }
 
     @Override
     public void layerNorm(Tensor x, Tensor gamma, Tensor beta, float epsilon) {
         Shapes.rowVector(x, gamma, "gamma");
         Shapes.rowVector(x, beta, "beta");
-        VectorRowNorms.layerNorm(x, gamma, beta, epsilon, tasks(x, gamma, beta));
+        VectorRowNorms.layerNorm(x, gamma, beta, epsilon, elementwise(x.size(), x, gamma, beta));
     }
 
     @Override
     public void gelu(Tensor x) {
         x.leadingDim();
-        VectorGelu.apply(x, tasks(x));
+        VectorGelu.apply(x, elementwise(x.size(), x));
     }
 
     @Override
     public void softmaxRows(Tensor x) {
         x.leadingDim();
-        VectorSoftmax.rows(x, tasks(x));
+        VectorSoftmax.rows(x, elementwise(x.size(), x));
     }
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, Tensor keyMask, int heads, Tensor out) {
         int seq = Shapes.attention(q, k, v, keyMask, heads, out);
         long work = 2L * q.rows() * seq * q.cols();
-        VectorAttention.apply(q, k, v, keyMask, heads, out, seq, tasks(work, q, k, v, keyMask, out));
+        VectorAttention.apply(q, k, v, keyMask, heads, out, seq, product(work, q, k, v, keyMask, out));
     }
 
     @Override
     public void gatherRows(Tensor table, int[] ids, Tensor out) {
         Shapes.gather(table, ids, out);
-        VectorElementwise.gatherRows(table, ids, out, tasks(out, table));
+        VectorElementwise.gatherRows(table, ids, out, elementwise(out.size(), table, out));
     }
 
     @Override
     public void meanPool(Tensor x, Tensor mask, Tensor out) {
         int seq = Shapes.meanPool(x, mask, out);
-        VectorPooling.meanPool(x, mask, out, seq, tasks(x, mask, out));
+        VectorPooling.meanPool(x, mask, out, seq, elementwise(x.size(), x, mask, out));
     }
 
     @Override
     public void l2NormalizeRows(Tensor x) {
         x.leadingDim();
-        VectorRowNorms.l2Normalize(x, tasks(x));
+        VectorRowNorms.l2Normalize(x, elementwise(x.size(), x));
     }
 
     @Override
@@ -108,13 +108,13 @@ final class VectorKernels implements Kernels {
         return "VectorKernels[" + Simd.S + ", " + parallelism.threads() + " threads]";
     }
 
-    /** Tasks for a kernel that touches each element of its first operand about once. */
-    private Tasks tasks(Tensor... operands) {
-        return Tasks.forElements(parallelism, operands[0].size(), operands);
+    /** Tasks for a row-wise kernel that touches {@code elements} elements about once each. */
+    private Tasks elementwise(long elements, Tensor... operands) {
+        return Tasks.forElements(parallelism, elements, operands);
     }
 
-    /** Tasks for a product of {@code multiplyAdds} multiply-adds. */
-    private Tasks tasks(long multiplyAdds, Tensor... operands) {
+    /** Tasks for a product of {@code multiplyAdds} multiply-adds (gemv and packing count one per element). */
+    private Tasks product(long multiplyAdds, Tensor... operands) {
         return Tasks.forMultiplyAdds(parallelism, multiplyAdds, operands);
     }
 }

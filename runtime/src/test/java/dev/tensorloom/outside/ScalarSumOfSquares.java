@@ -1,4 +1,4 @@
-package dev.tensorloom.runtime.kernel.family;
+package dev.tensorloom.outside;
 
 import dev.tensorloom.runtime.kernel.ScalarBackend;
 import dev.tensorloom.runtime.tensor.Tensor;

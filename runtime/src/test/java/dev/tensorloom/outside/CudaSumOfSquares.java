@@ -1,4 +1,4 @@
-package dev.tensorloom.runtime.kernel.family;
+package dev.tensorloom.outside;
 
 import dev.tensorloom.runtime.kernel.cuda.CudaBackend;
 import dev.tensorloom.runtime.kernel.cuda.CudaDevice;

@@ -1,4 +1,4 @@
-package dev.tensorloom.runtime.kernel.family;
+package dev.tensorloom.outside;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;

@@ -1,10 +1,11 @@
-package dev.tensorloom.runtime.kernel.family;
+package dev.tensorloom.outside;
 
 import dev.tensorloom.runtime.kernel.Parallelism;
 import dev.tensorloom.runtime.kernel.vector.Rows;
 import dev.tensorloom.runtime.kernel.vector.Simd;
 import dev.tensorloom.runtime.kernel.vector.VectorBackend;
 import dev.tensorloom.runtime.tensor.Tensor;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -32,7 +33,7 @@ public final class VectorSumOfSquares implements SumOfSquares {
         }
         float total = sum.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
-            float v = x.segment().getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, x.offset() + i);
+            float v = x.segment().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, x.offset() + i);
             total += v * v;
         }
         return total;
