@@ -18,11 +18,14 @@ final class BallSamples {
         return x;
     }
 
-    /** Rows at distance boundaryGap·(1/√c) or less from the boundary: norm in [(1 - gap)/√c, (1 - 1e-5)/√c). */
-    static double[] nearBoundary(Random random, int rows, int dim, double c, double gap) {
+    /**
+     * Rows whose distance from the boundary is between minGap/√c and maxGap/√c: norm in
+     * [(1 - maxGap)/√c, (1 - minGap)/√c).
+     */
+    static double[] nearBoundary(Random random, int rows, int dim, double c, double minGap, double maxGap) {
         double[] x = new double[rows * dim];
         for (int i = 0; i < rows; i++) {
-            double radius = (1 - 1e-5 - random.nextDouble() * (gap - 1e-5)) / Math.sqrt(c);
+            double radius = (1 - minGap - random.nextDouble() * (maxGap - minGap)) / Math.sqrt(c);
             setRow(x, i, dim, direction(random, dim), radius);
         }
         return x;
