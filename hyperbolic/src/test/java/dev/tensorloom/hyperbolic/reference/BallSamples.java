@@ -3,13 +3,13 @@ package dev.tensorloom.hyperbolic.reference;
 import java.util.Random;
 
 /** Random points of the ball and tangent vectors, as row-major [rows, dim] arrays. */
-final class BallSamples {
+public final class BallSamples {
 
     private BallSamples() {
     }
 
     /** Rows uniform in direction with norm uniform in [0, maxFraction/√c). */
-    static double[] points(Random random, int rows, int dim, double c, double maxFraction) {
+    public static double[] points(Random random, int rows, int dim, double c, double maxFraction) {
         double[] x = new double[rows * dim];
         for (int i = 0; i < rows; i++) {
             double radius = random.nextDouble() * maxFraction / Math.sqrt(c);
@@ -22,7 +22,7 @@ final class BallSamples {
      * Rows whose distance from the boundary is between minGap/√c and maxGap/√c: norm in
      * [(1 - maxGap)/√c, (1 - minGap)/√c).
      */
-    static double[] nearBoundary(Random random, int rows, int dim, double c, double minGap, double maxGap) {
+    public static double[] nearBoundary(Random random, int rows, int dim, double c, double minGap, double maxGap) {
         double[] x = new double[rows * dim];
         for (int i = 0; i < rows; i++) {
             double radius = (1 - minGap - random.nextDouble() * (maxGap - minGap)) / Math.sqrt(c);
@@ -32,7 +32,7 @@ final class BallSamples {
     }
 
     /** Gaussian entries times scale. */
-    static double[] gaussian(Random random, int n, double scale) {
+    public static double[] gaussian(Random random, int n, double scale) {
         double[] v = new double[n];
         for (int i = 0; i < n; i++) {
             v[i] = random.nextGaussian() * scale;
@@ -40,7 +40,7 @@ final class BallSamples {
         return v;
     }
 
-    static double[] direction(Random random, int dim) {
+    public static double[] direction(Random random, int dim) {
         double[] d = gaussian(random, dim, 1);
         double n = Math.sqrt(dot(d, d));
         for (int j = 0; j < dim; j++) {
@@ -49,13 +49,13 @@ final class BallSamples {
         return d;
     }
 
-    static void setRow(double[] x, int i, int dim, double[] direction, double radius) {
+    public static void setRow(double[] x, int i, int dim, double[] direction, double radius) {
         for (int j = 0; j < dim; j++) {
             x[i * dim + j] = direction[j] * radius;
         }
     }
 
-    static double dot(double[] a, double[] b) {
+    public static double dot(double[] a, double[] b) {
         double s = 0;
         for (int i = 0; i < a.length; i++) {
             s += a[i] * b[i];
@@ -63,15 +63,15 @@ final class BallSamples {
         return s;
     }
 
-    static double[] row(double[] x, int i, int dim) {
+    public static double[] row(double[] x, int i, int dim) {
         return java.util.Arrays.copyOfRange(x, i * dim, (i + 1) * dim);
     }
 
-    static double norm(double[] a) {
+    public static double norm(double[] a) {
         return Math.sqrt(dot(a, a));
     }
 
-    static double[] neg(double[] a) {
+    public static double[] neg(double[] a) {
         double[] r = new double[a.length];
         for (int i = 0; i < a.length; i++) {
             r[i] = -a[i];
@@ -79,7 +79,7 @@ final class BallSamples {
         return r;
     }
 
-    static double[] scale(double[] a, double k) {
+    public static double[] scale(double[] a, double k) {
         double[] r = new double[a.length];
         for (int i = 0; i < a.length; i++) {
             r[i] = a[i] * k;
