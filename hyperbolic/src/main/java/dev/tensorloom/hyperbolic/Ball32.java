@@ -148,6 +148,57 @@ final class Ball32 {
     }
 
     /**
+     * ½⊗ scales its row by φ(n) = tanh(½·artanh(√c·n))/(√c·n) = 1/(1 + √(1 - u²)), u = √c·n (the half-angle
+     * identity, which needs no series near 0); beyond the artanh clamp u is held and φ = t/u.
+     */
+    Scale halfScale(double n) {
+        double u = sqrtC * n;
+        double byU;
+        double value;
+        if (u > ARTANH_LIMIT) {
+            double t = Math.tanh(0.5 * artanh(u));
+            value = t / u;
+            byU = -t / (u * u);
+        } else {
+            double root = Math.sqrt(1 - u * u);
+            value = 1 / (1 + root);
+            byU = u / (root * (1 + root) * (1 + root));
+        }
+        return new Scale(value, byU * sqrtC, byU * n / (2 * sqrtC));
+    }
+
+    /**
+     * The backward pass of gyr[u,v]w = w + α·u + β·v for an output gradient g, from su = ⟨g,u⟩ and sv = ⟨g,v⟩:
+     * α, β and dL/dq = su·∂α/∂q + sv·∂β/∂q for q in ⟨u,w⟩, ⟨v,w⟩, ⟨u,v⟩, ||u||², ||v||² and c.
+     */
+    record GyrationGrad(double alpha, double beta, double byUw, double byVw, double byUv, double byU2, double byV2,
+            double byC) {
+    }
+
+    GyrationGrad gyrationBackward(double uw, double vw, double uv, double u2, double v2, double su, double sv) {
+        double k = -c;
+        double k2 = c * c;
+        double a = -k2 * uw * v2 - k * vw + 2 * k2 * uv * vw;
+        double b = -k2 * vw * u2 + k * uw;
+        double d = 1 - 2 * k * uv + k2 * u2 * v2;
+        boolean floored = d < MIN_NORM;
+        d = floored ? MIN_NORM : d;
+        double alpha = 2 * a / d;
+        double beta = 2 * b / d;
+        // ∂(2A/D) = (2∂A - α∂D)/D, and likewise for β; D's partials vanish where it is floored.
+        double f = floored ? 0 : 1;
+        double[] aBy = {-k2 * v2, -k + 2 * k2 * uv, 2 * k2 * vw, 0, -k2 * uw, -2 * k * uw * v2 - vw + 4 * k * uv * vw};
+        double[] bBy = {k, -k2 * u2, 0, -k2 * vw, 0, -2 * k * vw * u2 + uw};
+        double[] dBy = {0, 0, -2 * k * f, k2 * v2 * f, k2 * u2 * f, (-2 * uv + 2 * k * u2 * v2) * f};
+        double[] g = new double[6];
+        for (int q = 0; q < 6; q++) {
+            g[q] = su * (2 * aBy[q] - alpha * dBy[q]) / d + sv * (2 * bBy[q] - beta * dBy[q]) / d;
+        }
+        // The last partial was in κ = -c.
+        return new GyrationGrad(alpha, beta, g[0], g[1], g[2], g[3], g[4], -g[5]);
+    }
+
+    /**
      * gyr[u,v]w = w + (2A/D)·u + (2B/D)·v with κ = -c (REFERENCE.md §3); returns {2A/D, 2B/D}.
      */
     double[] gyration(double uw, double vw, double uv, double u2, double v2) {

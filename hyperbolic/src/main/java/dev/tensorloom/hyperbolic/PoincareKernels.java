@@ -44,8 +44,14 @@ public interface PoincareKernels {
     /** r[i]⊗x[i], r a contiguous vector of one scalar per row. */
     void scalarMul(float c, Tensor r, Tensor x, Tensor out);
 
+    /** gradR gets one value per row. */
+    float scalarMulBackward(float c, Tensor r, Tensor x, Tensor gradOut, Tensor gradR, Tensor gradX);
+
     /** M⊗x[i] for m [outDim, dim]; out is [rows, outDim]. The product Mx is one GEMM of the dense family. */
     void matVec(float c, Tensor m, Tensor x, Tensor out);
+
+    /** M⊗x = exp₀(M·log₀(x)), differentiated as that composition; gradM is [outDim, dim]. */
+    float matVecBackward(float c, Tensor m, Tensor x, Tensor gradOut, Tensor gradM, Tensor gradX);
 
     /** exp₀(v). */
     void expmap0(float c, Tensor v, Tensor out);
@@ -60,8 +66,12 @@ public interface PoincareKernels {
     /** exp_x(v). */
     void expmap(float c, Tensor x, Tensor v, Tensor out);
 
+    float expmapBackward(float c, Tensor x, Tensor v, Tensor gradOut, Tensor gradX, Tensor gradV);
+
     /** log_x(y). */
     void logmap(float c, Tensor x, Tensor y, Tensor out);
+
+    float logmapBackward(float c, Tensor x, Tensor y, Tensor gradOut, Tensor gradX, Tensor gradY);
 
     /** d(x[i], y[i]) into out, one per row. */
     void distance(float c, Tensor x, Tensor y, Tensor out);
@@ -85,12 +95,24 @@ public interface PoincareKernels {
     /** gyr[u,v]w. */
     void gyration(float c, Tensor u, Tensor v, Tensor w, Tensor out);
 
+    float gyrationBackward(float c, Tensor u, Tensor v, Tensor w, Tensor gradOut, Tensor gradU, Tensor gradV,
+            Tensor gradW);
+
     /** P_{x→y}(v). */
     void transport(float c, Tensor x, Tensor y, Tensor v, Tensor out);
+
+    float transportBackward(float c, Tensor x, Tensor y, Tensor v, Tensor gradOut, Tensor gradX, Tensor gradY,
+            Tensor gradV);
 
     /** P_{0→y}(v). */
     void transport0(float c, Tensor y, Tensor v, Tensor out);
 
+    float transport0Backward(float c, Tensor y, Tensor v, Tensor gradOut, Tensor gradY, Tensor gradV);
+
     /** The gyromidpoint of the rows of points with weights (contiguous, one per row), into out [1, dim]. */
     void weightedMidpoint(float c, Tensor points, Tensor weights, Tensor out);
+
+    /** gradOut is [1, dim]; gradWeights gets one value per point. */
+    float weightedMidpointBackward(float c, Tensor points, Tensor weights, Tensor gradOut, Tensor gradPoints,
+            Tensor gradWeights);
 }

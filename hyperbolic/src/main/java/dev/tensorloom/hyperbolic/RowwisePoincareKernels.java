@@ -278,25 +278,64 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         return (float) sum(dc);
     }
 
+    /** exp_x(v) = x ⊕ exp₀(λ_x·v/2): the composition both passes follow. */
     @Override
     public void expmap(float c, Tensor x, Tensor v, Tensor out) {
         Ball32 b = new Ball32(c);
         Shapes.sameShape(x, v);
         Shapes.sameShape(x, out);
-        forEachRow(x.rows(), 3 * x.size(), i -> {
-            Row r = new Row(b, x, i, v, i);
-            double v2 = dot(v, i, v, i);
-            if (v2 == 0) {
-                combine(out, i, (float) r.kx, x, i, 0, null, 0, 0, null, 0);
-                return;
-            }
-            // exp_x(v) = x ⊕ β·v, β = tanh(√c·λ_x·||v||/2)/(√c·||v||); Row read v as a point, so use v2 and r.xy/r.ky.
-            double n = Math.sqrt(v2);
-            double beta = Ball32.tanh(b.sqrtC * b.lambda(r.x2) * n / 2) / (b.sqrtC * n);
-            double xv = r.xy / r.ky;
-            Ball32.Mobius m = b.mobius(r.x2, beta * beta * v2, beta * xv);
-            combine(out, i, (float) (m.onX() * r.kx), x, i, (float) (m.onY() * beta), v, i, 0, null, 0);
+        try (Arena arena = Arena.ofShared()) {
+            Tensor half = Tensor.allocate(arena, x.rows(), x.cols());
+            halfLambdaTimes(b, x, v, half);
+            expmap0(c, half, half);
+            mobiusAdd(c, x, half, out);
+        }
+    }
+
+    @Override
+    public float expmapBackward(float c, Tensor x, Tensor v, Tensor gradOut, Tensor gradX, Tensor gradV) {
+        Ball32 b = new Ball32(c);
+        Shapes.sameShape(x, v);
+        Shapes.sameShape(x, gradOut);
+        Shapes.sameShape(x, gradX);
+        Shapes.sameShape(x, gradV);
+        int rows = x.rows();
+        try (Arena arena = Arena.ofShared()) {
+            Tensor half = Tensor.allocate(arena, rows, x.cols());
+            Tensor u = Tensor.allocate(arena, rows, x.cols());
+            Tensor gradU = Tensor.allocate(arena, rows, x.cols());
+            Tensor gradHalf = Tensor.allocate(arena, rows, x.cols());
+            Tensor extra = Tensor.allocate(arena, rows, x.cols());
+            double[] halfLambda = halfLambdaTimes(b, x, v, half);
+            expmap0(c, half, u);
+            double dc = mobiusAddBackward(c, x, u, gradOut, gradX, gradU);
+            dc += expmap0Backward(c, half, gradU, gradHalf);
+            double[] dcRows = new double[rows];
+            forEachRow(rows, 5 * x.size(), i -> {
+                combine(gradV, i, (float) halfLambda[i], gradHalf, i, 0, null, 0, 0, null, 0);
+                // λ_x/2 = 1/(1 - c||x'||²): d/dx' = (λ²/2)·c·x', d/dc = λ²·||x'||²/4.
+                double x2raw = dot(x, i, x, i);
+                double kx = b.projection(x2raw);
+                double lambda = 2 * halfLambda[i];
+                double gv = dot(gradHalf, i, v, i);
+                combine(extra, i, (float) (gv * lambda * lambda / 2 * b.c * kx), x, i, 0, null, 0, 0, null, 0);
+                dcRows[i] = gv * lambda * lambda * kx * kx * x2raw / 4 + unproject(b, extra, i, x, i, x2raw);
+                combine(gradX, i, 1, gradX, i, 1, extra, i, 0, null, 0);
+            }, x, v, gradHalf, gradX, gradV, extra);
+            return (float) (dc + sum(dcRows));
+        }
+    }
+
+    /** out[i] = (λ_{x_i'}/2)·v[i]; returns the factors. */
+    private double[] halfLambdaTimes(Ball32 b, Tensor x, Tensor v, Tensor out) {
+        double[] halfLambda = new double[x.rows()];
+        forEachRow(x.rows(), 2 * x.size(), i -> {
+            double x2raw = dot(x, i, x, i);
+            double kx = b.projection(x2raw);
+            halfLambda[i] = b.lambda(kx * kx * x2raw) / 2;
+            combine(out, i, (float) halfLambda[i], v, i, 0, null, 0, 0, null, 0);
         }, x, v, out);
+        return halfLambda;
     }
 
     @Override
@@ -312,6 +351,101 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
             double k = 2 / (b.sqrtC * b.lambda(r.x2)) * Ball32.artanh(b.sqrtC * wn) / wn;
             combine(out, i, (float) (-k * m.onX() * r.kx), x, i, (float) (k * m.onY() * r.ky), y, i, 0, null, 0);
         }, x, y, out);
+    }
+
+    /** log_x(y) = (2/λ_x)·log₀((-x)⊕y), differentiated as that composition. */
+    @Override
+    public float logmapBackward(float c, Tensor x, Tensor y, Tensor gradOut, Tensor gradX, Tensor gradY) {
+        Ball32 b = new Ball32(c);
+        Shapes.sameShape(x, y);
+        Shapes.sameShape(x, gradOut);
+        Shapes.sameShape(x, gradX);
+        Shapes.sameShape(x, gradY);
+        int rows = x.rows();
+        try (Arena arena = Arena.ofShared()) {
+            Tensor negX = Tensor.allocate(arena, rows, x.cols());
+            Tensor w = Tensor.allocate(arena, rows, x.cols());
+            Tensor log = Tensor.allocate(arena, rows, x.cols());
+            Tensor gradLog = Tensor.allocate(arena, rows, x.cols());
+            Tensor gradW = Tensor.allocate(arena, rows, x.cols());
+            Tensor gradNegX = Tensor.allocate(arena, rows, x.cols());
+            forEachRow(rows, 2 * x.size(), i -> combine(negX, i, -1, x, i, 0, null, 0, 0, null, 0), x, negX);
+            mobiusAdd(c, negX, y, w);
+            logmap0(c, w, log);
+            double[] dcRows = new double[rows];
+            double[] gl = new double[rows];
+            double[] x2raws = new double[rows];
+            forEachRow(rows, 3 * x.size(), i -> {
+                double x2raw = dot(x, i, x, i);
+                double kx = b.projection(x2raw);
+                double x2 = kx * kx * x2raw;
+                x2raws[i] = x2raw;
+                gl[i] = dot(gradOut, i, log, i);
+                // The factor 2/λ_x = 1 - c||x'||².
+                combine(gradLog, i, (float) (1 - b.c * x2), gradOut, i, 0, null, 0, 0, null, 0);
+                dcRows[i] = -gl[i] * x2;
+            }, x, gradOut, log, gradLog);
+            double dc = logmap0Backward(c, w, gradLog, gradW);
+            dc += mobiusAddBackward(c, negX, y, gradW, gradNegX, gradY);
+            forEachRow(rows, 3 * x.size(), i -> {
+                // gradX = -gradNegX + d(1 - c||x'||²)/dx·⟨g, log⟩, the second through x's projection.
+                double kx = b.projection(x2raws[i]);
+                combine(gradX, i, (float) (-2 * b.c * gl[i] * kx), x, i, 0, null, 0, 0, null, 0);
+                dcRows[i] += unproject(b, gradX, i, x, i, x2raws[i]);
+                combine(gradX, i, 1, gradX, i, -1, gradNegX, i, 0, null, 0);
+            }, x, gradX, gradNegX);
+            return (float) (dc + sum(dcRows));
+        }
+    }
+
+    /** r⊗x = exp₀(r·log₀(x)), differentiated as that composition. */
+    @Override
+    public float scalarMulBackward(float c, Tensor r, Tensor x, Tensor gradOut, Tensor gradR, Tensor gradX) {
+        Shapes.sameShape(x, gradOut);
+        Shapes.sameShape(x, gradX);
+        requireVector(r, x.rows(), "r (one scalar per row)");
+        requireVector(gradR, x.rows(), "gradient of r (one per row)");
+        int rows = x.rows();
+        try (Arena arena = Arena.ofShared()) {
+            Tensor log = Tensor.allocate(arena, rows, x.cols());
+            Tensor z = Tensor.allocate(arena, rows, x.cols());
+            Tensor gradZ = Tensor.allocate(arena, rows, x.cols());
+            logmap0(c, x, log);
+            forEachRow(rows, 2 * x.size(), i -> combine(z, i, (float) at(r, i), log, i, 0, null, 0, 0, null, 0), log, z);
+            double dc = expmap0Backward(c, z, gradOut, gradZ);
+            forEachRow(rows, 2 * x.size(), i -> {
+                put(gradR, i, dot(gradZ, i, log, i));
+                combine(gradZ, i, (float) at(r, i), gradZ, i, 0, null, 0, 0, null, 0);
+            }, log, gradZ, gradR);
+            return (float) (dc + logmap0Backward(c, x, gradZ, gradX));
+        }
+    }
+
+    /** M⊗x = exp₀(log₀(x)·Mᵀ), differentiated as that composition with two more products of the dense family. */
+    @Override
+    public float matVecBackward(float c, Tensor m, Tensor x, Tensor gradOut, Tensor gradM, Tensor gradX) {
+        Shapes.sameShape(m, gradM);
+        Shapes.sameShape(x, gradX);
+        int rows = x.rows();
+        try (Arena arena = Arena.ofShared()) {
+            Tensor log = Tensor.allocate(arena, rows, x.cols());
+            Tensor z = Tensor.allocate(arena, rows, m.rows());
+            Tensor gradZ = Tensor.allocate(arena, rows, m.rows());
+            Tensor gradZT = Tensor.allocate(arena, m.rows(), rows);
+            Tensor gradLog = Tensor.allocate(arena, rows, x.cols());
+            logmap0(c, x, log);
+            dense.matmulTransposedB(log, m, z);
+            Shapes.sameShape(z, gradOut);
+            double dc = expmap0Backward(c, z, gradOut, gradZ);
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < m.rows(); j++) {
+                    set(gradZT, j, i, get(gradZ, i, j));
+                }
+            }
+            dense.matmul(gradZT, log, gradM);
+            dense.matmul(gradZ, m, gradLog);
+            return (float) (dc + logmap0Backward(c, x, gradLog, gradX));
+        }
     }
 
     // ---- distances ------------------------------------------------------------------------------------------
@@ -507,8 +641,160 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
     }
 
     @Override
+    public float gyrationBackward(float c, Tensor u, Tensor v, Tensor w, Tensor gradOut, Tensor gradU, Tensor gradV,
+            Tensor gradW) {
+        Ball32 b = new Ball32(c);
+        for (Tensor t : new Tensor[] {v, w, gradOut, gradU, gradV, gradW}) {
+            Shapes.sameShape(u, t);
+        }
+        double[] dc = new double[u.rows()];
+        forEachRow(u.rows(), 7 * u.size(), i -> {
+            Row r = new Row(b, u, i, v, i);
+            double uw = dot(u, i, w, i) * r.kx;
+            double vw = dot(v, i, w, i) * r.ky;
+            double su = dot(gradOut, i, u, i) * r.kx;
+            double sv = dot(gradOut, i, v, i) * r.ky;
+            Ball32.GyrationGrad gg = b.gyrationBackward(uw, vw, r.xy, r.x2, r.y2, su, sv);
+            combine(gradW, i, 1, gradOut, i, (float) (gg.byUw() * r.kx), u, i, (float) (gg.byVw() * r.ky), v, i);
+            combine(gradU, i, (float) gg.alpha(), gradOut, i, (float) gg.byUw(), w, i, (float) (gg.byUv() * r.ky), v, i);
+            combine(gradU, i, 1, gradU, i, (float) (2 * gg.byU2() * r.kx), u, i, 0, null, 0);
+            combine(gradV, i, (float) gg.beta(), gradOut, i, (float) gg.byVw(), w, i, (float) (gg.byUv() * r.kx), u, i);
+            combine(gradV, i, 1, gradV, i, (float) (2 * gg.byV2() * r.ky), v, i, 0, null, 0);
+            dc[i] = gg.byC() + unproject(b, gradU, i, u, i, r.x2raw) + unproject(b, gradV, i, v, i, r.y2raw);
+        }, u, v, w, gradOut, gradU, gradV, gradW);
+        return (float) sum(dc);
+    }
+
+    @Override
+    public float transportBackward(float c, Tensor x, Tensor y, Tensor v, Tensor gradOut, Tensor gradX, Tensor gradY,
+            Tensor gradV) {
+        Ball32 b = new Ball32(c);
+        for (Tensor t : new Tensor[] {y, v, gradOut, gradX, gradY, gradV}) {
+            Shapes.sameShape(x, t);
+        }
+        double[] dc = new double[x.rows()];
+        forEachRow(x.rows(), 7 * x.size(), i -> {
+            // s·gyr[y', -x']v with s = λ_x/λ_y = (1 - c||y'||²)/(1 - c||x'||²); Row holds (y', x').
+            Row r = new Row(b, y, i, x, i);
+            double yv = dot(y, i, v, i) * r.kx;
+            double minusXv = -dot(x, i, v, i) * r.ky;
+            double gdotY = dot(gradOut, i, y, i) * r.kx;
+            double gdotX = dot(gradOut, i, x, i) * r.ky;
+            double gdotV = dot(gradOut, i, v, i);
+            // In Row's names y' is "x" and x' is "y": ||x'||² = r.y2, ||y'||² = r.x2.
+            double oneMinusCx2 = 1 - b.c * r.y2;
+            double oneMinusCy2 = 1 - b.c * r.x2;
+            double s = oneMinusCy2 / oneMinusCx2;
+            Ball32.GyrationGrad gg = b.gyrationBackward(yv, minusXv, -r.xy, r.x2, r.y2, s * gdotY, -s * gdotX);
+            double gGyr = gdotV + gg.alpha() * gdotY - gg.beta() * gdotX;
+            double sByX2 = b.c * oneMinusCy2 / (oneMinusCx2 * oneMinusCx2);
+            double sByY2 = -b.c / oneMinusCx2;
+            double sByC = (r.y2 - r.x2) / (oneMinusCx2 * oneMinusCx2);
+            // gradV = s·g + ∂/∂⟨u,w⟩·y' + ∂/∂⟨v,w⟩·(-x')
+            combine(gradV, i, (float) s, gradOut, i, (float) (gg.byUw() * r.kx), y, i, (float) (-gg.byVw() * r.ky), x, i);
+            // gradY' = α·s·g + ∂⟨u,w⟩·v + ∂⟨u,v⟩·(-x') + 2(∂||u||² + ⟨g,gyr⟩·∂s/∂||y||²)·y'
+            combine(gradY, i, (float) (gg.alpha() * s), gradOut, i, (float) gg.byUw(), v, i,
+                    (float) (-gg.byUv() * r.ky), x, i);
+            combine(gradY, i, 1, gradY, i, (float) (2 * (gg.byU2() + gGyr * sByY2) * r.kx), y, i, 0, null, 0);
+            // gradX' = -(β·s·g + ∂⟨v,w⟩·v + ∂⟨u,v⟩·y') + 2(∂||v||² + ⟨g,gyr⟩·∂s/∂||x||²)·x'
+            combine(gradX, i, (float) (-gg.beta() * s), gradOut, i, (float) -gg.byVw(), v, i,
+                    (float) (-gg.byUv() * r.kx), y, i);
+            combine(gradX, i, 1, gradX, i, (float) (2 * (gg.byV2() + gGyr * sByX2) * r.ky), x, i, 0, null, 0);
+            dc[i] = gg.byC() + gGyr * sByC + unproject(b, gradY, i, y, i, r.x2raw)
+                    + unproject(b, gradX, i, x, i, r.y2raw);
+        }, x, y, v, gradOut, gradX, gradY, gradV);
+        return (float) sum(dc);
+    }
+
+    @Override
+    public float transport0Backward(float c, Tensor y, Tensor v, Tensor gradOut, Tensor gradY, Tensor gradV) {
+        Ball32 b = new Ball32(c);
+        for (Tensor t : new Tensor[] {v, gradOut, gradY, gradV}) {
+            Shapes.sameShape(y, t);
+        }
+        double[] dc = new double[y.rows()];
+        forEachRow(y.rows(), 5 * y.size(), i -> {
+            double y2raw = dot(y, i, y, i);
+            double ky = b.projection(y2raw);
+            double gv = dot(gradOut, i, v, i);
+            combine(gradV, i, (float) (1 - b.c * ky * ky * y2raw), gradOut, i, 0, null, 0, 0, null, 0);
+            combine(gradY, i, (float) (-2 * b.c * gv * ky), y, i, 0, null, 0, 0, null, 0);
+            dc[i] = -gv * ky * ky * y2raw + unproject(b, gradY, i, y, i, y2raw);
+        }, y, v, gradOut, gradY, gradV);
+        return (float) sum(dc);
+    }
+
+    @Override
     public void weightedMidpoint(float c, Tensor points, Tensor weights, Tensor out) {
         Ball32 b = new Ball32(c);
+        Midpoint m = midpointSum(b, points, weights, out);
+        double n = Math.sqrt(m.t2);
+        double k = 0;
+        if (n != 0) {
+            // ½ ⊗ T, T = (the sum in out)/den
+            double phi = b.halfScale(n).value();
+            k = b.projection(phi * phi * m.t2) * phi / m.den;
+        }
+        combine(out, 0, (float) k, out, 0, 0, null, 0, 0, null, 0);
+    }
+
+    @Override
+    public float weightedMidpointBackward(float c, Tensor points, Tensor weights, Tensor gradOut, Tensor gradPoints,
+            Tensor gradWeights) {
+        Ball32 b = new Ball32(c);
+        Shapes.sameShape(points, gradPoints);
+        requireVector(gradWeights, points.rows(), "gradient of the weights (one per point)");
+        Shapes.requireMatrix(gradOut, "midpoint gradient");
+        try (Arena arena = Arena.ofShared()) {
+            Tensor sum = Tensor.allocate(arena, 1, points.cols());
+            Midpoint m = midpointSum(b, points, weights, sum);
+            Shapes.sameShape(sum, gradOut);
+            double n = Math.sqrt(m.t2);
+            if (n == 0) {
+                throw new IllegalArgumentException("the midpoint's backward pass needs a sum Σ α_i λ_i x_i that is not 0");
+            }
+            // dL/dT, T = sum/den, first through ½⊗ (or, beyond the radius, the projection onto it).
+            double gs = dot(gradOut, 0, sum, 0);
+            double gT = gs / m.den;
+            Ball32.Scale phi = b.halfScale(n);
+            double onG;
+            double onT;
+            double dc;
+            if (b.projection(phi.value() * phi.value() * m.t2) < 1) {
+                onG = b.maxNorm / n;
+                onT = -b.maxNorm / n * gT / m.t2;
+                dc = gT / n * b.maxNormByC();
+            } else {
+                onG = phi.value();
+                onT = phi.byN() * gT / n;
+                dc = gT * phi.byC();
+            }
+            // dL/dS = dL/dT / den, with T = sum/den: gradS = (onG·g + onT·sum/den)/den, dL/dden = -⟨gradS, S⟩/den.
+            Tensor gradS = Tensor.allocate(arena, 1, points.cols());
+            combine(gradS, 0, (float) (onG / m.den), gradOut, 0, (float) (onT / (m.den * m.den)), sum, 0, 0, null, 0);
+            double gDen = -dot(gradS, 0, sum, 0) / m.den;
+            double[] dcRows = new double[points.rows()];
+            forEachRow(points.rows(), 3 * points.size(), i -> {
+                double alpha = at(weights, i);
+                double k = m.k[i];
+                double lambda = m.lambda[i];
+                double gsx = dot(gradS, 0, points, i) * k;
+                double common = alpha * (gsx + gDen) * lambda * lambda;
+                // λ = 2/(1 - c||x'||²): dλ/dx' = λ²·c·x', dλ/dc = λ²·||x'||²/2.
+                combine(gradPoints, i, (float) (alpha * lambda), gradS, 0, (float) (common * b.c * k), points, i, 0,
+                        null, 0);
+                put(gradWeights, i, lambda * gsx + (lambda - 1) * gDen);
+                dcRows[i] = common * m.x2[i] / 2 + unproject(b, gradPoints, i, points, i, m.x2raw[i]);
+            }, points, gradPoints, gradWeights);
+            return (float) (dc + sum(dcRows));
+        }
+    }
+
+    /** The midpoint's sum Σ α_i λ_i x_i' (written to out [1, dim]), its denominator and per-point values. */
+    private record Midpoint(double den, double t2, double[] k, double[] lambda, double[] x2, double[] x2raw) {
+    }
+
+    private Midpoint midpointSum(Ball32 b, Tensor points, Tensor weights, Tensor out) {
         Shapes.requireMatrix(points, "points");
         int n = points.rows();
         if (n == 0) {
@@ -519,33 +805,30 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         if (out.rows() != 1 || out.cols() != points.cols()) {
             throw new IllegalArgumentException("midpoint " + out + " is not [1, " + points.cols() + "]");
         }
-        // Σ α_i λ_i x_i' / Σ α_j (λ_j - 1), accumulated into out in order (one row, no parallelism to gain).
+        double[] k = new double[n];
+        double[] lambda = new double[n];
+        double[] x2 = new double[n];
+        double[] x2raw = new double[n];
+        // Accumulated into out in order: one row, no parallelism to gain.
         double den = 0;
         for (int i = 0; i < n; i++) {
-            double x2raw = dot(points, i, points, i);
-            double k = b.projection(x2raw);
-            double lambda = b.lambda(k * k * x2raw);
+            x2raw[i] = dot(points, i, points, i);
+            k[i] = b.projection(x2raw[i]);
+            x2[i] = k[i] * k[i] * x2raw[i];
+            lambda[i] = b.lambda(x2[i]);
             double alpha = at(weights, i);
-            float coefficient = (float) (alpha * lambda * k);
+            float coefficient = (float) (alpha * lambda[i] * k[i]);
             if (i == 0) {
                 combine(out, 0, coefficient, points, 0, 0, null, 0, 0, null, 0);
             } else {
                 combine(out, 0, 1, out, 0, coefficient, points, i, 0, null, 0);
             }
-            den += alpha * (lambda - 1);
+            den += alpha * (lambda[i] - 1);
         }
         if (Math.abs(den) < Ball32.MIN_NORM) {
             den = den < 0 ? -Ball32.MIN_NORM : Ball32.MIN_NORM;
         }
-        double n2 = dot(out, 0, out, 0) / (den * den);
-        double k = 0;
-        if (n2 != 0) {
-            // ½ ⊗ (the sum / den)
-            double norm = Math.sqrt(n2);
-            double t = Ball32.tanh(0.5 * Ball32.artanh(b.sqrtC * norm));
-            k = b.projection(t * t / b.c) * t / (b.sqrtC * norm) / den;
-        }
-        combine(out, 0, (float) k, out, 0, 0, null, 0, 0, null, 0);
+        return new Midpoint(den, dot(out, 0, out, 0) / (den * den), k, lambda, x2, x2raw);
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import dev.tensorloom.hyperbolic.reference.PoincareReference;
 import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
+import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -117,8 +118,17 @@ abstract class PoincareKernelsContract {
     }
 
     private static void assertMatches(double[] expected, double[] actual, int dim, String what) {
+        assertMatches(expected, actual, dim, 0, what);
+    }
+
+    /** With a floor under the normwise scale, for results that cancel to far below the size of their terms. */
+    private static void assertMatches(double[] expected, Tensor actual, int dim, double floor, String what) {
+        assertMatches(expected, read(actual), dim, floor, what);
+    }
+
+    private static void assertMatches(double[] expected, double[] actual, int dim, double floor, String what) {
         assertEquals(expected.length, actual.length, what + ": length");
-        double max = 0;
+        double max = floor;
         for (double e : expected) {
             max = Math.max(max, Math.abs(e));
         }
@@ -318,6 +328,101 @@ abstract class PoincareKernelsContract {
 
     @ParameterizedTest(name = "c = {0}, dim {1}, strided {2}")
     @MethodSource("cases")
+    void multiplicationsBackward(float c, int dim, boolean strided) {
+        PoincareReference ref = reference(c);
+        double[] x = points(c, ROWS, dim);
+        double[] r = rounded(BallSamples.scale(BallSamples.gaussian(random, ROWS, 1), 0.8));
+        double[] g = gaussian(ROWS * dim);
+        Tensor gr = Tensor.allocate(arena, ROWS);
+        Tensor gx = place(new double[ROWS * dim], ROWS, dim, strided);
+        float dc = kernels.scalarMulBackward(c, vector(r), place(x, ROWS, dim, strided), place(g, ROWS, dim, strided),
+                gr, gx);
+        PoincareReference.Gradients e = ref.scalarMulBackward(r, x, dim, g);
+        assertMatches(e.of(0), gr, dim, "dL/dr of r⊗x");
+        assertMatches(e.of(1), gx, dim, "dL/dx of r⊗x");
+        assertCurvatureGradient(e.curvature(), dc, dim, "r⊗x");
+        int outDim = 3;
+        double[] m = rounded(BallSamples.scale(BallSamples.gaussian(random, outDim * dim, 1), 0.5 / Math.sqrt(dim)));
+        double[] gm = gaussian(ROWS * outDim);
+        Tensor gradM = place(new double[outDim * dim], outDim, dim, strided);
+        dc = kernels.matVecBackward(c, place(m, outDim, dim, strided), place(x, ROWS, dim, strided),
+                place(gm, ROWS, outDim, strided), gradM, gx);
+        e = ref.matVecBackward(m, outDim, x, dim, gm);
+        assertMatches(e.of(0), gradM, dim, "dL/dM of M⊗x");
+        assertMatches(e.of(1), gx, dim, "dL/dx of M⊗x");
+        assertCurvatureGradient(e.curvature(), dc, dim, "M⊗x");
+    }
+
+    @ParameterizedTest(name = "c = {0}, dim {1}, strided {2}")
+    @MethodSource("cases")
+    void expAndLogAtAPointBackward(float c, int dim, boolean strided) {
+        PoincareReference ref = reference(c);
+        double[] x = points(c, ROWS, dim);
+        double[] y = points(c, ROWS, dim);
+        double[] v = tangents(c, ROWS, dim);
+        double[] g = gaussian(ROWS * dim);
+        Tensor g1 = place(new double[ROWS * dim], ROWS, dim, strided);
+        Tensor g2 = place(new double[ROWS * dim], ROWS, dim, strided);
+        float dc = kernels.expmapBackward(c, place(x, ROWS, dim, strided), place(v, ROWS, dim, strided),
+                place(g, ROWS, dim, strided), g1, g2);
+        PoincareReference.Gradients e = ref.expmapBackward(x, v, dim, g);
+        assertMatches(e.of(0), g1, dim, "dL/dx of exp_x(v)");
+        assertMatches(e.of(1), g2, dim, "dL/dv of exp_x(v)");
+        assertCurvatureGradient(e.curvature(), dc, dim, "exp_x(v)");
+        dc = kernels.logmapBackward(c, place(x, ROWS, dim, strided), place(y, ROWS, dim, strided),
+                place(g, ROWS, dim, strided), g1, g2);
+        e = ref.logmapBackward(x, y, dim, g);
+        assertMatches(e.of(0), g1, dim, "dL/dx of log_x(y)");
+        assertMatches(e.of(1), g2, dim, "dL/dy of log_x(y)");
+        assertCurvatureGradient(e.curvature(), dc, dim, "log_x(y)");
+    }
+
+    @ParameterizedTest(name = "c = {0}, dim {1}, strided {2}")
+    @MethodSource("cases")
+    void gyrationTransportAndMidpointBackward(float c, int dim, boolean strided) {
+        PoincareReference ref = reference(c);
+        double[] x = points(c, ROWS, dim);
+        double[] y = points(c, ROWS, dim);
+        double[] v = gaussian(ROWS * dim);
+        double[] g = gaussian(ROWS * dim);
+        Tensor g1 = place(new double[ROWS * dim], ROWS, dim, strided);
+        Tensor g2 = place(new double[ROWS * dim], ROWS, dim, strided);
+        Tensor g3 = place(new double[ROWS * dim], ROWS, dim, strided);
+        float dc = kernels.gyrationBackward(c, place(x, ROWS, dim, strided), place(y, ROWS, dim, strided),
+                place(v, ROWS, dim, strided), place(g, ROWS, dim, strided), g1, g2, g3);
+        PoincareReference.Gradients e = ref.gyrationBackward(x, y, v, dim, g);
+        // In one dimension gyr[u,v]w = w, and dL/du, dL/dv cancel to 0 from terms the size of dL/dw.
+        double wScale = Arrays.stream(e.of(2)).map(Math::abs).max().orElse(0);
+        assertMatches(e.of(0), g1, dim, wScale, "dL/du of gyr[u,v]w");
+        assertMatches(e.of(1), g2, dim, wScale, "dL/dv of gyr[u,v]w");
+        assertMatches(e.of(2), g3, dim, "dL/dw of gyr[u,v]w");
+        assertCurvatureGradient(e.curvature(), dc, dim, "gyr[u,v]w");
+        dc = kernels.transportBackward(c, place(x, ROWS, dim, strided), place(y, ROWS, dim, strided),
+                place(v, ROWS, dim, strided), place(g, ROWS, dim, strided), g1, g2, g3);
+        e = ref.transportBackward(x, y, v, dim, g);
+        assertMatches(e.of(0), g1, dim, "dL/dx of P_{x→y}v");
+        assertMatches(e.of(1), g2, dim, "dL/dy of P_{x→y}v");
+        assertMatches(e.of(2), g3, dim, "dL/dv of P_{x→y}v");
+        assertCurvatureGradient(e.curvature(), dc, dim, "P_{x→y}v");
+        dc = kernels.transport0Backward(c, place(y, ROWS, dim, strided), place(v, ROWS, dim, strided),
+                place(g, ROWS, dim, strided), g1, g2);
+        e = ref.transport0Backward(y, v, dim, g);
+        assertMatches(e.of(0), g1, dim, "dL/dy of P_{0→y}v");
+        assertMatches(e.of(1), g2, dim, "dL/dv of P_{0→y}v");
+        assertCurvatureGradient(e.curvature(), dc, dim, "P_{0→y}v");
+        double[] w = rounded(new double[] {0.5, 1, 2, 0.25, 1.5, 1, 0.75});
+        double[] gm = gaussian(dim);
+        Tensor gw = Tensor.allocate(arena, ROWS);
+        dc = kernels.weightedMidpointBackward(c, place(x, ROWS, dim, strided), vector(w), place(gm, 1, dim, strided),
+                g1, gw);
+        e = ref.weightedMidpointBackward(x, w, dim, gm);
+        assertMatches(e.of(0), g1, dim, "dL/dx of the midpoint");
+        assertMatches(e.of(1), gw, dim, "dL/dα of the midpoint");
+        assertCurvatureGradient(e.curvature(), dc, dim, "midpoint");
+    }
+
+    @ParameterizedTest(name = "c = {0}, dim {1}, strided {2}")
+    @MethodSource("cases")
     void projectionBackwardOutsideTheBall(float c, int dim, boolean strided) {
         double[] x = points(c, ROWS, dim);
         for (int j = 0; j < dim; j++) {
@@ -413,6 +518,11 @@ abstract class PoincareKernelsContract {
             assertFinite(kernels.distance0Backward(c, pair[0], gd, gx), gx, gx, "d(0, x) backward");
             kernels.transport(c, pair[0], pair[1], g, out);
             assertFinite(out, "transport");
+            assertFinite(kernels.expmapBackward(c, pair[0], pair[1], g, gx, gy), gx, gy, "exp_x backward");
+            assertFinite(kernels.logmapBackward(c, pair[0], pair[1], g, gx, gy), gx, gy, "log_x backward");
+            assertFinite(kernels.logmapBackward(c, pair[0], pair[0], g, gx, gy), gx, gy, "log_x(x) backward");
+            assertFinite(kernels.transportBackward(c, pair[0], pair[1], g, g, gx, gy, out), gx, out, "transport backward");
+            assertFinite(kernels.scalarMulBackward(c, gd, pair[0], g, d, gx), gx, d, "r⊗x backward");
         }
     }
 
