@@ -75,21 +75,11 @@ abstract class PoincareKernelsContract {
     }
 
     private Tensor vector(double[] values) {
-        float[] f = new float[values.length];
-        for (int i = 0; i < f.length; i++) {
-            f[i] = (float) values[i];
-        }
-        return Tensor.of(arena, f, values.length);
+        return TensorArrays.of(arena, values, values.length);
     }
 
-    /** The float values back as doubles, so the reference sees exactly what the kernel saw. */
     private static double[] read(Tensor t) {
-        float[] f = t.toArray();
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) {
-            d[i] = f[i];
-        }
-        return d;
+        return TensorArrays.read(t);
     }
 
     private double[] points(float c, int rows, int dim) {

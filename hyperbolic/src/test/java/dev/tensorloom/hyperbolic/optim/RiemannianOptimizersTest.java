@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tensorloom.hyperbolic.Curvature;
 import dev.tensorloom.hyperbolic.PoincareKernels;
+import dev.tensorloom.hyperbolic.TensorArrays;
 import dev.tensorloom.hyperbolic.reference.BallSamples;
 import dev.tensorloom.hyperbolic.reference.PoincareReference;
 import dev.tensorloom.runtime.kernel.ScalarBackend;
@@ -68,23 +69,6 @@ class RiemannianOptimizersTest {
         }
     }
 
-    private static double[] doubles(Tensor t) {
-        float[] f = t.toArray();
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) {
-            d[i] = f[i];
-        }
-        return d;
-    }
-
-    private static Tensor tensor(Arena arena, double[] values, int rows, int dim) {
-        float[] f = new float[values.length];
-        for (int i = 0; i < f.length; i++) {
-            f[i] = (float) values[i];
-        }
-        return Tensor.of(arena, f, rows, dim);
-    }
-
     @ParameterizedTest(name = "{0}, c = {1}")
     @MethodSource("optimizers")
     void reachesAFixedPointFromInsideAndFromNearTheBoundary(String name, double c) {
@@ -96,12 +80,12 @@ class RiemannianOptimizersTest {
             double[] edge = BallSamples.nearBoundary(random, 3, dim, c, 4e-3, 1e-2);
             System.arraycopy(edge, 0, start, 0, edge.length);
             double[] target = BallSamples.points(random, rows, dim, c, 0.8);
-            Tensor x = tensor(arena, start, rows, dim);
-            Tensor t = tensor(arena, target, rows, dim);
+            Tensor x = TensorArrays.of(arena, start, rows, dim);
+            Tensor t = TensorArrays.of(arena, target, rows, dim);
             PoincareReference ref = new PoincareReference(c);
-            double[] before = ref.distance(doubles(x), target, dim);
+            double[] before = ref.distance(TensorArrays.read(x), target, dim);
             minimizeSquaredDistance(make(name, rows, dim, c), Curvature.fixed(c), x, t, 500, arena);
-            double[] after = ref.distance(doubles(x), target, dim);
+            double[] after = ref.distance(TensorArrays.read(x), target, dim);
             for (int i = 0; i < rows; i++) {
                 assertTrue(before[i] > 0.3 / Math.sqrt(c), "a real distance to cover: " + before[i]);
                 assertTrue(after[i] < 2e-3 / Math.sqrt(c), name + ", row " + i + ": d(x, p) = " + after[i]
@@ -136,9 +120,9 @@ class RiemannianOptimizersTest {
             double[] start = new double[dim];
             start[0] = -0.5 / Math.sqrt(c);
             start[dim - 1] = 0.3 / Math.sqrt(c);
-            Tensor x = tensor(arena, start, 1, dim);
+            Tensor x = TensorArrays.of(arena, start, 1, dim);
             Tensor copies = Tensor.allocate(arena, n, dim);
-            Tensor p = tensor(arena, points, n, dim);
+            Tensor p = TensorArrays.of(arena, points, n, dim);
             Tensor d = Tensor.allocate(arena, n);
             Tensor gradOut = Tensor.allocate(arena, n);
             Tensor gradCopies = Tensor.allocate(arena, n, dim);
@@ -166,7 +150,7 @@ class RiemannianOptimizersTest {
                 }
                 opt.step(curvature, x, grad);
             }
-            double off = new PoincareReference(c).distance(doubles(x), expected, dim)[0];
+            double off = new PoincareReference(c).distance(TensorArrays.read(x), expected, dim)[0];
             assertTrue(off < tolerance / Math.sqrt(c), name + ": the mean is " + off + " from the known answer");
         }
     }
