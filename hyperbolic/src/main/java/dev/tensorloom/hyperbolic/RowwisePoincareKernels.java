@@ -457,7 +457,7 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         requireVector(out, x.rows(), "distance output (one per row)");
         forEachRow(x.rows(), 2 * x.size(), i -> {
             Row r = new Row(b, x, i, y, i);
-            put(out, i, b.distance(r.xy, r.x2, r.y2).value());
+            put(out, i, b.distanceValue(r.xy, r.x2, r.y2));
         }, x, y, out);
     }
 
@@ -488,7 +488,7 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         forEachRow(x.rows(), x.size(), i -> {
             double x2raw = dot(x, i, x, i);
             double kx = b.projection(x2raw);
-            put(out, i, b.distance(0, kx * kx * x2raw, 0).value());
+            put(out, i, b.distanceValue(0, kx * kx * x2raw, 0));
         }, x, out);
     }
 
@@ -519,7 +519,7 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         forEachRow(x.rows(), out.size(), i -> {
             for (int j = 0; j < m; j++) {
                 double g = get(out, i, j) * xs[0][i] * ys[0][j];
-                set(out, i, j, (float) b.distance(g, xs[1][i], ys[1][j]).value());
+                set(out, i, j, (float) b.distanceValue(g, xs[1][i], ys[1][j]));
             }
         }, out);
     }
