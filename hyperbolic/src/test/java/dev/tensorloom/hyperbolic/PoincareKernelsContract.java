@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The contract of {@link PoincareKernels}, written once and run against every backend (one subclass each):
@@ -513,6 +514,76 @@ abstract class PoincareKernelsContract {
             assertFinite(kernels.logmapBackward(c, pair[0], pair[0], g, gx, gy), gx, gy, "log_x(x) backward");
             assertFinite(kernels.transportBackward(c, pair[0], pair[1], g, g, gx, gy, out), gx, out, "transport backward");
             assertFinite(kernels.scalarMulBackward(c, gd, pair[0], g, d, gx), gx, d, "r⊗x backward");
+        }
+    }
+
+    @ParameterizedTest(name = "c = {0}")
+    @ValueSource(floats = {0.1f, 1, 10})
+    void nearTheBoundaryTheGroupIdentitiesHoldAndGradientsStayFinite(float c) {
+        // Points within 1e-3/√c of the boundary lie beyond float32's radius (1 - 4e-3)/√c and are read projected.
+        int dim = 6;
+        double[] x = rounded(BallSamples.nearBoundary(random, ROWS, dim, c, 1e-5, 1e-3));
+        double[] y = rounded(BallSamples.nearBoundary(random, ROWS, dim, c, 1e-5, 1e-3));
+        Tensor xt = place(x, ROWS, dim, false);
+        Tensor yt = place(y, ROWS, dim, false);
+        Tensor negX = place(BallSamples.neg(x), ROWS, dim, false);
+        Tensor zero = place(new double[ROWS * dim], ROWS, dim, false);
+        Tensor out = place(new double[ROWS * dim], ROWS, dim, false);
+        Tensor projected = place(new double[ROWS * dim], ROWS, dim, false);
+        kernels.project(c, xt, projected);
+        double scale = 1 / Math.sqrt(c);
+        kernels.mobiusAdd(c, xt, zero, out);
+        assertMatches(read(projected), out, dim, "x⊕0 = x");
+        kernels.mobiusAdd(c, negX, xt, out);
+        assertMatches(new double[ROWS * dim], out, dim, scale, "(-x)⊕x = 0");
+        Tensor dxy = Tensor.allocate(arena, ROWS);
+        Tensor dyx = Tensor.allocate(arena, ROWS);
+        kernels.distance(c, xt, yt, dxy);
+        kernels.distance(c, yt, xt, dyx);
+        assertMatches(read(dxy), dyx, dim, "d(x,y) = d(y,x)");
+        Tensor g = place(gaussian(ROWS * dim), ROWS, dim, false);
+        Tensor gx = place(new double[ROWS * dim], ROWS, dim, false);
+        Tensor gy = place(new double[ROWS * dim], ROWS, dim, false);
+        assertFinite(kernels.mobiusAddBackward(c, xt, yt, g, gx, gy), gx, gy, "x⊕y backward");
+        assertFinite(kernels.distanceBackward(c, xt, yt, vector(gaussian(ROWS)), gx, gy), gx, gy, "d backward");
+        assertFinite(kernels.logmapBackward(c, xt, yt, g, gx, gy), gx, gy, "log_x backward");
+        assertFinite(kernels.transportBackward(c, xt, yt, g, g, gx, gy, out), gx, gy, "transport backward");
+    }
+
+    @Test
+    void aVanishingCurvatureGivesEuclideanSpace() {
+        // c = 1e-6: x⊕y → x + y and d(x, y) → 2||x - y||, with errors O(c·||x||²) = O(1e-6) here.
+        float c = 1e-6f;
+        int dim = 5;
+        double[] x = gaussian(ROWS * dim);
+        double[] y = gaussian(ROWS * dim);
+        Tensor out = place(new double[ROWS * dim], ROWS, dim, false);
+        kernels.mobiusAdd(c, place(x, ROWS, dim, false), place(y, ROWS, dim, false), out);
+        double[] sum = new double[x.length];
+        double[] twice = new double[ROWS];
+        for (int i = 0; i < x.length; i++) {
+            sum[i] = x[i] + y[i];
+            twice[i / dim] += (x[i] - y[i]) * (x[i] - y[i]);
+        }
+        for (int i = 0; i < ROWS; i++) {
+            twice[i] = 2 * Math.sqrt(twice[i]);
+        }
+        assertNear(sum, read(out), "x⊕y → x + y");
+        Tensor d = Tensor.allocate(arena, ROWS);
+        kernels.distance(c, place(x, ROWS, dim, false), place(y, ROWS, dim, false), d);
+        assertNear(twice, read(d), "d → 2||x - y||");
+        Tensor gx = place(new double[ROWS * dim], ROWS, dim, false);
+        Tensor gy = place(new double[ROWS * dim], ROWS, dim, false);
+        assertFinite(kernels.distanceBackward(c, place(x, ROWS, dim, false), place(y, ROWS, dim, false),
+                vector(gaussian(ROWS)), gx, gy), gx, gy, "d backward");
+    }
+
+    /** Within 1e-4·(1 + |expected|): the O(c·||x||²) ≈ 1e-5 of the limit plus float32 rounding. */
+    private static void assertNear(double[] expected, double[] actual, String what) {
+        for (int i = 0; i < expected.length; i++) {
+            if (!(Math.abs(expected[i] - actual[i]) <= 1e-4 * (1 + Math.abs(expected[i])))) {
+                fail(what + ": element " + i + " expected " + expected[i] + " but was " + actual[i]);
+            }
         }
     }
 
