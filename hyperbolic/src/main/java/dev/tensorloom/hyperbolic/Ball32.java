@@ -7,9 +7,9 @@ package dev.tensorloom.hyperbolic;
  */
 final class Ball32 {
 
-    static final double MIN_NORM = 1e-15;
+    static final double MIN_NORM = PoincareKernels.MIN_NORM;
     static final double TANH_LIMIT = 15;
-    static final double ARTANH_LIMIT = 1 - 1e-5;
+    static final double ARTANH_LIMIT = PoincareKernels.ARTANH_LIMIT;
 
     final double c;
     final double sqrtC;

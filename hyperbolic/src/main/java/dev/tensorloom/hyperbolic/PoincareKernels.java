@@ -30,6 +30,10 @@ public interface PoincareKernels {
 
     /** Distance of the projection radius from the boundary, relative to 1/√c, in float32. */
     float EPS = 4e-3f;
+    /** The floor under norms and denominators. */
+    double MIN_NORM = 1e-15;
+    /** The bound on artanh's argument. */
+    double ARTANH_LIMIT = 1 - 1e-5;
 
     /** Each row of x held inside the ball; out may be x. */
     void project(float c, Tensor x, Tensor out);

@@ -515,13 +515,21 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         dense.matmulTransposedB(x, y, out);
         double[][] xs = squaredNorms(b, x);
         double[][] ys = squaredNorms(b, y);
-        int m = y.rows();
-        forEachRow(x.rows(), out.size(), i -> {
-            for (int j = 0; j < m; j++) {
-                double g = get(out, i, j) * xs[0][i] * ys[0][j];
-                set(out, i, j, (float) b.distanceValue(g, xs[1][i], ys[1][j]));
-            }
-        }, out);
+        forEachRow(x.rows(), out.size(), i -> gramRowToDistances(c, out, i, xs[0][i], xs[1][i], ys[0], ys[1]), out);
+    }
+
+    /**
+     * The elementwise step of all-pairs distance for row i: out[i,j] holds ⟨x_i, y_j⟩ of the unprojected
+     * points and becomes d(x_i', y_j') by the closed form, with x' = xScale·x, y_j' = yScale[j]·y_j and the
+     * projected squared norms x2, y2[j]. A backend may override it with SIMD lanes; it must compute in double.
+     */
+    protected void gramRowToDistances(float c, Tensor out, int i, double xScale, double x2, double[] yScale,
+            double[] y2) {
+        Ball32 b = new Ball32(c);
+        for (int j = 0; j < y2.length; j++) {
+            double g = get(out, i, j) * xScale * yScale[j];
+            set(out, i, j, (float) b.distanceValue(g, x2, y2[j]));
+        }
     }
 
     @Override

@@ -12,9 +12,13 @@ import dev.tensorloom.runtime.kernel.vector.VectorBackend;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.function.IntConsumer;
+import dev.tensorloom.hyperbolic.PoincareKernels;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The float32 Poincaré ball on the Vector API: the row dot products and linear combinations in SIMD lanes of
@@ -77,6 +81,45 @@ public final class VectorPoincareKernels extends RowwisePoincareKernels {
                 v = FloatVector.fromMemorySegment(S, e.segment(), re + off, NATIVE, m).fma(FloatVector.broadcast(S, gamma), v);
             }
             v.intoMemorySegment(os, ro + off, NATIVE, m);
+        }
+    }
+
+    /** Double lanes, and floats of the same lane count, for the closed form's elementwise step. */
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> HALF = VectorSpecies.of(float.class,
+            VectorShape.forBitSize(D.length() * Float.SIZE));
+
+    /**
+     * The closed form of REFERENCE.md §3 in double lanes (float Gram entries widened, the distance narrowed back):
+     * artanh in double as the stability rule asks, without a scalar log per element.
+     */
+    @Override
+    protected void gramRowToDistances(float c, Tensor out, int i, double xScale, double x2, double[] yScale,
+            double[] y2) {
+        double cd = c;
+        double sqrtC = Math.sqrt(cd);
+        MemorySegment os = out.segment();
+        long row = Rows.byteOffset(out, i);
+        int m = y2.length;
+        DoubleVector one = DoubleVector.broadcast(D, 1);
+        DoubleVector x2v = DoubleVector.broadcast(D, x2);
+        DoubleVector b = DoubleVector.broadcast(D, 1 - cd * x2);
+        for (int j = 0; j < m; j += D.length()) {
+            VectorMask<Double> md = D.indexInRange(j, m);
+            VectorMask<Float> mf = HALF.indexInRange(j, m);
+            long o = row + (long) j * Float.BYTES;
+            DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(HALF, os, o, NATIVE, mf)
+                    .convertShape(VectorOperators.F2D, D, 0);
+            g = g.mul(DoubleVector.fromArray(D, yScale, j, md)).mul(xScale);
+            DoubleVector yy = DoubleVector.fromArray(D, y2, j, md);
+            DoubleVector twoCg = g.mul(2 * cd);
+            DoubleVector a = yy.mul(cd).sub(twoCg).add(one);
+            DoubleVector num2 = a.mul(a).mul(x2v).add(b.mul(b).mul(yy)).sub(a.mul(b).mul(g).mul(2))
+                    .max(PoincareKernels.MIN_NORM * PoincareKernels.MIN_NORM);
+            DoubleVector den = yy.mul(x2v).mul(cd * cd).sub(twoCg).add(one).max(PoincareKernels.MIN_NORM);
+            DoubleVector z = num2.sqrt().div(den).mul(sqrtC).min(PoincareKernels.ARTANH_LIMIT);
+            DoubleVector d = one.add(z).div(one.sub(z)).lanewise(VectorOperators.LOG).mul(1 / sqrtC);
+            ((FloatVector) d.convertShape(VectorOperators.D2F, HALF, 0)).intoMemorySegment(os, o, NATIVE, mf);
         }
     }
 
