@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
 import java.util.Objects;
 import java.util.function.IntConsumer;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * The Poincaré-ball operations of the host backends, row by row. Every operation is a few dot products of its
@@ -55,13 +56,11 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         Ball32 b = new Ball32(c);
         Shapes.sameShape(x, gradOut);
         Shapes.sameShape(x, gradX);
-        double[] dc = new double[x.rows()];
-        forEachRow(x.rows(), x.size(), i -> {
+        return sumOverRows(x.rows(), x.size(), i -> {
             double x2 = dot(x, i, x, i);
             combine(gradX, i, 1, gradOut, i, 0, null, 0, 0, null, 0);
-            dc[i] = unproject(b, gradX, i, x, i, x2);
+            return unproject(b, gradX, i, x, i, x2);
         }, x, gradOut, gradX);
-        return (float) sum(dc);
     }
 
     /**
@@ -99,8 +98,7 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         for (Tensor t : new Tensor[] {y, gradOut, gradX, gradY}) {
             Shapes.sameShape(x, t);
         }
-        double[] dc = new double[x.rows()];
-        forEachRow(x.rows(), 5 * x.size(), i -> {
+        return sumOverRows(x.rows(), 5 * x.size(), i -> {
             Row r = new Row(b, x, i, y, i);
             double gx = dot(gradOut, i, x, i) * r.kx;
             double gy = dot(gradOut, i, y, i) * r.ky;
@@ -135,9 +133,8 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
             combine(gradX, i, (float) xOnG, gradOut, i, (float) (xOnX * r.kx), x, i, (float) (xOnY * r.ky), y, i);
             combine(gradY, i, (float) yOnG, gradOut, i, (float) (yOnX * r.kx), x, i, (float) (yOnY * r.ky), y, i);
             cc += p * (2 * r.xy + r.y2) - q * r.x2 + rr * (2 * r.xy + 2 * cv * r.x2 * r.y2);
-            dc[i] = cc + unproject(b, gradX, i, x, i, r.x2raw) + unproject(b, gradY, i, y, i, r.y2raw);
+            return cc + unproject(b, gradX, i, x, i, r.x2raw) + unproject(b, gradY, i, y, i, r.y2raw);
         }, x, y, gradOut, gradX, gradY);
-        return (float) sum(dc);
     }
 
     /** The dot products of a row pair of points, read as their projections x' = kx·x and y' = ky·y. */
@@ -220,13 +217,12 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         Ball32 b = new Ball32(c);
         Shapes.sameShape(v, gradOut);
         Shapes.sameShape(v, gradV);
-        double[] dc = new double[v.rows()];
-        forEachRow(v.rows(), 3 * v.size(), i -> {
+        return sumOverRows(v.rows(), 3 * v.size(), i -> {
             double n2 = dot(v, i, v, i);
             if (n2 == 0) {
                 // The Jacobian of exp₀ at 0 is the identity.
                 combine(gradV, i, 1, gradOut, i, 0, null, 0, 0, null, 0);
-                return;
+                return 0;
             }
             double n = Math.sqrt(n2);
             double gv = dot(gradOut, i, v, i);
@@ -235,13 +231,12 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
                 // Projected: exp₀(v) = maxNorm·v/n.
                 double k = b.maxNorm / n;
                 combine(gradV, i, (float) k, gradOut, i, (float) (-k * gv / n2), v, i, 0, null, 0);
-                dc[i] = gv / n * b.maxNormByC();
+                return gv / n * b.maxNormByC();
             } else {
                 combine(gradV, i, (float) phi.value(), gradOut, i, (float) (phi.byN() * gv / n), v, i, 0, null, 0);
-                dc[i] = gv * phi.byC();
+                return gv * phi.byC();
             }
         }, v, gradOut, gradV);
-        return (float) sum(dc);
     }
 
     @Override
@@ -261,21 +256,19 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         Ball32 b = new Ball32(c);
         Shapes.sameShape(y, gradOut);
         Shapes.sameShape(y, gradY);
-        double[] dc = new double[y.rows()];
-        forEachRow(y.rows(), 3 * y.size(), i -> {
+        return sumOverRows(y.rows(), 3 * y.size(), i -> {
             double y2raw = dot(y, i, y, i);
             if (y2raw == 0) {
                 combine(gradY, i, 1, gradOut, i, 0, null, 0, 0, null, 0);
-                return;
+                return 0;
             }
             double ky = b.projection(y2raw);
             double n = Math.sqrt(ky * ky * y2raw);
             double gy = dot(gradOut, i, y, i) * ky;
             Ball32.Scale psi = b.logScale(n);
             combine(gradY, i, (float) psi.value(), gradOut, i, (float) (psi.byN() * gy / n * ky), y, i, 0, null, 0);
-            dc[i] = gy * psi.byC() + unproject(b, gradY, i, y, i, y2raw);
+            return gy * psi.byC() + unproject(b, gradY, i, y, i, y2raw);
         }, y, gradOut, gradY);
-        return (float) sum(dc);
     }
 
     /** exp_x(v) = x ⊕ exp₀(λ_x·v/2): the composition both passes follow. */
@@ -468,16 +461,14 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         Shapes.sameShape(x, gradX);
         Shapes.sameShape(x, gradY);
         requireVector(gradOut, x.rows(), "distance gradient (one per row)");
-        double[] dc = new double[x.rows()];
-        forEachRow(x.rows(), 4 * x.size(), i -> {
+        return sumOverRows(x.rows(), 4 * x.size(), i -> {
             Row r = new Row(b, x, i, y, i);
             Ball32.Distance d = b.distance(r.xy, r.x2, r.y2);
             double g = at(gradOut, i);
             combine(gradX, i, (float) (2 * g * d.byX2() * r.kx), x, i, (float) (g * d.byG() * r.ky), y, i, 0, null, 0);
             combine(gradY, i, (float) (g * d.byG() * r.kx), x, i, (float) (2 * g * d.byY2() * r.ky), y, i, 0, null, 0);
-            dc[i] = g * d.byC() + unproject(b, gradX, i, x, i, r.x2raw) + unproject(b, gradY, i, y, i, r.y2raw);
+            return g * d.byC() + unproject(b, gradX, i, x, i, r.x2raw) + unproject(b, gradY, i, y, i, r.y2raw);
         }, x, y, gradOut, gradX, gradY);
-        return (float) sum(dc);
     }
 
     @Override
@@ -497,16 +488,14 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         Ball32 b = new Ball32(c);
         Shapes.sameShape(x, gradX);
         requireVector(gradOut, x.rows(), "distance gradient (one per row)");
-        double[] dc = new double[x.rows()];
-        forEachRow(x.rows(), 2 * x.size(), i -> {
+        return sumOverRows(x.rows(), 2 * x.size(), i -> {
             double x2raw = dot(x, i, x, i);
             double kx = b.projection(x2raw);
             Ball32.Distance d = b.distance(0, kx * kx * x2raw, 0);
             double g = at(gradOut, i);
             combine(gradX, i, (float) (2 * g * d.byX2() * kx), x, i, 0, null, 0, 0, null, 0);
-            dc[i] = g * d.byC() + unproject(b, gradX, i, x, i, x2raw);
+            return g * d.byC() + unproject(b, gradX, i, x, i, x2raw);
         }, x, gradX);
-        return (float) sum(dc);
     }
 
     @Override
@@ -655,8 +644,7 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         for (Tensor t : new Tensor[] {v, w, gradOut, gradU, gradV, gradW}) {
             Shapes.sameShape(u, t);
         }
-        double[] dc = new double[u.rows()];
-        forEachRow(u.rows(), 7 * u.size(), i -> {
+        return sumOverRows(u.rows(), 7 * u.size(), i -> {
             Row r = new Row(b, u, i, v, i);
             double uw = dot(u, i, w, i) * r.kx;
             double vw = dot(v, i, w, i) * r.ky;
@@ -668,9 +656,8 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
             combine(gradU, i, 1, gradU, i, (float) (2 * gg.byU2() * r.kx), u, i, 0, null, 0);
             combine(gradV, i, (float) gg.beta(), gradOut, i, (float) gg.byVw(), w, i, (float) (gg.byUv() * r.kx), u, i);
             combine(gradV, i, 1, gradV, i, (float) (2 * gg.byV2() * r.ky), v, i, 0, null, 0);
-            dc[i] = gg.byC() + unproject(b, gradU, i, u, i, r.x2raw) + unproject(b, gradV, i, v, i, r.y2raw);
+            return gg.byC() + unproject(b, gradU, i, u, i, r.x2raw) + unproject(b, gradV, i, v, i, r.y2raw);
         }, u, v, w, gradOut, gradU, gradV, gradW);
-        return (float) sum(dc);
     }
 
     @Override
@@ -680,8 +667,7 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         for (Tensor t : new Tensor[] {y, v, gradOut, gradX, gradY, gradV}) {
             Shapes.sameShape(x, t);
         }
-        double[] dc = new double[x.rows()];
-        forEachRow(x.rows(), 7 * x.size(), i -> {
+        return sumOverRows(x.rows(), 7 * x.size(), i -> {
             // s·gyr[y', -x']v with s = λ_x/λ_y = (1 - c||y'||²)/(1 - c||x'||²); Row holds (y', x').
             Row r = new Row(b, y, i, x, i);
             double yv = dot(y, i, v, i) * r.kx;
@@ -708,10 +694,9 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
             combine(gradX, i, (float) (-gg.beta() * s), gradOut, i, (float) -gg.byVw(), v, i,
                     (float) (-gg.byUv() * r.kx), y, i);
             combine(gradX, i, 1, gradX, i, (float) (2 * (gg.byV2() + gGyr * sByX2) * r.ky), x, i, 0, null, 0);
-            dc[i] = gg.byC() + gGyr * sByC + unproject(b, gradY, i, y, i, r.x2raw)
+            return gg.byC() + gGyr * sByC + unproject(b, gradY, i, y, i, r.x2raw)
                     + unproject(b, gradX, i, x, i, r.y2raw);
         }, x, y, v, gradOut, gradX, gradY, gradV);
-        return (float) sum(dc);
     }
 
     @Override
@@ -720,16 +705,14 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         for (Tensor t : new Tensor[] {v, gradOut, gradY, gradV}) {
             Shapes.sameShape(y, t);
         }
-        double[] dc = new double[y.rows()];
-        forEachRow(y.rows(), 5 * y.size(), i -> {
+        return sumOverRows(y.rows(), 5 * y.size(), i -> {
             double y2raw = dot(y, i, y, i);
             double ky = b.projection(y2raw);
             double gv = dot(gradOut, i, v, i);
             combine(gradV, i, (float) (1 - b.c * ky * ky * y2raw), gradOut, i, 0, null, 0, 0, null, 0);
             combine(gradY, i, (float) (-2 * b.c * gv * ky), y, i, 0, null, 0, 0, null, 0);
-            dc[i] = -gv * ky * ky * y2raw + unproject(b, gradY, i, y, i, y2raw);
+            return -gv * ky * ky * y2raw + unproject(b, gradY, i, y, i, y2raw);
         }, y, v, gradOut, gradY, gradV);
-        return (float) sum(dc);
     }
 
     @Override
@@ -837,6 +820,13 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
             den = den < 0 ? -Ball32.MIN_NORM : Ball32.MIN_NORM;
         }
         return new Midpoint(den, dot(out, 0, out, 0) / (den * den), k, lambda, x2, x2raw);
+    }
+
+    /** body(i) for every row, as {@link #forEachRow} runs it, returning the sum of the rows' shares of dL/dc. */
+    private float sumOverRows(int rows, long elements, IntToDoubleFunction body, Tensor... operands) {
+        double[] shares = new double[rows];
+        forEachRow(rows, elements, i -> shares[i] = body.applyAsDouble(i), operands);
+        return (float) sum(shares);
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------------
