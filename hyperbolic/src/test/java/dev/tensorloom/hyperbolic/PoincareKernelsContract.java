@@ -455,6 +455,24 @@ abstract class PoincareKernelsContract {
         Tensor d = Tensor.allocate(arena, rows);
         kernels.distance(c, place(x, rows, dim, false), place(y, rows, dim, false), d);
         assertMatches(reference(c).distance(x, y, dim), d, dim, "d(x, y)");
+        // All pairs of 150 × 120 points: its elementwise steps, forward and backward, are spread too.
+        int n = 150;
+        int m = 120;
+        double[] a = points(c, n, dim);
+        double[] b = points(c, m, dim);
+        Tensor all = Tensor.allocate(arena, n, m);
+        kernels.allPairsDistance(c, place(a, n, dim, false), place(b, m, dim, false), all);
+        assertMatches(reference(c).allPairsDistance(a, b, dim), all, dim, "all pairs");
+        double[] gAll = gaussian(n * m);
+        Tensor ga = Tensor.allocate(arena, n, dim);
+        Tensor gb = Tensor.allocate(arena, m, dim);
+        dc = kernels.allPairsDistanceBackward(c, place(a, n, dim, false), place(b, m, dim, false),
+                place(gAll, n, m, false), ga, gb);
+        e = reference(c).allPairsDistanceBackward(a, b, dim, gAll);
+        assertMatches(e.of(0), ga, dim, "dL/dx of all pairs");
+        assertMatches(e.of(1), gb, dim, "dL/dy of all pairs");
+        assertEquals(e.curvature(), dc, CONDITION * (dim + 3) * U * n * m * (1 + Math.abs(e.curvature())),
+                "dL/dc of all pairs");
     }
 
     // ---- bad input --------------------------------------------------------------------------------------------
