@@ -251,22 +251,15 @@ public record MpoShape(int[] rowFactors, int[] colFactors) {
     }
 
     /**
-     * For each element e = i·J + j of W, its position in the interleaved order: Σ_k (i_k·J_k + j_k)·stride_k with
-     * stride_k = ∏_{m>k} i_m·j_m, where i_k, j_k are the digits of i and j.
+     * For each element e = i·J + j of W, its position in the interleaved order:
+     * {@link #interleavedRowOffsets()}[i] + {@link #interleavedColOffsets()}[j].
      */
     public int[] interleavedIndex() {
-        int rows = rows();
+        int[] rowPart = interleavedRowOffsets();
+        int[] colPart = interleavedColOffsets();
         int cols = cols();
-        int[] rowPart = new int[rows];
-        int[] colPart = new int[cols];
-        for (int i = 0; i < rows; i++) {
-            rowPart[i] = digits(i, rowFactors, true);
-        }
-        for (int j = 0; j < cols; j++) {
-            colPart[j] = digits(j, colFactors, false);
-        }
-        int[] index = new int[rows * cols];
-        for (int i = 0; i < rows; i++) {
+        int[] index = new int[rowPart.length * cols];
+        for (int i = 0; i < rowPart.length; i++) {
             for (int j = 0; j < cols; j++) {
                 index[i * cols + j] = rowPart[i] + colPart[j];
             }
@@ -274,21 +267,31 @@ public record MpoShape(int[] rowFactors, int[] colFactors) {
         return index;
     }
 
-    /**
-     * The contribution of one of W's indices to its interleaved position: the row digit i_k weighs
-     * j_k·stride_k, the column digit j_k weighs stride_k.
-     */
-    private int digits(int index, int[] factors, boolean row) {
-        int position = 0;
-        long stride = 1;
-        int rest = index;
-        for (int k = cores() - 1; k >= 0; k--) {
-            int digit = rest % factors[k];
-            rest /= factors[k];
-            position += (int) (digit * (row ? stride * colFactors[k] : stride));
-            stride *= (long) rowFactors[k] * colFactors[k];
+    /** Row i's part of an interleaved position: Σ_k i_k·j_k·stride_k, stride_k = ∏_{m>k} i_m·j_m, i_k the digits of i. */
+    public int[] interleavedRowOffsets() {
+        return offsets(rowFactors, true);
+    }
+
+    /** Column j's part of an interleaved position: Σ_k j_k·stride_k, j_k the digits of j. */
+    public int[] interleavedColOffsets() {
+        return offsets(colFactors, false);
+    }
+
+    private int[] offsets(int[] factors, boolean row) {
+        int[] offsets = new int[product(factors)];
+        for (int index = 0; index < offsets.length; index++) {
+            long position = 0;
+            long stride = 1;
+            int rest = index;
+            for (int k = cores() - 1; k >= 0; k--) {
+                int digit = rest % factors[k];
+                rest /= factors[k];
+                position += digit * (row ? stride * colFactors[k] : stride);
+                stride *= (long) rowFactors[k] * colFactors[k];
+            }
+            offsets[index] = (int) position;
         }
-        return position;
+        return offsets;
     }
 
     @Override
