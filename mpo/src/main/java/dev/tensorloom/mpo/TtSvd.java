@@ -6,19 +6,20 @@ import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.SingularOps_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
+import org.ejml.interfaces.decomposition.QRDecomposition;
 import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
 
 /**
  * TT-SVD of a matrix into an MPO, in float64 with EJML's thin SVD, in three sweeps:
  * <ol>
- *   <li>left to right, exact: cut the interleaved tensor's unfolding (d_k·i_k·j_k) × rest, keep U as core k,
- *       carry diag(σ)·Vᵀ on. Every core but the last is left-orthogonal.</li>
+ *   <li>left to right, exact: cut the interleaved tensor's unfolding (d_k·i_k·j_k) × rest by a thin QR, keep Q as
+ *       core k, carry R on. Every core but the last is left-orthogonal.</li>
  *   <li>the canonical step, right to left: SVD each core as d_k × (i_k·j_k·d_{k+1}), keep Vᵀ (right-orthogonal)
  *       and push U·diag(σ) into its left neighbour. With the cores to the left left-orthogonal and those to the
  *       right right-orthogonal, σ are exactly the singular values of W's k-th unfolding, and the bond is now
  *       ordered by them, descending.</li>
- *   <li>left to right, truncating: choose each bond's rank from those spectra (by the {@link Truncation}), then
- *       SVD each core again and keep its first d'_k columns. Each step changes W by exactly the discarded
+ *   <li>left to right, truncating (skipped when every bond stays whole): choose each bond's rank from those
+ *       spectra (by the {@link Truncation}), then SVD each core again and keep its first d'_k columns. Each step changes W by exactly the discarded
  *       ε_k in Frobenius norm (the parts around it are isometries) in mutually orthogonal directions, so
  *       ||W - MPO(W)||_F ≤ sqrt(Σ_k ε_k²) (Oseledets, TT-rounding); and ε_k never exceeds the canonical tail the
  *       choice was made from, since projecting an unfolding's rows cannot raise its singular values.</li>
@@ -61,13 +62,17 @@ public final class TtSvd {
         int[] d = shape.fullBonds();
         double[][] cores = new double[n][];
 
-        // 1. Exact, left to right.
+        // 1. Exact, left to right. Only orthogonality is needed here, so a thin QR does what an SVD would.
         double[] rest = t;
         for (int k = 0; k < n - 1; k++) {
             int rows = d[k] * p[k];
-            Svd s = Svd.of(DMatrixRMaj.wrap(rows, rest.length / rows, rest));
-            cores[k] = s.u.data;
-            rest = s.sigmaVt(s.sigma.length).data;
+            DMatrixRMaj a = DMatrixRMaj.wrap(rows, rest.length / rows, rest);
+            QRDecomposition<DMatrixRMaj> qr = DecompositionFactory_DDRM.qr(a.numRows, a.numCols);
+            if (!qr.decompose(qr.inputModified() ? a.copy() : a)) {
+                throw new IllegalStateException("QR of a " + a.numRows + " × " + a.numCols + " matrix failed");
+            }
+            cores[k] = qr.getQ(null, true).data;
+            rest = qr.getR(null, true).data;
         }
         cores[n - 1] = rest;
 
@@ -94,14 +99,13 @@ public final class TtSvd {
         // 3. Ranks from the canonical spectra.
         int[] keep = ranks(truncation, shape, d, spectra, norm);
 
-        // 4. Truncating, left to right.
-        int[] bonds = new int[n + 1];
+        // 4. Truncating, left to right; with nothing to cut, the canonical cores are the MPO.
+        int[] bonds = Arrays.equals(keep, d) ? d : new int[n + 1];
         bonds[0] = 1;
         bonds[n] = 1;
         double[][] discarded = new double[n + 1][];
-        discarded[0] = new double[0];
-        discarded[n] = new double[0];
-        for (int k = 0; k < n - 1; k++) {
+        Arrays.fill(discarded, new double[0]);
+        for (int k = 0; k < n - 1 && bonds != d; k++) {
             Svd s = Svd.of(DMatrixRMaj.wrap(bonds[k] * p[k], d[k + 1], cores[k]));
             int kept = Math.min(keep[k + 1], s.sigma.length);
             discarded[k + 1] = Arrays.copyOfRange(s.sigma, kept, s.sigma.length);

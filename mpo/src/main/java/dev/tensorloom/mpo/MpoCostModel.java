@@ -1,0 +1,71 @@
+package dev.tensorloom.mpo;
+
+/**
+ * Which way one product x [m, I]·W runs: the direct sweep over the cores, or a dense copy of W contracted once
+ * and kept. Each path's time is estimated as the larger of its FLOPs over the rate that path computes at and
+ * its bytes over the memory bandwidth, the roofline view of REFERENCE.md section 2: at small batches the dense
+ * product reads all I·J weights for few FLOPs (memory bound), where the direct path reads only the cores but
+ * does more arithmetic; as the batch grows the dense FLOPs win.
+ *
+ * <p>The rates are the model's parameters, not measurements: {@link #defaults()} are round figures for a
+ * laptop-class CPU core pair; the bench calibrates them per machine, and any caller can give its own.
+ *
+ * @param denseFlopsPerSecond  the backend's GEMM rate
+ * @param directFlopsPerSecond the direct sweep's rate (a chain of small products: lower than GEMM's)
+ * @param bytesPerSecond       memory bandwidth for weights that are not in cache
+ */
+public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSecond, double bytesPerSecond) {
+
+    public MpoCostModel {
+        if (!(denseFlopsPerSecond > 0) || !(directFlopsPerSecond > 0) || !(bytesPerSecond > 0)) {
+            throw new IllegalArgumentException("cost model rates must be positive, got " + denseFlopsPerSecond + ", "
+                    + directFlopsPerSecond + ", " + bytesPerSecond);
+        }
+    }
+
+    /** 50 GFLOP/s GEMM, 12.5 GFLOP/s direct, 10 GB/s: placeholders of the right order until calibrated. */
+    public static MpoCostModel defaults() {
+        return new MpoCostModel(50e9, 12.5e9, 10e9);
+    }
+
+    /** The two ways of multiplying. */
+    public enum Path {
+        /** Core by core, W never formed. */
+        DIRECT,
+        /** With the dense W, contracted once and cached. */
+        DENSE
+    }
+
+    /** The estimate for one call, and the path it picks. */
+    public record Choice(Path path, int batch, long directFlops, long directBytes, double directSeconds,
+            long denseFlops, long denseBytes, double denseSeconds) {
+    }
+
+    /** The estimate for multiplying m rows by {@code mpo}'s matrix. */
+    public Choice choose(Mpo mpo, int m) {
+        MpoShape shape = mpo.shape();
+        int[] d = mpo.bonds();
+        long directFlops = 2 * MpoCost.directMultiplyAdds(shape, d, m);
+        long io = (long) Float.BYTES * m * (shape.rows() + shape.cols());
+        long directBytes = mpo.bytes() + io + stateBytes(shape, d, m);
+        long denseFlops = 2 * MpoCost.denseMultiplyAdds(shape, m);
+        long denseBytes = (long) Float.BYTES * shape.rows() * shape.cols() + io;
+        double direct = Math.max(directFlops / directFlopsPerSecond, directBytes / bytesPerSecond);
+        double dense = Math.max(denseFlops / denseFlopsPerSecond, denseBytes / bytesPerSecond);
+        return new Choice(direct <= dense ? Path.DIRECT : Path.DENSE, m, directFlops, directBytes, direct,
+                denseFlops, denseBytes, dense);
+    }
+
+    /** The sweep's intermediate states, each written once and read once. */
+    private static long stateBytes(MpoShape shape, int[] d, long m) {
+        long bytes = 0;
+        long p = m;
+        long q = shape.rows();
+        for (int k = 0; k < shape.cores() - 1; k++) {
+            q /= shape.rowFactor(k);
+            p *= shape.colFactor(k);
+            bytes += 2L * Float.BYTES * p * d[k + 1] * q;
+        }
+        return bytes;
+    }
+}

@@ -1,0 +1,111 @@
+package dev.tensorloom.mpo;
+
+import dev.tensorloom.runtime.kernel.Backend;
+import dev.tensorloom.runtime.kernel.PreparedMatrix;
+import dev.tensorloom.runtime.kernel.Shapes;
+import dev.tensorloom.runtime.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.util.Objects;
+
+/**
+ * A weight matrix b [I, J] held as MPO cores, multiplying itself: each call asks the {@link MpoCostModel} (or
+ * follows a forced path) whether to sweep the cores directly or to multiply by the dense W, which it contracts
+ * the first time it is needed and then keeps. A transformer layer takes it like any other
+ * {@link PreparedMatrix}.
+ */
+public final class MpoMatrix implements PreparedMatrix {
+
+    private final Backend backend;
+    private final MpoKernels kernels;
+    private final Mpo mpo;
+    private final MpoCostModel model;
+    private final MpoCostModel.Path forced;
+    private final Arena arena;
+    private volatile Tensor dense;
+
+    /**
+     * {@code mpo}'s cores must live where {@code backend} computes; the dense cache, when made, lives in
+     * {@code arena}. {@code forced} is null to let the model choose per call.
+     */
+    public MpoMatrix(Backend backend, Mpo mpo, MpoCostModel model, MpoCostModel.Path forced, Arena arena) {
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.kernels = MpoKernels.FAMILY.on(backend);
+        this.mpo = Objects.requireNonNull(mpo, "mpo");
+        this.model = Objects.requireNonNull(model, "model");
+        this.forced = forced;
+        this.arena = Objects.requireNonNull(arena, "arena");
+    }
+
+    /** The cores of a decomposition moved to where {@code backend} computes (into {@code arena}). */
+    public static MpoMatrix of(Backend backend, Decomposition decomposition, MpoCostModel model,
+            MpoCostModel.Path forced, Arena arena) {
+        Mpo host = decomposition.toMpo(arena);
+        Tensor[] cores = host.cores();
+        for (int k = 0; k < cores.length; k++) {
+            cores[k] = backend.toDevice(cores[k], arena);
+        }
+        return new MpoMatrix(backend, new Mpo(host.shape(), host.bonds(), cores), model, forced, arena);
+    }
+
+    public Mpo mpo() {
+        return mpo;
+    }
+
+    /** What a product of m rows would do: the model's estimate, with the forced path in place of its pick. */
+    public MpoCostModel.Choice choice(int m) {
+        MpoCostModel.Choice c = model.choose(mpo, m);
+        return forced == null ? c : new MpoCostModel.Choice(forced, m, c.directFlops(), c.directBytes(),
+                c.directSeconds(), c.denseFlops(), c.denseBytes(), c.denseSeconds());
+    }
+
+    /** Whether the dense W has been contracted and kept. */
+    public boolean hasDenseCache() {
+        return dense != null;
+    }
+
+    @Override
+    public int rows() {
+        return mpo.rows();
+    }
+
+    @Override
+    public int cols() {
+        return mpo.cols();
+    }
+
+    @Override
+    public void multiply(Tensor a, Tensor c) {
+        Shapes.matmul(a, this, c);
+        if (choice(a.rows()).path() == MpoCostModel.Path.DIRECT) {
+            kernels.multiply(mpo, a, c);
+        } else {
+            backend.kernels().matmul(a, dense(), c);
+        }
+    }
+
+    private Tensor dense() {
+        Tensor w = dense;
+        if (w == null) {
+            synchronized (this) {
+                w = dense;
+                if (w == null) {
+                    w = backend.allocate(arena, mpo.rows(), mpo.cols());
+                    kernels.contractToDense(mpo, w);
+                    dense = w;
+                }
+            }
+        }
+        return w;
+    }
+
+    /** The cores' bytes, plus the dense W's once it is kept. */
+    @Override
+    public long bytes() {
+        return mpo.bytes() + (dense == null ? 0 : (long) mpo.rows() * mpo.cols() * Tensor.FLOAT_BYTES);
+    }
+
+    @Override
+    public String toString() {
+        return "MpoMatrix[" + mpo + (forced == null ? "" : ", forced " + forced) + "]";
+    }
+}
