@@ -58,6 +58,14 @@ public final class MpoMatrix implements PreparedMatrix {
                 c.directSeconds(), c.denseFlops(), c.denseBytes(), c.denseSeconds());
     }
 
+    /**
+     * Drops the dense W, if one was kept: to be called after the cores' values change (a training step on the
+     * auxiliary tensors), so the next dense product contracts them afresh.
+     */
+    public synchronized void coresChanged() {
+        dense = null;
+    }
+
     /** Whether the dense W has been contracted and kept. */
     public boolean hasDenseCache() {
         return dense != null;

@@ -68,11 +68,16 @@ public final class TtSvd {
             int rows = d[k] * p[k];
             DMatrixRMaj a = DMatrixRMaj.wrap(rows, rest.length / rows, rest);
             QRDecomposition<DMatrixRMaj> qr = DecompositionFactory_DDRM.qr(a.numRows, a.numCols);
-            if (!qr.decompose(qr.inputModified() ? a.copy() : a)) {
-                throw new IllegalStateException("QR of a " + a.numRows + " × " + a.numCols + " matrix failed");
+            if (qr.decompose(qr.inputModified() ? a.copy() : a)) {
+                cores[k] = qr.getQ(null, true).data;
+                rest = qr.getR(null, true).data;
+            } else {
+                // EJML's Householder QR refuses a matrix with an exactly zero column (a zero W, say); the SVD
+                // handles every matrix.
+                Svd s = Svd.of(a);
+                cores[k] = s.u.data;
+                rest = s.sigmaVt(s.sigma.length).data;
             }
-            cores[k] = qr.getQ(null, true).data;
-            rest = qr.getR(null, true).data;
         }
         cores[n - 1] = rest;
 

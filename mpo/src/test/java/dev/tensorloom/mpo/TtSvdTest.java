@@ -155,6 +155,17 @@ class TtSvdTest {
     }
 
     @Test
+    void aZeroMatrixIsAnMpoOfZeros() {
+        MpoShape shape = new MpoShape(new int[] {2, 3, 2}, new int[] {3, 2, 2});
+        float[] w = new float[shape.rows() * shape.cols()];
+        for (Truncation t : List.of(Truncation.none(), Truncation.relativeError(0.1))) {
+            Decomposition dec = TtSvd.decompose(w, shape, t);
+            assertEquals(0, dec.norm());
+            assertEquals(0, frobeniusError(w, dec));
+        }
+    }
+
+    @Test
     void badInputIsNamed() {
         MpoShape shape = new MpoShape(new int[] {2, 2}, new int[] {2, 2});
         float[] w = new float[16];
