@@ -31,25 +31,4 @@ public final class MpoArguments {
             throw new IllegalArgumentException("operand " + t + " must have unit column stride");
         }
     }
-
-    /** The largest state the direct sweep holds, m·max_k (∏_{l≤k} j_l)·d_{k+1}·(∏_{l>k+1} i_l), checked to fit an array. */
-    public static int largestState(Mpo mpo, int m) {
-        MpoShape shape = mpo.shape();
-        int[] d = mpo.bonds();
-        long largest = (long) m * shape.rows();
-        long p = m;
-        for (int k = 0; k < shape.cores(); k++) {
-            p *= shape.colFactor(k);
-            long q = 1;
-            for (int l = k + 1; l < shape.cores(); l++) {
-                q *= shape.rowFactor(l);
-            }
-            largest = Math.max(largest, p * d[k + 1] * q);
-        }
-        if (largest > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("the direct product of " + mpo + " with " + m
-                    + " rows holds a state of " + largest + " floats, more than an array takes");
-        }
-        return (int) largest;
-    }
 }

@@ -26,17 +26,6 @@ public final class MpoCost {
         return sum;
     }
 
-    /** Contracting the cores to W, left to right: Σ_k (∏_{l<k} i_l·j_l)·d_k·i_k·j_k·d_{k+1} multiply-adds. */
-    public static long toDenseMultiplyAdds(MpoShape shape, int[] bonds) {
-        long sum = 0;
-        long rows = 1;
-        for (int k = 0; k < shape.cores(); k++) {
-            sum += rows * shape.coreSize(bonds, k);
-            rows *= (long) shape.rowFactor(k) * shape.colFactor(k);
-        }
-        return sum;
-    }
-
     /** The dense product for m rows: m·I·J multiply-adds. */
     public static long denseMultiplyAdds(MpoShape shape, long m) {
         return m * shape.rows() * shape.cols();

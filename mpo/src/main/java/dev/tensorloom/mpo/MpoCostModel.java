@@ -1,5 +1,7 @@
 package dev.tensorloom.mpo;
 
+import java.util.List;
+
 /**
  * Which way one product x [m, I]·W runs: the direct sweep over the cores, or a dense copy of W contracted once
  * and kept. Each path's time is estimated as the larger of its FLOPs over the rate that path computes at and
@@ -47,7 +49,7 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
         int[] d = mpo.bonds();
         long directFlops = 2 * MpoCost.directMultiplyAdds(shape, d, m);
         long io = (long) Float.BYTES * m * (shape.rows() + shape.cols());
-        long directBytes = mpo.bytes() + io + stateBytes(shape, d, m);
+        long directBytes = mpo.bytes() + io + stateBytes(mpo, m);
         long denseFlops = 2 * MpoCost.denseMultiplyAdds(shape, m);
         long denseBytes = (long) Float.BYTES * shape.rows() * shape.cols() + io;
         double direct = Math.max(directFlops / directFlopsPerSecond, directBytes / bytesPerSecond);
@@ -57,14 +59,11 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
     }
 
     /** The sweep's intermediate states, each written once and read once. */
-    private static long stateBytes(MpoShape shape, int[] d, long m) {
+    private static long stateBytes(Mpo mpo, int m) {
+        List<MpoSweep.Step> steps = MpoSweep.of(mpo, m);
         long bytes = 0;
-        long p = m;
-        long q = shape.rows();
-        for (int k = 0; k < shape.cores() - 1; k++) {
-            q /= shape.rowFactor(k);
-            p *= shape.colFactor(k);
-            bytes += 2L * Float.BYTES * p * d[k + 1] * q;
+        for (MpoSweep.Step step : steps.subList(0, steps.size() - 1)) {
+            bytes += 2L * Float.BYTES * step.outputSize();
         }
         return bytes;
     }

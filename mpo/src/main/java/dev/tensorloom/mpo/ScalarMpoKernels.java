@@ -46,30 +46,25 @@ public final class ScalarMpoKernels implements MpoKernels {
         }
     }
 
-    /** The sweep of {@link MpoKernels#multiply}, state [P, d_k·i_k, Q] to [P, j_k·d_{k+1}, Q] per core. */
+    /** The steps of {@link MpoSweep}, one core at a time. */
     @Override
     public void multiply(Mpo mpo, Tensor x, Tensor y) {
         MpoArguments.multiply(mpo, x, y);
-        MpoArguments.largestState(mpo, x.rows());
-        MpoShape shape = mpo.shape();
-        int[] d = mpo.bonds();
         int m = x.rows();
-        int rowsOfW = shape.rows();
+        int rowsOfW = mpo.rows();
         double[] state = new double[m * rowsOfW];
         for (int b = 0; b < m; b++) {
             for (int i = 0; i < rowsOfW; i++) {
                 state[b * rowsOfW + i] = x.get(b, i);
             }
         }
-        int p = m;
-        int q = rowsOfW;
-        for (int k = 0; k < shape.cores(); k++) {
-            q /= shape.rowFactor(k);
-            int r = d[k] * shape.rowFactor(k);
-            int s = shape.colFactor(k) * d[k + 1];
-            float[] core = mpo.core(k).toArray();
-            double[] next = new double[p * s * q];
-            for (int block = 0; block < p; block++) {
+        for (MpoSweep.Step step : MpoSweep.of(mpo, m)) {
+            int r = step.r();
+            int s = step.s();
+            int q = step.q();
+            float[] core = mpo.core(step.core()).toArray();
+            double[] next = new double[step.outputSize()];
+            for (int block = 0; block < step.blocks(); block++) {
                 for (int out = 0; out < s; out++) {
                     for (int in = 0; in < r; in++) {
                         double c = core[in * s + out];
@@ -80,9 +75,8 @@ public final class ScalarMpoKernels implements MpoKernels {
                 }
             }
             state = next;
-            p *= shape.colFactor(k);
         }
-        int colsOfW = shape.cols();
+        int colsOfW = mpo.cols();
         for (int b = 0; b < m; b++) {
             for (int j = 0; j < colsOfW; j++) {
                 y.set((float) state[b * colsOfW + j], b, j);

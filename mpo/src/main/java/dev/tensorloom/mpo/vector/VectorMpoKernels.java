@@ -9,6 +9,7 @@ import dev.tensorloom.mpo.MpoArguments;
 import dev.tensorloom.mpo.MpoCost;
 import dev.tensorloom.mpo.MpoKernels;
 import dev.tensorloom.mpo.MpoShape;
+import dev.tensorloom.mpo.MpoSweep;
 import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.Parallelism;
 import dev.tensorloom.runtime.kernel.Tasks;
@@ -83,34 +84,26 @@ public final class VectorMpoKernels implements MpoKernels {
     @Override
     public void multiply(Mpo mpo, Tensor x, Tensor y) {
         MpoArguments.multiply(mpo, x, y);
-        MpoArguments.largestState(mpo, x.rows());
-        MpoShape shape = mpo.shape();
-        int[] d = mpo.bonds();
         int m = x.rows();
+        List<MpoSweep.Step> steps = MpoSweep.of(mpo, m);
         List<Tensor> operands = new ArrayList<>(List.of(x, y));
         operands.addAll(List.of(mpo.cores()));
-        Tasks tasks = Tasks.forMultiplyAdds(parallelism, MpoCost.directMultiplyAdds(shape, d, m),
+        Tasks tasks = Tasks.forMultiplyAdds(parallelism, MpoCost.directMultiplyAdds(mpo.shape(), mpo.bonds(), m),
                 operands.toArray(Tensor[]::new));
 
-        int rowsOfW = shape.rows();
+        int rowsOfW = mpo.rows();
         float[] state = new float[m * rowsOfW];
         MemorySegment xs = x.segment();
         for (int b = 0; b < m; b++) {
             MemorySegment.copy(xs, F, Rows.byteOffset(x, b), state, b * rowsOfW, rowsOfW);
         }
-        int p = m;
-        int q = rowsOfW;
-        for (int k = 0; k < shape.cores(); k++) {
-            q /= shape.rowFactor(k);
-            int r = d[k] * shape.rowFactor(k);
-            int s = shape.colFactor(k) * d[k + 1];
-            float[] next = new float[p * s * q];
-            Tensor core = mpo.core(k);
-            step(core.segment(), Rows.start(core), r, s, state, next, p, q, tasks);
+        for (MpoSweep.Step step : steps) {
+            float[] next = new float[step.outputSize()];
+            Tensor core = mpo.core(step.core());
+            step(core.segment(), Rows.start(core), step.r(), step.s(), state, next, step.blocks(), step.q(), tasks);
             state = next;
-            p *= shape.colFactor(k);
         }
-        int colsOfW = shape.cols();
+        int colsOfW = mpo.cols();
         MemorySegment ys = y.segment();
         for (int b = 0; b < m; b++) {
             MemorySegment.copy(state, b * colsOfW, ys, F, Rows.byteOffset(y, b), colsOfW);
