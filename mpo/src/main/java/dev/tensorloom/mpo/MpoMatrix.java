@@ -39,7 +39,11 @@ public final class MpoMatrix implements PreparedMatrix {
     /** The cores of a decomposition moved to where {@code backend} computes (into {@code arena}). */
     public static MpoMatrix of(Backend backend, Decomposition decomposition, MpoCostModel model,
             MpoCostModel.Path forced, Arena arena) {
-        Mpo host = decomposition.toMpo(arena);
+        return of(backend, decomposition.toMpo(arena), model, forced, arena);
+    }
+
+    /** Host cores moved to where {@code backend} computes (into {@code arena}). */
+    public static MpoMatrix of(Backend backend, Mpo host, MpoCostModel model, MpoCostModel.Path forced, Arena arena) {
         Tensor[] cores = host.cores();
         for (int k = 0; k < cores.length; k++) {
             cores[k] = backend.toDevice(cores[k], arena);
