@@ -15,13 +15,13 @@ class DimensionSqueezeTest {
     void stopsAtTheLastCapThatHoldsTheTarget() {
         // Six Kronecker products of falling weight plus a little noise: a spectrum that decays, then flattens.
         Random random = new Random(51);
-        float[] w = TtSvdTest.random(random, 64 * 64);
+        float[] w = RandomMpos.gaussian(random, 64 * 64);
         for (int e = 0; e < w.length; e++) {
             w[e] *= 0.01f;
         }
         for (int t = 0; t < 6; t++) {
-            float[] k = kronecker(TtSvdTest.random(random, 16), TtSvdTest.random(random, 16),
-                    TtSvdTest.random(random, 16));
+            float[] k = kronecker(RandomMpos.gaussian(random, 16), RandomMpos.gaussian(random, 16),
+                    RandomMpos.gaussian(random, 16));
             for (int e = 0; e < w.length; e++) {
                 w[e] += (float) Math.pow(0.5, t) * k[e];
             }
@@ -42,7 +42,7 @@ class DimensionSqueezeTest {
     void aKroneckerProductSqueezesToBondsOfOne() {
         // A ⊗ B ⊗ C with 4×4 factors is exactly an MPO with every bond 1 (each core one factor).
         Random random = new Random(52);
-        float[] w = kronecker(TtSvdTest.random(random, 16), TtSvdTest.random(random, 16), TtSvdTest.random(random, 16));
+        float[] w = kronecker(RandomMpos.gaussian(random, 16), RandomMpos.gaussian(random, 16), RandomMpos.gaussian(random, 16));
         DimensionSqueeze.Result r = DimensionSqueeze.squeeze(w, SHAPE, 1e-5, 0.5);
         assertEquals(1, r.caps().get(r.caps().size() - 1));
         assertTrue(r.result().relativeBound() <= 1e-5);

@@ -43,12 +43,7 @@ class MpoGroupingTest {
         MpoShape shape = new MpoShape(new int[] {2, 3, 2}, new int[] {3, 1, 4});
         int[] bonds = {1, 3, 5, 1};
         try (Arena arena = Arena.ofConfined()) {
-            Tensor[] cores = new Tensor[3];
-            for (int k = 0; k < 3; k++) {
-                cores[k] = Tensor.of(arena, TtSvdTest.random(random, (int) shape.coreSize(bonds, k)), bonds[k],
-                        shape.rowFactor(k), shape.colFactor(k), bonds[k + 1]);
-            }
-            Mpo mpo = new Mpo(shape, bonds, cores);
+            Mpo mpo = RandomMpos.mpo(shape, bonds, random, arena);
             Tensor expected = Tensor.allocate(arena, 12, 12);
             ORACLE.contractToDense(mpo, expected);
             for (int[] groups : new int[][] {{3}, {2, 1}, {1, 2}, {1, 1, 1}}) {
@@ -75,7 +70,7 @@ class MpoGroupingTest {
         MpoShape shape = MpoShape.of(256, 256, 4);
         Backend backend = BackendProvider.byName("vector");
         try (Arena arena = Arena.ofShared()) {
-            Tensor w = Tensor.of(arena, TtSvdTest.random(random, 256 * 256), 256, 256);
+            Tensor w = Tensor.of(arena, RandomMpos.gaussian(random, 256 * 256), 256, 256);
             MpoPreparer plain = new MpoPreparer(backend, 4, Truncation.bondCap(64), MpoCostModel.defaults(),
                     MpoCostModel.Path.DIRECT);
             MpoMatrix sweep = (MpoMatrix) plain.prepare("w", w, arena);
@@ -85,7 +80,7 @@ class MpoGroupingTest {
             // Core by core 64·256 + 4·16·(16·16·64) + 16·4·(16·16·64) + 64·256; by pairs 16·(16·16·64) twice.
             assertEquals(2_129_920, MpoCost.directMultiplyAdds(shape, sweep.mpo().bonds(), 1));
             assertEquals(524_288, MpoCost.directMultiplyAdds(grouped.mpo().shape(), grouped.mpo().bonds(), 1));
-            Tensor x = Tensor.of(arena, TtSvdTest.random(random, 256), 1, 256);
+            Tensor x = Tensor.of(arena, RandomMpos.gaussian(random, 256), 1, 256);
             Tensor a = Tensor.allocate(arena, 1, 256);
             Tensor b = Tensor.allocate(arena, 1, 256);
             sweep.multiply(x, a);

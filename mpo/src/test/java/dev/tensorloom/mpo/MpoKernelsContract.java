@@ -167,12 +167,7 @@ public abstract class MpoKernelsContract {
 
     private Mpo randomMpo(Case c, Random random) {
         MpoShape shape = c.shape();
-        Tensor[] cores = new Tensor[shape.cores()];
-        for (int k = 0; k < cores.length; k++) {
-            cores[k] = Tensor.of(arena, TtSvdTest.random(random, (int) shape.coreSize(c.bonds(), k)),
-                    c.bonds()[k], shape.rowFactor(k), shape.colFactor(k), c.bonds()[k + 1]);
-        }
-        return new Mpo(shape, c.bonds(), cores);
+        return RandomMpos.mpo(shape, c.bonds(), random, arena);
     }
 
     private Mpo placed(Mpo host) {

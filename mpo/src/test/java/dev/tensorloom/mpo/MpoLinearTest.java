@@ -23,9 +23,9 @@ class MpoLinearTest {
         Random random = new Random(41);
         int in = 24;
         int out = 18;
-        float[] w = TtSvdTest.random(random, in * out);
-        float[] b = TtSvdTest.random(random, out);
-        float[] x = TtSvdTest.random(random, 3 * in);
+        float[] w = RandomMpos.gaussian(random, in * out);
+        float[] b = RandomMpos.gaussian(random, out);
+        float[] x = RandomMpos.gaussian(random, 3 * in);
         try (Arena arena = Arena.ofShared()) {
             MpoLinear layer = MpoLinear.decompose(backend, Tensor.of(arena, w, in, out), Tensor.of(arena, b, out), 2,
                     Truncation.none(), MpoCostModel.defaults(), arena);
@@ -51,7 +51,7 @@ class MpoLinearTest {
     @Test
     void freezingTheCentralTensorLeavesTheAuxiliaryOnesAndTheBiasTrainable() {
         try (Arena arena = Arena.ofShared()) {
-            Tensor w = Tensor.of(arena, TtSvdTest.random(new Random(42), 768 * 768), 768, 768);
+            Tensor w = Tensor.of(arena, RandomMpos.gaussian(new Random(42), 768 * 768), 768, 768);
             Tensor b = Tensor.allocate(arena, 768);
             MpoLinear layer = MpoLinear.decompose(backend, w, b, 5, Truncation.none(), MpoCostModel.defaults(), arena);
             MpoLinear.Parameters all = layer.parameters();

@@ -26,14 +26,14 @@ class MpoMatrixTest {
     void bothPathsMultiplyByTheMatrixTheCoresHold(String backendName) {
         Backend backend = BackendProvider.byName(backendName);
         MpoShape shape = new MpoShape(new int[] {4, 3, 2}, new int[] {2, 5, 3});
-        float[] w = TtSvdTest.random(new Random(21), shape.rows() * shape.cols());
+        float[] w = RandomMpos.gaussian(new Random(21), shape.rows() * shape.cols());
         Decomposition d = TtSvd.decompose(w, shape, Truncation.bondCap(4));
         try (Arena arena = Arena.ofShared()) {
             Mpo host = d.toMpo(arena);
             Tensor dense = Tensor.allocate(arena, shape.rows(), shape.cols());
             ORACLE.contractToDense(host, dense);
             int m = 5;
-            Tensor x = Tensor.of(arena, TtSvdTest.random(new Random(22), m * shape.rows()), m, shape.rows());
+            Tensor x = Tensor.of(arena, RandomMpos.gaussian(new Random(22), m * shape.rows()), m, shape.rows());
             float[] expected = new float[m * shape.cols()];
             float[] scale = new float[expected.length];
             for (int b = 0; b < m; b++) {
@@ -73,7 +73,7 @@ class MpoMatrixTest {
     void theModelsPickIsWhatRuns(String backendName) {
         Backend backend = BackendProvider.byName(backendName);
         MpoShape shape = MpoShape.of(64, 64, 3);
-        float[] w = TtSvdTest.random(new Random(23), 64 * 64);
+        float[] w = RandomMpos.gaussian(new Random(23), 64 * 64);
         Decomposition d = TtSvd.decompose(w, shape, Truncation.bondCap(2));
         // Rates that make a single row direct (bytes dominate) and 64 rows dense (FLOPs dominate).
         MpoCostModel model = new MpoCostModel(1e12, 1e9, 1e9);

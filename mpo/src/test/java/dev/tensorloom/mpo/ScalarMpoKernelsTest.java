@@ -56,16 +56,11 @@ class ScalarMpoKernelsTest {
         MpoShape shape = new MpoShape(new int[] {3, 2, 4}, new int[] {2, 5, 3});
         int[] bonds = {1, 4, 3, 1};
         try (Arena arena = Arena.ofConfined()) {
-            Tensor[] cores = new Tensor[3];
-            for (int k = 0; k < 3; k++) {
-                cores[k] = Tensor.of(arena, TtSvdTest.random(random, (int) shape.coreSize(bonds, k)), bonds[k],
-                        shape.rowFactor(k), shape.colFactor(k), bonds[k + 1]);
-            }
-            Mpo mpo = new Mpo(shape, bonds, cores);
+            Mpo mpo = RandomMpos.mpo(shape, bonds, random, arena);
             Tensor w = Tensor.allocate(arena, 24, 30);
             kernels.contractToDense(mpo, w);
             int m = 3;
-            Tensor x = Tensor.of(arena, TtSvdTest.random(random, m * 24), m, 24);
+            Tensor x = Tensor.of(arena, RandomMpos.gaussian(random, m * 24), m, 24);
             Tensor y = Tensor.allocate(arena, m, 30);
             kernels.multiply(mpo, x, y);
             for (int b = 0; b < m; b++) {

@@ -40,7 +40,7 @@ class TtSvdTest {
     void withoutTruncationTheMpoIsTheMatrix() {
         Random random = new Random(1);
         for (MpoShape shape : SHAPES) {
-            float[] w = random(random, shape.rows() * shape.cols());
+            float[] w = RandomMpos.gaussian(random, shape.rows() * shape.cols());
             Decomposition dec = TtSvd.decompose(w, shape, Truncation.none());
             assertArrayEquals(shape.fullBonds(), dec.bonds(), shape.toString());
             assertEquals(0, dec.bound(), 0, shape.toString());
@@ -53,7 +53,7 @@ class TtSvdTest {
     void truncatedErrorNeverExceedsTheBound() {
         Random random = new Random(2);
         for (MpoShape shape : SHAPES) {
-            float[] w = random(random, shape.rows() * shape.cols());
+            float[] w = RandomMpos.gaussian(random, shape.rows() * shape.cols());
             int largest = Arrays.stream(shape.fullBonds()).max().orElseThrow();
             long fullParameters = shape.parameters(shape.fullBonds());
             for (Truncation t : List.of(Truncation.bondCap(1), Truncation.bondCap(2), Truncation.bondCap(largest - 1),
@@ -72,7 +72,7 @@ class TtSvdTest {
     void eachTruncationKeepsItsPromise() {
         Random random = new Random(3);
         MpoShape shape = new MpoShape(new int[] {4, 4, 4}, new int[] {3, 4, 5});
-        float[] w = random(random, shape.rows() * shape.cols());
+        float[] w = RandomMpos.gaussian(random, shape.rows() * shape.cols());
         Decomposition capped = TtSvd.decompose(w, shape, Truncation.bondCap(5));
         assertArrayEquals(new int[] {1, 5, 5, 1}, capped.bonds());
 
@@ -97,13 +97,8 @@ class TtSvdTest {
         int[] bonds = {1, 2, 3, 1};
         Random random = new Random(4);
         try (Arena arena = Arena.ofConfined()) {
-            Tensor[] cores = new Tensor[3];
-            for (int k = 0; k < 3; k++) {
-                cores[k] = Tensor.of(arena, random(random, (int) shape.coreSize(bonds, k)), bonds[k],
-                        shape.rowFactor(k), shape.colFactor(k), bonds[k + 1]);
-            }
             Tensor dense = Tensor.allocate(arena, shape.rows(), shape.cols());
-            ORACLE.contractToDense(new Mpo(shape, bonds, cores), dense);
+            ORACLE.contractToDense(RandomMpos.mpo(shape, bonds, random, arena), dense);
             float[] w = dense.toArray();
             Decomposition capped = TtSvd.decompose(w, shape, Truncation.bondCap(3));
             assertArrayEquals(new int[] {1, 3, 3, 1}, capped.bonds());
@@ -120,7 +115,7 @@ class TtSvdTest {
     void theCanonicalSpectraAreTheUnfoldingsSingularValuesDescending() {
         Random random = new Random(5);
         MpoShape shape = new MpoShape(new int[] {2, 3, 4}, new int[] {4, 3, 2});
-        float[] w = random(random, shape.rows() * shape.cols());
+        float[] w = RandomMpos.gaussian(random, shape.rows() * shape.cols());
         Decomposition dec = TtSvd.decompose(w, shape, Truncation.bondCap(3));
         double[] t = shape.interleave(w);
         long left = 1;
@@ -141,7 +136,7 @@ class TtSvdTest {
     @Test
     void theWorkedExampleOf768By768InFiveCores() {
         MpoShape shape = MpoShape.of(768, 768, 5);
-        float[] w = random(new Random(6), 768 * 768);
+        float[] w = RandomMpos.gaussian(new Random(6), 768 * 768);
         Decomposition full = TtSvd.decompose(w, shape, Truncation.none());
         assertEquals(663_840, full.parameters());
         Decomposition capped = TtSvd.decompose(w, shape, Truncation.bondCap(64));
@@ -196,13 +191,5 @@ class TtSvdTest {
     private static double rounding(Decomposition dec) {
         int largest = Arrays.stream(dec.bonds()).max().orElseThrow();
         return 2 * (dec.shape().cores() * Math.sqrt(largest) + 1) * U * dec.norm();
-    }
-
-    static float[] random(Random random, int size) {
-        float[] v = new float[size];
-        for (int i = 0; i < size; i++) {
-            v[i] = (float) random.nextGaussian();
-        }
-        return v;
     }
 }
