@@ -20,20 +20,25 @@ public final class MpoMatrix implements PreparedMatrix {
     private final Mpo mpo;
     private final MpoCostModel model;
     private final MpoCostModel.Path forced;
-    private final Arena arena;
-    private volatile Tensor dense;
+    private volatile DenseCache dense;
 
     /**
-     * {@code mpo}'s cores must live where {@code backend} computes; the dense cache, when made, lives in
-     * {@code arena}. {@code forced} is null to let the model choose per call.
+     * The dense W and the automatic arena that holds it: dropping the cache (or this matrix) lets the garbage
+     * collector free it, host or device memory alike.
      */
-    public MpoMatrix(Backend backend, Mpo mpo, MpoCostModel model, MpoCostModel.Path forced, Arena arena) {
+    private record DenseCache(Tensor w, Arena lifetime) {
+    }
+
+    /**
+     * {@code mpo}'s cores must live where {@code backend} computes. {@code forced} is null to let the model
+     * choose per call.
+     */
+    public MpoMatrix(Backend backend, Mpo mpo, MpoCostModel model, MpoCostModel.Path forced) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.kernels = MpoKernels.FAMILY.on(backend);
         this.mpo = Objects.requireNonNull(mpo, "mpo");
         this.model = Objects.requireNonNull(model, "model");
         this.forced = forced;
-        this.arena = Objects.requireNonNull(arena, "arena");
     }
 
     /** The cores of a decomposition moved to where {@code backend} computes (into {@code arena}). */
@@ -48,7 +53,7 @@ public final class MpoMatrix implements PreparedMatrix {
         for (int k = 0; k < cores.length; k++) {
             cores[k] = backend.toDevice(cores[k], arena);
         }
-        return new MpoMatrix(backend, new Mpo(host.shape(), host.bonds(), cores), model, forced, arena);
+        return new MpoMatrix(backend, new Mpo(host.shape(), host.bonds(), cores), model, forced);
     }
 
     public Mpo mpo() {
@@ -96,18 +101,20 @@ public final class MpoMatrix implements PreparedMatrix {
     }
 
     private Tensor dense() {
-        Tensor w = dense;
-        if (w == null) {
+        DenseCache cache = dense;
+        if (cache == null) {
             synchronized (this) {
-                w = dense;
-                if (w == null) {
-                    w = backend.allocate(arena, mpo.rows(), mpo.cols());
+                cache = dense;
+                if (cache == null) {
+                    Arena lifetime = Arena.ofAuto();
+                    Tensor w = backend.allocate(lifetime, mpo.rows(), mpo.cols());
                     kernels.contractToDense(mpo, w);
-                    dense = w;
+                    cache = new DenseCache(w, lifetime);
+                    dense = cache;
                 }
             }
         }
-        return w;
+        return cache.w();
     }
 
     /** The cores' bytes, plus the dense W's once it is kept. */

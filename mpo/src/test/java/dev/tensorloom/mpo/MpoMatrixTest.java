@@ -12,6 +12,7 @@ import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.kernel.ScalarBackend;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -88,6 +89,36 @@ class MpoMatrixTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> matrix.multiply(backend.allocate(arena, 2, 63), backend.allocate(arena, 2, 64)));
             assertTrue(e.getMessage().contains("matmul shapes disagree"), e.getMessage());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"scalar", "vector"})
+    void changedCoresAreContractedAfresh(String backendName) {
+        Backend backend = BackendProvider.byName(backendName);
+        MpoShape shape = new MpoShape(new int[] {2, 3}, new int[] {3, 2});
+        Decomposition d = TtSvd.decompose(RandomMpos.gaussian(new Random(24), 36), shape, Truncation.none());
+        try (Arena arena = Arena.ofShared()) {
+            MpoMatrix matrix = MpoMatrix.of(backend, d, MpoCostModel.defaults(), MpoCostModel.Path.DENSE, arena);
+            Tensor x = Tensor.of(arena, RandomMpos.gaussian(new Random(25), 6), 1, 6);
+            Tensor before = Tensor.allocate(arena, 1, 6);
+            matrix.multiply(x, before);
+            // W is linear in each core: doubling core 0 (a training step, say) doubles the product.
+            Tensor core = matrix.mpo().core(0);
+            for (long e = 0; e < core.size(); e++) {
+                core.segment().setAtIndex(ValueLayout.JAVA_FLOAT, core.offset() + e,
+                        2 * core.segment().getAtIndex(ValueLayout.JAVA_FLOAT, core.offset() + e));
+            }
+            Tensor stale = Tensor.allocate(arena, 1, 6);
+            matrix.multiply(x, stale);
+            assertEquals(before.get(0, 0), stale.get(0, 0), "the kept dense W is used until told otherwise");
+            matrix.coresChanged();
+            assertFalse(matrix.hasDenseCache());
+            Tensor after = Tensor.allocate(arena, 1, 6);
+            matrix.multiply(x, after);
+            for (int j = 0; j < 6; j++) {
+                assertEquals(2 * before.get(0, j), after.get(0, j), 1e-5 * (1 + Math.abs(before.get(0, j))));
+            }
         }
     }
 }
