@@ -1,0 +1,111 @@
+// The MPO kernels against their definitions in double, on strided operands with offsets and awkward sizes,
+// and their argument checks.
+#include "test_util.h"
+#include "tensorloom_mpo.h"
+
+namespace {
+
+void test_step(tl_stream s, int64_t m, int64_t blocks, int64_t r, int64_t sz, int64_t q, int64_t pad, unsigned seed) {
+    const int64_t in_cols = blocks * r * q, out_cols = blocks * sz * q;
+    const int64_t ldin = in_cols + pad, ldout = out_cols + pad + 1;
+    const uint64_t off_c = 1, off_in = 2, off_out = 3;
+    auto hc = random_floats(off_c + r * sz, seed);
+    auto hi = random_floats(off_in + m * ldin, seed + 1);
+    auto ho = random_floats(off_out + m * ldout, seed + 2);
+    tl_buffer c = upload(s, hc), in = upload(s, hi), out = upload(s, ho);
+    OK(tl_mpo_step(s, m, blocks, r, sz, q, c, off_c, in, off_in, ldin, out, off_out, ldout));
+    auto got = download(s, out, ho.size());
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t b = 0; b < blocks; ++b)
+            for (int64_t cc = 0; cc < sz; ++cc)
+                for (int64_t t = 0; t < q; ++t) {
+                    double want = 0, scale = 0;
+                    for (int64_t k = 0; k < r; ++k) {
+                        const double term = double(hc[off_c + k * sz + cc]) * hi[off_in + i * ldin + (b * r + k) * q + t];
+                        want += term;
+                        scale += std::fabs(term);
+                    }
+                    const double g = got[off_out + i * ldout + (b * sz + cc) * q + t];
+                    CHECK(close(g, want, scale), "step m%lld blocks%lld r%lld s%lld q%lld at [%lld,%lld,%lld,%lld]: %g vs %g",
+                          (long long)m, (long long)blocks, (long long)r, (long long)sz, (long long)q, (long long)i,
+                          (long long)b, (long long)cc, (long long)t, g, want);
+                }
+    CHECK(count_changed_outside(got, ho, off_out, m, out_cols, ldout) == 0, "step wrote outside out");
+    OK(tl_free(c));
+    OK(tl_free(in));
+    OK(tl_free(out));
+}
+
+void test_deinterleave(tl_stream s, std::vector<int32_t> rows_f, std::vector<int32_t> cols_f, unsigned seed) {
+    const int n = int(rows_f.size());
+    int64_t rows = 1, cols = 1;
+    for (int k = 0; k < n; ++k) {
+        rows *= rows_f[k];
+        cols *= cols_f[k];
+    }
+    const int64_t ldw = cols + 2;
+    const uint64_t off_i = 1, off_w = 4;
+    auto hi = random_floats(off_i + rows * cols, seed);
+    auto hw = random_floats(off_w + rows * ldw, seed + 1);
+    tl_buffer in = upload(s, hi), w = upload(s, hw);
+    OK(tl_mpo_deinterleave(s, n, rows_f.data(), cols_f.data(), in, off_i, w, off_w, ldw));
+    auto got = download(s, w, hw.size());
+    for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j) {
+            // Digits most significant first, position in (i_1, j_1, ..., i_n, j_n) row-major.
+            std::vector<int64_t> di(n), dj(n);
+            int64_t ri = i, rj = j;
+            for (int k = n - 1; k >= 0; --k) {
+                di[k] = ri % rows_f[k];
+                ri /= rows_f[k];
+                dj[k] = rj % cols_f[k];
+                rj /= cols_f[k];
+            }
+            int64_t position = 0;
+            for (int k = 0; k < n; ++k) position = (position * rows_f[k] + di[k]) * cols_f[k] + dj[k];
+            CHECK(got[off_w + i * ldw + j] == hi[off_i + position], "deinterleave (%lld, %lld)", (long long)i,
+                  (long long)j);
+        }
+    CHECK(count_changed_outside(got, hw, off_w, rows, cols, ldw) == 0, "deinterleave wrote outside w");
+    OK(tl_free(in));
+    OK(tl_free(w));
+}
+
+void test_bad_arguments(tl_stream s) {
+    tl_buffer small = upload(s, std::vector<float>(10, 0.f));
+    tl_buffer big = upload(s, std::vector<float>(1000, 0.f));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "r", tl_mpo_step(s, 1, 1, -1, 2, 2, big, 0, big, 0, 4, big, 0, 4));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "core",
+                  tl_mpo_step(s, 1, 1, 4, 4, 1, small, 0, big, 0, 4, big, 500, 4));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "ldin", tl_mpo_step(s, 2, 1, 2, 2, 2, big, 0, big, 0, 3, big, 500, 4));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "out", tl_mpo_step(s, 1, 1, 2, 8, 2, big, 0, big, 0, 4, small, 0, 16));
+    EXPECT_STATUS(TL_ERROR_INVALID_HANDLE, nullptr, tl_mpo_step(s, 1, 1, 1, 1, 1, nullptr, 0, big, 0, 1, big, 0, 1));
+    const int32_t f[2] = {2, 3};
+    const int32_t zero[2] = {2, 0};
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "cores", tl_mpo_deinterleave(s, 0, f, f, big, 0, big, 100, 9));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "cores", tl_mpo_deinterleave(s, 17, f, f, big, 0, big, 100, 9));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "null", tl_mpo_deinterleave(s, 2, nullptr, f, big, 0, big, 100, 9));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "factor", tl_mpo_deinterleave(s, 2, f, zero, big, 0, big, 100, 9));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "interleaved", tl_mpo_deinterleave(s, 2, f, f, small, 0, big, 100, 9));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "ldw", tl_mpo_deinterleave(s, 2, f, f, big, 0, big, 100, 5));
+    OK(tl_free(small));
+    OK(tl_free(big));
+}
+
+}  // namespace
+
+int main() {
+    tl_stream s;
+    OK(tl_stream_create(&s));
+    test_step(s, 1, 1, 1, 1, 1, 0, 10);
+    test_step(s, 3, 2, 5, 7, 33, 1, 20);   // the first core of a sweep: long q
+    test_step(s, 17, 6, 9, 4, 1, 3, 30);   // the last core: q = 1
+    test_step(s, 2, 5, 12, 13, 3, 0, 40);
+    test_step(s, 2, 3, 0, 4, 2, 1, 50);    // r = 0: an empty sum
+    test_deinterleave(s, {5}, {7}, 60);
+    test_deinterleave(s, {2, 3}, {4, 5}, 70);
+    test_deinterleave(s, {2, 1, 3, 2}, {3, 2, 1, 2}, 80);
+    test_bad_arguments(s);
+    OK(tl_stream_destroy(s));
+    return finish("test_mpo");
+}

@@ -1,0 +1,130 @@
+package dev.tensorloom.mpo;
+
+import dev.tensorloom.runtime.kernel.Backend;
+import dev.tensorloom.runtime.kernel.PreparedMatrix;
+import dev.tensorloom.runtime.kernel.Shapes;
+import dev.tensorloom.runtime.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.util.Objects;
+
+/**
+ * A weight matrix b [I, J] held as MPO cores, multiplying itself: each call asks the {@link MpoCostModel} (or
+ * follows a forced path) whether to sweep the cores directly or to multiply by the dense W, which it contracts
+ * the first time it is needed and then keeps. A transformer layer takes it like any other
+ * {@link PreparedMatrix}.
+ */
+public final class MpoMatrix implements PreparedMatrix {
+
+    private final Backend backend;
+    private final MpoKernels kernels;
+    private final Mpo mpo;
+    private final MpoCostModel model;
+    private final MpoCostModel.Path forced;
+    private volatile DenseCache dense;
+
+    /**
+     * The dense W and the automatic arena that holds it: dropping the cache (or this matrix) lets the garbage
+     * collector free it, host or device memory alike.
+     */
+    private record DenseCache(Tensor w, Arena lifetime) {
+    }
+
+    /**
+     * {@code mpo}'s cores must live where {@code backend} computes. {@code forced} is null to let the model
+     * choose per call.
+     */
+    public MpoMatrix(Backend backend, Mpo mpo, MpoCostModel model, MpoCostModel.Path forced) {
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.kernels = MpoKernels.FAMILY.on(backend);
+        this.mpo = Objects.requireNonNull(mpo, "mpo");
+        this.model = Objects.requireNonNull(model, "model");
+        this.forced = forced;
+    }
+
+    /** The cores of a decomposition moved to where {@code backend} computes (into {@code arena}). */
+    public static MpoMatrix of(Backend backend, Decomposition decomposition, MpoCostModel model,
+            MpoCostModel.Path forced, Arena arena) {
+        return of(backend, decomposition.toMpo(arena), model, forced, arena);
+    }
+
+    /** Host cores moved to where {@code backend} computes (into {@code arena}). */
+    public static MpoMatrix of(Backend backend, Mpo host, MpoCostModel model, MpoCostModel.Path forced, Arena arena) {
+        Tensor[] cores = host.cores();
+        for (int k = 0; k < cores.length; k++) {
+            cores[k] = backend.toDevice(cores[k], arena);
+        }
+        return new MpoMatrix(backend, new Mpo(host.shape(), host.bonds(), cores), model, forced);
+    }
+
+    public Mpo mpo() {
+        return mpo;
+    }
+
+    /** What a product of m rows would do: the model's estimate, with the forced path in place of its pick. */
+    public MpoCostModel.Choice choice(int m) {
+        MpoCostModel.Choice c = model.choose(mpo, m);
+        return forced == null ? c : new MpoCostModel.Choice(forced, m, c.directFlops(), c.directBytes(),
+                c.directSeconds(), c.denseFlops(), c.denseBytes(), c.denseSeconds());
+    }
+
+    /**
+     * Drops the dense W, if one was kept: to be called after the cores' values change (a training step on the
+     * auxiliary tensors), so the next dense product contracts them afresh.
+     */
+    public synchronized void coresChanged() {
+        dense = null;
+    }
+
+    /** Whether the dense W has been contracted and kept. */
+    public boolean hasDenseCache() {
+        return dense != null;
+    }
+
+    @Override
+    public int rows() {
+        return mpo.rows();
+    }
+
+    @Override
+    public int cols() {
+        return mpo.cols();
+    }
+
+    @Override
+    public void multiply(Tensor a, Tensor c) {
+        Shapes.matmul(a, this, c);
+        if (choice(a.rows()).path() == MpoCostModel.Path.DIRECT) {
+            kernels.multiply(mpo, a, c);
+        } else {
+            backend.kernels().matmul(a, dense(), c);
+        }
+    }
+
+    private Tensor dense() {
+        DenseCache cache = dense;
+        if (cache == null) {
+            synchronized (this) {
+                cache = dense;
+                if (cache == null) {
+                    Arena lifetime = Arena.ofAuto();
+                    Tensor w = backend.allocate(lifetime, mpo.rows(), mpo.cols());
+                    kernels.contractToDense(mpo, w);
+                    cache = new DenseCache(w, lifetime);
+                    dense = cache;
+                }
+            }
+        }
+        return cache.w();
+    }
+
+    /** The cores' bytes, plus the dense W's once it is kept. */
+    @Override
+    public long bytes() {
+        return mpo.bytes() + (dense == null ? 0 : (long) mpo.rows() * mpo.cols() * Tensor.FLOAT_BYTES);
+    }
+
+    @Override
+    public String toString() {
+        return "MpoMatrix[" + mpo + (forced == null ? "" : ", forced " + forced) + "]";
+    }
+}

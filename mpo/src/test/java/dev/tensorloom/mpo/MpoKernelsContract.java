@@ -1,0 +1,216 @@
+package dev.tensorloom.mpo;
+
+import static dev.tensorloom.testkit.FloatAssertions.ABSOLUTE_TOLERANCE;
+import static dev.tensorloom.testkit.FloatAssertions.PRODUCT_TOLERANCE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.tensorloom.runtime.kernel.Backend;
+import dev.tensorloom.runtime.kernel.ScalarBackend;
+import dev.tensorloom.runtime.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The contract of {@link MpoKernels}, written once and run against every backend (one subclass each): both
+ * contractions against the float64 oracle on core shapes awkward for 4-, 8- and 16-lane vectors (one core, bonds
+ * of 1, odd factors, a 33-long row tail, factors of 1), for batch sizes from 1 to past the threads' chunking,
+ * on work large enough to be spread over threads even for one row, with x and y strided views whose margins must come out untouched, all placed where the backend computes.
+ *
+ * <p>Tolerance: every output is a sum of products of one x (or none) and one entry per core. Running the oracle
+ * on |x| and |cores| gives Σ|term| for each output, the scale of its rounding error; within
+ * {@code PRODUCT_TOLERANCE} of that (168u, several times the error of n + log₂(terms) roundings) is a pass.
+ */
+public abstract class MpoKernelsContract {
+
+    private static final MpoKernels ORACLE = new ScalarMpoKernels(new ScalarBackend());
+    private static final int MARGIN = 3;
+
+    private Arena arena;
+    private Backend backend;
+    private MpoKernels kernels;
+
+    /** The backend under test. */
+    protected abstract Backend backend();
+
+    @BeforeEach
+    void open() {
+        arena = Arena.ofShared();
+        backend = backend();
+        kernels = MpoKernels.FAMILY.on(backend);
+    }
+
+    @AfterEach
+    void close() {
+        arena.close();
+    }
+
+    record Case(int[] rowFactors, int[] colFactors, int[] bonds) {
+        MpoShape shape() {
+            return new MpoShape(rowFactors, colFactors);
+        }
+
+        @Override
+        public String toString() {
+            return Arrays.toString(rowFactors) + "x" + Arrays.toString(colFactors) + " bonds " + Arrays.toString(bonds);
+        }
+    }
+
+    static Stream<Case> cases() {
+        return Stream.of(
+                new Case(new int[] {5}, new int[] {7}, new int[] {1, 1}),
+                new Case(new int[] {3, 5}, new int[] {7, 2}, new int[] {1, 6, 1}),
+                new Case(new int[] {2, 33}, new int[] {3, 5}, new int[] {1, 4, 1}),
+                new Case(new int[] {2, 3, 5}, new int[] {3, 1, 4}, new int[] {1, 5, 7, 1}),
+                new Case(new int[] {1, 17, 2}, new int[] {19, 1, 3}, new int[] {1, 1, 9, 1}),
+                new Case(new int[] {2, 2, 3, 2}, new int[] {3, 2, 2, 3}, new int[] {1, 4, 9, 5, 1}),
+                new Case(new int[] {4, 4, 4}, new int[] {6, 4, 4}, new int[] {1, 16, 16, 1}),
+                // Over a million multiply-adds even for one row: the work is spread over the threads.
+                new Case(new int[] {8, 8, 8}, new int[] {8, 8, 8}, new int[] {1, 32, 32, 1}));
+    }
+
+    static Stream<Arguments> casesAndBatches() {
+        return cases().flatMap(c -> Stream.of(1, 2, 3, 7, 17, 33).map(m -> Arguments.of(c, m)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void contractToDenseMatchesTheOracle(Case c) {
+        Random random = new Random(11);
+        Mpo host = randomMpo(c, random);
+        MpoShape shape = c.shape();
+        Tensor expected = Tensor.allocate(arena, shape.rows(), shape.cols());
+        ORACLE.contractToDense(host, expected);
+        Tensor scale = Tensor.allocate(arena, shape.rows(), shape.cols());
+        ORACLE.contractToDense(absolute(host), scale);
+
+        Placed w = new Placed(Tensor.allocate(arena, shape.rows() + MARGIN, shape.cols() + MARGIN));
+        kernels.contractToDense(placed(host), w.view(shape.rows(), shape.cols()));
+        assertWithin(expected, w.result(), scale, c + " to dense");
+    }
+
+    @ParameterizedTest(name = "{0}, batch {1}")
+    @MethodSource("casesAndBatches")
+    void directProductMatchesTheOracle(Case c, int m) {
+        Random random = new Random(31L * m + c.bonds().length);
+        Mpo host = randomMpo(c, random);
+        MpoShape shape = c.shape();
+        Tensor x = Tensor.allocate(arena, m + MARGIN, shape.rows() + MARGIN);
+        fill(x, random);
+        Tensor xView = x.slice(0, 1, 1 + m).slice(1, 2, 2 + shape.rows());
+        Tensor expected = Tensor.allocate(arena, m, shape.cols());
+        ORACLE.multiply(host, xView, expected);
+        Tensor scale = Tensor.allocate(arena, m, shape.cols());
+        ORACLE.multiply(absolute(host), absolute(xView), scale);
+
+        Tensor xPlaced = backend.toDevice(x, arena).slice(0, 1, 1 + m).slice(1, 2, 2 + shape.rows());
+        Placed y = new Placed(Tensor.allocate(arena, m + MARGIN, shape.cols() + MARGIN));
+        kernels.multiply(placed(host), xPlaced, y.view(m, shape.cols()));
+        assertWithin(expected, y.result(), scale, c + " batch " + m);
+    }
+
+    @Test
+    void badShapesFailWithTheOraclesMessage() {
+        Case c = new Case(new int[] {2, 3}, new int[] {4, 5}, new int[] {1, 2, 1});
+        Mpo host = randomMpo(c, new Random(3));
+        Mpo mpo = placed(host);
+        Tensor x = backend.toDevice(Tensor.allocate(arena, 2, 5), arena);
+        Tensor y = backend.toDevice(Tensor.allocate(arena, 2, 20), arena);
+        // The oracle checks shapes before it touches any data, so it can be given the placed operands.
+        String expected = assertThrows(IllegalArgumentException.class, () -> ORACLE.multiply(host, x, y)).getMessage();
+        assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> kernels.multiply(mpo, x, y))
+                .getMessage());
+        Tensor w = backend.toDevice(Tensor.allocate(arena, 6, 21), arena);
+        expected = assertThrows(IllegalArgumentException.class, () -> ORACLE.contractToDense(host, w)).getMessage();
+        assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> kernels.contractToDense(mpo, w))
+                .getMessage());
+    }
+
+    /** A zero-filled parent placed where the backend computes, a view inside it, and its margins checked after. */
+    private final class Placed {
+        private final Tensor parent;
+        private Tensor view;
+
+        Placed(Tensor hostParent) {
+            this.parent = backend.toDevice(hostParent, arena);
+        }
+
+        Tensor view(int rows, int cols) {
+            view = parent.slice(0, 1, 1 + rows).slice(1, 2, 2 + cols);
+            return view;
+        }
+
+        Tensor result() {
+            Tensor back = backend.toHost(parent, arena);
+            int rows = view.rows();
+            int cols = view.cols();
+            for (int i = 0; i < back.rows(); i++) {
+                for (int j = 0; j < back.cols(); j++) {
+                    boolean inside = i >= 1 && i < 1 + rows && j >= 2 && j < 2 + cols;
+                    if (!inside && back.get(i, j) != 0) {
+                        fail("margin (" + i + ", " + j + ") was written: " + back.get(i, j));
+                    }
+                }
+            }
+            return back.slice(0, 1, 1 + rows).slice(1, 2, 2 + cols);
+        }
+    }
+
+    private Mpo randomMpo(Case c, Random random) {
+        MpoShape shape = c.shape();
+        return RandomMpos.mpo(shape, c.bonds(), random, arena);
+    }
+
+    private Mpo placed(Mpo host) {
+        Tensor[] cores = host.cores();
+        for (int k = 0; k < cores.length; k++) {
+            cores[k] = backend.toDevice(cores[k], arena);
+        }
+        return new Mpo(host.shape(), host.bonds(), cores);
+    }
+
+    private Mpo absolute(Mpo mpo) {
+        Tensor[] cores = mpo.cores();
+        for (int k = 0; k < cores.length; k++) {
+            cores[k] = absolute(cores[k]);
+        }
+        return new Mpo(mpo.shape(), mpo.bonds(), cores);
+    }
+
+    private Tensor absolute(Tensor t) {
+        float[] values = t.toArray();
+        for (int i = 0; i < values.length; i++) {
+            values[i] = Math.abs(values[i]);
+        }
+        return Tensor.of(arena, values, t.shape());
+    }
+
+    private static void fill(Tensor t, Random random) {
+        for (int i = 0; i < t.rows(); i++) {
+            for (int j = 0; j < t.cols(); j++) {
+                t.set((float) random.nextGaussian(), i, j);
+            }
+        }
+    }
+
+    private static void assertWithin(Tensor expected, Tensor actual, Tensor scale, String what) {
+        for (int i = 0; i < expected.rows(); i++) {
+            for (int j = 0; j < expected.cols(); j++) {
+                double tolerance = PRODUCT_TOLERANCE * scale.get(i, j) + ABSOLUTE_TOLERANCE;
+                if (!(Math.abs(expected.get(i, j) - actual.get(i, j)) <= tolerance)) {
+                    fail(what + ": element (" + i + ", " + j + ") expected " + expected.get(i, j) + " but was "
+                            + actual.get(i, j) + " (tolerance " + tolerance + ")");
+                }
+            }
+        }
+    }
+}
