@@ -7,6 +7,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 : "${JAVA_HOME:?set JAVA_HOME to a JDK 25 or newer (./tensorloom gpu-bundle does this)}"
 JUNIT_CONSOLE=org.junit.platform:junit-platform-console-standalone:1.14.1
+# The mpo family's decompositions (its GPU tests load the classes that name them).
+EJML=org.ejml
+EJML_VERSION=$(sed -n 's:.*<ejml.version>\(.*\)</ejml.version>.*:\1:p' "$ROOT/pom.xml")
 BUNDLE="$ROOT/gpu-bundle"
 
 rm -rf "$BUNDLE"
@@ -25,9 +28,13 @@ pack tensorloom-java-bindings-tests "$ROOT/java-bindings/target/test-classes"
 pack tensorloom-runtime "$ROOT/runtime/target/classes"
 pack tensorloom-runtime-tests "$ROOT/runtime/target/test-classes"
 pack tensorloom-testkit "$ROOT/testkit/target/classes"
+pack tensorloom-mpo "$ROOT/mpo/target/classes"
+pack tensorloom-mpo-tests "$ROOT/mpo/target/test-classes"
 pack tensorloom-bench "$ROOT/bench/target/classes"
 
-"$ROOT/mvnw" -B -q -f "$ROOT/pom.xml" dependency:copy -Dartifact="$JUNIT_CONSOLE" \
-  -DoutputDirectory="$BUNDLE/lib" -Dmdep.stripVersion=true
+for artifact in "$JUNIT_CONSOLE" "$EJML:ejml-core:$EJML_VERSION" "$EJML:ejml-ddense:$EJML_VERSION"; do
+  "$ROOT/mvnw" -B -q -f "$ROOT/pom.xml" dependency:copy -Dartifact="$artifact" \
+    -DoutputDirectory="$BUNDLE/lib" -Dmdep.stripVersion=true
+done
 
 echo "gpu-bundle: $(du -sh "$BUNDLE" | cut -f1) in $BUNDLE"

@@ -87,7 +87,8 @@ java_run() { # java_run ARGS... : the bundled JDK with the library under test
 
 java_tests() {
   java_run -jar "$BUNDLE/lib/junit-platform-console-standalone.jar" execute \
-    --class-path "$(ls "$BUNDLE"/lib/tensorloom-*.jar | tr '\n' ':')" --details=summary --disable-banner \
+    --class-path "$(ls "$BUNDLE"/lib/tensorloom-*.jar "$BUNDLE"/lib/ejml-*.jar | tr '\n' ':')" \
+    --details=summary --disable-banner \
     --select-class dev.tensorloom.bindings.HeaderBindingsTest \
     --select-class dev.tensorloom.bindings.NativeDeviceTest \
     --select-class dev.tensorloom.bindings.NativeErrorsTest \
@@ -96,7 +97,8 @@ java_tests() {
     --select-class dev.tensorloom.runtime.kernel.CudaKernelsContractTest \
     --select-class dev.tensorloom.runtime.kernel.CudaKernelsTest \
     --select-class dev.tensorloom.runtime.kernel.BackendProviderTest \
-    --select-class dev.tensorloom.outside.KernelFamilyTest
+    --select-class dev.tensorloom.outside.KernelFamilyTest \
+    --select-class dev.tensorloom.mpo.cuda.CudaMpoKernelsContractTest
 }
 
 # Races and out-of-bounds accesses are what the serial CPU emulation cannot show. Bounded in time: the
