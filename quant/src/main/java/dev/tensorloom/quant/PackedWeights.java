@@ -87,17 +87,19 @@ public final class PackedWeights {
         return scales;
     }
 
-    /** Start of bit plane i within a row. */
-    int planeStart(int i) {
+    /** Bit planes per row: 1, or 2 for 3 bits. */
+    public int planes() {
+        return planeWidth.length;
+    }
+
+    /** Byte offset of bit plane i within a row. */
+    public int planeStart(int i) {
         return planeStart[i];
     }
 
-    int planeWidth(int i) {
+    /** Width in bits of bit plane i (8, 4, 2 or 1); plane i holds the code bits above those of planes before it. */
+    public int planeWidth(int i) {
         return planeWidth[i];
-    }
-
-    int planes() {
-        return planeWidth.length;
     }
 
     /** The code of b[p, j]. */

@@ -1,0 +1,36 @@
+package dev.tensorloom.quant.vector;
+
+import dev.tensorloom.quant.PackedWeights;
+import dev.tensorloom.quant.QuantKernels;
+import dev.tensorloom.quant.QuantShapes;
+import dev.tensorloom.runtime.kernel.Parallelism;
+import dev.tensorloom.runtime.kernel.Tasks;
+import dev.tensorloom.runtime.kernel.vector.VectorBackend;
+import dev.tensorloom.runtime.tensor.Tensor;
+
+/**
+ * The quant family in Vector API code on the vector backend's threads: GEMV decodes the packed codes in
+ * registers ({@link QuantGemv}); GEMM dequantizes a panel of output channels at a time into scratch
+ * ({@link QuantGemm}). Whether a call spreads over the threads is {@link Tasks}'s decision.
+ */
+public final class VectorQuantKernels implements QuantKernels {
+
+    private final Parallelism parallelism;
+
+    public VectorQuantKernels(VectorBackend backend) {
+        this.parallelism = backend.parallelism();
+    }
+
+    @Override
+    public void gemv(Tensor x, PackedWeights b, Tensor y) {
+        QuantShapes.gemv(x, b, y);
+        QuantGemv.multiply(x, b, y, Tasks.forMultiplyAdds(parallelism, (long) b.rows() * b.cols(), x, y));
+    }
+
+    @Override
+    public void gemm(Tensor a, PackedWeights b, Tensor c) {
+        QuantShapes.gemm(a, b, c);
+        QuantGemm.multiply(a, b, c,
+                Tasks.forMultiplyAdds(parallelism, (long) a.rows() * b.rows() * b.cols(), a, c));
+    }
+}
