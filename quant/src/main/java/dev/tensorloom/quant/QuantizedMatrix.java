@@ -1,0 +1,75 @@
+package dev.tensorloom.quant;
+
+import dev.tensorloom.runtime.kernel.Backend;
+import dev.tensorloom.runtime.kernel.MatrixPreparer;
+import dev.tensorloom.runtime.kernel.PreparedMatrix;
+import dev.tensorloom.runtime.kernel.Shapes;
+import dev.tensorloom.runtime.tensor.Tensor;
+import java.util.Objects;
+
+/**
+ * A layer's weight matrix in a low-bit packed form that multiplies itself with the quant family's kernels for
+ * one backend, so a transformer layer takes it as it takes a dense one: a batch of one row goes through the
+ * GEMV, anything larger through the GEMM. It holds only the packed form: {@link #bytes()} is what the codes,
+ * scales and zero points take.
+ */
+public final class QuantizedMatrix implements PreparedMatrix {
+
+    private final PackedWeights weights;
+    private final QuantKernels kernels;
+
+    public QuantizedMatrix(PackedWeights weights, QuantKernels kernels) {
+        this.weights = Objects.requireNonNull(weights, "weights");
+        this.kernels = Objects.requireNonNull(kernels, "kernels");
+    }
+
+    /**
+     * A preparer that rounds every weight matrix to {@code format} (RTN) and multiplies with the quant kernels
+     * of {@code backend}. The weights must be finite, and their rows a multiple of the format's group size.
+     */
+    public static MatrixPreparer rtn(Backend backend, GroupFormat format) {
+        Objects.requireNonNull(format, "format");
+        QuantKernels kernels = QuantKernels.FAMILY.on(backend);
+        return (name, weight, arena) -> {
+            try {
+                return new QuantizedMatrix(Rtn.quantize(weight, format), kernels);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+            }
+        };
+    }
+
+    public PackedWeights weights() {
+        return weights;
+    }
+
+    @Override
+    public int rows() {
+        return weights.rows();
+    }
+
+    @Override
+    public int cols() {
+        return weights.cols();
+    }
+
+    @Override
+    public void multiply(Tensor a, Tensor c) {
+        Shapes.matmul(a, this, c);
+        if (a.rows() == 1) {
+            kernels.gemv(a.row(0), weights, c.row(0));
+        } else {
+            kernels.gemm(a, weights, c);
+        }
+    }
+
+    @Override
+    public long bytes() {
+        return weights.bytes();
+    }
+
+    @Override
+    public String toString() {
+        return "QuantizedMatrix[" + weights + "]";
+    }
+}
