@@ -8,7 +8,7 @@ import java.util.Objects;
  * ggml anchor's {@code quantize} output. The kernels read the blocks directly; {@link #dequantizeRow} is ggml's
  * {@code dequantize_row_*}, for the oracle and tests.
  */
-public final class GgmlWeights {
+public final class GgmlWeights implements QuantizedWeights {
 
     private final GgmlType type;
     private final int k;
@@ -61,28 +61,33 @@ public final class GgmlWeights {
 
     /** Output channel j's k weights into out[at ..], as ggml's {@code dequantize_row_*} computes them. */
     public void dequantizeRow(int j, float[] out, int at) {
+        for (int block = 0; block < k / type.blockSize(); block++) {
+            dequantizeBlock(j, block, out, at + block * type.blockSize());
+        }
+    }
+
+    /** Block {@code block} of output channel j (blockSize weights) into out[y ..], as ggml computes them. */
+    public void dequantizeBlock(int j, int block, float[] out, int y) {
         Objects.checkIndex(j, n);
-        int o = j * rowBytes;
-        for (int block = 0; block < k / type.blockSize(); block++, o += type.blockBytes()) {
-            int y = at + block * type.blockSize();
-            switch (type) {
-                case Q4_0 -> {
-                    float d = fp16(data, o);
-                    for (int l = 0; l < 16; l++) {
-                        int q = data[o + 2 + l] & 0xFF;
-                        out[y + l] = ((q & 0xF) - 8) * d;
-                        out[y + l + 16] = ((q >>> 4) - 8) * d;
-                    }
+        Objects.checkIndex(block, k / type.blockSize());
+        int o = j * rowBytes + block * type.blockBytes();
+        switch (type) {
+            case Q4_0 -> {
+                float d = fp16(data, o);
+                for (int l = 0; l < 16; l++) {
+                    int q = data[o + 2 + l] & 0xFF;
+                    out[y + l] = ((q & 0xF) - 8) * d;
+                    out[y + l + 16] = ((q >>> 4) - 8) * d;
                 }
-                case Q8_0 -> {
-                    float d = fp16(data, o);
-                    for (int l = 0; l < 32; l++) {
-                        out[y + l] = data[o + 2 + l] * d;
-                    }
-                }
-                case Q4_K -> dequantizeQ4K(o, out, y);
-                case Q6_K -> dequantizeQ6K(o, out, y);
             }
+            case Q8_0 -> {
+                float d = fp16(data, o);
+                for (int l = 0; l < 32; l++) {
+                    out[y + l] = data[o + 2 + l] * d;
+                }
+            }
+            case Q4_K -> dequantizeQ4K(o, out, y);
+            case Q6_K -> dequantizeQ6K(o, out, y);
         }
     }
 

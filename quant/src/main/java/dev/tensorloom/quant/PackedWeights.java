@@ -7,7 +7,7 @@ import java.util.Objects;
  * points, laid out as the format's class comment says, in heap arrays that any thread may read. The kernels
  * read this form directly; {@link #value} gives one dequantized weight, for oracles and tests.
  */
-public final class PackedWeights {
+public final class PackedWeights implements QuantizedWeights {
 
     private final GroupFormat format;
     private final int k;

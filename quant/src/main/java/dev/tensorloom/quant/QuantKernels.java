@@ -5,7 +5,7 @@ import dev.tensorloom.runtime.tensor.Tensor;
 
 /**
  * Dequantizing matrix products: the quant kernel family. The weights stay in their packed form
- * ({@link PackedWeights}); no implementation ever forms a full-precision copy of the matrix (a GEMM may
+ * ({@link PackedWeights}, or ggml's blocks, {@link GgmlWeights}); no implementation ever forms a full-precision copy of the matrix (a GEMM may
  * dequantize a few output channels at a time into small scratch). Operands are fp32 tensors with unit column
  * stride, placed where the backend computes; every implementation checks them with {@link QuantShapes}, so all
  * fail with the same message.
@@ -23,4 +23,10 @@ public interface QuantKernels {
 
     /** c = a·b: a [m, k], c [m, n], b [k, n] packed. */
     void gemm(Tensor a, PackedWeights b, Tensor c);
+
+    /** y = x·b for one input, b [k, n] in ggml blocks (n rows of k weights, as ggml stores it). */
+    void gemv(Tensor x, GgmlWeights b, Tensor y);
+
+    /** c = a·b, b [k, n] in ggml blocks. */
+    void gemm(Tensor a, GgmlWeights b, Tensor c);
 }

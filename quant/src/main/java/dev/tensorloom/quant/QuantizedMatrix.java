@@ -15,10 +15,10 @@ import java.util.Objects;
  */
 public final class QuantizedMatrix implements PreparedMatrix {
 
-    private final PackedWeights weights;
+    private final QuantizedWeights weights;
     private final QuantKernels kernels;
 
-    public QuantizedMatrix(PackedWeights weights, QuantKernels kernels) {
+    public QuantizedMatrix(QuantizedWeights weights, QuantKernels kernels) {
         this.weights = Objects.requireNonNull(weights, "weights");
         this.kernels = Objects.requireNonNull(kernels, "kernels");
     }
@@ -39,7 +39,23 @@ public final class QuantizedMatrix implements PreparedMatrix {
         };
     }
 
-    public PackedWeights weights() {
+    /**
+     * A preparer that writes every weight matrix in ggml's {@code type} (Q4_0 or Q8_0, bit-exact with ggml's
+     * quantizer) and multiplies with the quant kernels of {@code backend}.
+     */
+    public static MatrixPreparer ggml(Backend backend, GgmlType type) {
+        Objects.requireNonNull(type, "type");
+        QuantKernels kernels = QuantKernels.FAMILY.on(backend);
+        return (name, weight, arena) -> {
+            try {
+                return new QuantizedMatrix(GgmlQuantizer.quantize(weight, type), kernels);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+            }
+        };
+    }
+
+    public QuantizedWeights weights() {
         return weights;
     }
 
@@ -56,10 +72,11 @@ public final class QuantizedMatrix implements PreparedMatrix {
     @Override
     public void multiply(Tensor a, Tensor c) {
         Shapes.matmul(a, this, c);
-        if (a.rows() == 1) {
-            kernels.gemv(a.row(0), weights, c.row(0));
-        } else {
-            kernels.gemm(a, weights, c);
+        switch (weights) {
+            case PackedWeights packed when a.rows() == 1 -> kernels.gemv(a.row(0), packed, c.row(0));
+            case PackedWeights packed -> kernels.gemm(a, packed, c);
+            case GgmlWeights blocks when a.rows() == 1 -> kernels.gemv(a.row(0), blocks, c.row(0));
+            case GgmlWeights blocks -> kernels.gemm(a, blocks, c);
         }
     }
 

@@ -7,7 +7,8 @@ import java.util.Objects;
 
 /**
  * The oracle: plain loops on one thread that read each weight by the format's definition, ŵ = s·(u - z)
- * ({@link PackedWeights#value}), and sum in float64, rounding once to float at the end. Every other
+ * ({@link PackedWeights#value}) or ggml's {@code dequantize_row_*} ({@link GgmlWeights#dequantizeRow}), and sum
+ * in float64, rounding once to float at the end. Every other
  * implementation is tested against it.
  */
 public final class ScalarQuantKernels implements QuantKernels {
@@ -42,6 +43,38 @@ public final class ScalarQuantKernels implements QuantKernels {
                     sum += (double) a.segment().getAtIndex(F, aRow + p) * b.value(p, j);
                 }
                 c.segment().setAtIndex(F, cRow + j, (float) sum);
+            }
+        }
+    }
+
+    @Override
+    public void gemv(Tensor x, GgmlWeights b, Tensor y) {
+        QuantShapes.gemv(x, b, y);
+        float[] w = new float[b.rows()];
+        for (int j = 0; j < b.cols(); j++) {
+            b.dequantizeRow(j, w, 0);
+            double sum = 0;
+            for (int p = 0; p < b.rows(); p++) {
+                sum += (double) x.segment().getAtIndex(F, x.offset() + p) * w[p];
+            }
+            y.segment().setAtIndex(F, y.offset() + j, (float) sum);
+        }
+    }
+
+    /** One output channel dequantized at a time (k floats), never the matrix. */
+    @Override
+    public void gemm(Tensor a, GgmlWeights b, Tensor c) {
+        QuantShapes.gemm(a, b, c);
+        float[] w = new float[b.rows()];
+        for (int j = 0; j < b.cols(); j++) {
+            b.dequantizeRow(j, w, 0);
+            for (int i = 0; i < a.rows(); i++) {
+                long aRow = a.offset() + (long) i * a.leadingDim();
+                double sum = 0;
+                for (int p = 0; p < b.rows(); p++) {
+                    sum += (double) a.segment().getAtIndex(F, aRow + p) * w[p];
+                }
+                c.segment().setAtIndex(F, c.offset() + (long) i * c.leadingDim() + j, (float) sum);
             }
         }
     }

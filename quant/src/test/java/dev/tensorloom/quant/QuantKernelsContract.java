@@ -125,6 +125,73 @@ abstract class QuantKernelsContract {
         }
     }
 
+    /**
+     * Random ggml blocks: random bytes are valid blocks of every type once their fp16 scales are finite, so they
+     * reach every code, scale and min; the scales are set to small random fp16 values.
+     */
+    static GgmlWeights randomBlocks(Random random, GgmlType type, int k, int n) {
+        byte[] data = new byte[type.rowBytes(k) * n];
+        random.nextBytes(data);
+        int[] scaleFields = switch (type) {
+            case Q4_0, Q8_0 -> new int[] {0};
+            case Q4_K -> new int[] {0, 2};
+            case Q6_K -> new int[] {208};
+        };
+        for (int o = 0; o < data.length; o += type.blockBytes()) {
+            for (int f : scaleFields) {
+                short h = Float.floatToFloat16((float) (random.nextGaussian() * 0.01));
+                data[o + f] = (byte) h;
+                data[o + f + 1] = (byte) (h >>> 8);
+            }
+        }
+        return new GgmlWeights(type, k, n, data);
+    }
+
+    static float[] dequantized(GgmlWeights b) {
+        float[] row = new float[b.rows()];
+        float[] w = new float[b.rows() * b.cols()];
+        for (int j = 0; j < b.cols(); j++) {
+            b.dequantizeRow(j, row, 0);
+            for (int p = 0; p < b.rows(); p++) {
+                w[p * b.cols() + j] = row[p];
+            }
+        }
+        return w;
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(GgmlType.class)
+    void ggmlBlocksMultiplyAsTheOracleAndTheDequantizedProduct(GgmlType type) {
+        Random random = new Random(type.ordinal() + 100);
+        int[] ks = type.blockSize() == 32 ? new int[] {32, 96, 512} : new int[] {256, 768};
+        for (int k : ks) {
+            for (int n : new int[] {1, 13}) {
+                GgmlWeights b = randomBlocks(random, type, k, n);
+                float[] w = dequantized(b);
+                for (int m : new int[] {1, 5, 17}) {
+                    String where = type + ", m " + m + " k " + k + " n " + n;
+                    float[] av = gaussians(random, m * k, 0);
+                    Tensor a = Tensor.of(arena, av, m, k);
+                    Tensor c = Tensor.allocate(arena, m, n);
+                    Tensor expected = Tensor.allocate(arena, m, n);
+                    kernels.gemm(a, b, c);
+                    ORACLE.gemm(a, b, expected);
+                    float[] bound = FloatAssertions.absoluteProducts(av, w, m, k, n, false);
+                    assertProductClose(where, expected.toArray(), c.toArray(), bound, n);
+                    assertProductClose(where + " (oracle)", product(av, w, m, k, n), expected.toArray(), bound, n);
+                }
+                float[] xv = gaussians(random, k, 0);
+                Tensor x = Tensor.of(arena, xv, k);
+                Tensor y = Tensor.allocate(arena, n);
+                Tensor yExpected = Tensor.allocate(arena, n);
+                kernels.gemv(x, b, y);
+                ORACLE.gemv(x, b, yExpected);
+                assertProductClose(type + " gemv k " + k + " n " + n, yExpected.toArray(), y.toArray(),
+                        FloatAssertions.absoluteProducts(xv, w, 1, k, n, false), n);
+            }
+        }
+    }
+
     @Test
     void aLargeProductSpreadOverThreadsMatchesTheOracle() {
         // Past Tasks' threshold (2^20 multiply-adds), so the vector kernels run on their pool.

@@ -39,11 +39,11 @@ class QuantizedMatrixTest {
                 vector.multiply(a, c);
                 scalar.multiply(a, expected);
                 float[] bound = dev.tensorloom.testkit.FloatAssertions.absoluteProducts(av,
-                        QuantKernelsContract.dequantized(((QuantizedMatrix) scalar).weights()), m, k, n, false);
+                        QuantKernelsContract.dequantized((PackedWeights) ((QuantizedMatrix) scalar).weights()), m, k, n, false);
                 dev.tensorloom.testkit.FloatAssertions.assertProductClose(expected.toArray(), c.toArray(), bound, n);
                 // The oracle is the float64 product with the stored weights, rounded once.
                 assertArrayEquals(QuantKernelsContract.product(av,
-                        QuantKernelsContract.dequantized(((QuantizedMatrix) scalar).weights()), m, k, n),
+                        QuantKernelsContract.dequantized((PackedWeights) ((QuantizedMatrix) scalar).weights()), m, k, n),
                         expected.toArray());
             }
             Tensor wrong = Tensor.allocate(arena, 2, k + 1);

@@ -67,6 +67,17 @@ class QuantizedMiniLmTest {
         assertTrue(min(cos) >= 0.88, () -> "worst cosine " + min(cos));
     }
 
+    /** ggml's Q8_0 (32-weight blocks, 8.5 bits per weight) through the same encoder: the 8-bit bar again. */
+    @Test
+    void ggmlQ8_0EmbeddingsStayWithinAThousandthOfFp32() {
+        try (BertEncoder quantized = model.encoder(backend, QuantizedMatrix.ggml(backend, GgmlType.Q8_0))) {
+            double[] cos = MiniLm.cosines(reference, model.embed(quantized, TEXTS));
+            System.out.printf("MiniLM ggml Q8_0: mean cosine %.6f, worst %.6f%n", mean(cos), min(cos));
+            assertTrue(mean(cos) >= 0.999, () -> "mean cosine " + mean(cos));
+            assertTrue(min(cos) >= 0.998, () -> "worst cosine " + min(cos));
+        }
+    }
+
     @Test
     void theEncoderHoldsOnlyThePackedBytes() {
         GroupFormat format = GroupFormat.symmetric(4, 128);

@@ -29,17 +29,26 @@ final class QuantGemm {
     private QuantGemm() {
     }
 
+    /** Writes output channel j's k weights into scratch[at ..], and zeros after them up to a multiple of L. */
+    @FunctionalInterface
+    interface ChannelDequantizer {
+        void dequantize(int j, float[] scratch, int at);
+    }
+
     static void multiply(Tensor a, PackedWeights b, Tensor c, Tasks tasks) {
+        CodeDecoder decoder = new CodeDecoder(b);
+        multiply(a, b.rows(), b.cols(), (j, scratch, at) -> dequantize(decoder, b, j, scratch, at), c, tasks);
+    }
+
+    /** c = a·b for any b [k, n] whose channels {@code channels} dequantizes. */
+    static void multiply(Tensor a, int k, int n, ChannelDequantizer channels, Tensor c, Tasks tasks) {
         int m = a.rows();
-        int n = b.cols();
-        int k = b.rows();
         if (m == 0) {
             return;
         }
         int panels = Math.ceilDiv(n, PANEL);
         int chunks = Math.min(panels, 2 * tasks.threads());
         int perChunk = Math.ceilDiv(panels, chunks);
-        CodeDecoder decoder = new CodeDecoder(b);
         int stride = Math.ceilDiv(k, L) * L;
         tasks.forEach(Math.ceilDiv(panels, perChunk), chunk -> {
             float[] scratch = new float[PANEL * stride];
@@ -48,7 +57,7 @@ final class QuantGemm {
                 int j0 = panel * PANEL;
                 int width = Math.min(PANEL, n - j0);
                 for (int t = 0; t < width; t++) {
-                    dequantize(decoder, b, j0 + t, scratch, t * stride);
+                    channels.dequantize(j0 + t, scratch, t * stride);
                 }
                 multiplyPanel(a, scratch, stride, k, j0, width, c);
             }
