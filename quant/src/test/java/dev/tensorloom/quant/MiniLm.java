@@ -6,6 +6,7 @@ import dev.tensorloom.runtime.bert.BertWeights;
 import dev.tensorloom.runtime.embed.ModelFiles;
 import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.MatrixPreparer;
+import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.runtime.tokenize.HfTokenizer;
 import dev.tensorloom.runtime.tokenize.OverlongText;
@@ -82,6 +83,58 @@ final class MiniLm implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * The inputs the named projection (e.g. {@code layers.2.intermediate}) multiplies when the fp32 encoder runs
+     * on {@code texts}, one text per pass so no padding row is among them: [tokens of all texts, k].
+     */
+    float[][] capture(Backend backend, String matrix, List<String> texts) {
+        List<float[]> rows = new ArrayList<>();
+        MatrixPreparer dense = MatrixPreparer.dense(backend);
+        MatrixPreparer recording = (name, weight, arena) -> {
+            PreparedMatrix inner = dense.prepare(name, weight, arena);
+            if (!name.equals(matrix)) {
+                return inner;
+            }
+            return new PreparedMatrix() {
+                @Override
+                public int rows() {
+                    return inner.rows();
+                }
+
+                @Override
+                public int cols() {
+                    return inner.cols();
+                }
+
+                @Override
+                public void multiply(Tensor a, Tensor c) {
+                    for (int i = 0; i < a.rows(); i++) {
+                        rows.add(a.row(i).toArray());
+                    }
+                    inner.multiply(a, c);
+                }
+
+                @Override
+                public long bytes() {
+                    return inner.bytes();
+                }
+            };
+        };
+        try (BertEncoder encoder = encoder(backend, recording)) {
+            for (String text : texts) {
+                TokenBatch one = HfTokenizer.pad(tokenizer.encodeEach(List.of(text), weights.config().maxPositions(),
+                        OverlongText.TRUNCATE));
+                try (Arena arena = Arena.ofShared()) {
+                    encoder.forward(one, arena);
+                }
+            }
+        }
+        if (rows.isEmpty()) {
+            throw new IllegalStateException("no projection named " + matrix);
+        }
+        return rows.toArray(float[][]::new);
     }
 
     /** Cosines of unit vectors, pair by pair. */
