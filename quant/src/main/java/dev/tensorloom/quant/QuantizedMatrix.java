@@ -6,6 +6,7 @@ import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.kernel.Shapes;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * A layer's weight matrix in a low-bit packed form that multiplies itself with the quant family's kernels for
@@ -29,14 +30,7 @@ public final class QuantizedMatrix implements PreparedMatrix {
      */
     public static MatrixPreparer rtn(Backend backend, GroupFormat format) {
         Objects.requireNonNull(format, "format");
-        QuantKernels kernels = QuantKernels.FAMILY.on(backend);
-        return (name, weight, arena) -> {
-            try {
-                return new QuantizedMatrix(Rtn.quantize(weight, format), kernels);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
-            }
-        };
+        return preparer(backend, weight -> Rtn.quantize(weight, format));
     }
 
     /**
@@ -45,10 +39,15 @@ public final class QuantizedMatrix implements PreparedMatrix {
      */
     public static MatrixPreparer ggml(Backend backend, GgmlType type) {
         Objects.requireNonNull(type, "type");
+        return preparer(backend, weight -> GgmlQuantizer.quantize(weight, type));
+    }
+
+    /** A preparer that quantizes each matrix with {@code quantizer}; a refusal names the matrix. */
+    private static MatrixPreparer preparer(Backend backend, Function<Tensor, QuantizedWeights> quantizer) {
         QuantKernels kernels = QuantKernels.FAMILY.on(backend);
         return (name, weight, arena) -> {
             try {
-                return new QuantizedMatrix(GgmlQuantizer.quantize(weight, type), kernels);
+                return new QuantizedMatrix(quantizer.apply(weight), kernels);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
             }

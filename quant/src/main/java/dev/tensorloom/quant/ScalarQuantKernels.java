@@ -6,14 +6,21 @@ import java.lang.foreign.ValueLayout;
 import java.util.Objects;
 
 /**
- * The oracle: plain loops on one thread that read each weight by the format's definition, ŵ = s·(u - z)
- * ({@link PackedWeights#value}) or ggml's {@code dequantize_row_*} ({@link GgmlWeights#dequantizeRow}), and sum
- * in float64, rounding once to float at the end. Every other
- * implementation is tested against it.
+ * The oracle: plain loops on one thread. Each output channel's k weights are read by the format's definition,
+ * ŵ = s·(u - z) ({@link PackedWeights#value}) or ggml's {@code dequantize_row_*}
+ * ({@link GgmlWeights#dequantizeRow}), one channel at a time (never the whole matrix), and every product is
+ * summed in float64 and rounded once to float. Every other implementation is tested against it; a GEMV is the
+ * GEMM of one row.
  */
 public final class ScalarQuantKernels implements QuantKernels {
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    /** Writes output channel j's weights ŵ(0..k-1, j) into w. */
+    @FunctionalInterface
+    private interface Channel {
+        void read(int j, float[] w);
+    }
 
     public ScalarQuantKernels(ScalarBackend backend) {
         Objects.requireNonNull(backend, "backend");
@@ -22,56 +29,45 @@ public final class ScalarQuantKernels implements QuantKernels {
     @Override
     public void gemv(Tensor x, PackedWeights b, Tensor y) {
         QuantShapes.gemv(x, b, y);
-        for (int j = 0; j < b.cols(); j++) {
-            double sum = 0;
-            for (int p = 0; p < b.rows(); p++) {
-                sum += (double) x.segment().getAtIndex(F, x.offset() + p) * b.value(p, j);
-            }
-            y.segment().setAtIndex(F, y.offset() + j, (float) sum);
-        }
+        multiply(x.reshape(1, b.rows()), b, channels(b), y.reshape(1, b.cols()));
     }
 
     @Override
     public void gemm(Tensor a, PackedWeights b, Tensor c) {
         QuantShapes.gemm(a, b, c);
-        for (int i = 0; i < a.rows(); i++) {
-            long aRow = a.offset() + (long) i * a.leadingDim();
-            long cRow = c.offset() + (long) i * c.leadingDim();
-            for (int j = 0; j < b.cols(); j++) {
-                double sum = 0;
-                for (int p = 0; p < b.rows(); p++) {
-                    sum += (double) a.segment().getAtIndex(F, aRow + p) * b.value(p, j);
-                }
-                c.segment().setAtIndex(F, cRow + j, (float) sum);
-            }
-        }
+        multiply(a, b, channels(b), c);
     }
 
     @Override
     public void gemv(Tensor x, GgmlWeights b, Tensor y) {
         QuantShapes.gemv(x, b, y);
-        float[] w = new float[b.rows()];
-        for (int j = 0; j < b.cols(); j++) {
-            b.dequantizeRow(j, w, 0);
-            double sum = 0;
-            for (int p = 0; p < b.rows(); p++) {
-                sum += (double) x.segment().getAtIndex(F, x.offset() + p) * w[p];
-            }
-            y.segment().setAtIndex(F, y.offset() + j, (float) sum);
-        }
+        multiply(x.reshape(1, b.rows()), b, (j, w) -> b.dequantizeRow(j, w, 0), y.reshape(1, b.cols()));
     }
 
-    /** One output channel dequantized at a time (k floats), never the matrix. */
     @Override
     public void gemm(Tensor a, GgmlWeights b, Tensor c) {
         QuantShapes.gemm(a, b, c);
-        float[] w = new float[b.rows()];
+        multiply(a, b, (j, w) -> b.dequantizeRow(j, w, 0), c);
+    }
+
+    private static Channel channels(PackedWeights b) {
+        return (j, w) -> {
+            for (int p = 0; p < w.length; p++) {
+                w[p] = b.value(p, j);
+            }
+        };
+    }
+
+    /** c[i, j] = Σ_p a[i, p]·ŵ(p, j) in float64. */
+    private static void multiply(Tensor a, QuantizedWeights b, Channel channel, Tensor c) {
+        int k = b.rows();
+        float[] w = new float[k];
         for (int j = 0; j < b.cols(); j++) {
-            b.dequantizeRow(j, w, 0);
+            channel.read(j, w);
             for (int i = 0; i < a.rows(); i++) {
                 long aRow = a.offset() + (long) i * a.leadingDim();
                 double sum = 0;
-                for (int p = 0; p < b.rows(); p++) {
+                for (int p = 0; p < k; p++) {
                     sum += (double) a.segment().getAtIndex(F, aRow + p) * w[p];
                 }
                 c.segment().setAtIndex(F, c.offset() + (long) i * c.leadingDim() + j, (float) sum);

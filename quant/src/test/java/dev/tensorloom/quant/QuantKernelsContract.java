@@ -63,65 +63,75 @@ abstract class QuantKernelsContract {
 
     @ParameterizedTest
     @MethodSource("formats")
-    void gemmMatchesTheOracleAndTheOracleMatchesTheDequantizedProduct(GroupFormat format) {
+    void gemmAndGemvMatchTheOracleAndTheOracleMatchesTheDequantizedProduct(GroupFormat format) {
         Random random = new Random(format.hashCode());
         for (int k : ks(format)) {
-            for (int n : new int[] {1, 13}) {
+            for (int n : new int[] {1, 13, 40}) {
                 PackedWeights b = Rtn.quantize(Tensor.of(arena, gaussians(random, k * n, 0.2), k, n), format);
-                float[] w = dequantized(b);
-                for (int m : new int[] {1, 5, 17}) {
-                    String where = format + ", m " + m + " k " + k + " n " + n;
-                    float[] av = gaussians(random, m * k, 0);
-                    // a and c as views inside wider parents: leading dimensions past their widths.
-                    Tensor aParent = Tensor.allocate(arena, m, k + 3);
-                    Tensor a = aParent.slice(1, 2, 2 + k);
-                    for (int i = 0; i < m; i++) {
-                        for (int p = 0; p < k; p++) {
-                            a.set(av[i * k + p], i, p);
-                        }
-                    }
-                    Tensor cParent = Tensor.of(arena, gaussians(random, m * (n + 2), 0), m, n + 2);
-                    float[] cBefore = cParent.toArray();
-                    Tensor c = cParent.slice(1, 1, 1 + n);
-                    kernels.gemm(a, b, c);
-                    Tensor expected = Tensor.allocate(arena, m, n);
-                    ORACLE.gemm(a, b, expected);
-
-                    float[] bound = FloatAssertions.absoluteProducts(av, w, m, k, n, false);
-                    float[] got = new float[m * n];
-                    float[] after = cParent.toArray();
-                    for (int i = 0; i < m; i++) {
-                        for (int j = 0; j < n + 2; j++) {
-                            if (j == 0 || j == n + 1) {
-                                assertEquals(cBefore[i * (n + 2) + j], after[i * (n + 2) + j], where + ": margin changed");
-                            } else {
-                                got[i * n + j - 1] = after[i * (n + 2) + j];
-                            }
-                        }
-                    }
-                    assertProductClose(where, expected.toArray(), got, bound, n);
-                    assertProductClose(where + " (oracle)", product(av, w, m, k, n), expected.toArray(), bound, n);
-                }
+                checkProducts(format.toString(), b, dequantized(b), random);
             }
         }
     }
 
-    @ParameterizedTest
-    @MethodSource("formats")
-    void gemvMatchesTheOracle(GroupFormat format) {
-        Random random = new Random(31 * format.hashCode());
-        for (int k : ks(format)) {
-            for (int n : new int[] {1, 13, 40}) {
-                PackedWeights b = Rtn.quantize(Tensor.of(arena, gaussians(random, k * n, -0.1), k, n), format);
-                float[] xv = gaussians(random, k, 0);
-                Tensor x = Tensor.of(arena, xv, k);
-                Tensor y = Tensor.allocate(arena, n);
-                Tensor expected = Tensor.allocate(arena, n);
-                kernels.gemv(x, b, y);
-                ORACLE.gemv(x, b, expected);
-                float[] bound = FloatAssertions.absoluteProducts(xv, dequantized(b), 1, k, n, false);
-                assertProductClose(format + ", gemv k " + k + " n " + n, expected.toArray(), y.toArray(), bound, n);
+    /**
+     * GEMM with m of 1, 5 and 17, on a and c that are views inside wider parents (leading dimensions past their
+     * widths, margins that must stay untouched), and GEMV: each against the oracle, and the oracle against the
+     * float64 product with the dequantized weights w [k, n].
+     */
+    private void checkProducts(String what, QuantizedWeights b, float[] w, Random random) {
+        int k = b.rows();
+        int n = b.cols();
+        for (int m : new int[] {1, 5, 17}) {
+            String where = what + ", m " + m + " k " + k + " n " + n;
+            float[] av = gaussians(random, m * k, 0);
+            Tensor a = Tensor.allocate(arena, m, k + 3).slice(1, 2, 2 + k);
+            for (int i = 0; i < m; i++) {
+                for (int p = 0; p < k; p++) {
+                    a.set(av[i * k + p], i, p);
+                }
             }
+            Tensor cParent = Tensor.of(arena, gaussians(random, m * (n + 2), 0), m, n + 2);
+            float[] cBefore = cParent.toArray();
+            gemm(kernels, a, b, cParent.slice(1, 1, 1 + n));
+            Tensor expected = Tensor.allocate(arena, m, n);
+            gemm(ORACLE, a, b, expected);
+
+            float[] got = new float[m * n];
+            float[] after = cParent.toArray();
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n + 2; j++) {
+                    if (j == 0 || j == n + 1) {
+                        assertEquals(cBefore[i * (n + 2) + j], after[i * (n + 2) + j], where + ": margin changed");
+                    } else {
+                        got[i * n + j - 1] = after[i * (n + 2) + j];
+                    }
+                }
+            }
+            float[] bound = FloatAssertions.absoluteProducts(av, w, m, k, n, false);
+            assertProductClose(where, expected.toArray(), got, bound, n);
+            assertProductClose(where + " (oracle)", product(av, w, m, k, n), expected.toArray(), bound, n);
+        }
+        float[] xv = gaussians(random, k, 0);
+        Tensor x = Tensor.of(arena, xv, k);
+        Tensor y = Tensor.allocate(arena, n);
+        Tensor expected = Tensor.allocate(arena, n);
+        gemv(kernels, x, b, y);
+        gemv(ORACLE, x, b, expected);
+        assertProductClose(what + ", gemv k " + k + " n " + n, expected.toArray(), y.toArray(),
+                FloatAssertions.absoluteProducts(xv, w, 1, k, n, false), n);
+    }
+
+    private static void gemm(QuantKernels kernels, Tensor a, QuantizedWeights b, Tensor c) {
+        switch (b) {
+            case PackedWeights packed -> kernels.gemm(a, packed, c);
+            case GgmlWeights blocks -> kernels.gemm(a, blocks, c);
+        }
+    }
+
+    private static void gemv(QuantKernels kernels, Tensor x, QuantizedWeights b, Tensor y) {
+        switch (b) {
+            case PackedWeights packed -> kernels.gemv(x, packed, y);
+            case GgmlWeights blocks -> kernels.gemv(x, blocks, y);
         }
     }
 
@@ -167,27 +177,7 @@ abstract class QuantKernelsContract {
         for (int k : ks) {
             for (int n : new int[] {1, 13}) {
                 GgmlWeights b = randomBlocks(random, type, k, n);
-                float[] w = dequantized(b);
-                for (int m : new int[] {1, 5, 17}) {
-                    String where = type + ", m " + m + " k " + k + " n " + n;
-                    float[] av = gaussians(random, m * k, 0);
-                    Tensor a = Tensor.of(arena, av, m, k);
-                    Tensor c = Tensor.allocate(arena, m, n);
-                    Tensor expected = Tensor.allocate(arena, m, n);
-                    kernels.gemm(a, b, c);
-                    ORACLE.gemm(a, b, expected);
-                    float[] bound = FloatAssertions.absoluteProducts(av, w, m, k, n, false);
-                    assertProductClose(where, expected.toArray(), c.toArray(), bound, n);
-                    assertProductClose(where + " (oracle)", product(av, w, m, k, n), expected.toArray(), bound, n);
-                }
-                float[] xv = gaussians(random, k, 0);
-                Tensor x = Tensor.of(arena, xv, k);
-                Tensor y = Tensor.allocate(arena, n);
-                Tensor yExpected = Tensor.allocate(arena, n);
-                kernels.gemv(x, b, y);
-                ORACLE.gemv(x, b, yExpected);
-                assertProductClose(type + " gemv k " + k + " n " + n, yExpected.toArray(), y.toArray(),
-                        FloatAssertions.absoluteProducts(xv, w, 1, k, n, false), n);
+                checkProducts(type.toString(), b, dequantized(b), random);
             }
         }
     }
