@@ -55,13 +55,7 @@ class GptqTest {
         int n = 16;
         int samples = 512;
         try (Arena arena = Arena.ofConfined()) {
-            float[] x = new float[samples * k];
-            for (int s = 0; s < samples; s++) {
-                double common = random.nextGaussian();
-                for (int p = 0; p < k; p++) {
-                    x[s * k + p] = (float) (common + 0.3 * random.nextGaussian());
-                }
-            }
+            float[] x = correlatedInputs(random, samples, k, p -> 1, 0.3);
             Hessian h = new Hessian(k);
             h.accumulate(Tensor.of(arena, x, samples, k));
             float[] wv = QuantKernelsContract.gaussians(random, k * n, 0);
@@ -83,13 +77,7 @@ class GptqTest {
         int n = 12;
         int samples = 300;
         try (Arena arena = Arena.ofConfined()) {
-            float[] x = new float[samples * k];
-            for (int s = 0; s < samples; s++) {
-                double common = random.nextGaussian();
-                for (int p = 0; p < k; p++) {
-                    x[s * k + p] = (float) (common * (p % 3) + random.nextGaussian());
-                }
-            }
+            float[] x = correlatedInputs(random, samples, k, p -> p % 3, 1);
             Hessian h = new Hessian(k);
             h.accumulate(Tensor.of(arena, x, samples, k));
             Tensor w = Tensor.of(arena, QuantKernelsContract.gaussians(random, k * n, 0), k, n);
@@ -171,6 +159,19 @@ class GptqTest {
                 assertEquals(0f, dead.value(p, 1));
             }
         }
+    }
+
+    /** samples × k inputs x[s, p] = c_s·share(p) + noise·N(0,1): channels correlated through c_s ~ N(0,1). */
+    private static float[] correlatedInputs(Random random, int samples, int k,
+            java.util.function.IntToDoubleFunction share, double noise) {
+        float[] x = new float[samples * k];
+        for (int s = 0; s < samples; s++) {
+            double common = random.nextGaussian();
+            for (int p = 0; p < k; p++) {
+                x[s * k + p] = (float) (common * share.applyAsDouble(p) + noise * random.nextGaussian());
+            }
+        }
+        return x;
     }
 
     /** ||X·W - X·Ŵ||_F in float64, X [samples, k] and W [k, n] row-major. */
