@@ -98,10 +98,10 @@ public final class GgmlWeights implements QuantizedWeights {
         int scales = o + 4;
         int q = o + 16;
         for (int j = 0, is = 0; j < 256; j += 64, is += 2, q += 32) {
-            float d1 = d * scale4(scales, is);
-            float m1 = min * min4(scales, is);
-            float d2 = d * scale4(scales, is + 1);
-            float m2 = min * min4(scales, is + 1);
+            float d1 = d * q4kScale(data, scales, is);
+            float m1 = min * q4kMin(data, scales, is);
+            float d2 = d * q4kScale(data, scales, is + 1);
+            float m2 = min * q4kMin(data, scales, is + 1);
             for (int l = 0; l < 32; l++) {
                 out[y + j + l] = d1 * (data[q + l] & 0xF) - m1;
             }
@@ -111,14 +111,14 @@ public final class GgmlWeights implements QuantizedWeights {
         }
     }
 
-    /** ggml's get_scale_min_k4: the 6-bit scale of sub-block j. */
-    private int scale4(int scales, int j) {
+    /** ggml's get_scale_min_k4: the 6-bit scale of Q4_K sub-block j, from the 12 scale bytes at data[scales]. */
+    public static int q4kScale(byte[] data, int scales, int j) {
         return j < 4 ? data[scales + j] & 63
                 : (data[scales + j + 4] & 0xF) | ((data[scales + j - 4] & 0xFF) >>> 6) << 4;
     }
 
-    /** ggml's get_scale_min_k4: the 6-bit min of sub-block j. */
-    private int min4(int scales, int j) {
+    /** ggml's get_scale_min_k4: the 6-bit min of Q4_K sub-block j. */
+    public static int q4kMin(byte[] data, int scales, int j) {
         return j < 4 ? data[scales + j + 4] & 63
                 : ((data[scales + j + 4] & 0xFF) >>> 4) | ((data[scales + j] & 0xFF) >>> 6) << 4;
     }
@@ -146,7 +146,7 @@ public final class GgmlWeights implements QuantizedWeights {
     }
 
     /** The little-endian fp16 at data[o]. */
-    static float fp16(byte[] data, int o) {
+    public static float fp16(byte[] data, int o) {
         return Float.float16ToFloat((short) (data[o] & 0xFF | data[o + 1] << 8));
     }
 
