@@ -33,42 +33,46 @@ final class CodeDecoder {
 
     private final byte[] codes;
     private final int rowBytes;
-    private final int planes;
-    private final int[] planeStart;
-    private final int[] planeWidth;
-    private final int[] planeBit;
+    /** The first (low) plane: start in a row, width w, log2 of its unit's 128/w values. */
+    private final int start0;
+    private final int width0;
+    private final int log0;
+    /** The second plane (3 bits only: the high bit), or width 0. */
+    private final int start1;
+    private final int width1;
+    private final int log1;
+    private final int bit1;
 
     CodeDecoder(PackedWeights b) {
         this.codes = b.codes();
         this.rowBytes = b.rowBytes();
-        this.planes = b.planes();
-        this.planeStart = new int[planes];
-        this.planeWidth = new int[planes];
-        this.planeBit = new int[planes];
-        int bit = 0;
-        for (int i = 0; i < planes; i++) {
-            planeStart[i] = b.planeStart(i);
-            planeWidth[i] = b.planeWidth(i);
-            planeBit[i] = bit;
-            bit += planeWidth[i];
-        }
+        this.start0 = b.planeStart(0);
+        this.width0 = b.planeWidth(0);
+        this.log0 = Integer.numberOfTrailingZeros(128 / width0);
+        boolean two = b.planes() > 1;
+        this.start1 = two ? b.planeStart(1) : 0;
+        this.width1 = two ? b.planeWidth(1) : 0;
+        this.log1 = two ? Integer.numberOfTrailingZeros(128 / width1) : 0;
+        this.bit1 = width0;
     }
 
     /** u - z for codes p .. p+L-1 of output channel j (p a multiple of L), as floats. */
     FloatVector levels(int j, int p, int zero) {
-        IntVector u = bytes(j, 0, p);
-        if (planes > 1) {
-            u = u.or(bytes(j, 1, p).lanewise(VectorOperators.LSHL, planeBit[1]));
+        int row = j * rowBytes;
+        IntVector u = plane(row + start0, width0, log0, p);
+        if (width1 != 0) {
+            u = u.or(plane(row + start1, width1, log1, p).lanewise(VectorOperators.LSHL, bit1));
         }
         return (FloatVector) u.sub(zero).convert(VectorOperators.I2F, 0);
     }
 
-    /** Plane i's bits of codes p .. p+L-1 of channel j, in int lanes. */
-    private IntVector bytes(int j, int plane, int p) {
-        int w = planeWidth[plane];
-        int unitValues = 128 / w;
-        int r = p % unitValues;
-        int at = j * rowBytes + planeStart[plane] + p / unitValues * 16 + (r & 15);
+    /**
+     * A plane's bits of codes p .. p+L-1, its units of 2^log values starting at codes[base]: value r of a unit is
+     * in byte r mod 16 at bit w·(r div 16). Shifts and masks only (units hold a power of two of values).
+     */
+    private IntVector plane(int base, int w, int log, int p) {
+        int r = p & ((1 << log) - 1);
+        int at = base + (p >>> log << 4) + (r & 15);
         IntVector v;
         if (HALF) {
             ByteVector loaded = ByteVector.fromArray(BS, codes, at & ~7);

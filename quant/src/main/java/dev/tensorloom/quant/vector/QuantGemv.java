@@ -18,6 +18,12 @@ import jdk.incubator.vector.VectorOperators;
  * and multiplied into a group accumulator, which is scaled once at the group's end (a vector multiply per
  * group, no reduction); one reduction per channel. x is read from L1 for every channel; each thread takes a
  * contiguous range of channels, so its codes form one sequential stream.
+ *
+ * <p>Measured, 4096×4096, 2 threads, weights rotated over more than 4× L3 (AMD EPYC, AVX-512, on a shared and
+ * loaded 2-core machine, so ±30%): 4-bit g128 4.5 ms against 4.1 ms for runtime's fp32 GEMV and 3.0 ms for this
+ * family's ggml Q4_0 path; before the decoder's unit arithmetic became shifts and masks (it divided by the unit
+ * size per run) the 4-bit GEMV took 6.4 ms. Decoding, not DRAM, bounds it: far from the 5× over fp32 that the
+ * bytes allow.
  */
 final class QuantGemv {
 
