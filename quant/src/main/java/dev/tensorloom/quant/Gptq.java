@@ -7,10 +7,9 @@ import java.util.Comparator;
 import java.util.stream.IntStream;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
-import org.ejml.dense.row.linsol.chol.LinearSolverChol_DDRM;
+import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.decomposition.TriangularSolver_DDRM;
 import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
-import org.ejml.interfaces.linsol.LinearSolverDense;
 
 /**
  * GPTQ (Frantar et al., 2022): quantizes a layer's weights one input channel at a time, and after each one
@@ -233,12 +232,24 @@ public final class Gptq {
             for (int p = 0; p < k; p++) {
                 damped.add(p, p, lambda);
             }
-            LinearSolverDense<DMatrixRMaj> solver = LinearSolverFactory_DDRM.chol(k);
-            if (!solver.setA(damped) || !wellConditioned(((LinearSolverChol_DDRM) solver).getDecomposition().getT(null), k)) {
+            // Both factorizations through EJML's factory, which picks its blocked Cholesky from k = 1000 up.
+            CholeskyDecomposition_F64<DMatrixRMaj> lower = DecompositionFactory_DDRM.chol(k, true);
+            if (!lower.decompose(damped)) {
                 continue;
             }
+            DMatrixRMaj l = lower.getT(null);
+            if (!wellConditioned(l, k)) {
+                continue;
+            }
+            // (L·Lᵀ)⁻¹ = L⁻ᵀ·L⁻¹, with L⁻¹ lower triangular (the part above the diagonal cleared first).
+            for (int r = 0; r < k; r++) {
+                for (int c = r + 1; c < k; c++) {
+                    l.unsafe_set(r, c, 0);
+                }
+            }
+            TriangularSolver_DDRM.invertLower(l.data, k);
             DMatrixRMaj inverse = new DMatrixRMaj(k, k);
-            solver.invert(inverse);
+            CommonOps_DDRM.multTransA(l, l, inverse);
             CholeskyDecomposition_F64<DMatrixRMaj> upper = DecompositionFactory_DDRM.chol(k, false);
             if (!upper.decompose(inverse)) {
                 continue;

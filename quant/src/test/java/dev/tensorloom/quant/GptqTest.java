@@ -48,6 +48,24 @@ class GptqTest {
     }
 
     @Test
+    void aLayerWiderThanEjmlsBlockedThresholdFactorsToo() {
+        // k = 1024: EJML factors with its blocked Cholesky from k = 1000 up (MiniLM's FFN down has k = 1536).
+        Random random = new Random(6);
+        int k = 1024;
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor w = Tensor.of(arena, QuantKernelsContract.gaussians(random, k * 2, 0), k, 2);
+            GroupFormat f = GroupFormat.asymmetric(4, 128);
+            PackedWeights gptq = Gptq.quantize(w, diagonalHessian(arena, k), f, Gptq.Options.defaults());
+            PackedWeights rtn = Rtn.quantize(w, f);
+            for (int p = 0; p < k; p++) {
+                for (int j = 0; j < 2; j++) {
+                    assertEquals(rtn.value(p, j), gptq.value(p, j));
+                }
+            }
+        }
+    }
+
+    @Test
     void correlatedInputsMakeGptqBeatRtnOnTheCalibrationObjective() {
         // Inputs with strongly correlated channels: the case error feedback exists for.
         Random random = new Random(2);
