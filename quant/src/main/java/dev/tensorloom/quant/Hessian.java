@@ -2,6 +2,8 @@ package dev.tensorloom.quant;
 
 import dev.tensorloom.runtime.kernel.Shapes;
 import dev.tensorloom.runtime.tensor.Tensor;
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
 
 /**
  * GPTQ's H = (2/N)·Σ x·xᵀ over N calibration inputs x [k] of one layer (the rows of the activations that
@@ -11,8 +13,8 @@ import dev.tensorloom.runtime.tensor.Tensor;
 public final class Hessian {
 
     private final int k;
-    /** Σ x·xᵀ, row-major k×k (only the sum; scaled on read). */
-    private final double[] sum;
+    /** Σ x·xᵀ, k×k (only the sum; scaled on read). */
+    private final DMatrixRMaj sum;
     private long samples;
 
     public Hessian(int k) {
@@ -20,7 +22,10 @@ public final class Hessian {
             throw new IllegalArgumentException("k must be positive, got " + k);
         }
         this.k = k;
-        this.sum = new double[Math.multiplyExact(k, k)];
+        if ((long) k * k > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("a Hessian of k = " + k + " inputs has more than 2^31 entries");
+        }
+        this.sum = new DMatrixRMaj(k, k);
     }
 
     public int size() {
@@ -38,26 +43,19 @@ public final class Hessian {
         if (inputs.cols() != k) {
             throw new IllegalArgumentException("inputs " + inputs + " do not have the Hessian's " + k + " columns");
         }
-        double[] x = new double[k];
+        // The batch's XᵀX in one EJML product (blocked, several times a plain loop's speed at k = 1536).
+        DMatrixRMaj x = new DMatrixRMaj(inputs.rows(), k);
         for (int r = 0; r < inputs.rows(); r++) {
             for (int p = 0; p < k; p++) {
-                x[p] = inputs.get(r, p);
-                if (!Double.isFinite(x[p])) {
-                    throw new IllegalArgumentException("input (" + r + ", " + p + ") is " + x[p]);
+                double v = inputs.get(r, p);
+                if (!Double.isFinite(v)) {
+                    throw new IllegalArgumentException("input (" + r + ", " + p + ") is " + v);
                 }
+                x.unsafe_set(r, p, v);
             }
-            for (int p = 0; p < k; p++) {
-                double xp = x[p];
-                if (xp == 0) {
-                    continue;
-                }
-                int row = p * k;
-                for (int q = 0; q < k; q++) {
-                    sum[row + q] += xp * x[q];
-                }
-            }
-            samples++;
         }
+        CommonOps_DDRM.multAddTransA(x, x, sum);
+        samples += inputs.rows();
     }
 
     /** H = (2/N)·Σ x·xᵀ as a new row-major k×k array; refuses an empty calibration set. */
@@ -66,10 +64,10 @@ public final class Hessian {
             throw new IllegalStateException("no calibration inputs: the Hessian of a " + k
                     + "-input layer needs at least one (GPTQ's paper used 128 segments of text)");
         }
-        double[] h = new double[sum.length];
+        double[] h = sum.getData().clone();
         double f = 2.0 / samples;
         for (int i = 0; i < h.length; i++) {
-            h[i] = f * sum[i];
+            h[i] *= f;
         }
         return h;
     }
