@@ -1,8 +1,12 @@
 package dev.tensorloom.quant;
 
+import dev.tensorloom.runtime.kernel.MatrixPreparer;
+import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.kernel.Shapes;
 import dev.tensorloom.runtime.tensor.Tensor;
 import org.ejml.data.DMatrixRMaj;
+import java.util.Map;
+import java.util.Objects;
 import org.ejml.dense.row.CommonOps_DDRM;
 
 /**
@@ -26,6 +30,45 @@ public final class Hessian {
             throw new IllegalArgumentException("a Hessian of k = " + k + " inputs has more than 2^31 entries");
         }
         this.sum = new DMatrixRMaj(k, k);
+    }
+
+    /**
+     * A preparer that prepares every matrix with {@code inner} and, each time a prepared matrix multiplies, adds
+     * the inputs it is given (every row of a) to the Hessian of its name in {@code hessians} (made on first use).
+     * Run the model on calibration text with it, one text per pass so that no padding row is counted, then hand
+     * the Hessians to {@link QuantizedMatrix#gptq}. The inputs must be in host memory (a host backend).
+     */
+    public static MatrixPreparer collecting(MatrixPreparer inner, Map<String, Hessian> hessians) {
+        Objects.requireNonNull(inner, "inner");
+        Objects.requireNonNull(hessians, "hessians");
+        return (name, weight, arena) -> {
+            PreparedMatrix prepared = inner.prepare(name, weight, arena);
+            Hessian h = hessians.computeIfAbsent(name, unused -> new Hessian(weight.rows()));
+            return new PreparedMatrix() {
+                @Override
+                public int rows() {
+                    return prepared.rows();
+                }
+
+                @Override
+                public int cols() {
+                    return prepared.cols();
+                }
+
+                @Override
+                public void multiply(Tensor a, Tensor c) {
+                    synchronized (h) {
+                        h.accumulate(a);
+                    }
+                    prepared.multiply(a, c);
+                }
+
+                @Override
+                public long bytes() {
+                    return prepared.bytes();
+                }
+            };
+        };
     }
 
     public int size() {

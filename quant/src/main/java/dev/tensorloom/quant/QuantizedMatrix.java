@@ -6,7 +6,9 @@ import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.kernel.Shapes;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.util.Objects;
+import java.util.Map;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * A layer's weight matrix in a low-bit packed form that multiplies itself with the quant family's kernels for
@@ -42,16 +44,38 @@ public final class QuantizedMatrix implements PreparedMatrix {
         return preparer(backend, weight -> GgmlQuantizer.quantize(weight, type));
     }
 
+    /**
+     * A preparer that quantizes every weight matrix to {@code format} by GPTQ against the calibration Hessian of
+     * its name (collected with {@link Hessian#collecting}), and multiplies with the quant kernels of
+     * {@code backend}. A matrix without a Hessian is refused by name.
+     */
+    public static MatrixPreparer gptq(Backend backend, GroupFormat format, Gptq.Options options,
+            Map<String, Hessian> hessians) {
+        Objects.requireNonNull(format, "format");
+        Objects.requireNonNull(options, "options");
+        QuantKernels kernels = QuantKernels.FAMILY.on(backend);
+        return (name, weight, arena) -> {
+            Hessian h = hessians.get(name);
+            if (h == null) {
+                throw new IllegalArgumentException(name + ": no calibration Hessian (collected for " + hessians.keySet()
+                        + ")");
+            }
+            return named(name, () -> new QuantizedMatrix(Gptq.quantize(weight, h, format, options), kernels));
+        };
+    }
+
     /** A preparer that quantizes each matrix with {@code quantizer}; a refusal names the matrix. */
     private static MatrixPreparer preparer(Backend backend, Function<Tensor, QuantizedWeights> quantizer) {
         QuantKernels kernels = QuantKernels.FAMILY.on(backend);
-        return (name, weight, arena) -> {
-            try {
-                return new QuantizedMatrix(quantizer.apply(weight), kernels);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
-            }
-        };
+        return (name, weight, arena) -> named(name, () -> new QuantizedMatrix(quantizer.apply(weight), kernels));
+    }
+
+    private static QuantizedMatrix named(String name, Supplier<QuantizedMatrix> make) {
+        try {
+            return make.get();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+        }
     }
 
     public QuantizedWeights weights() {
