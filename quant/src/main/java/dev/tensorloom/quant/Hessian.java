@@ -1,7 +1,6 @@
 package dev.tensorloom.quant;
 
 import dev.tensorloom.runtime.kernel.MatrixPreparer;
-import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.kernel.Shapes;
 import dev.tensorloom.runtime.tensor.Tensor;
 import org.ejml.data.DMatrixRMaj;
@@ -39,35 +38,16 @@ public final class Hessian {
      * the Hessians to {@link QuantizedMatrix#gptq}. The inputs must be in host memory (a host backend).
      */
     public static MatrixPreparer collecting(MatrixPreparer inner, Map<String, Hessian> hessians) {
-        Objects.requireNonNull(inner, "inner");
         Objects.requireNonNull(hessians, "hessians");
+        MatrixPreparer observed = ObservedInputs.preparer(inner, (name, a) -> {
+            Hessian h = hessians.get(name);
+            synchronized (h) {
+                h.accumulate(a);
+            }
+        });
         return (name, weight, arena) -> {
-            PreparedMatrix prepared = inner.prepare(name, weight, arena);
-            Hessian h = hessians.computeIfAbsent(name, unused -> new Hessian(weight.rows()));
-            return new PreparedMatrix() {
-                @Override
-                public int rows() {
-                    return prepared.rows();
-                }
-
-                @Override
-                public int cols() {
-                    return prepared.cols();
-                }
-
-                @Override
-                public void multiply(Tensor a, Tensor c) {
-                    synchronized (h) {
-                        h.accumulate(a);
-                    }
-                    prepared.multiply(a, c);
-                }
-
-                @Override
-                public long bytes() {
-                    return prepared.bytes();
-                }
-            };
+            hessians.computeIfAbsent(name, unused -> new Hessian(weight.rows()));
+            return observed.prepare(name, weight, arena);
         };
     }
 

@@ -20,6 +20,15 @@ import java.util.Map;
  * Hessians come from the fp32 encoder on 128 other glosses, one per pass (not GPTQ's true-sequential order,
  * where each layer is calibrated on the already quantized layers before it).
  *
+ * <p>Measured (2 threads, AMD EPYC, g128 with zero points, act-order), mean / worst cosine:
+ * <pre>
+ *          GPTQ               RTN
+ * 8-bit    0.99995 / 0.99989  0.99983 / 0.99959
+ * 4-bit    0.98577 / 0.96967  0.95801 / 0.92515
+ * 3-bit    0.93359 / 0.82496  0.84628 / 0.69887
+ * 2-bit    0.51168 / 0.26679  0.33743 / 0.19394
+ * </pre>
+ *
  * <pre>{@code java --add-modules jdk.incubator.vector -cp <test classpath> dev.tensorloom.quant.GptqMiniLmStudy}</pre>
  */
 public final class GptqMiniLmStudy {

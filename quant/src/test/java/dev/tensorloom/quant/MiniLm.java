@@ -6,7 +6,6 @@ import dev.tensorloom.runtime.bert.BertWeights;
 import dev.tensorloom.runtime.embed.ModelFiles;
 import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.MatrixPreparer;
-import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.runtime.tokenize.HfTokenizer;
 import dev.tensorloom.runtime.tokenize.OverlongText;
@@ -91,37 +90,13 @@ final class MiniLm implements AutoCloseable {
      */
     float[][] capture(Backend backend, String matrix, List<String> texts) {
         List<float[]> rows = new ArrayList<>();
-        MatrixPreparer dense = MatrixPreparer.dense(backend);
-        MatrixPreparer recording = (name, weight, arena) -> {
-            PreparedMatrix inner = dense.prepare(name, weight, arena);
-            if (!name.equals(matrix)) {
-                return inner;
+        MatrixPreparer recording = ObservedInputs.preparer(MatrixPreparer.dense(backend), (name, a) -> {
+            if (name.equals(matrix)) {
+                for (int i = 0; i < a.rows(); i++) {
+                    rows.add(a.row(i).toArray());
+                }
             }
-            return new PreparedMatrix() {
-                @Override
-                public int rows() {
-                    return inner.rows();
-                }
-
-                @Override
-                public int cols() {
-                    return inner.cols();
-                }
-
-                @Override
-                public void multiply(Tensor a, Tensor c) {
-                    for (int i = 0; i < a.rows(); i++) {
-                        rows.add(a.row(i).toArray());
-                    }
-                    inner.multiply(a, c);
-                }
-
-                @Override
-                public long bytes() {
-                    return inner.bytes();
-                }
-            };
-        };
+        });
         try (BertEncoder encoder = encoder(backend, recording)) {
             for (String text : texts) {
                 TokenBatch one = HfTokenizer.pad(tokenizer.encodeEach(List.of(text), weights.config().maxPositions(),
