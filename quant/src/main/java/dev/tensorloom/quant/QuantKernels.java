@@ -5,10 +5,14 @@ import dev.tensorloom.runtime.tensor.Tensor;
 
 /**
  * Dequantizing matrix products: the quant kernel family. The weights stay in their packed form
- * ({@link PackedWeights}, or ggml's blocks, {@link GgmlWeights}); no implementation ever forms a full-precision copy of the matrix (a GEMM may
- * dequantize a few output channels at a time into small scratch). Operands are fp32 tensors with unit column
- * stride, placed where the backend computes; every implementation checks them with {@link QuantShapes}, so all
- * fail with the same message.
+ * ({@link PackedWeights}, or ggml's blocks, {@link GgmlWeights}); no implementation ever forms a full-precision
+ * copy of the matrix (a GEMM may dequantize a few output channels at a time into small scratch). Operands are
+ * fp32 tensors with unit column stride, placed where the backend computes; every implementation checks them with
+ * {@link QuantShapes}, so all fail with the same message.
+ *
+ * <p>Scalar and vector implementations exist; the cuda one ({@code quant.cuda.CudaQuantKernels}, with
+ * {@code tensorloom_quant.h} and {@code qmatmul.cu}) is not written yet, so on the cuda backend {@code FAMILY.on}
+ * fails with an exception naming that class.
  */
 public interface QuantKernels {
 
