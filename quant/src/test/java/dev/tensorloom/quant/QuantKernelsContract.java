@@ -1,0 +1,269 @@
+package dev.tensorloom.quant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.tensorloom.runtime.kernel.Backend;
+import dev.tensorloom.runtime.kernel.ScalarBackend;
+import dev.tensorloom.runtime.tensor.Tensor;
+import dev.tensorloom.testkit.FloatAssertions;
+import java.lang.foreign.Arena;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The contract of {@link QuantKernels}, written once and run against every backend (one subclass each): GEMM
+ * and GEMV over every group format, on sizes awkward for 4-, 8- and 16-lane vectors, 4-row blocks and 8-channel
+ * panels (m of 1, 5 and 17; n of 1 and 13; per-channel k of 1, 37 and 131, primes; grouped k of one and three
+ * groups), with a and c strided views whose margins must stay untouched. The implementation under test must
+ * match the float64 oracle within {@link FloatAssertions}' product bound over Σ|a||ŵ| (float32 sums of k
+ * products), and the oracle must match a float64 product with the dequantized weights within the same bound.
+ */
+abstract class QuantKernelsContract {
+
+    private static final QuantKernels ORACLE = new ScalarQuantKernels(new ScalarBackend());
+
+    private Arena arena;
+    private QuantKernels kernels;
+
+    abstract Backend backend();
+
+    @BeforeEach
+    void open() {
+        arena = Arena.ofShared();
+        kernels = QuantKernels.FAMILY.on(backend());
+    }
+
+    @AfterEach
+    void close() {
+        arena.close();
+    }
+
+    static Stream<GroupFormat> formats() {
+        return GroupFormatTest.everyFormat();
+    }
+
+    private static int[] ks(GroupFormat f) {
+        return f.groupSize() == GroupFormat.PER_CHANNEL ? new int[] {1, 37, 131} : new int[] {f.groupSize(), 3 * f.groupSize()};
+    }
+
+    @Test
+    void theFamilyLoadsThisBackendsImplementation() {
+        assertEquals(backend().name(), switch (kernels.getClass().getSimpleName()) {
+            case "ScalarQuantKernels" -> "scalar";
+            case "VectorQuantKernels" -> "vector";
+            default -> "unknown " + kernels.getClass();
+        });
+    }
+
+    @ParameterizedTest
+    @MethodSource("formats")
+    void gemmAndGemvMatchTheOracleAndTheOracleMatchesTheDequantizedProduct(GroupFormat format) {
+        Random random = new Random(format.hashCode());
+        for (int k : ks(format)) {
+            for (int n : new int[] {1, 13, 40}) {
+                PackedWeights b = Rtn.quantize(Tensor.of(arena, gaussians(random, k * n, 0.2), k, n), format);
+                checkProducts(format.toString(), b, dequantized(b), random);
+            }
+        }
+    }
+
+    /**
+     * GEMM with m of 1, 5 and 17, on a and c that are views inside wider parents (leading dimensions past their
+     * widths, margins that must stay untouched), and GEMV: each against the oracle, and the oracle against the
+     * float64 product with the dequantized weights w [k, n].
+     */
+    private void checkProducts(String what, QuantizedWeights b, float[] w, Random random) {
+        int k = b.rows();
+        int n = b.cols();
+        for (int m : new int[] {1, 5, 17}) {
+            String where = what + ", m " + m + " k " + k + " n " + n;
+            float[] av = gaussians(random, m * k, 0);
+            Tensor a = Tensor.allocate(arena, m, k + 3).slice(1, 2, 2 + k);
+            for (int i = 0; i < m; i++) {
+                for (int p = 0; p < k; p++) {
+                    a.set(av[i * k + p], i, p);
+                }
+            }
+            Tensor cParent = Tensor.of(arena, gaussians(random, m * (n + 2), 0), m, n + 2);
+            float[] cBefore = cParent.toArray();
+            gemm(kernels, a, b, cParent.slice(1, 1, 1 + n));
+            Tensor expected = Tensor.allocate(arena, m, n);
+            gemm(ORACLE, a, b, expected);
+
+            float[] got = new float[m * n];
+            float[] after = cParent.toArray();
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n + 2; j++) {
+                    if (j == 0 || j == n + 1) {
+                        assertEquals(cBefore[i * (n + 2) + j], after[i * (n + 2) + j], where + ": margin changed");
+                    } else {
+                        got[i * n + j - 1] = after[i * (n + 2) + j];
+                    }
+                }
+            }
+            float[] bound = FloatAssertions.absoluteProducts(av, w, m, k, n, false);
+            assertProductClose(where, expected.toArray(), got, bound, n);
+            assertProductClose(where + " (oracle)", product(av, w, m, k, n), expected.toArray(), bound, n);
+        }
+        float[] xv = gaussians(random, k, 0);
+        Tensor x = Tensor.of(arena, xv, k);
+        Tensor y = Tensor.allocate(arena, n);
+        Tensor expected = Tensor.allocate(arena, n);
+        gemv(kernels, x, b, y);
+        gemv(ORACLE, x, b, expected);
+        assertProductClose(what + ", gemv k " + k + " n " + n, expected.toArray(), y.toArray(),
+                FloatAssertions.absoluteProducts(xv, w, 1, k, n, false), n);
+    }
+
+    private static void gemm(QuantKernels kernels, Tensor a, QuantizedWeights b, Tensor c) {
+        switch (b) {
+            case PackedWeights packed -> kernels.gemm(a, packed, c);
+            case GgmlWeights blocks -> kernels.gemm(a, blocks, c);
+        }
+    }
+
+    private static void gemv(QuantKernels kernels, Tensor x, QuantizedWeights b, Tensor y) {
+        switch (b) {
+            case PackedWeights packed -> kernels.gemv(x, packed, y);
+            case GgmlWeights blocks -> kernels.gemv(x, blocks, y);
+        }
+    }
+
+    /**
+     * Random ggml blocks: random bytes are valid blocks of every type once their fp16 scales are finite, so they
+     * reach every code, scale and min; the scales are set to small random fp16 values.
+     */
+    static GgmlWeights randomBlocks(Random random, GgmlType type, int k, int n) {
+        byte[] data = new byte[type.rowBytes(k) * n];
+        random.nextBytes(data);
+        int[] scaleFields = switch (type) {
+            case Q4_0, Q8_0 -> new int[] {0};
+            case Q4_K -> new int[] {0, 2};
+            case Q6_K -> new int[] {208};
+        };
+        for (int o = 0; o < data.length; o += type.blockBytes()) {
+            for (int f : scaleFields) {
+                short h = Float.floatToFloat16((float) (random.nextGaussian() * 0.01));
+                data[o + f] = (byte) h;
+                data[o + f + 1] = (byte) (h >>> 8);
+            }
+        }
+        return new GgmlWeights(type, k, n, data);
+    }
+
+    static float[] dequantized(GgmlWeights b) {
+        float[] row = new float[b.rows()];
+        float[] w = new float[b.rows() * b.cols()];
+        for (int j = 0; j < b.cols(); j++) {
+            b.dequantizeRow(j, row, 0);
+            for (int p = 0; p < b.rows(); p++) {
+                w[p * b.cols() + j] = row[p];
+            }
+        }
+        return w;
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(GgmlType.class)
+    void ggmlBlocksMultiplyAsTheOracleAndTheDequantizedProduct(GgmlType type) {
+        Random random = new Random(type.ordinal() + 100);
+        int[] ks = type.blockSize() == 32 ? new int[] {32, 96, 512} : new int[] {256, 768};
+        for (int k : ks) {
+            for (int n : new int[] {1, 13}) {
+                GgmlWeights b = randomBlocks(random, type, k, n);
+                checkProducts(type.toString(), b, dequantized(b), random);
+            }
+        }
+    }
+
+    @Test
+    void aLargeProductSpreadOverThreadsMatchesTheOracle() {
+        // Past Tasks' threshold (2^20 multiply-adds), so the vector kernels run on their pool.
+        Random random = new Random(5);
+        int m = 9;
+        int k = 384;
+        int n = 300;
+        PackedWeights b = Rtn.quantize(Tensor.of(arena, gaussians(random, k * n, 0), k, n), GroupFormat.asymmetric(4, 64));
+        float[] av = gaussians(random, m * k, 0);
+        Tensor a = Tensor.of(arena, av, m, k);
+        Tensor c = Tensor.allocate(arena, m, n);
+        Tensor expected = Tensor.allocate(arena, m, n);
+        kernels.gemm(a, b, c);
+        ORACLE.gemm(a, b, expected);
+        float[] bound = FloatAssertions.absoluteProducts(av, dequantized(b), m, k, n, false);
+        assertProductClose("9x384x300", expected.toArray(), c.toArray(), bound, n);
+
+        PackedWeights big = Rtn.quantize(Tensor.of(arena, gaussians(random, 2048 * 640, 0), 2048, 640),
+                GroupFormat.symmetric(3, 128));
+        float[] xv = gaussians(random, 2048, 0);
+        Tensor x = Tensor.of(arena, xv, 2048);
+        Tensor y = Tensor.allocate(arena, 640);
+        Tensor yExpected = Tensor.allocate(arena, 640);
+        kernels.gemv(x, big, y);
+        ORACLE.gemv(x, big, yExpected);
+        assertProductClose("gemv 2048x640", yExpected.toArray(), y.toArray(),
+                FloatAssertions.absoluteProducts(xv, dequantized(big), 1, 2048, 640, false), 640);
+    }
+
+    @Test
+    void badShapesFailWithTheOraclesMessage() {
+        PackedWeights b = Rtn.quantize(Tensor.allocate(arena, 64, 5), GroupFormat.symmetric(4, 32));
+        Tensor a = Tensor.allocate(arena, 3, 63);
+        Tensor c = Tensor.allocate(arena, 3, 5);
+        String expected = assertThrows(IllegalArgumentException.class, () -> ORACLE.gemm(a, b, c)).getMessage();
+        assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> kernels.gemm(a, b, c)).getMessage());
+        assertEquals(true, expected.contains("shapes disagree"), expected);
+        Tensor x = Tensor.allocate(arena, 64);
+        Tensor y = Tensor.allocate(arena, 4);
+        expected = assertThrows(IllegalArgumentException.class, () -> ORACLE.gemv(x, b, y)).getMessage();
+        assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> kernels.gemv(x, b, y)).getMessage());
+    }
+
+    private static void assertProductClose(String where, float[] expected, float[] actual, float[] bound, int cols) {
+        try {
+            FloatAssertions.assertProductClose(expected, actual, bound, cols);
+        } catch (AssertionError e) {
+            throw new AssertionError(where + ": " + e.getMessage(), e);
+        }
+    }
+
+    static float[] gaussians(Random random, int count, double mean) {
+        float[] v = new float[count];
+        for (int i = 0; i < count; i++) {
+            v[i] = (float) (mean + random.nextGaussian());
+        }
+        return v;
+    }
+
+    /** b's stored weights as a dense [k, n] array: for the test's own references only. */
+    static float[] dequantized(PackedWeights b) {
+        float[] w = new float[b.rows() * b.cols()];
+        for (int p = 0; p < b.rows(); p++) {
+            for (int j = 0; j < b.cols(); j++) {
+                w[p * b.cols() + j] = b.value(p, j);
+            }
+        }
+        return w;
+    }
+
+    /** a·w in float64, rounded once. */
+    static float[] product(float[] a, float[] w, int m, int k, int n) {
+        float[] c = new float[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int p = 0; p < k; p++) {
+                    s += (double) a[i * k + p] * w[p * n + j];
+                }
+                c[i * n + j] = (float) s;
+            }
+        }
+        return c;
+    }
+}
