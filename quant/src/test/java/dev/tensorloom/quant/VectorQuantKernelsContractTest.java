@@ -1,11 +1,10 @@
 package dev.tensorloom.quant;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.Parallelism;
 import dev.tensorloom.runtime.kernel.vector.Simd;
 import dev.tensorloom.runtime.kernel.vector.VectorBackend;
+import dev.tensorloom.testkit.VectorWidth;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,9 +21,6 @@ class VectorQuantKernelsContractTest extends QuantKernelsContract {
 
     @Test
     void runsAtTheVectorWidthThisJvmWasStartedFor() {
-        String expected = System.getProperty("tensorloom.test.vectorBytes");
-        if (expected != null) {
-            assertEquals(Integer.parseInt(expected), Simd.L * Float.BYTES, "vector width of " + Simd.S);
-        }
+        VectorWidth.assertStartedFor(Simd.L * Float.BYTES, Simd.S.toString());
     }
 }

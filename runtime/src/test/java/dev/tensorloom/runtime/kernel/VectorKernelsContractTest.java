@@ -1,9 +1,8 @@
 package dev.tensorloom.runtime.kernel;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 import dev.tensorloom.runtime.kernel.vector.Simd;
 import dev.tensorloom.runtime.kernel.vector.VectorBackend;
+import dev.tensorloom.testkit.VectorWidth;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,9 +20,6 @@ class VectorKernelsContractTest extends KernelsContract {
 
     @Test
     void runsAtTheVectorWidthThisJvmWasStartedFor() {
-        String expected = System.getProperty("tensorloom.test.vectorBytes");
-        if (expected != null) {
-            assertEquals(Integer.parseInt(expected), Simd.L * Float.BYTES, "vector width of " + Simd.S);
-        }
+        VectorWidth.assertStartedFor(Simd.L * Float.BYTES, Simd.S.toString());
     }
 }
