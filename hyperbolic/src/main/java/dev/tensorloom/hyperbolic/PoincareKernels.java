@@ -19,6 +19,12 @@ import dev.tensorloom.runtime.tensor.Tensor;
  * <p>Backward passes write dL/d(input) for each input from dL/d(output) (overwriting the gradient tensors)
  * and return dL/dc, which {@link Curvature#rawGradient} chains through a learnable curvature. Distances
  * are written to a contiguous tensor of one value per row (or [rows, cols] for all pairs).
+ *
+ * <p>Scalar and vector implementations exist. The cuda one ({@code hyperbolic.cuda.CudaPoincareKernels}, with
+ * {@code include/tensorloom_poincare.h}, {@code src/poincare.cu} and the binding class
+ * {@code TensorloomPoincare}) is not written yet: the first session ran out of time for its ~30 forward and
+ * backward kernels and had no GPU to time them. Until it exists, {@code FAMILY.on} a cuda backend fails with an
+ * exception naming that class.
  */
 public interface PoincareKernels {
 

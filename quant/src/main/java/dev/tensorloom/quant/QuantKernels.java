@@ -11,8 +11,10 @@ import dev.tensorloom.runtime.tensor.Tensor;
  * {@link QuantShapes}, so all fail with the same message.
  *
  * <p>Scalar and vector implementations exist; the cuda one ({@code quant.cuda.CudaQuantKernels}, with
- * {@code tensorloom_quant.h} and {@code qmatmul.cu}) is not written yet, so on the cuda backend {@code FAMILY.on}
- * fails with an exception naming that class.
+ * {@code include/tensorloom_quant.h}, {@code src/qmatmul.cu} and the binding class {@code TensorloomQuant}) is
+ * not written yet: the first session spent its time on the formats, GPTQ and the CPU kernels and had no GPU to
+ * time a CUDA kernel. Until it exists, on the cuda backend {@code FAMILY.on} fails with an exception naming
+ * that class.
  */
 public interface QuantKernels {
 
