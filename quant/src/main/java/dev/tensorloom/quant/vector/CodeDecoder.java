@@ -14,8 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  * Reads L consecutive codes of one output channel straight from the packed bytes, as float levels u - z.
  * The layout (see {@code GroupFormat}) puts 16 consecutive codes of a bit plane in 16 consecutive bytes at one
  * shift, so a run of L ≤ 16 codes starting at a multiple of L is: load L bytes, widen to int lanes, shift,
- * mask, and OR the planes together. With 4 lanes the narrowest byte vector (8 bytes) is loaded and the half
- * that holds the run is widened.
+ * mask, and OR the planes together.
  */
 final class CodeDecoder {
 
@@ -72,15 +71,20 @@ final class CodeDecoder {
      */
     private IntVector plane(int base, int w, int log, int p) {
         int r = p & ((1 << log) - 1);
-        int at = base + (p >>> log << 4) + (r & 15);
-        IntVector v;
-        if (HALF) {
-            ByteVector loaded = ByteVector.fromArray(BS, codes, at & ~7);
-            v = (IntVector) loaded.convertShape(VectorOperators.B2I, IS, (at & 7) >>> 2);
-        } else {
-            v = (IntVector) ByteVector.fromArray(BS, codes, at).convertShape(VectorOperators.B2I, IS, 0);
-        }
+        IntVector v = widen(codes, base + (p >>> log << 4) + (r & 15));
         // B2I sign-extends; the mask after the shift keeps only the plane's w bits.
         return v.lanewise(VectorOperators.LSHR, w * (r >>> 4)).and((1 << w) - 1);
+    }
+
+    /**
+     * L bytes from codes[at] (at a multiple of L within a 16-byte unit) widened to int lanes, sign-extended. With
+     * 4 lanes the narrowest byte vector (8 bytes) is loaded and the half that holds the run is widened.
+     */
+    static IntVector widen(byte[] codes, int at) {
+        if (HALF) {
+            ByteVector loaded = ByteVector.fromArray(BS, codes, at & ~7);
+            return (IntVector) loaded.convertShape(VectorOperators.B2I, IS, (at & 7) >>> 2);
+        }
+        return (IntVector) ByteVector.fromArray(BS, codes, at).convertShape(VectorOperators.B2I, IS, 0);
     }
 }

@@ -10,6 +10,7 @@ import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -38,17 +39,65 @@ final class QuantGemv {
         int chunks = Math.min(n, 2 * tasks.threads());
         int perChunk = Math.ceilDiv(n, chunks);
         CodeDecoder decoder = new CodeDecoder(b);
-        // x once into an array padded with zeros to whole vectors: array loads, and no tail (padding codes meet 0).
-        float[] xa = new float[Math.ceilDiv(b.rows(), L) * L];
+        boolean whole = wholeUnits(b);
+        // x once into an array padded with zeros to whole units: array loads, and no tail (padding codes meet 0).
+        float[] xa = new float[Math.ceilDiv(b.rows(), 128) * 128];
         MemorySegment.copy(x.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, Rows.start(x), xa, 0, b.rows());
         MemorySegment ys = y.segment();
         long y0 = Rows.start(y);
         tasks.forEach(Math.ceilDiv(n, perChunk), chunk -> {
             int end = Math.min(n, (chunk + 1) * perChunk);
             for (int j = chunk * perChunk; j < end; j++) {
-                ys.set(F, y0 + (long) j * Float.BYTES, dot(decoder, b, j, xa));
+                ys.set(F, y0 + (long) j * Float.BYTES, whole ? dotByUnits(b, j, xa) : dot(decoder, b, j, xa));
             }
         });
+    }
+
+    /**
+     * Whether {@link #dotByUnits} applies: one bit plane (2, 4 or 8 bits), and either one group per channel or
+     * groups that are whole units of the plane.
+     */
+    static boolean wholeUnits(PackedWeights b) {
+        return b.planes() == 1 && (b.groups() == 1 || b.groupSize() % (128 / b.planeWidth(0)) == 0);
+    }
+
+    /**
+     * Σ_p x[p]·ŵ(p, j) a unit at a time, for the formats {@link #wholeUnits} accepts: each L bytes of a 16-byte
+     * unit are loaded and widened once and give 8/w runs of L codes (their values 16 apart), where {@link #dot}
+     * loads and widens them once per run. x is padded with zeros to whole units.
+     */
+    static float dotByUnits(PackedWeights b, int j, float[] x) {
+        byte[] codes = b.codes();
+        int w = b.planeWidth(0);
+        int mask = (1 << w) - 1;
+        int unitValues = 128 / w;
+        int units = Math.ceilDiv(b.rows(), unitValues);
+        int unitsPerGroup = b.groups() == 1 ? units : b.groupSize() / unitValues;
+        int at = j * b.rowBytes() + b.planeStart(0);
+        FloatVector acc = FloatVector.zero(S);
+        for (int group = 0, unit = 0; unit < units; group++) {
+            float s = b.scale(group, j);
+            if (s == 0) { // an all-zero group adds nothing, as in dot
+                unit += unitsPerGroup;
+                at += 16 * unitsPerGroup;
+                continue;
+            }
+            int z = b.zero(group, j);
+            FloatVector sum = FloatVector.zero(S);
+            for (int end = unit + unitsPerGroup; unit < end; unit++, at += 16) {
+                int p = unit * unitValues;
+                for (int h = 0; h < 16; h += L) {
+                    IntVector v = CodeDecoder.widen(codes, at + h);
+                    for (int shift = 0, q = p + h; shift < 8; shift += w, q += 16) {
+                        FloatVector levels = (FloatVector) v.lanewise(VectorOperators.LSHR, shift).and(mask).sub(z)
+                                .convert(VectorOperators.I2F, 0);
+                        sum = levels.fma(FloatVector.fromArray(S, x, q), sum);
+                    }
+                }
+            }
+            acc = sum.fma(FloatVector.broadcast(S, s), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /** Σ_p x[p]·ŵ(p, j), x padded with zeros to whole vectors. */
