@@ -17,7 +17,7 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * c = a·b for a batch of rows: the output channels are taken {@link #PANEL} at a time, dequantized once into a
  * float scratch of PANEL·k (48 KiB at k = 1536: L2-sized, and the only full-precision weights that ever exist),
- * and every row of a is multiplied by the panel, four rows at a time so each load of a weight feeds four
+ * and every row of a is multiplied by the panel, four rows by two channels at a time so six loads feed eight
  * accumulators. Decoding is paid once per panel, not once per row of a, which is what makes a batch cheaper
  * than that many GEMVs. Threads take contiguous ranges of panels, each with its own scratch.
  */
@@ -82,47 +82,87 @@ final class QuantGemm {
         }
     }
 
+    /**
+     * c[i, j0 + t] for every row i and t < width: four rows by two channels at a time (eight accumulators fed by
+     * six loads), then the odd channel and the last rows one accumulator at a time. a is read unmasked up to the
+     * last whole vector, then once with a mask.
+     */
     private static void multiplyPanel(Tensor a, float[] w, int stride, int k, int j0, int width, Tensor c) {
         MemorySegment as = a.segment();
         MemorySegment cs = c.segment();
         int m = a.rows();
+        int whole = k / L * L;
+        VectorMask<Float> tail = S.indexInRange(whole, k);
         int i = 0;
         for (; i + 4 <= m; i += 4) {
             long a0 = Rows.byteOffset(a, i);
             long a1 = Rows.byteOffset(a, i + 1);
             long a2 = Rows.byteOffset(a, i + 2);
             long a3 = Rows.byteOffset(a, i + 3);
-            for (int t = 0; t < width; t++) {
-                FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
-                int wAt = t * stride;
+            int t = 0;
+            for (; t + 2 <= width; t += 2) {
+                FloatVector s00 = FloatVector.zero(S), s10 = s00, s20 = s00, s30 = s00;
+                FloatVector s01 = s00, s11 = s00, s21 = s00, s31 = s00;
+                int w0 = t * stride;
+                int w1 = w0 + stride;
                 for (int p = 0; p < k; p += L) {
-                    VectorMask<Float> mask = S.indexInRange(p, k);
-                    FloatVector wv = FloatVector.fromArray(S, w, wAt + p);
                     long o = (long) p * Float.BYTES;
-                    s0 = load(as, a0 + o, mask).fma(wv, s0);
-                    s1 = load(as, a1 + o, mask).fma(wv, s1);
-                    s2 = load(as, a2 + o, mask).fma(wv, s2);
-                    s3 = load(as, a3 + o, mask).fma(wv, s3);
+                    boolean full = p < whole;
+                    FloatVector x0 = full ? load(as, a0 + o) : load(as, a0 + o, tail);
+                    FloatVector x1 = full ? load(as, a1 + o) : load(as, a1 + o, tail);
+                    FloatVector x2 = full ? load(as, a2 + o) : load(as, a2 + o, tail);
+                    FloatVector x3 = full ? load(as, a3 + o) : load(as, a3 + o, tail);
+                    FloatVector v0 = FloatVector.fromArray(S, w, w0 + p);
+                    FloatVector v1 = FloatVector.fromArray(S, w, w1 + p);
+                    s00 = x0.fma(v0, s00);
+                    s10 = x1.fma(v0, s10);
+                    s20 = x2.fma(v0, s20);
+                    s30 = x3.fma(v0, s30);
+                    s01 = x0.fma(v1, s01);
+                    s11 = x1.fma(v1, s11);
+                    s21 = x2.fma(v1, s21);
+                    s31 = x3.fma(v1, s31);
                 }
-                int j = j0 + t;
-                cs.set(F, Rows.byteOffset(c, i, j), s0.reduceLanes(VectorOperators.ADD));
-                cs.set(F, Rows.byteOffset(c, i + 1, j), s1.reduceLanes(VectorOperators.ADD));
-                cs.set(F, Rows.byteOffset(c, i + 2, j), s2.reduceLanes(VectorOperators.ADD));
-                cs.set(F, Rows.byteOffset(c, i + 3, j), s3.reduceLanes(VectorOperators.ADD));
+                store(cs, c, i, j0 + t, s00, s10, s20, s30);
+                store(cs, c, i, j0 + t + 1, s01, s11, s21, s31);
+            }
+            for (; t < width; t++) {
+                for (int r = 0; r < 4; r++) {
+                    cs.set(F, Rows.byteOffset(c, i + r, j0 + t), dot(as, Rows.byteOffset(a, i + r), w, t * stride, k,
+                            whole, tail));
+                }
             }
         }
         for (; i < m; i++) {
             long a0 = Rows.byteOffset(a, i);
             for (int t = 0; t < width; t++) {
-                FloatVector s0 = FloatVector.zero(S);
-                int wAt = t * stride;
-                for (int p = 0; p < k; p += L) {
-                    s0 = load(as, a0 + (long) p * Float.BYTES, S.indexInRange(p, k))
-                            .fma(FloatVector.fromArray(S, w, wAt + p), s0);
-                }
-                cs.set(F, Rows.byteOffset(c, i, j0 + t), s0.reduceLanes(VectorOperators.ADD));
+                cs.set(F, Rows.byteOffset(c, i, j0 + t), dot(as, a0, w, t * stride, k, whole, tail));
             }
         }
+    }
+
+    /** One row of a (at byte a0) dotted with one dequantized channel (at w[wAt]). */
+    private static float dot(MemorySegment as, long a0, float[] w, int wAt, int k, int whole, VectorMask<Float> tail) {
+        FloatVector sum = FloatVector.zero(S);
+        for (int p = 0; p < k; p += L) {
+            long o = a0 + (long) p * Float.BYTES;
+            FloatVector x = p < whole ? load(as, o) : load(as, o, tail);
+            sum = x.fma(FloatVector.fromArray(S, w, wAt + p), sum);
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** c[i .. i+3, j] = the four sums. */
+    private static void store(MemorySegment cs, Tensor c, int i, int j, FloatVector s0, FloatVector s1,
+            FloatVector s2, FloatVector s3) {
+        cs.set(F, Rows.byteOffset(c, i, j), s0.reduceLanes(VectorOperators.ADD));
+        cs.set(F, Rows.byteOffset(c, i + 1, j), s1.reduceLanes(VectorOperators.ADD));
+        cs.set(F, Rows.byteOffset(c, i + 2, j), s2.reduceLanes(VectorOperators.ADD));
+        cs.set(F, Rows.byteOffset(c, i + 3, j), s3.reduceLanes(VectorOperators.ADD));
+    }
+
+    private static FloatVector load(MemorySegment s, long offset) {
+        return FloatVector.fromMemorySegment(S, s, offset, NATIVE);
     }
 
     private static FloatVector load(MemorySegment s, long offset, VectorMask<Float> mask) {
