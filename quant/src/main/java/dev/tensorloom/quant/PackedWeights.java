@@ -87,6 +87,11 @@ public final class PackedWeights implements QuantizedWeights {
         return scales;
     }
 
+    /** The zero points, [n][groups], or null for a symmetric format; the kernels' view, not to be changed. */
+    public byte[] zeros() {
+        return zeros;
+    }
+
     /** Bit planes per row: 1, or 2 for 3 bits. */
     public int planes() {
         return planeWidth.length;

@@ -10,11 +10,10 @@ import dev.tensorloom.runtime.tensor.Tensor;
  * fp32 tensors with unit column stride, placed where the backend computes; every implementation checks them with
  * {@link QuantShapes}, so all fail with the same message.
  *
- * <p>Scalar and vector implementations exist; the cuda one ({@code quant.cuda.CudaQuantKernels}, with
- * {@code include/tensorloom_quant.h}, {@code src/qmatmul.cu} and the binding class {@code TensorloomQuant}) is
- * not written yet: the first session spent its time on the formats, GPTQ and the CPU kernels and had no GPU to
- * time a CUDA kernel. Until it exists, on the cuda backend {@code FAMILY.on} fails with an exception naming
- * that class.
+ * <p>Three implementations: the float64 oracle ({@link ScalarQuantKernels}), Vector API kernels
+ * ({@code quant.vector.VectorQuantKernels}) and CUDA kernels ({@code quant.cuda.CudaQuantKernels}, over
+ * {@code include/tensorloom_quant.h} and {@code src/qmatmul.cu} through the binding class {@code TensorloomQuant};
+ * it uploads each weight matrix once and keeps it on the device while the weights are reachable).
  */
 public interface QuantKernels {
 

@@ -20,9 +20,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The contract of {@link QuantKernels}, written once and run against every backend (one subclass each): GEMM
  * and GEMV over every group format, on sizes awkward for 4-, 8- and 16-lane vectors, 4-row blocks and 8-channel
  * panels (m of 1, 5 and 17; n of 1 and 13; per-channel k of 1, 37 and 131, primes; grouped k of one and three
- * groups), with a and c strided views whose margins must stay untouched. The implementation under test must
- * match the float64 oracle within {@link FloatAssertions}' product bound over Σ|a||ŵ| (float32 sums of k
- * products), and the oracle must match a float64 product with the dequantized weights within the same bound.
+ * groups), with a and c strided views whose margins must stay untouched; operands are placed where the backend
+ * computes ({@code toDevice}, results back by {@code toHost}; nothing moves on the host backends). The
+ * implementation under test must match the float64 oracle within {@link FloatAssertions}' product bound over
+ * Σ|a||ŵ| (float32 sums of k products), and the oracle must match a float64 product with the dequantized weights
+ * within the same bound.
  */
 abstract class QuantKernelsContract {
 
@@ -57,6 +59,7 @@ abstract class QuantKernelsContract {
         assertEquals(backend().name(), switch (kernels.getClass().getSimpleName()) {
             case "ScalarQuantKernels" -> "scalar";
             case "VectorQuantKernels" -> "vector";
+            case "CudaQuantKernels" -> "cuda";
             default -> "unknown " + kernels.getClass();
         });
     }
@@ -84,7 +87,8 @@ abstract class QuantKernelsContract {
         for (int m : new int[] {1, 5, 17}) {
             String where = what + ", m " + m + " k " + k + " n " + n;
             float[] av = gaussians(random, m * k, 0);
-            Tensor a = Tensor.allocate(arena, m, k + 3).slice(1, 2, 2 + k);
+            Tensor aParent = Tensor.allocate(arena, m, k + 3);
+            Tensor a = aParent.slice(1, 2, 2 + k);
             for (int i = 0; i < m; i++) {
                 for (int p = 0; p < k; p++) {
                     a.set(av[i * k + p], i, p);
@@ -92,12 +96,13 @@ abstract class QuantKernelsContract {
             }
             Tensor cParent = Tensor.of(arena, gaussians(random, m * (n + 2), 0), m, n + 2);
             float[] cBefore = cParent.toArray();
-            gemm(kernels, a, b, cParent.slice(1, 1, 1 + n));
+            Tensor cPlaced = backend().toDevice(cParent, arena);
+            gemm(kernels, backend().toDevice(aParent, arena).slice(1, 2, 2 + k), b, cPlaced.slice(1, 1, 1 + n));
             Tensor expected = Tensor.allocate(arena, m, n);
             gemm(ORACLE, a, b, expected);
 
             float[] got = new float[m * n];
-            float[] after = cParent.toArray();
+            float[] after = backend().toHost(cPlaced, arena).toArray();
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n + 2; j++) {
                     if (j == 0 || j == n + 1) {
@@ -113,11 +118,11 @@ abstract class QuantKernelsContract {
         }
         float[] xv = gaussians(random, k, 0);
         Tensor x = Tensor.of(arena, xv, k);
-        Tensor y = Tensor.allocate(arena, n);
+        Tensor y = backend().allocate(arena, n);
         Tensor expected = Tensor.allocate(arena, n);
-        gemv(kernels, x, b, y);
+        gemv(kernels, backend().toDevice(x, arena), b, y);
         gemv(ORACLE, x, b, expected);
-        assertProductClose(what + ", gemv k " + k + " n " + n, expected.toArray(), y.toArray(),
+        assertProductClose(what + ", gemv k " + k + " n " + n, expected.toArray(), backend().toHost(y, arena).toArray(),
                 FloatAssertions.absoluteProducts(xv, w, 1, k, n, false), n);
     }
 
@@ -192,22 +197,22 @@ abstract class QuantKernelsContract {
         PackedWeights b = Rtn.quantize(Tensor.of(arena, gaussians(random, k * n, 0), k, n), GroupFormat.asymmetric(4, 64));
         float[] av = gaussians(random, m * k, 0);
         Tensor a = Tensor.of(arena, av, m, k);
-        Tensor c = Tensor.allocate(arena, m, n);
+        Tensor c = backend().allocate(arena, m, n);
         Tensor expected = Tensor.allocate(arena, m, n);
-        kernels.gemm(a, b, c);
+        kernels.gemm(backend().toDevice(a, arena), b, c);
         ORACLE.gemm(a, b, expected);
         float[] bound = FloatAssertions.absoluteProducts(av, dequantized(b), m, k, n, false);
-        assertProductClose("9x384x300", expected.toArray(), c.toArray(), bound, n);
+        assertProductClose("9x384x300", expected.toArray(), backend().toHost(c, arena).toArray(), bound, n);
 
         PackedWeights big = Rtn.quantize(Tensor.of(arena, gaussians(random, 2048 * 640, 0), 2048, 640),
                 GroupFormat.symmetric(3, 128));
         float[] xv = gaussians(random, 2048, 0);
         Tensor x = Tensor.of(arena, xv, 2048);
-        Tensor y = Tensor.allocate(arena, 640);
+        Tensor y = backend().allocate(arena, 640);
         Tensor yExpected = Tensor.allocate(arena, 640);
-        kernels.gemv(x, big, y);
+        kernels.gemv(backend().toDevice(x, arena), big, y);
         ORACLE.gemv(x, big, yExpected);
-        assertProductClose("gemv 2048x640", yExpected.toArray(), y.toArray(),
+        assertProductClose("gemv 2048x640", yExpected.toArray(), backend().toHost(y, arena).toArray(),
                 FloatAssertions.absoluteProducts(xv, dequantized(big), 1, 2048, 640, false), 640);
     }
 
