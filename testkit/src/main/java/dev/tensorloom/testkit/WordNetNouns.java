@@ -4,9 +4,12 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import net.sf.extjwnl.JWNLException;
 import net.sf.extjwnl.data.IndexWord;
 import net.sf.extjwnl.data.POS;
@@ -44,8 +47,30 @@ public final class WordNetNouns {
         }
     }
 
+    /**
+     * Every pointer from a noun synset to a noun synset, of every type (hypernym, hyponym, their instance forms,
+     * member, part and substance meronyms and holonyms, topic, region and usage domains and their members,
+     * derivation, antonym, attribute, see-also, ...), deduplicated: entity {@code heads[k]} is related to
+     * {@code tails[k]} by {@code relations.get(relationIds[k])}, entities numbered as in {@link #isALinks()}.
+     * Relations are named by extjwnl's pointer labels, lower-cased with '_' ("part meronym" becomes
+     * "part_meronym"; "instances hyponym" is called instance_hyponym), listed in order of first appearance. Arrays are shared: do not modify them.
+     */
+    public record Pointers(List<String> entities, List<String> relations, int[] heads, int[] relationIds,
+            int[] tails) {
+        public int triples() {
+            return heads.length;
+        }
+    }
+
     private static final class Holder {
-        static final Links LINKS = load();
+        static final Pointers POINTERS;
+        static final Links LINKS;
+
+        static {
+            Object[] both = load();
+            LINKS = (Links) both[0];
+            POINTERS = (Pointers) both[1];
+        }
     }
 
     /** Every noun synset of WordNet 3.1 and its hypernym and instance-hypernym links. */
@@ -53,7 +78,12 @@ public final class WordNetNouns {
         return Holder.LINKS;
     }
 
-    private static Links load() {
+    /** Every noun-to-noun pointer of WordNet 3.1: a real knowledge graph over the noun synsets. */
+    public static Pointers pointers() {
+        return Holder.POINTERS;
+    }
+
+    private static Object[] load() {
         Dictionary dictionary = open();
         try {
             List<Synset> synsets = new ArrayList<>();
@@ -72,15 +102,34 @@ public final class WordNetNouns {
                 glosses.add(s.getGloss());
             }
             List<int[]> links = new ArrayList<>();
+            Map<String, Integer> relationIds = new LinkedHashMap<>();
+            Set<List<Integer>> triples = new LinkedHashSet<>();
             for (Synset s : synsets) {
                 int from = index.get(s.getOffset());
                 for (Pointer p : s.getPointers()) {
+                    if (p.getTargetPOS() != POS.NOUN) {
+                        continue;
+                    }
                     PointerType type = p.getType();
-                    if ((type == PointerType.HYPERNYM || type == PointerType.INSTANCE_HYPERNYM)
-                            && p.getTargetPOS() == POS.NOUN) {
-                        links.add(new int[] {from, index.get(p.getTargetOffset())});
+                    int to = index.get(p.getTargetOffset());
+                    if (type == PointerType.HYPERNYM || type == PointerType.INSTANCE_HYPERNYM) {
+                        links.add(new int[] {from, to});
+                    }
+                    if (to != from) {
+                        String relation = relationName(type);
+                        int r = relationIds.computeIfAbsent(relation, k -> relationIds.size());
+                        triples.add(List.of(from, r, to));
                     }
                 }
+            }
+            int[] heads = new int[triples.size()];
+            int[] relations = new int[triples.size()];
+            int[] tails = new int[triples.size()];
+            int t = 0;
+            for (List<Integer> triple : triples) {
+                heads[t] = triple.get(0);
+                relations[t] = triple.get(1);
+                tails[t++] = triple.get(2);
             }
             int[] hypo = new int[links.size()];
             int[] hyper = new int[links.size()];
@@ -88,7 +137,9 @@ public final class WordNetNouns {
                 hypo[k] = links.get(k)[0];
                 hyper[k] = links.get(k)[1];
             }
-            return new Links(List.copyOf(names), List.copyOf(glosses), hypo, hyper);
+            List<String> entityNames = List.copyOf(names);
+            return new Object[] {new Links(entityNames, List.copyOf(glosses), hypo, hyper),
+                new Pointers(entityNames, List.copyOf(relationIds.keySet()), heads, relations, tails)};
         } catch (JWNLException e) {
             throw new IllegalStateException("cannot read WordNet noun synsets", e);
         } finally {
@@ -98,6 +149,12 @@ public final class WordNetNouns {
                 // Everything is read; a failure to release the reader changes nothing for the caller.
             }
         }
+    }
+
+    /** extjwnl's label, lower-cased with '_'; its "instances hyponym" is called instance_hyponym, as WordNet does. */
+    static String relationName(PointerType type) {
+        return type == PointerType.INSTANCES_HYPONYM ? "instance_hyponym"
+                : type.getLabel().toLowerCase(Locale.ROOT).replace(' ', '_');
     }
 
     static Dictionary open() {

@@ -51,4 +51,41 @@ class WordNetNounsTest {
         }
         return out;
     }
+    @Test
+    void pointersAreARealKnowledgeGraphWithInverseRelationsThatAgree() {
+        WordNetNouns.Pointers kg = WordNetNouns.pointers();
+        System.out.printf("WordNet noun pointers: %d triples over %d relations %s%n", kg.triples(),
+                kg.relations().size(), kg.relations());
+        for (String r : List.of("hypernym", "hyponym", "part_meronym", "part_holonym", "member_meronym",
+                "member_holonym", "substance_meronym", "substance_holonym", "instance_hypernym", "instance_hyponym")) {
+            assertTrue(kg.relations().contains(r), r + " in " + kg.relations());
+        }
+        // WordNet stores both directions of a semantic pointer: every hypernym triple has its hyponym triple.
+        Set<Long> hyponyms = new HashSet<>();
+        int hypo = kg.relations().indexOf("hyponym");
+        int hyper = kg.relations().indexOf("hypernym");
+        int n = kg.entities().size();
+        for (int k = 0; k < kg.triples(); k++) {
+            if (kg.relationIds()[k] == hypo) {
+                hyponyms.add((long) kg.heads()[k] * n + kg.tails()[k]);
+            }
+        }
+        int hypernyms = 0;
+        for (int k = 0; k < kg.triples(); k++) {
+            if (kg.relationIds()[k] == hyper) {
+                hypernyms++;
+                assertTrue(hyponyms.contains((long) kg.tails()[k] * n + kg.heads()[k]), "inverse of triple " + k);
+            }
+        }
+        assertEquals(hyponyms.size(), hypernyms);
+        // A part the reader can check: a wheel is a part of a wheeled vehicle.
+        int wheel = kg.entities().indexOf("wheel.n.01");
+        int vehicle = kg.entities().indexOf("wheeled_vehicle.n.01");
+        int partHolonym = kg.relations().indexOf("part_holonym");
+        boolean found = false;
+        for (int k = 0; k < kg.triples(); k++) {
+            found |= kg.heads()[k] == wheel && kg.relationIds()[k] == partHolonym && kg.tails()[k] == vehicle;
+        }
+        assertTrue(found, "wheel.n.01 part_holonym wheeled_vehicle.n.01");
+    }
 }
