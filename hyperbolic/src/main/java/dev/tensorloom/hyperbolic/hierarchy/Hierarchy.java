@@ -2,7 +2,6 @@ package dev.tensorloom.hyperbolic.hierarchy;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -204,7 +203,7 @@ public final class Hierarchy {
         Integer i = index.get(name);
         if (i == null) {
             throw new IllegalArgumentException("no node '" + name + "' in this hierarchy of " + nodes() + " nodes"
-                    + suggestions(name));
+                    + CloseNames.suggest(name, names));
         }
         return i;
     }
@@ -243,54 +242,6 @@ public final class Hierarchy {
             counts[a]++;
         }
         return counts;
-    }
-
-    /** ": did you mean a, b, c?" from the names closest to {@code name} by edit distance, or "" when none is close. */
-    private String suggestions(String name) {
-        record Scored(String name, int distance) {
-        }
-        String stem = name.contains(".") ? name.substring(0, name.indexOf('.')) : name;
-        List<Scored> close = new ArrayList<>();
-        int limit = Math.max(2, name.length() / 3);
-        for (String candidate : names) {
-            if (Math.abs(candidate.length() - name.length()) > limit && !candidate.startsWith(stem + ".")) {
-                continue;
-            }
-            int d = candidate.startsWith(stem + ".") ? 0 : editDistance(name, candidate, limit);
-            if (d <= limit) {
-                close.add(new Scored(candidate, d));
-            }
-        }
-        if (close.isEmpty()) {
-            return "";
-        }
-        close.sort(Comparator.comparingInt(Scored::distance).thenComparing(Scored::name));
-        return ": did you mean " + String.join(", ", close.stream().limit(5).map(Scored::name).toList()) + "?";
-    }
-
-    /** Levenshtein distance, or limit + 1 once it exceeds limit. */
-    static int editDistance(String a, String b, int limit) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            int rowMin = cur[0];
-            for (int j = 1; j <= b.length(); j++) {
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-                rowMin = Math.min(rowMin, cur[j]);
-            }
-            if (rowMin > limit) {
-                return limit + 1;
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
     }
 
     @Override

@@ -71,9 +71,11 @@ class HierarchyTest {
     }
 
     @Test
-    void editDistanceIsLevenshtein() {
-        assertEquals(3, Hierarchy.editDistance("kitten", "sitting", 5));
-        assertEquals(3, Hierarchy.editDistance("kitten", "sitting", 2));  // limit + 1 once past the limit
-        assertEquals(0, Hierarchy.editDistance("dog", "dog", 1));
+    void editDistanceCountsATranspositionAsOneEdit() {
+        assertEquals(3, CloseNames.editDistance("kitten", "sitting", 5));
+        assertEquals(3, CloseNames.editDistance("kitten", "sitting", 2));  // limit + 1 once past the limit
+        assertEquals(0, CloseNames.editDistance("dog", "dog", 1));
+        assertEquals(1, CloseNames.editDistance("dgo", "dog", 3));  // a transposition is one edit
+        assertEquals(3, CloseNames.editDistance("ca", "abc", 3));  // optimal string alignment (Damerau: 2)
     }
 }
