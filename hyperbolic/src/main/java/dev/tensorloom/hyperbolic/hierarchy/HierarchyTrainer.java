@@ -34,8 +34,9 @@ import java.util.concurrent.atomic.DoubleAdder;
  * cut into one contiguous share per thread; each thread gathers its batch's rows from the shared table, computes in
  * its own confined buffers (so the kernels run inline on that thread) and adds each stepped row's change to the
  * table without a lock. Updates of different threads may interleave; the method tolerates that (a point pushed
- * past the boundary by two changes at once is read back projected, as every kernel reads its points). With one thread the result is
- * a function of the seed alone.
+ * past the boundary by two changes at once is read back projected, as every kernel reads its points). With one thread on the scalar backend
+ * the result is a function of the seed alone; on the vector backend it is so up to rounding, because the Vector
+ * API may sum a row's lanes in another order once its reductions are compiled.
  */
 public final class HierarchyTrainer {
 

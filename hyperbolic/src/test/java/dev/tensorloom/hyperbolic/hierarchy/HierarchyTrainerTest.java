@@ -66,14 +66,14 @@ class HierarchyTrainerTest {
 
     @Test
     void hogwildOnTwoThreadsLearnsAsWell() {
-        Reconstruction r = trainAndEvaluate(shortRun(Space.POINCARE, 2));
-        assertTrue(r.map() > 0.4 && r.map() > 20 * random.map(), r + " against random " + random);
+        Reconstruction r = trainAndEvaluate(shortRun(Space.POINCARE, 2).withEpochs(16, 2));
+        assertTrue(r.map() > 0.3 && r.map() > 20 * random.map(), r + " against random " + random);
     }
 
     @Test
     void theEuclideanBaselineLearnsWithTheSameLoop() {
-        Reconstruction r = trainAndEvaluate(shortRun(Space.EUCLIDEAN, 1).withEpochs(10, 2).withLearningRate(0.3));
-        assertTrue(r.map() > 5 * random.map(), r + " against random " + random);
+        Reconstruction r = trainAndEvaluate(shortRun(Space.EUCLIDEAN, 1).withEpochs(8, 1).withLearningRate(0.3));
+        assertTrue(r.map() > 3 * random.map() && r.meanRank() < random.meanRank() / 2, r + " against random " + random);
     }
 
     @Test
