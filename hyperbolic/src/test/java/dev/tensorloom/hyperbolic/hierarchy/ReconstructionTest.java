@@ -2,6 +2,7 @@ package dev.tensorloom.hyperbolic.hierarchy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tensorloom.hyperbolic.hierarchy.HierarchyEmbedding.Space;
 import dev.tensorloom.runtime.kernel.ScalarBackend;
@@ -66,6 +67,47 @@ class ReconstructionTest {
             assertEquals(rankSum / DIAMOND.pairs(), r.meanRank(), 1e-12, space.toString());
             assertEquals(ap / nodes, r.map(), 1e-12, space.toString());
         }
+    }
+
+    @Test
+    void aSampledEvaluationIsTheEvaluationOfSomeSubsetOfThatSize() {
+        Random random = new Random(4);
+        float[] coordinates = new float[DIAMOND.nodes() * 2];
+        for (int i = 0; i < coordinates.length; i++) {
+            coordinates[i] = (float) (random.nextGaussian() * 0.3);
+        }
+        HierarchyEmbedding e = new HierarchyEmbedding(DIAMOND.names(), Space.POINCARE, 1.0, 2, coordinates);
+        Reconstruction all = Reconstruction.evaluate(DIAMOND, e, new ScalarBackend());
+        assertEquals(all, Reconstruction.evaluate(DIAMOND, e, new ScalarBackend(), 5, 9), "a sample of all is all");
+        Reconstruction three = Reconstruction.evaluate(DIAMOND, e, new ScalarBackend(), 3, 9);
+        assertEquals(3, three.nodes());
+        assertEquals(three, Reconstruction.evaluate(DIAMOND, e, new ScalarBackend(), 3, 9), "a function of the seed");
+        // The five nodes with an ancestor are 1..5 (animal, node 0, has none): one 3-subset must give these scores.
+        boolean matched = false;
+        for (int mask = 0; mask < 32; mask++) {
+            if (Integer.bitCount(mask) != 3) {
+                continue;
+            }
+            double rankSum = 0;
+            double ap = 0;
+            long pairs = 0;
+            for (int k = 0; k < 5; k++) {
+                if ((mask & (1 << k)) != 0) {
+                    int u = k + 1;
+                    float[] d = new float[DIAMOND.nodes()];
+                    for (int w = 0; w < d.length; w++) {
+                        d[w] = (float) e.distance(u, w);
+                    }
+                    Reconstruction.Ranking one = Reconstruction.rank(DIAMOND, u, d);
+                    rankSum += one.rankSum();
+                    ap += one.averagePrecision();
+                    pairs += DIAMOND.ancestorCount(u);
+                }
+            }
+            matched |= pairs == three.pairs() && Math.abs(rankSum / pairs - three.meanRank()) < 1e-9
+                    && Math.abs(ap / 3 - three.map()) < 1e-9;
+        }
+        assertTrue(matched, three.toString());
     }
 
     @Test
