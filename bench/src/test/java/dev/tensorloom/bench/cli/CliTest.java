@@ -3,6 +3,8 @@ package dev.tensorloom.bench.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tensorloom.hyperbolic.hierarchy.HierarchyEmbedding;
+import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -12,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,6 +54,32 @@ class CliTest {
             assertTrue(report.contains("## Parity with ONNX Runtime") && report.contains("## Throughput")
                     && report.contains("## Machine") && report.contains(chart), report);
         }
+    }
+
+    @Test
+    void embedHierarchyTrainsScoresSavesAndDrawsTheMammals(@TempDir Path dir) throws Exception {
+        String out = run("embed-hierarchy", "--dims", "2", "--epochs", "1", "--burn-in", "1", "--negatives", "5",
+                "--threads", "1", "--out", dir.toString());
+        assertTrue(out.contains("1,182 nodes, 6,542 is-a pairs") && out.contains("poincare")
+                && out.contains("euclidean") && out.contains("mean rank"), out);
+        for (String space : List.of("poincare", "euclidean")) {
+            HierarchyEmbedding e = HierarchyEmbedding.load(dir.resolve("mammals-" + space + "-d2.tsv"));
+            assertEquals(1182, e.size());
+            assertEquals(2, e.dim());
+            assertEquals("mammal.n.01", e.names().get(e.names().indexOf("mammal.n.01")));
+        }
+        BufferedImage disk = ImageIO.read(dir.resolve("mammals-poincare-disk.png").toFile());
+        assertEquals(1200, disk.getWidth());
+        String report = Files.readString(dir.resolve("embed-hierarchy-mammals.md"));
+        assertTrue(report.lines().anyMatch(l -> l.matches("\\| poincare +\\| 2 +\\| [0-9.]+ +\\| [0-9.]+ +\\|.*"))
+                && report.contains("mammals-poincare-disk.png"), report);
+    }
+
+    @Test
+    void embedHierarchyRefusesADimensionBelowOne() {
+        Result r = execute("embed-hierarchy", "--dims", "0", "--no-disk");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().startsWith("tensorloom embed-hierarchy: --dims needs positive dimensions, got [0]"), r.err());
     }
 
     @Test

@@ -31,14 +31,23 @@ public final class RiemannianSgd {
      * the tangent step taken).
      */
     public void step(Curvature curvature, Tensor points, Tensor euclideanGradient) {
+        try (Arena arena = Arena.ofShared()) {
+            step(curvature, points, euclideanGradient, Tensor.allocate(arena, points.rows(), points.cols()));
+        }
+    }
+
+    /**
+     * {@link #step(Curvature, Tensor, Tensor)} with the moved points computed in the caller's scratch tensor (of
+     * the points' shape) instead of a fresh arena: for a training loop that steps many small batches, where
+     * opening and closing a shared arena per step would cost more than the step.
+     */
+    public void step(Curvature curvature, Tensor points, Tensor euclideanGradient, Tensor scratch) {
         Shapes.sameShape(points, euclideanGradient);
+        Shapes.sameShape(points, scratch);
         float c = (float) curvature.value();
         RiemannianSteps.scaleByInverseMetric(c, points, euclideanGradient, -learningRate);
-        try (Arena arena = Arena.ofShared()) {
-            Tensor moved = Tensor.allocate(arena, points.rows(), points.cols());
-            kernels.expmap(c, points, euclideanGradient, moved);
-            points.copyFrom(moved);
-        }
+        kernels.expmap(c, points, euclideanGradient, scratch);
+        points.copyFrom(scratch);
     }
 
     /** A gradient step on a learnable curvature's ρ from dL/dc (what the backward passes return). */

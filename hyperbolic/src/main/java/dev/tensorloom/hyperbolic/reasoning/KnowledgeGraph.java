@@ -1,0 +1,193 @@
+package dev.tensorloom.hyperbolic.reasoning;
+
+import dev.tensorloom.hyperbolic.hierarchy.CloseNames;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * A knowledge graph: named entities, named relations and (head, relation, tail) triples, indexed so that the
+ * tails of a (head, relation) are one sorted run. Immutable and thread-safe.
+ */
+public final class KnowledgeGraph {
+
+    private final List<String> entities;
+    private final List<String> relations;
+    private final Map<String, Integer> entityIndex = new HashMap<>();
+    private final Map<String, Integer> relationIndex = new HashMap<>();
+    /** Tails of (h, r): tails[offsets[h·R + r] .. offsets[h·R + r + 1]), ascending, distinct. */
+    private final int[] offsets;
+    private final int[] tails;
+
+    private KnowledgeGraph(List<String> entities, List<String> relations, int[] offsets, int[] tails) {
+        this.entities = entities;
+        this.relations = relations;
+        this.offsets = offsets;
+        this.tails = tails;
+        index(entities, entityIndex, "entity");
+        index(relations, relationIndex, "relation");
+    }
+
+    private static void index(List<String> names, Map<String, Integer> index, String what) {
+        for (int i = 0; i < names.size(); i++) {
+            Integer earlier = index.put(names.get(i), i);
+            if (earlier != null) {
+                throw new IllegalArgumentException(what + " name '" + names.get(i) + "' appears twice (at " + earlier
+                        + " and " + i + ")");
+            }
+        }
+    }
+
+    /**
+     * The graph of the triples (heads[k], relationIds[k], tails[k]); repeated triples count once.
+     *
+     * @throws IllegalArgumentException for no entities or relations, arrays of different lengths or an id out
+     *     of range (the triple is named)
+     */
+    public static KnowledgeGraph of(List<String> entities, List<String> relations, int[] heads, int[] relationIds,
+            int[] tails) {
+        Objects.requireNonNull(entities, "entities");
+        Objects.requireNonNull(relations, "relations");
+        if (entities.isEmpty() || relations.isEmpty()) {
+            throw new IllegalArgumentException("an empty knowledge graph: " + entities.size() + " entities and "
+                    + relations.size() + " relations");
+        }
+        if (heads.length != relationIds.length || heads.length != tails.length) {
+            throw new IllegalArgumentException("triples need as many heads, relations and tails, got " + heads.length
+                    + ", " + relationIds.length + " and " + tails.length);
+        }
+        int n = entities.size();
+        int r = relations.size();
+        long[] keys = new long[heads.length];
+        for (int k = 0; k < heads.length; k++) {
+            if (heads[k] < 0 || heads[k] >= n || tails[k] < 0 || tails[k] >= n || relationIds[k] < 0
+                    || relationIds[k] >= r) {
+                throw new IllegalArgumentException("triple " + k + " (" + heads[k] + ", " + relationIds[k] + ", "
+                        + tails[k] + ") is outside " + n + " entities and " + r + " relations");
+            }
+            keys[k] = ((long) heads[k] * r + relationIds[k]) * n + tails[k];
+        }
+        Arrays.sort(keys);
+        long[] distinct = Arrays.stream(keys).distinct().toArray();
+        int[] offsets = new int[n * r + 1];
+        int[] out = new int[distinct.length];
+        for (int k = 0; k < distinct.length; k++) {
+            offsets[(int) (distinct[k] / n) + 1]++;
+            out[k] = (int) (distinct[k] % n);
+        }
+        for (int i = 0; i < n * r; i++) {
+            offsets[i + 1] += offsets[i];
+        }
+        return new KnowledgeGraph(List.copyOf(entities), List.copyOf(relations), offsets, out);
+    }
+
+    /** A training graph and the triples held out of it. */
+    public record Split(KnowledgeGraph train, int[] testHeads, int[] testRelations, int[] testTails) {
+        public int testTriples() {
+            return testHeads.length;
+        }
+    }
+
+    /** Holds out each triple with probability {@code testFraction} (drawn with {@code seed}). */
+    public Split split(double testFraction, long seed) {
+        if (!(testFraction > 0 && testFraction < 1)) {
+            throw new IllegalArgumentException("the test fraction must lie in (0, 1), got " + testFraction);
+        }
+        SplittableRandom random = new SplittableRandom(seed);
+        int[] h = new int[tails.length];
+        int[] r = new int[tails.length];
+        int[] t = new int[tails.length];
+        int[] th = new int[tails.length];
+        int[] tr = new int[tails.length];
+        int[] tt = new int[tails.length];
+        int train = 0;
+        int test = 0;
+        int relationCount = relations.size();
+        for (int key = 0; key + 1 < offsets.length; key++) {
+            for (int k = offsets[key]; k < offsets[key + 1]; k++) {
+                if (random.nextDouble() < testFraction) {
+                    th[test] = key / relationCount;
+                    tr[test] = key % relationCount;
+                    tt[test++] = tails[k];
+                } else {
+                    h[train] = key / relationCount;
+                    r[train] = key % relationCount;
+                    t[train++] = tails[k];
+                }
+            }
+        }
+        return new Split(of(entities, relations, Arrays.copyOf(h, train), Arrays.copyOf(r, train),
+                Arrays.copyOf(t, train)), Arrays.copyOf(th, test), Arrays.copyOf(tr, test), Arrays.copyOf(tt, test));
+    }
+
+    public int entityCount() {
+        return entities.size();
+    }
+
+    public int relationCount() {
+        return relations.size();
+    }
+
+    public int triples() {
+        return tails.length;
+    }
+
+    public List<String> entities() {
+        return entities;
+    }
+
+    public List<String> relations() {
+        return relations;
+    }
+
+    /** The entity called name, or an exception naming it with close matches. */
+    public int entity(String name) {
+        Integer i = entityIndex.get(name);
+        if (i == null) {
+            throw new IllegalArgumentException("unknown entity '" + name + "'" + CloseNames.suggest(name, entities));
+        }
+        return i;
+    }
+
+    /** The relation called name, or an exception naming it with close matches. */
+    public int relation(String name) {
+        Integer i = relationIndex.get(name);
+        if (i == null) {
+            String close = CloseNames.suggest(name, relations);
+            throw new IllegalArgumentException("unknown relation '" + name + "'" + (close.isEmpty()
+                    ? "; the relations are " + relations : close));
+        }
+        return i;
+    }
+
+    /** How many tails (head, relation) has. */
+    public int tailCount(int head, int relation) {
+        int key = head * relations.size() + relation;
+        return offsets[key + 1] - offsets[key];
+    }
+
+    /** The k-th tail of (head, relation), ascending. */
+    public int tail(int head, int relation, int k) {
+        int key = head * relations.size() + relation;
+        if (k < 0 || k >= offsets[key + 1] - offsets[key]) {
+            throw new IndexOutOfBoundsException("(" + head + ", " + relation + ") has " + tailCount(head, relation)
+                    + " tails, asked for " + k);
+        }
+        return tails[offsets[key] + k];
+    }
+
+    /** Whether the triple is in the graph. */
+    public boolean contains(int head, int relation, int tail) {
+        int key = head * relations.size() + relation;
+        return Arrays.binarySearch(tails, offsets[key], offsets[key + 1], tail) >= 0;
+    }
+
+    @Override
+    public String toString() {
+        return "KnowledgeGraph[" + entities.size() + " entities, " + relations.size() + " relations, " + tails.length
+                + " triples]";
+    }
+}
