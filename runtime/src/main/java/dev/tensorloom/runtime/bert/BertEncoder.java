@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * The BERT encoder forward pass, read top to bottom: embeddings, then per layer self-attention and a
- * feed-forward block, each followed by a residual add and a LayerNorm (post-norm).
+ * feed-forward block, each followed by a residual add and a LayerNorm (post-norm). What follows each
+ * product (bias and GELU; bias, residual and LayerNorm) is one fused kernel call.
  *
  * <p>At construction the query, key and value projections are fused into one [hidden, 3·hidden] matrix, so
  * each layer runs one wide GEMM instead of three narrow ones (attention then reads q, k and v as column
@@ -155,15 +156,13 @@ public final class BertEncoder implements AutoCloseable {
             Tensor k = qkv.slice(1, hidden, 2L * hidden);
             Tensor v = qkv.slice(1, 2L * hidden, 3L * hidden);
             kernels.attention(q, k, v, mask, cfg.heads(), context);
-            linear(context, layer.attentionOutput(), attended);
-            kernels.add(attended, x);
-            layerNorm(attended, layer.attentionNorm());
+            layer.attentionOutput().weight().multiply(context, attended);
+            residualLayerNorm(attended, layer.attentionOutput().bias(), x, layer.attentionNorm());
 
-            linear(attended, layer.intermediate(), intermediate);
-            kernels.gelu(intermediate);
-            linear(intermediate, layer.output(), x);
-            kernels.add(x, attended);
-            layerNorm(x, layer.outputNorm());
+            layer.intermediate().weight().multiply(attended, intermediate);
+            kernels.addBiasGelu(intermediate, layer.intermediate().bias());
+            layer.output().weight().multiply(intermediate, x);
+            residualLayerNorm(x, layer.output().bias(), attended, layer.outputNorm());
         }
         return x;
     }
@@ -205,6 +204,12 @@ public final class BertEncoder implements AutoCloseable {
     private void linear(Tensor in, Projection layer, Tensor out) {
         layer.weight().multiply(in, out);
         kernels.addBias(out, layer.bias());
+    }
+
+    /** x = LayerNorm(x + bias + residual): a sublayer's epilogue, one fused kernel. */
+    private void residualLayerNorm(Tensor x, Tensor bias, Tensor residual, Norm norm) {
+        kernels.addBiasResidualLayerNorm(x, bias, residual, norm.gamma(), norm.beta(),
+                weights.config().layerNormEpsilon());
     }
 
     private void layerNorm(Tensor x, Norm norm) {

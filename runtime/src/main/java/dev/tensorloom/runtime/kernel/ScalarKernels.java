@@ -219,6 +219,23 @@ public final class ScalarKernels implements Kernels {
         }
     }
 
+    /** The definition, unfused: the fused paths of the other backends are tested against it. */
+    @Override
+    public void addBiasGelu(Tensor x, Tensor bias) {
+        addBias(x, bias);
+        gelu(x);
+    }
+
+    /** The definition, unfused: bias, then residual, then LayerNorm, each as its own kernel. */
+    @Override
+    public void addBiasResidualLayerNorm(Tensor x, Tensor bias, Tensor residual, Tensor gamma, Tensor beta,
+            float epsilon) {
+        Shapes.biasResidualLayerNorm(x, bias, residual, gamma, beta);
+        addBias(x, bias);
+        add(x, residual);
+        layerNorm(x, gamma, beta, epsilon);
+    }
+
     private static long index(Tensor t, int i, int j) {
         return t.offset() + (long) i * t.leadingDim() + j;
     }

@@ -162,6 +162,32 @@ final class CudaKernels implements Kernels {
                 x.leadingDim()), "tl_l2_normalize_rows");
     }
 
+    /**
+     * Not fused yet: tl_add_bias then tl_gelu, two launches that each read and write x. The result is the
+     * oracle's; a single kernel would save one round trip of x through device memory.
+     */
+    @Override
+    public void addBiasGelu(Tensor x, Tensor bias) {
+        addBias(x, bias);
+        gelu(x);
+    }
+
+    /**
+     * Not fused yet: tl_add_bias, tl_add and tl_layer_norm, three launches over x. Every argument is checked
+     * before the first is queued, so a bad one leaves x as it was.
+     */
+    @Override
+    public void addBiasResidualLayerNorm(Tensor x, Tensor bias, Tensor residual, Tensor gamma, Tensor beta,
+            float epsilon) {
+        Shapes.biasResidualLayerNorm(x, bias, residual, gamma, beta);
+        handle(residual, "y");
+        handle(gamma, "gamma");
+        handle(beta, "beta");
+        addBias(x, bias);
+        add(x, residual);
+        layerNorm(x, gamma, beta, epsilon);
+    }
+
     private MemorySegment handle(Tensor t, String role) {
         return device.handle(t, role);
     }
