@@ -21,4 +21,14 @@ public interface PreparedMatrix {
 
     /** Bytes this form holds for the matrix: what a model pays to keep it, in host or device memory. */
     long bytes();
+
+    /**
+     * Whether products still read the host matrix this was prepared from, which must then stay alive: true
+     * for a host matrix multiplied as it is. A form that keeps its own copy (packed panels, a device copy,
+     * packed codes) returns false, and its owner may free the source; {@link #bytes()} then counts memory
+     * of its own. The default, true, is the safe answer for a form that does not say.
+     */
+    default boolean readsSource() {
+        return true;
+    }
 }

@@ -62,6 +62,11 @@ final class CudaKernels implements Kernels {
         public long bytes() {
             return onDevice.bytes();
         }
+
+        @Override
+        public boolean readsSource() {
+            return false;
+        }
     }
 
     @Override
