@@ -188,7 +188,11 @@ public final class BertEncoder implements AutoCloseable {
         return bytes;
     }
 
-    /** The last hidden states, [batch·seqLength, hidden], in host memory allocated in {@code arena}. */
+    /**
+     * The last hidden states, [batch·seqLength, hidden], in host memory allocated in {@code arena}. An empty
+     * batch, or one longer than the model's positions, is an {@link IllegalArgumentException}; a text of
+     * padding alone attends to nothing (its attention output is zero) and still gets states.
+     */
     public Tensor forward(TokenBatch batch, Arena arena) {
         Tensor hidden = backend.toHost(hiddenStates(batch, arena), arena);
         requireFinite(hidden, batch.seqLength());
@@ -201,6 +205,10 @@ public final class BertEncoder implements AutoCloseable {
      */
     public Tensor hiddenStates(TokenBatch batch, Arena arena) {
         BertConfig cfg = weights.config();
+        if (batch.batch() == 0 || batch.seqLength() == 0) {
+            throw new IllegalArgumentException("empty batch (" + batch.batch() + " texts of " + batch.seqLength()
+                    + " tokens): nothing to encode");
+        }
         if (batch.seqLength() > cfg.maxPositions()) {
             throw new IllegalArgumentException("sequence of " + batch.seqLength() + " tokens exceeds the model's "
                     + cfg.maxPositions() + " positions");
