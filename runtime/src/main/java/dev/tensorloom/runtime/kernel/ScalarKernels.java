@@ -6,7 +6,9 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Plain Java loops, one thread, written to read like the definitions. This is the oracle: every other
- * backend is tested against it, and it never links a Vector API or native class.
+ * backend is tested against it, and it never links a Vector API or native class. The fused epilogues
+ * ({@link #addBiasGelu}, {@link #addBiasResidualLayerNorm}) are {@link Kernels}' defaults, the unfused
+ * kernels one after the other, which is what the fused paths of other backends are tested against.
  */
 public final class ScalarKernels implements Kernels {
 
@@ -217,23 +219,6 @@ public final class ScalarKernels implements Kernels {
                 set(x, i, j, get(x, i, j) * inv);
             }
         }
-    }
-
-    /** The definition, unfused: the fused paths of the other backends are tested against it. */
-    @Override
-    public void addBiasGelu(Tensor x, Tensor bias) {
-        addBias(x, bias);
-        gelu(x);
-    }
-
-    /** The definition, unfused: bias, then residual, then LayerNorm, each as its own kernel. */
-    @Override
-    public void addBiasResidualLayerNorm(Tensor x, Tensor bias, Tensor residual, Tensor gamma, Tensor beta,
-            float epsilon) {
-        Shapes.biasResidualLayerNorm(x, bias, residual, gamma, beta);
-        addBias(x, bias);
-        add(x, residual);
-        layerNorm(x, gamma, beta, epsilon);
     }
 
     private static long index(Tensor t, int i, int j) {

@@ -14,6 +14,10 @@ import java.lang.foreign.ValueLayout;
 /**
  * The dense kernels of the {@link CudaBackend}: kernels-cuda's functions (through {@link TensorloomLibrary}) on
  * device tensors of one {@link CudaDevice}, queued on its stream.
+ *
+ * <p>The epilogues are not fused here yet: {@link #addBiasGelu} and {@link #addBiasResidualLayerNorm} are
+ * {@link Kernels}' defaults, two and three launches (tl_add_bias, tl_gelu; tl_add_bias, tl_add,
+ * tl_layer_norm) that each read and write x through device memory, where one kernel apiece would do.
  */
 final class CudaKernels implements Kernels {
 
@@ -165,32 +169,6 @@ final class CudaKernels implements Kernels {
     public void l2NormalizeRows(Tensor x) {
         check(tl, tl.tl_l2_normalize_rows(stream(), x.rows(), x.cols(), handle(x, "x"), x.offset(),
                 x.leadingDim()), "tl_l2_normalize_rows");
-    }
-
-    /**
-     * Not fused yet: tl_add_bias then tl_gelu, two launches that each read and write x. The result is the
-     * oracle's; a single kernel would save one round trip of x through device memory.
-     */
-    @Override
-    public void addBiasGelu(Tensor x, Tensor bias) {
-        addBias(x, bias);
-        gelu(x);
-    }
-
-    /**
-     * Not fused yet: tl_add_bias, tl_add and tl_layer_norm, three launches over x. Every argument is checked
-     * before the first is queued, so a bad one leaves x as it was.
-     */
-    @Override
-    public void addBiasResidualLayerNorm(Tensor x, Tensor bias, Tensor residual, Tensor gamma, Tensor beta,
-            float epsilon) {
-        Shapes.biasResidualLayerNorm(x, bias, residual, gamma, beta);
-        handle(residual, "y");
-        handle(gamma, "gamma");
-        handle(beta, "beta");
-        addBias(x, bias);
-        add(x, residual);
-        layerNorm(x, gamma, beta, epsilon);
     }
 
     private MemorySegment handle(Tensor t, String role) {
