@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
@@ -31,11 +32,13 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code bench}, the main job: parity with ONNX Runtime, then throughput of every tensorloom backend and
- * ONNX Runtime on the same sentences in the same run, then a markdown report with a PNG chart.
+ * {@code bench}, the main job: parity with ONNX Runtime, then throughput and batch-1 latency of the tensorloom
+ * backends a user would run (vector, and cuda on a GPU; the scalar oracle on request) and ONNX Runtime on the
+ * same sentences in the same run, then a markdown report with a PNG chart.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Parity and throughput of tensorloom (scalar, vector) against ONNX Runtime on real sentences.")
+        description = "Parity, throughput and batch-1 latency of tensorloom (vector, cuda on a GPU) against ONNX "
+                + "Runtime on real sentences.")
 final class BenchCommand implements Callable<Integer> {
 
     private static final int PARITY_CHUNK = 25;
@@ -47,8 +50,12 @@ final class BenchCommand implements Callable<Integer> {
     ModelOptions model = new ModelOptions();
 
     @Option(names = "--backends", split = ",",
-            description = "tensorloom backends to measure (default: scalar,vector, and cuda when there is a GPU)")
+            description = "tensorloom backends to measure (default: vector, and cuda when there is a GPU)")
     List<String> backends;
+
+    @Option(names = "--with-scalar",
+            description = "measure the scalar oracle as well (slow: it is there to be right, not fast)")
+    boolean withScalar;
 
     @Option(names = "--parity-sentences", defaultValue = "200", description = "WordNet glosses for parity (default: ${DEFAULT-VALUE})")
     int paritySentences;
@@ -65,10 +72,14 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (backends == null) {
-            backends = new ArrayList<>(List.of("scalar", "vector"));
+            backends = new ArrayList<>(List.of("vector"));
             if (BackendProvider.backend().name().equals("cuda")) {
                 backends.add("cuda");
             }
+        }
+        if (withScalar && !backends.contains("scalar")) {
+            backends = new ArrayList<>(backends);
+            backends.addFirst("scalar");
         }
         int threads = model.threadCount();
         ModelFiles files = model.files();
@@ -128,11 +139,14 @@ final class BenchCommand implements Callable<Integer> {
             say("[5/5] Report");
             MarkdownTable parityTable = parityTable(parities);
             MarkdownTable throughputTable = throughputTable(results, reference.name());
+            MarkdownTable latencyTable = latencyTable(results, reference.name());
             System.out.println();
             System.out.println(parityTable.toPlainText());
             System.out.println();
             System.out.println(throughputTable.toPlainText());
-            Path report = writeReport(parityTable, throughputTable, results, threads);
+            System.out.println();
+            System.out.println(latencyTable.toPlainText());
+            Path report = writeReport(parityTable, throughputTable, latencyTable, results, threads);
             say("report: " + report.toAbsolutePath());
             return parities.stream().allMatch(Parity::passes) ? 0 : 1;
         } finally {
@@ -207,10 +221,7 @@ final class BenchCommand implements Callable<Integer> {
         t.align(MarkdownTable.Align.LEFT, MarkdownTable.Align.RIGHT, MarkdownTable.Align.LEFT,
                 MarkdownTable.Align.RIGHT, MarkdownTable.Align.RIGHT, MarkdownTable.Align.RIGHT);
         for (Throughput r : results) {
-            double ref = results.stream()
-                    .filter(o -> o.engine().equals(referenceName) && o.batchSize() == r.batchSize()
-                            && o.lengthClass().equals(r.lengthClass()))
-                    .mapToDouble(Throughput::tokensPerSecond).findFirst().orElse(Double.NaN);
+            double ref = reference(results, referenceName, r).map(Throughput::tokensPerSecond).orElse(Double.NaN);
             t.row(r.engine(), r.batchSize(), r.lengthClass(), String.format(Locale.ROOT, "%.1f", r.sentencesPerSecond()),
                     String.format(Locale.ROOT, "%.0f", r.tokensPerSecond()),
                     String.format(Locale.ROOT, "%.2fx", r.tokensPerSecond() / ref));
@@ -218,7 +229,41 @@ final class BenchCommand implements Callable<Integer> {
         return t;
     }
 
-    private Path writeReport(MarkdownTable parity, MarkdownTable throughput, List<Throughput> results, int threads)
+    /** Batch-1 cells: median and p99 milliseconds per sentence, each engine next to ONNX Runtime's. */
+    private static MarkdownTable latencyTable(List<Throughput> results, String referenceName) {
+        MarkdownTable t = new MarkdownTable("engine", "sentences", "median ms", "p99 ms", "ONNX Runtime median ms",
+                "ONNX Runtime p99 ms", "median vs ONNX Runtime");
+        t.align(MarkdownTable.Align.LEFT, MarkdownTable.Align.LEFT, MarkdownTable.Align.RIGHT,
+                MarkdownTable.Align.RIGHT, MarkdownTable.Align.RIGHT, MarkdownTable.Align.RIGHT,
+                MarkdownTable.Align.RIGHT);
+        for (Throughput r : results) {
+            if (r.batchSize() != 1 || r.engine().equals(referenceName)) {
+                continue;
+            }
+            Optional<Throughput> ref = reference(results, referenceName, r);
+            double refMedian = ref.map(Throughput::medianMillisPerSentence).orElse(Double.NaN);
+            double refP99 = ref.map(Throughput::p99MillisPerSentence).orElse(Double.NaN);
+            t.row(r.engine(), r.lengthClass(), millis(r.medianMillisPerSentence()), millis(r.p99MillisPerSentence()),
+                    millis(refMedian), millis(refP99),
+                    // Below 1x is faster: the ratio of times, as the throughput column is of rates.
+                    String.format(Locale.ROOT, "%.2fx", r.medianMillisPerSentence() / refMedian));
+        }
+        return t;
+    }
+
+    private static Optional<Throughput> reference(List<Throughput> results, String referenceName, Throughput r) {
+        return results.stream()
+                .filter(o -> o.engine().equals(referenceName) && o.batchSize() == r.batchSize()
+                        && o.lengthClass().equals(r.lengthClass()))
+                .findFirst();
+    }
+
+    private static String millis(double ms) {
+        return String.format(Locale.ROOT, "%.2f", ms);
+    }
+
+    private Path writeReport(MarkdownTable parity, MarkdownTable throughput, MarkdownTable latency,
+            List<Throughput> results, int threads)
             throws java.io.IOException {
         Files.createDirectories(out);
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
@@ -236,7 +281,11 @@ final class BenchCommand implements Callable<Integer> {
                 .paragraph("Tokenization, encoder and pooling, " + threads + " threads for every engine, "
                         + seconds + " s measured per cell after a warm-up; tokens are real tokens (padding excluded).")
                 .table(throughput)
-                .chart("bench-" + stamp + "-throughput.png", chart);
+                .chart("bench-" + stamp + "-throughput.png", chart)
+                .section("Batch-1 latency")
+                .paragraph("Wall time of each measured batch of one sentence (tokenization, encoder, pooling): "
+                        + "median and 99th percentile (nearest rank) in milliseconds, ONNX Runtime's beside.")
+                .table(latency);
         return report.write(out.resolve("bench-" + stamp + ".md"));
     }
 

@@ -52,7 +52,8 @@ public class EncoderBenchmark {
     @Param({"tensorloom-vector", "onnxruntime"})
     public String engine;
 
-    @Param({"32"})
+    /** Batch 1 is the latency a single request sees (ops/s = 1 / seconds per sentence); 32 is bulk work. */
+    @Param({"1", "32"})
     public int batch;
 
     @Param({"10", "100"})

@@ -47,6 +47,7 @@ class ProgressBarsTest {
         String screen = bytes.toString(StandardCharsets.UTF_8);
         assertTrue(screen.startsWith("\r") && screen.indexOf('\n') == screen.length() - 1, screen);
         assertTrue(screen.chars().filter(c -> c == '\r').count() >= 2, screen);
-        assertTrue(screen.strip().endsWith("10/10 (0:00:00 / 0:00:00)"), screen);
+        // Ten 30 ms steps take 0:00:00 on a quiet machine; a loaded one (CI's 2 shared cores) may print 0:00:01.
+        assertTrue(screen.strip().matches("(?s).*10/10 \\(0:00:0\\d / 0:00:00\\)"), screen);
     }
 }

@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * The BERT encoder forward pass, read top to bottom: embeddings, then per layer self-attention and a
- * feed-forward block, each followed by a residual add and a LayerNorm (post-norm).
+ * feed-forward block, each followed by a residual add and a LayerNorm (post-norm). What follows each
+ * product (bias and GELU; bias, residual and LayerNorm) is one fused kernel call.
  *
  * <p>At construction the query, key and value projections are fused into one [hidden, 3·hidden] matrix, so
  * each layer runs one wide GEMM instead of three narrow ones (attention then reads q, k and v as column
@@ -20,7 +21,10 @@ import java.util.List;
  * a no-op for host backends) and every projection's matrix is prepared once by a {@link MatrixPreparer}:
  * dense in the backend's preferred layout by default, or any other {@link PreparedMatrix} (quantized, MPO),
  * which the forward pass multiplies by without knowing its form. Activations stay where the backend computes
- * until the result is asked for.
+ * until the result is asked for. The fused QKV matrix is kept only when its prepared form reads it (a dense
+ * host matrix); packed panels or a device copy let it go at once, and when no prepared form reads the
+ * weights' own matrices ({@link #readsWeightMatrices}) their owner may release them, so the model is held
+ * once ({@link #residentWeightBytes}).
  * Weights are shared read-only; every {@link #forward} call works in its own arena, so one encoder serves
  * many threads.
  */
@@ -29,10 +33,15 @@ public final class BertEncoder implements AutoCloseable {
     private final BertWeights weights;
     private final Backend backend;
     private final Kernels kernels;
-    /** The fused projections and, for a device backend, the device copy of every weight. */
+    /** Whatever the prepared forms keep in an arena and, for a device backend, the device copy of every weight. */
     private final Arena residentArena = Arena.ofShared();
     private final Embeddings embeddings;
     private final List<ResidentLayer> layers;
+    /** Fused QKV matrices whose prepared forms read them (a dense host matrix), freed with the encoder. */
+    private final List<Arena> keptConcatenations = new ArrayList<>();
+    /** Bytes of weights this encoder copied (device copies, kept fused QKV matrices), beyond prepared forms. */
+    private long copiedBytes;
+    private final boolean readsWeightMatrices;
 
     /** The embedding tables and their LayerNorm, where the backend computes. */
     private record Embeddings(Tensor words, Tensor positions, Tensor tokenTypes, Norm norm) {
@@ -71,25 +80,57 @@ public final class BertEncoder implements AutoCloseable {
                     resident(weights.positionEmbeddings()),
                     weights.tokenTypeEmbeddings() == null ? null : resident(weights.tokenTypeEmbeddings()),
                     norm(weights.embeddingNormGamma(), weights.embeddingNormBeta()));
+            boolean reads = false;
             for (BertWeights.Layer layer : weights.layers()) {
                 String name = "layers." + layers.size() + ".";
-                layers.add(new ResidentLayer(
-                        prepare(matrices, name + "attention.qkv",
-                                concatColumns(residentArena, layer.query(), layer.key(), layer.value())),
+                ResidentLayer resident = new ResidentLayer(
+                        fusedQkv(matrices, name + "attention.qkv", layer),
                         prepare(matrices, name + "attention.output", layer.attentionOutput()),
                         norm(layer.attentionNormGamma(), layer.attentionNormBeta()),
                         prepare(matrices, name + "intermediate", layer.intermediate()),
                         prepare(matrices, name + "output", layer.output()),
-                        norm(layer.outputNormGamma(), layer.outputNormBeta())));
+                        norm(layer.outputNormGamma(), layer.outputNormBeta()));
+                layers.add(resident);
+                reads |= resident.attentionOutput().weight().readsSource()
+                        || resident.intermediate().weight().readsSource() || resident.output().weight().readsSource();
             }
+            this.readsWeightMatrices = reads;
         } catch (RuntimeException e) {
-            residentArena.close();
+            close();
             throw e;
         }
     }
 
     private Tensor resident(Tensor host) {
-        return backend.toDevice(host, residentArena);
+        Tensor placed = backend.toDevice(host, residentArena);
+        if (placed != host) {
+            copiedBytes += placed.size() * Tensor.FLOAT_BYTES;
+        }
+        return placed;
+    }
+
+    /**
+     * The query, key and value projections as one [hidden, 3·hidden] matrix. The concatenation is made in an
+     * arena of its own, kept only when the prepared form goes on reading it.
+     */
+    private Projection fusedQkv(MatrixPreparer matrices, String name, BertWeights.Layer layer) {
+        Arena concatenation = Arena.ofShared();
+        try {
+            BertWeights.Linear qkv = concatColumns(concatenation, residentArena, layer.query(),
+                    layer.key(), layer.value());
+            Projection projection = prepare(matrices, name, qkv);
+            copiedBytes += qkv.bias().size() * Tensor.FLOAT_BYTES;
+            if (projection.weight().readsSource()) {
+                keptConcatenations.add(concatenation);
+                copiedBytes += qkv.weight().size() * Tensor.FLOAT_BYTES;
+            } else {
+                concatenation.close();
+            }
+            return projection;
+        } catch (RuntimeException e) {
+            concatenation.close();
+            throw e;
+        }
     }
 
     private Projection prepare(MatrixPreparer matrices, String name, BertWeights.Linear linear) {
@@ -113,6 +154,30 @@ public final class BertEncoder implements AutoCloseable {
         return backend;
     }
 
+    /**
+     * Whether the prepared forms read the projection matrices of the {@link BertWeights} this encoder was
+     * built from; when false, their owner may {@linkplain BertWeights#releaseProjections release} them.
+     */
+    public boolean readsWeightMatrices() {
+        return readsWeightMatrices;
+    }
+
+    /**
+     * The bytes of weights alive for this encoder: what its {@link BertWeights} hold now, plus the prepared
+     * forms that keep memory of their own (packed panels, device copies, codes), plus its own copies (device
+     * copies of embeddings, biases and norms; fused QKV matrices that a dense prepared form reads). A
+     * prepared form that reads its source is counted once, as the source.
+     */
+    public long residentWeightBytes() {
+        long bytes = weights.heldBytes() + copiedBytes;
+        for (ResidentLayer layer : layers) {
+            for (Projection p : List.of(layer.qkv(), layer.attentionOutput(), layer.intermediate(), layer.output())) {
+                bytes += p.weight().readsSource() ? 0 : p.weight().bytes();
+            }
+        }
+        return bytes;
+    }
+
     /** Bytes held by the prepared projection matrices, in whatever form they were prepared. */
     public long projectionBytes() {
         long bytes = 0;
@@ -123,7 +188,11 @@ public final class BertEncoder implements AutoCloseable {
         return bytes;
     }
 
-    /** The last hidden states, [batch·seqLength, hidden], in host memory allocated in {@code arena}. */
+    /**
+     * The last hidden states, [batch·seqLength, hidden], in host memory allocated in {@code arena}. An empty
+     * batch, or one longer than the model's positions, is an {@link IllegalArgumentException}; a text of
+     * padding alone attends to nothing (its attention output is zero) and still gets states.
+     */
     public Tensor forward(TokenBatch batch, Arena arena) {
         Tensor hidden = backend.toHost(hiddenStates(batch, arena), arena);
         requireFinite(hidden, batch.seqLength());
@@ -136,6 +205,10 @@ public final class BertEncoder implements AutoCloseable {
      */
     public Tensor hiddenStates(TokenBatch batch, Arena arena) {
         BertConfig cfg = weights.config();
+        if (batch.batch() == 0 || batch.seqLength() == 0) {
+            throw new IllegalArgumentException("empty batch (" + batch.batch() + " texts of " + batch.seqLength()
+                    + " tokens): nothing to encode");
+        }
         if (batch.seqLength() > cfg.maxPositions()) {
             throw new IllegalArgumentException("sequence of " + batch.seqLength() + " tokens exceeds the model's "
                     + cfg.maxPositions() + " positions");
@@ -155,15 +228,13 @@ public final class BertEncoder implements AutoCloseable {
             Tensor k = qkv.slice(1, hidden, 2L * hidden);
             Tensor v = qkv.slice(1, 2L * hidden, 3L * hidden);
             kernels.attention(q, k, v, mask, cfg.heads(), context);
-            linear(context, layer.attentionOutput(), attended);
-            kernels.add(attended, x);
-            layerNorm(attended, layer.attentionNorm());
+            layer.attentionOutput().weight().multiply(context, attended);
+            residualLayerNorm(attended, layer.attentionOutput().bias(), x, layer.attentionNorm());
 
-            linear(attended, layer.intermediate(), intermediate);
-            kernels.gelu(intermediate);
-            linear(intermediate, layer.output(), x);
-            kernels.add(x, attended);
-            layerNorm(x, layer.outputNorm());
+            layer.intermediate().weight().multiply(attended, intermediate);
+            kernels.addBiasGelu(intermediate, layer.intermediate().bias());
+            layer.output().weight().multiply(intermediate, x);
+            residualLayerNorm(x, layer.output().bias(), attended, layer.outputNorm());
         }
         return x;
     }
@@ -207,11 +278,18 @@ public final class BertEncoder implements AutoCloseable {
         kernels.addBias(out, layer.bias());
     }
 
+    /** x = LayerNorm(x + bias + residual): a sublayer's epilogue, one fused kernel. */
+    private void residualLayerNorm(Tensor x, Tensor bias, Tensor residual, Norm norm) {
+        kernels.addBiasResidualLayerNorm(x, bias, residual, norm.gamma(), norm.beta(),
+                weights.config().layerNormEpsilon());
+    }
+
     private void layerNorm(Tensor x, Norm norm) {
         kernels.layerNorm(x, norm.gamma(), norm.beta(), weights.config().layerNormEpsilon());
     }
 
-    private static BertWeights.Linear concatColumns(Arena arena, BertWeights.Linear... parts) {
+    /** The parts side by side: the matrix in {@code matrixArena}, the (small) bias in {@code biasArena}. */
+    private static BertWeights.Linear concatColumns(Arena matrixArena, Arena biasArena, BertWeights.Linear... parts) {
         int in = parts[0].in();
         int out = 0;
         for (BertWeights.Linear p : parts) {
@@ -220,8 +298,8 @@ public final class BertEncoder implements AutoCloseable {
             }
             out += p.out();
         }
-        Tensor weight = Tensor.allocate(arena, in, out);
-        Tensor bias = Tensor.allocate(arena, out);
+        Tensor weight = Tensor.allocate(matrixArena, in, out);
+        Tensor bias = Tensor.allocate(biasArena, out);
         int col = 0;
         for (BertWeights.Linear p : parts) {
             weight.slice(1, col, col + p.out()).copyFrom(p.weight());
@@ -234,6 +312,10 @@ public final class BertEncoder implements AutoCloseable {
     /** Frees the fused projections and device copies; the weights belong to their own owner. */
     @Override
     public void close() {
-        residentArena.close();
+        try {
+            keptConcatenations.forEach(Arena::close);
+        } finally {
+            residentArena.close();
+        }
     }
 }

@@ -18,8 +18,9 @@ import java.util.List;
  * (PyTorch names the projection weights {@code onnx::MatMul_NNN}). Every size of the {@link BertConfig}
  * comes from the weights and the graph as well.
  *
- * <p>The weights are copied out of the model into one shared {@link Arena} owned by the returned
- * {@link BertWeights}, 64-byte aligned, so the model can be closed (and its file unmapped) afterwards.
+ * <p>The weights are copied out of the model into two shared {@link Arena}s owned by the returned
+ * {@link BertWeights} (the projection matrices in one of their own), 64-byte aligned, so the model can be
+ * closed (and its file unmapped) afterwards.
  * Anything the loader cannot map, from a truncated file to a graph of another architecture, ends in an
  * {@link OnnxFormatException} that names the file and the node or value that was not as expected.
  */
@@ -41,19 +42,20 @@ public final class BertOnnxLoader {
         Sizes sizes = new Sizes(model.source());
         BertConfig config = sizes.config(match);
         Arena arena = Arena.ofShared();
+        Arena matrices = Arena.ofShared();
         try {
             List<BertWeights.Layer> layers = new ArrayList<>();
             for (BertGraphMatch.Layer l : match.layers()) {
                 layers.add(new BertWeights.Layer(
-                        linear(arena, l.query()), linear(arena, l.key()), linear(arena, l.value()),
-                        linear(arena, l.attentionOutput()),
+                        linear(arena, matrices, l.query()), linear(arena, matrices, l.key()),
+                        linear(arena, matrices, l.value()), linear(arena, matrices, l.attentionOutput()),
                         vector(arena, l.attentionNorm().gamma(), config.hiddenSize()),
                         vector(arena, l.attentionNorm().beta(), config.hiddenSize()),
-                        linear(arena, l.intermediate()), linear(arena, l.output()),
+                        linear(arena, matrices, l.intermediate()), linear(arena, matrices, l.output()),
                         vector(arena, l.outputNorm().gamma(), config.hiddenSize()),
                         vector(arena, l.outputNorm().beta(), config.hiddenSize())));
             }
-            return new BertWeights(config, arena,
+            return new BertWeights(config, arena, matrices,
                     match.wordEmbeddings().toTensor(arena),
                     match.positionEmbeddings().toTensor(arena),
                     match.tokenTypeEmbeddings() == null ? null : match.tokenTypeEmbeddings().toTensor(arena),
@@ -61,13 +63,15 @@ public final class BertOnnxLoader {
                     vector(arena, match.embeddingNorm().beta(), config.hiddenSize()),
                     layers);
         } catch (OnnxFormatException | RuntimeException | Error e) {
+            matrices.close();
             arena.close();
             throw e;
         }
     }
 
-    private static BertWeights.Linear linear(Arena arena, BertGraphMatch.Linear l) throws OnnxFormatException {
-        return new BertWeights.Linear(l.weight().toTensor(arena), vector(arena, l.bias(), l.weight().dims()[1]));
+    private static BertWeights.Linear linear(Arena arena, Arena matrices, BertGraphMatch.Linear l)
+            throws OnnxFormatException {
+        return new BertWeights.Linear(l.weight().toTensor(matrices), vector(arena, l.bias(), l.weight().dims()[1]));
     }
 
     /** A [length] copy of a vector stored with any number of leading 1s; zeros for an absent LayerNorm bias. */

@@ -5,14 +5,19 @@ import java.lang.foreign.Arena;
 import java.util.List;
 
 /**
- * Every parameter of a BERT encoder, in off-heap tensors owned by {@link #arena()}. Projection matrices
- * are stored [in, out], as ONNX MatMul weights are, so a layer computes x·W + b.
+ * Every parameter of a BERT encoder, in off-heap tensors: the projection matrices in
+ * {@code projectionArena}, everything else (embedding tables, biases, LayerNorm parameters) in {@code arena}.
+ * Projection matrices are stored [in, out], as ONNX MatMul weights are, so a layer computes x·W + b.
+ *
+ * <p>The matrices have an arena of their own because they are most of a layer and an encoder often holds
+ * them in another form (packed panels, a device copy, quantized codes): {@link #releaseProjections} frees
+ * them once nothing reads them, so the model is held once.
  *
  * @param tokenTypeEmbeddings [typeVocabSize, hidden], or null when the model has no token types
  */
-public record BertWeights(BertConfig config, Arena arena, Tensor wordEmbeddings, Tensor positionEmbeddings,
-        Tensor tokenTypeEmbeddings, Tensor embeddingNormGamma, Tensor embeddingNormBeta, List<Layer> layers)
-        implements AutoCloseable {
+public record BertWeights(BertConfig config, Arena arena, Arena projectionArena, Tensor wordEmbeddings,
+        Tensor positionEmbeddings, Tensor tokenTypeEmbeddings, Tensor embeddingNormGamma, Tensor embeddingNormBeta,
+        List<Layer> layers) implements AutoCloseable {
 
     /**
      * One transformer layer (post-norm, as in BERT): attention, residual, LayerNorm, feed-forward with GELU,
@@ -41,9 +46,44 @@ public record BertWeights(BertConfig config, Arena arena, Tensor wordEmbeddings,
         }
     }
 
+    /** Whether the projection matrices are still held (not yet {@linkplain #releaseProjections released}). */
+    public boolean holdsProjections() {
+        return projectionArena.scope().isAlive();
+    }
+
+    /**
+     * Frees the projection matrices of every layer (not their biases), for an owner whose encoder no longer
+     * reads them; reading one afterwards fails with an {@link IllegalStateException}. A second call does nothing.
+     */
+    public void releaseProjections() {
+        if (holdsProjections()) {
+            projectionArena.close();
+        }
+    }
+
+    /** Bytes of fp32 parameters held now: all of them, less the projection matrices once released. */
+    public long heldBytes() {
+        long floats = wordEmbeddings.size() + positionEmbeddings.size() + embeddingNormGamma.size()
+                + embeddingNormBeta.size() + (tokenTypeEmbeddings == null ? 0 : tokenTypeEmbeddings.size());
+        boolean matrices = holdsProjections();
+        for (Layer l : layers) {
+            floats += l.attentionNormGamma().size() + l.attentionNormBeta().size() + l.outputNormGamma().size()
+                    + l.outputNormBeta().size();
+            for (Linear linear : List.of(l.query(), l.key(), l.value(), l.attentionOutput(), l.intermediate(),
+                    l.output())) {
+                floats += linear.bias().size() + (matrices ? linear.weight().size() : 0);
+            }
+        }
+        return floats * Tensor.FLOAT_BYTES;
+    }
+
     /** Frees every tensor of the model. */
     @Override
     public void close() {
-        arena.close();
+        try {
+            releaseProjections();
+        } finally {
+            arena.close();
+        }
     }
 }

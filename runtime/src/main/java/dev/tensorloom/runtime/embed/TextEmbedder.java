@@ -41,6 +41,10 @@ public final class TextEmbedder implements AutoCloseable {
     private TextEmbedder(BertWeights weights, HfTokenizer tokenizer, EmbedderOptions options) {
         this.weights = weights;
         this.encoder = new BertEncoder(weights, options.backend(), options.matrices());
+        if (!encoder.readsWeightMatrices()) {
+            // Packed panels, device copies or codes replace the fp32 matrices: hold the model once.
+            weights.releaseProjections();
+        }
         this.tokenizer = tokenizer;
         this.options = options;
     }
@@ -80,6 +84,11 @@ public final class TextEmbedder implements AutoCloseable {
 
     public EmbedderOptions options() {
         return options;
+    }
+
+    /** Bytes of model weights this embedder keeps alive ({@link BertEncoder#residentWeightBytes}). */
+    public long residentWeightBytes() {
+        return encoder.residentWeightBytes();
     }
 
     /** Vector length. */

@@ -29,4 +29,10 @@ record DenseMatrix(Tensor source, Kernels kernels) implements PreparedMatrix {
     public long bytes() {
         return source.size() * Tensor.FLOAT_BYTES;
     }
+
+    /** A device matrix is a copy made for it; the host matrix it came from is not read. */
+    @Override
+    public boolean readsSource() {
+        return !source.isOnDevice();
+    }
 }

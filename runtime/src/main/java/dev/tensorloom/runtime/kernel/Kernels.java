@@ -63,4 +63,29 @@ public interface Kernels {
 
     /** Each row of x is divided by its Euclidean norm (rows of norm 0 stay 0). */
     void l2NormalizeRows(Tensor x);
+
+    /**
+     * x = gelu(x + bias), row by row: a feed-forward layer's bias and activation after its product. The
+     * result is that of {@link #addBias} then {@link #gelu}, which is what this default does (the scalar
+     * oracle's definition); a backend may do both in one pass over x.
+     */
+    default void addBiasGelu(Tensor x, Tensor bias) {
+        addBias(x, bias);
+        gelu(x);
+    }
+
+    /**
+     * x = layerNorm(x + bias + residual), row by row, summed in that order: a post-norm sublayer's bias,
+     * residual connection and LayerNorm after its product. The result is that of {@link #addBias},
+     * {@link #add} and {@link #layerNorm} in turn, which is what this default does after checking every
+     * argument (the scalar oracle's definition); a backend may do them in one pass over each row of x.
+     * residual has x's shape and is not changed.
+     */
+    default void addBiasResidualLayerNorm(Tensor x, Tensor bias, Tensor residual, Tensor gamma, Tensor beta,
+            float epsilon) {
+        Shapes.biasResidualLayerNorm(x, bias, residual, gamma, beta);
+        addBias(x, bias);
+        add(x, residual);
+        layerNorm(x, gamma, beta, epsilon);
+    }
 }

@@ -21,4 +21,16 @@ public interface PreparedMatrix {
 
     /** Bytes this form holds for the matrix: what a model pays to keep it, in host or device memory. */
     long bytes();
+
+    /**
+     * Whether products still read the host matrix this was prepared from, which must then stay alive: true
+     * for a host matrix multiplied as it is, whose {@link #bytes()} are the source's. A form that keeps its
+     * own copy (packed panels, a device copy, packed codes) must return false: its owner may then free the
+     * source, and counts {@link #bytes()} as memory of the form's own (a model's resident weight bytes count
+     * a form that says true as its source alone). The default, true, keeps the source alive for a form that
+     * does not say.
+     */
+    default boolean readsSource() {
+        return true;
+    }
 }

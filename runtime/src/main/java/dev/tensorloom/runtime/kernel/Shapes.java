@@ -52,6 +52,14 @@ public final class Shapes {
         unitColumns(x, y);
     }
 
+    /** Checks the arguments of {@link Kernels#addBiasResidualLayerNorm}, all before anything is written. */
+    public static void biasResidualLayerNorm(Tensor x, Tensor bias, Tensor residual, Tensor gamma, Tensor beta) {
+        rowVector(x, bias, "bias");
+        sameShape(x, residual);
+        rowVector(x, gamma, "gamma");
+        rowVector(x, beta, "beta");
+    }
+
     /** Checks attention's arguments and returns the sequence length. */
     public static int attention(Tensor q, Tensor k, Tensor v, Tensor keyMask, int heads, Tensor out) {
         int tokens = q.rows();

@@ -49,6 +49,38 @@ class TextEmbedderTest {
         assertEquals(512, embedder.config().maxPositions());
     }
 
+    /**
+     * fp32 parameters of a BERT encoder from its sizes: the embedding tables and their LayerNorm, and per layer
+     * four hidden×hidden projections, the feed-forward pair with their biases, four more biases and two
+     * LayerNorms. For all-MiniLM-L6-v2 this is 22,565,376: the published 22.7M less the pooler (384² + 384),
+     * which the ONNX export does not use.
+     */
+    private static long parameters(dev.tensorloom.runtime.bert.BertConfig c) {
+        long h = c.hiddenSize();
+        long perLayer = 4 * h * h + 2 * h * c.intermediateSize() + 9 * h + c.intermediateSize();
+        return (c.vocabSize() + c.maxPositions() + c.typeVocabSize() + 2) * h + c.layers() * perLayer;
+    }
+
+    @Test
+    void theVectorBackendHoldsMiniLmOnce() {
+        // Packed panels replace the matrices they were packed from, and 384, 1152 and 1536 columns fill
+        // whole panels at every vector width: nothing is padding, and only the fused QKV bias is held twice.
+        assertEquals(22_565_376L, parameters(embedder.config()));
+        long fusedBias = embedder.config().layers() * 3L * embedder.config().hiddenSize();
+        assertEquals((parameters(embedder.config()) + fusedBias) * Float.BYTES, embedder.residentWeightBytes());
+    }
+
+    @Test
+    void theScalarBackendKeepsTheMatricesItMultipliesAndTheFusedQkv() throws IOException {
+        // The oracle multiplies the fp32 matrices as they are: they stay, and so does the fused QKV copy.
+        try (TextEmbedder scalar = TextEmbedder.bundledMiniLm(EmbedderOptions.of(BackendProvider.byName("scalar")))) {
+            long h = scalar.config().hiddenSize();
+            long fusedQkv = scalar.config().layers() * 3 * (h * h + h);
+            assertEquals((parameters(scalar.config()) + fusedQkv) * Float.BYTES, scalar.residentWeightBytes());
+            assertTrue(scalar.residentWeightBytes() <= 1.15 * parameters(scalar.config()) * Float.BYTES);
+        }
+    }
+
     @Test
     void paddedBatchEqualsOneByOne() {
         float[][] batched = embedder.embed(TEXTS);

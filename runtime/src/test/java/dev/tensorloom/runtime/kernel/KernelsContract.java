@@ -257,6 +257,57 @@ abstract class KernelsContract {
         assertClose(expected, placed.result(), 1e-6, geluRelativeTolerance());
     }
 
+    @ParameterizedTest(name = "[{0}x{1}] strided={2}")
+    @MethodSource("epilogueShapes")
+    void fusedBiasGeluMatchesTheUnfusedOracle(int m, int n, boolean strided) {
+        Tensor x = scaled(matrices.random(m, n, strided), 5f, 0f);
+        Tensor bias = scaled(matrices.random(1, n, false), 2f, 0f).reshape(n);
+        Tensor expected = matrices.copyOf(x, strided);
+        SCALAR.addBias(expected, bias);
+        SCALAR.gelu(expected);
+        Placed placed = place(x);
+        kernels.addBiasGelu(placed.view, on(bias));
+        // The bias sum is exact in both; what is left is GELU's own bound.
+        assertClose(expected, placed.result(), 1e-6, geluRelativeTolerance());
+    }
+
+    @ParameterizedTest(name = "[{0}x{1}] strided={2}")
+    @MethodSource("epilogueShapes")
+    void fusedBiasResidualLayerNormMatchesTheUnfusedOracle(int m, int n, boolean strided) {
+        // The residual carries an offset mean, as the encoder's hidden states do, so the variance must be
+        // taken around the mean of the summed row, not of x alone.
+        Tensor x = matrices.random(m, n, strided);
+        Tensor residual = scaled(matrices.random(m, n, !strided), 3f, 20f);
+        Tensor bias = matrices.vector(n);
+        Tensor gamma = matrices.vector(n);
+        Tensor beta = matrices.vector(n);
+        Tensor residualBefore = matrices.copyOf(residual, false);
+        Tensor expected = matrices.copyOf(x, strided);
+        SCALAR.addBias(expected, bias);
+        SCALAR.add(expected, residual);
+        SCALAR.layerNorm(expected, gamma, beta, 1e-12f);
+        Placed placed = place(x);
+        Placed placedResidual = place(residual);
+        kernels.addBiasResidualLayerNorm(placed.view, on(bias), placedResidual.view, on(gamma), on(beta), 1e-12f);
+        // As for layerNorm with an offset mean: the mean of values near 20 is known to about 20·√n·u.
+        assertClose(expected, placed.result(), 2e-4, 1e-4);
+        assertArrayEquals(residualBefore.toArray(), placedResidual.result().toArray(), "residual unchanged");
+    }
+
+    /**
+     * Rows as the encoder has them (0 rows for an empty batch, 1 for one padded token, 384 and 1536 wide)
+     * and widths that leave every vector length a tail.
+     */
+    static Stream<Arguments> epilogueShapes() {
+        int[][] shapes = {{0, 384}, {1, 384}, {1, 1}, {7, 13}, {10, 1536}, {33, 17}, {5, 1031}, {130, 385}};
+        List<Arguments> args = new ArrayList<>();
+        for (int[] s : shapes) {
+            args.add(Arguments.of(s[0], s[1], false));
+            args.add(Arguments.of(s[0], s[1], true));
+        }
+        return args.stream();
+    }
+
     @Test
     void geluAtKnownPoints() {
         float[] xs = {0f, 1f, -1f, 3f, -3f, 10f, -10f, 1e-20f, -40f};
@@ -320,11 +371,12 @@ abstract class KernelsContract {
     }
 
     static Stream<Arguments> attentionShapes() {
-        // batch, seq, hidden, heads
+        // batch, seq, hidden, heads: lengths 1, 7, 128 and 512 among them, so that the keys of a text span
+        // several blocks of a streaming kernel (with padding and holes cutting the blocks short).
         return Stream.of(
                 Arguments.of(1, 1, 16, 1), Arguments.of(2, 7, 21, 3), Arguments.of(3, 13, 48, 4),
                 Arguments.of(3, 13, 384, 12), Arguments.of(2, 33, 64, 2), Arguments.of(4, 40, 96, 3),
-                Arguments.of(1, 97, 32, 1));
+                Arguments.of(1, 97, 32, 1), Arguments.of(2, 128, 64, 2), Arguments.of(2, 512, 32, 1));
     }
 
     @ParameterizedTest(name = "batch={0} seq={1} hidden={2} heads={3}")
@@ -386,6 +438,12 @@ abstract class KernelsContract {
         assertSameFailure(() -> SCALAR.gemv(a, x5, y3), () -> kernels.gemv(on(a), on(x5), on(y3)));
         assertSameFailure(() -> SCALAR.addBias(a, x5), () -> kernels.addBias(on(a), on(x5)));
         assertSameFailure(() -> SCALAR.add(a, c), () -> kernels.add(on(a), on(c)));
+        assertSameFailure(() -> SCALAR.addBiasGelu(a, x5), () -> kernels.addBiasGelu(on(a), on(x5)));
+        Tensor x4 = Tensor.allocate(arena, 4);
+        assertSameFailure(() -> SCALAR.addBiasResidualLayerNorm(a, x4, c, x4, x4, 1e-5f),
+                () -> kernels.addBiasResidualLayerNorm(on(a), on(x4), on(c), on(x4), on(x4), 1e-5f));
+        assertSameFailure(() -> SCALAR.addBiasResidualLayerNorm(a, x4, a, x5, x4, 1e-5f),
+                () -> kernels.addBiasResidualLayerNorm(on(a), on(x4), on(a), on(x5), on(x4), 1e-5f));
         Tensor out = Tensor.allocate(arena, 2, 4);
         assertSameFailure(() -> SCALAR.gatherRows(a, new int[] {0, 3}, out),
                 () -> kernels.gatherRows(on(a), new int[] {0, 3}, on(out)));

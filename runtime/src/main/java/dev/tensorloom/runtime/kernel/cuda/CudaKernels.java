@@ -14,6 +14,10 @@ import java.lang.foreign.ValueLayout;
 /**
  * The dense kernels of the {@link CudaBackend}: kernels-cuda's functions (through {@link TensorloomLibrary}) on
  * device tensors of one {@link CudaDevice}, queued on its stream.
+ *
+ * <p>The epilogues are not fused here yet: {@link #addBiasGelu} and {@link #addBiasResidualLayerNorm} are
+ * {@link Kernels}' defaults, two and three launches (tl_add_bias, tl_gelu; tl_add_bias, tl_add,
+ * tl_layer_norm) that each read and write x through device memory, where one kernel apiece would do.
  */
 final class CudaKernels implements Kernels {
 
@@ -61,6 +65,11 @@ final class CudaKernels implements Kernels {
         @Override
         public long bytes() {
             return onDevice.bytes();
+        }
+
+        @Override
+        public boolean readsSource() {
+            return false;
         }
     }
 

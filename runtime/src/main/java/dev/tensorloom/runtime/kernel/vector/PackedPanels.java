@@ -24,6 +24,12 @@ record PackedPanels(int rows, int cols, float[] panels, Parallelism parallelism)
         return (long) panels.length * Float.BYTES;
     }
 
+    /** Only the panels are read; the matrix they were packed from may be freed. */
+    @Override
+    public boolean readsSource() {
+        return false;
+    }
+
     @Override
     public String toString() {
         return "PackedPanels[" + rows + "x" + cols + "]";

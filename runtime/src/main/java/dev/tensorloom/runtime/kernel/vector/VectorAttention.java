@@ -8,151 +8,227 @@ import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Multi-head attention, one task per (sequence, head). Padded keys are dropped before any arithmetic: the
- * head's real keys are gathered transposed (Kᵀ, head dim × keys) and its real values row by row, both into
- * small arrays padded to whole vectors. Then, {@value #QUERIES} queries at a time:
+ * Multi-head attention that streams (the flash-attention order): one task per (sequence, head, block of
+ * {@value #QUERY_BLOCK} queries), which walks the sequence's real keys in blocks of {@value #KEY_BLOCK} and
+ * keeps, per query, a running maximum m, a running sum l and an unnormalized output o. For each key block:
  * <ol>
- * <li>scores = q·Kᵀ·scale, one vector of keys per step, broadcasting each query element (four independent
- * FMA chains);
- * <li>a softmax over the real keys of each query's row;
- * <li>out = p·V, one vector of head dims per step, broadcasting each probability.
+ * <li>its keys are gathered transposed (Kᵀ, head dim × keys) and its values row by row into small arrays
+ * padded to whole vectors, padded keys dropped before any arithmetic;
+ * <li>{@value #QUERIES} queries at a time, scores = q·Kᵀ·scale (four independent FMA chains);
+ * <li>online softmax: with the block's maximum the running one becomes m' = max(m, block), o and l are scaled
+ * by exp(m - m'), and p = exp(score - m') is added to l and p·V to o.
  * </ol>
+ * The output is o / l. A task holds O(block·head dim) floats whatever the length: no [seq, seq] score
+ * matrix, nor even one score row, exists, and a key block is reused from L1 by every query of the task.
  * A sequence with no real key yields zeros, as the oracle's 0/0 guard does.
  */
 final class VectorAttention {
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    /** Queries per block: four accumulators hide the FMA latency in both products. */
+    /** Queries per inner step: four accumulators hide the FMA latency in both products. */
     static final int QUERIES = 4;
+    /** Queries per task: enough to reuse each gathered key block, few enough to give every thread work. */
+    static final int QUERY_BLOCK = 32;
+    /** Keys per block: its Kᵀ and V (8 KiB each at head dim 32) stay in L1 across the task's queries. */
+    static final int KEY_BLOCK = 64;
 
     private VectorAttention() {
     }
 
     static void apply(Tensor q, Tensor k, Tensor v, Tensor keyMask, int heads, Tensor out, int seq, Tasks tasks) {
         int batch = keyMask.rows();
-        tasks.forEach(batch * heads, task -> head(q, k, v, keyMask, out, seq, q.cols() / heads,
-                task / heads, task % heads));
+        int headDim = q.cols() / heads;
+        int queryBlocks = Math.ceilDiv(seq, QUERY_BLOCK);
+        tasks.forEach(batch * heads * queryBlocks, task -> {
+            int block = task % queryBlocks;
+            int h = task / queryBlocks % heads;
+            int b = task / queryBlocks / heads;
+            new Stream(q, k, v, out, seq, headDim, b, h).run(keyMask, block * QUERY_BLOCK,
+                    Math.min(seq, (block + 1) * QUERY_BLOCK));
+        });
     }
 
-    private static void head(Tensor q, Tensor k, Tensor v, Tensor keyMask, Tensor out, int seq, int headDim,
-            int b, int h) {
-        int col = h * headDim;
-        int first = b * seq;
-        int[] keys = new int[seq];
-        int real = 0;
-        for (int s = 0; s < seq; s++) {
-            if (keyMask.segment().get(F, Rows.byteOffset(keyMask, b, s)) != 0f) {
-                keys[real++] = s;
-            }
+    /** One task's state: its queries, running maxima and sums, unnormalized outputs and the current key block. */
+    private static final class Stream {
+        private final Tensor q;
+        private final Tensor k;
+        private final Tensor v;
+        private final Tensor out;
+        private final int headDim;
+        private final int dimsPadded;
+        private final int col;
+        private final int first;
+        private final int seq;
+        private final float scale;
+        private final float[] keysT;
+        private final float[] values;
+        private final float[] scores = new float[QUERIES * KEY_BLOCK];
+
+        Stream(Tensor q, Tensor k, Tensor v, Tensor out, int seq, int headDim, int b, int h) {
+            this.q = q;
+            this.k = k;
+            this.v = v;
+            this.out = out;
+            this.seq = seq;
+            this.headDim = headDim;
+            this.dimsPadded = Math.ceilDiv(headDim, L) * L;
+            this.col = h * headDim;
+            this.first = b * seq;
+            this.scale = (float) (1.0 / Math.sqrt(headDim));
+            this.keysT = new float[headDim * KEY_BLOCK];
+            this.values = new float[KEY_BLOCK * dimsPadded];
         }
-        if (real == 0) {
-            for (int t = 0; t < seq; t++) {
-                out.segment().asSlice(Rows.byteOffset(out, first + t, col), (long) headDim * Float.BYTES)
-                        .fill((byte) 0);
+
+        /** Output rows [t0, t1) of this sequence and head. */
+        void run(Tensor keyMask, int t0, int t1) {
+            int b = first / seq;
+            int[] keys = new int[seq];
+            int real = 0;
+            for (int s = 0; s < seq; s++) {
+                if (keyMask.segment().get(F, Rows.byteOffset(keyMask, b, s)) != 0f) {
+                    keys[real++] = s;
+                }
             }
-            return;
-        }
-        int keysPadded = Math.ceilDiv(real, L) * L;
-        int dimsPadded = Math.ceilDiv(headDim, L) * L;
-        float[] keysT = new float[headDim * keysPadded];
-        float[] values = new float[real * dimsPadded];
-        for (int r = 0; r < real; r++) {
-            long kRow = Rows.byteOffset(k, first + keys[r], col);
-            for (int d = 0; d < headDim; d++) {
-                keysT[d * keysPadded + r] = k.segment().get(F, kRow + (long) d * Float.BYTES);
+            if (real == 0) {
+                for (int t = t0; t < t1; t++) {
+                    out.segment().asSlice(Rows.byteOffset(out, first + t, col), (long) headDim * Float.BYTES)
+                            .fill((byte) 0);
+                }
+                return;
             }
-            MemorySegment.copy(v.segment(), F, Rows.byteOffset(v, first + keys[r], col), values, r * dimsPadded,
-                    headDim);
-        }
-        float scale = (float) (1.0 / Math.sqrt(headDim));
-        float[] queries = new float[QUERIES * headDim];
-        float[] scores = new float[QUERIES * keysPadded];
-        for (int t0 = 0; t0 < seq; t0 += QUERIES) {
-            int count = Math.min(QUERIES, seq - t0);
-            for (int r = 0; r < QUERIES; r++) {
+            int groups = Math.ceilDiv(t1 - t0, QUERIES);
+            float[] queries = new float[groups * QUERIES * headDim];
+            for (int r = 0; r < groups * QUERIES; r++) {
                 // Past the last query the block repeats it; the copies are computed and never stored.
-                int t = first + t0 + Math.min(r, count - 1);
+                int t = first + Math.min(t0 + r, t1 - 1);
                 MemorySegment.copy(q.segment(), F, Rows.byteOffset(q, t, col), queries, r * headDim, headDim);
             }
-            scores(queries, headDim, keysT, keysPadded, scale, scores);
+            float[] maxima = new float[groups * QUERIES];
+            Arrays.fill(maxima, Float.NEGATIVE_INFINITY);
+            float[] sums = new float[groups * QUERIES];
+            float[] outputs = new float[groups * QUERIES * dimsPadded];
+            for (int k0 = 0; k0 < real; k0 += KEY_BLOCK) {
+                int count = Math.min(KEY_BLOCK, real - k0);
+                int width = Math.ceilDiv(count, L) * L;
+                gather(keys, k0, count, width);
+                for (int g = 0; g < groups; g++) {
+                    scores(queries, g * QUERIES * headDim, width);
+                    for (int r = 0; r < QUERIES; r++) {
+                        int query = g * QUERIES + r;
+                        float shift = Math.max(maxima[query], blockMax(r * KEY_BLOCK, count, width));
+                        float correction = (float) Math.exp(maxima[query] - shift);
+                        sums[query] = sums[query] * correction + exponentials(r * KEY_BLOCK, width, shift);
+                        maxima[query] = shift;
+                        rescale(outputs, query * dimsPadded, correction);
+                    }
+                    weightedValues(count, outputs, g * QUERIES * dimsPadded);
+                }
+            }
+            for (int t = t0; t < t1; t++) {
+                int query = t - t0;
+                store(outputs, query * dimsPadded, 1f / sums[query], first + t);
+            }
+        }
+
+        /** Kᵀ and V of the real keys keys[k0 .. k0 + count), zero past count up to width. */
+        private void gather(int[] keys, int k0, int count, int width) {
             for (int r = 0; r < count; r++) {
-                softmaxPadded(scores, r * keysPadded, real, keysPadded);
+                int key = first + keys[k0 + r];
+                long kRow = Rows.byteOffset(k, key, col);
+                for (int d = 0; d < headDim; d++) {
+                    keysT[d * KEY_BLOCK + r] = k.segment().get(F, kRow + (long) d * Float.BYTES);
+                }
+                MemorySegment.copy(v.segment(), F, Rows.byteOffset(v, key, col), values, r * dimsPadded, headDim);
             }
-            weightedValues(scores, keysPadded, real, values, dimsPadded, headDim, out, first + t0, col, count);
-        }
-    }
-
-    /** scores[r, s] = scale·Σ_d queries[r, d]·keysT[d, s] for the block's four queries. */
-    private static void scores(float[] queries, int headDim, float[] keysT, int keysPadded, float scale,
-            float[] scores) {
-        for (int s = 0; s < keysPadded; s += L) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
             for (int d = 0; d < headDim; d++) {
-                FloatVector kv = FloatVector.fromArray(S, keysT, d * keysPadded + s);
-                a0 = kv.fma(FloatVector.broadcast(S, queries[d]), a0);
-                a1 = kv.fma(FloatVector.broadcast(S, queries[headDim + d]), a1);
-                a2 = kv.fma(FloatVector.broadcast(S, queries[2 * headDim + d]), a2);
-                a3 = kv.fma(FloatVector.broadcast(S, queries[3 * headDim + d]), a3);
+                Arrays.fill(keysT, d * KEY_BLOCK + count, d * KEY_BLOCK + width, 0f);
             }
-            a0.mul(scale).intoArray(scores, s);
-            a1.mul(scale).intoArray(scores, keysPadded + s);
-            a2.mul(scale).intoArray(scores, 2 * keysPadded + s);
-            a3.mul(scale).intoArray(scores, 3 * keysPadded + s);
         }
-    }
 
-    /** out[t0 + r, col..col+headDim) = Σ_s p[r, s]·values[s, :] for the block's first {@code count} queries. */
-    private static void weightedValues(float[] p, int keysPadded, int real, float[] values, int dimsPadded,
-            int headDim, Tensor out, int t0, int col, int count) {
-        for (int d = 0; d < dimsPadded; d += L) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-            for (int s = 0; s < real; s++) {
-                FloatVector vv = FloatVector.fromArray(S, values, s * dimsPadded + d);
-                a0 = vv.fma(FloatVector.broadcast(S, p[s]), a0);
-                a1 = vv.fma(FloatVector.broadcast(S, p[keysPadded + s]), a1);
-                a2 = vv.fma(FloatVector.broadcast(S, p[2 * keysPadded + s]), a2);
-                a3 = vv.fma(FloatVector.broadcast(S, p[3 * keysPadded + s]), a3);
+        /** scores[r, s] = scale·Σ_d queries[q0 + r, d]·keysT[d, s] for four queries and the block's keys. */
+        private void scores(float[] queries, int q0, int width) {
+            for (int s = 0; s < width; s += L) {
+                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+                for (int d = 0; d < headDim; d++) {
+                    FloatVector kv = FloatVector.fromArray(S, keysT, d * KEY_BLOCK + s);
+                    a0 = kv.fma(FloatVector.broadcast(S, queries[q0 + d]), a0);
+                    a1 = kv.fma(FloatVector.broadcast(S, queries[q0 + headDim + d]), a1);
+                    a2 = kv.fma(FloatVector.broadcast(S, queries[q0 + 2 * headDim + d]), a2);
+                    a3 = kv.fma(FloatVector.broadcast(S, queries[q0 + 3 * headDim + d]), a3);
+                }
+                a0.mul(scale).intoArray(scores, s);
+                a1.mul(scale).intoArray(scores, KEY_BLOCK + s);
+                a2.mul(scale).intoArray(scores, 2 * KEY_BLOCK + s);
+                a3.mul(scale).intoArray(scores, 3 * KEY_BLOCK + s);
             }
-            VectorMask<Float> m = S.indexInRange(d, headDim);
+        }
+
+        /** The largest score of scores[off, off + count); the padding lanes up to width become -∞ first. */
+        private float blockMax(int off, int count, int width) {
+            Arrays.fill(scores, off + count, off + width, Float.NEGATIVE_INFINITY);
+            FloatVector maxes = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (int j = 0; j < width; j += L) {
+                maxes = maxes.max(FloatVector.fromArray(S, scores, off + j));
+            }
+            return maxes.reduceLanes(VectorOperators.MAX);
+        }
+
+        /** scores[off, off + width) become exp(score - shift) (0 for the padding); returns their sum. */
+        private float exponentials(int off, int width, float shift) {
+            FloatVector s = FloatVector.broadcast(S, shift);
+            FloatVector sums = FloatVector.zero(S);
+            for (int j = 0; j < width; j += L) {
+                FloatVector e = FloatVector.fromArray(S, scores, off + j).sub(s).lanewise(VectorOperators.EXP);
+                e.intoArray(scores, off + j);
+                sums = sums.add(e);
+            }
+            return sums.reduceLanes(VectorOperators.ADD);
+        }
+
+        private void rescale(float[] outputs, int off, float correction) {
+            if (correction == 1f) {
+                return;
+            }
+            for (int d = 0; d < dimsPadded; d += L) {
+                FloatVector.fromArray(S, outputs, off + d).mul(correction).intoArray(outputs, off + d);
+            }
+        }
+
+        /** outputs[o0 + r, :] += Σ_s p[r, s]·values[s, :] for four queries over the block's count keys. */
+        private void weightedValues(int count, float[] outputs, int o0) {
+            for (int d = 0; d < dimsPadded; d += L) {
+                FloatVector a0 = FloatVector.fromArray(S, outputs, o0 + d);
+                FloatVector a1 = FloatVector.fromArray(S, outputs, o0 + dimsPadded + d);
+                FloatVector a2 = FloatVector.fromArray(S, outputs, o0 + 2 * dimsPadded + d);
+                FloatVector a3 = FloatVector.fromArray(S, outputs, o0 + 3 * dimsPadded + d);
+                for (int s = 0; s < count; s++) {
+                    FloatVector vv = FloatVector.fromArray(S, values, s * dimsPadded + d);
+                    a0 = vv.fma(FloatVector.broadcast(S, scores[s]), a0);
+                    a1 = vv.fma(FloatVector.broadcast(S, scores[KEY_BLOCK + s]), a1);
+                    a2 = vv.fma(FloatVector.broadcast(S, scores[2 * KEY_BLOCK + s]), a2);
+                    a3 = vv.fma(FloatVector.broadcast(S, scores[3 * KEY_BLOCK + s]), a3);
+                }
+                a0.intoArray(outputs, o0 + d);
+                a1.intoArray(outputs, o0 + dimsPadded + d);
+                a2.intoArray(outputs, o0 + 2 * dimsPadded + d);
+                a3.intoArray(outputs, o0 + 3 * dimsPadded + d);
+            }
+        }
+
+        /** out[row, col .. col + headDim) = outputs[off ..]·factor. */
+        private void store(float[] outputs, int off, float factor, int row) {
             MemorySegment os = out.segment();
-            a0.intoMemorySegment(os, Rows.byteOffset(out, t0, col + d), NATIVE, m);
-            if (count > 1) {
-                a1.intoMemorySegment(os, Rows.byteOffset(out, t0 + 1, col + d), NATIVE, m);
+            for (int d = 0; d < dimsPadded; d += L) {
+                VectorMask<Float> m = S.indexInRange(d, headDim);
+                FloatVector.fromArray(S, outputs, off + d).mul(factor)
+                        .intoMemorySegment(os, Rows.byteOffset(out, row, col + d), NATIVE, m);
             }
-            if (count > 2) {
-                a2.intoMemorySegment(os, Rows.byteOffset(out, t0 + 2, col + d), NATIVE, m);
-            }
-            if (count > 3) {
-                a3.intoMemorySegment(os, Rows.byteOffset(out, t0 + 3, col + d), NATIVE, m);
-            }
-        }
-    }
-
-    /**
-     * Softmax of scores[off, off + real) in place, over whole vectors: the padding lanes [real, padded) are
-     * set to -∞ first, so they take no weight and no masked load is needed.
-     */
-    private static void softmaxPadded(float[] scores, int off, int real, int padded) {
-        java.util.Arrays.fill(scores, off + real, off + padded, Float.NEGATIVE_INFINITY);
-        FloatVector maxes = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < padded; j += L) {
-            maxes = maxes.max(FloatVector.fromArray(S, scores, off + j));
-        }
-        FloatVector shift = FloatVector.broadcast(S, maxes.reduceLanes(VectorOperators.MAX));
-        FloatVector sums = FloatVector.zero(S);
-        for (int j = 0; j < padded; j += L) {
-            FloatVector e = FloatVector.fromArray(S, scores, off + j).sub(shift).lanewise(VectorOperators.EXP);
-            e.intoArray(scores, off + j);
-            sums = sums.add(e);
-        }
-        FloatVector inv = FloatVector.broadcast(S, 1f / sums.reduceLanes(VectorOperators.ADD));
-        for (int j = 0; j < padded; j += L) {
-            FloatVector.fromArray(S, scores, off + j).mul(inv).intoArray(scores, off + j);
         }
     }
 }

@@ -104,6 +104,20 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
+    public void addBiasGelu(Tensor x, Tensor bias) {
+        Shapes.rowVector(x, bias, "bias");
+        VectorEpilogues.addBiasGelu(x, bias, elementwise(x.size(), x, bias));
+    }
+
+    @Override
+    public void addBiasResidualLayerNorm(Tensor x, Tensor bias, Tensor residual, Tensor gamma, Tensor beta,
+            float epsilon) {
+        Shapes.biasResidualLayerNorm(x, bias, residual, gamma, beta);
+        VectorEpilogues.addBiasResidualLayerNorm(x, bias, residual, gamma, beta, epsilon,
+                elementwise(x.size(), x, bias, residual, gamma, beta));
+    }
+
+    @Override
     public String toString() {
         return "VectorKernels[" + Simd.S + ", " + parallelism.threads() + " threads]";
     }

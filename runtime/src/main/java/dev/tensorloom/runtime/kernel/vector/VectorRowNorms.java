@@ -23,33 +23,41 @@ final class VectorRowNorms {
     static void layerNorm(Tensor x, Tensor gamma, Tensor beta, float epsilon, Tasks tasks) {
         int n = x.cols();
         MemorySegment xs = x.segment();
+        tasks.forEachRow(x.rows(), i -> {
+            long row = Rows.byteOffset(x, i);
+            normalize(xs, row, n, sum(xs, row, n) / n, gamma, beta, epsilon);
+        });
+    }
+
+    /**
+     * The n floats at row, whose mean is given, become (x - mean)/sqrt(var + eps)·gamma + beta, the variance
+     * taken in a second pass around that mean.
+     */
+    static void normalize(MemorySegment xs, long row, int n, float mean, Tensor gamma, Tensor beta,
+            float epsilon) {
         MemorySegment gs = gamma.segment();
         MemorySegment bs = beta.segment();
         long g0 = Rows.start(gamma);
         long b0 = Rows.start(beta);
+        float variance = squaredDeviations(xs, row, n, mean) / n;
+        FloatVector inv = FloatVector.broadcast(S, (float) (1.0 / Math.sqrt(variance + epsilon)));
+        FloatVector shift = FloatVector.broadcast(S, mean);
         int bound = S.loopBound(n);
-        VectorMask<Float> tail = S.indexInRange(bound, n);
-        tasks.forEachRow(x.rows(), i -> {
-            long row = Rows.byteOffset(x, i);
-            float mean = sum(xs, row, n) / n;
-            float variance = squaredDeviations(xs, row, n, mean) / n;
-            FloatVector inv = FloatVector.broadcast(S, (float) (1.0 / Math.sqrt(variance + epsilon)));
-            FloatVector shift = FloatVector.broadcast(S, mean);
-            for (int j = 0; j < bound; j += L) {
-                long o = (long) j * Float.BYTES;
-                FloatVector.fromMemorySegment(S, xs, row + o, NATIVE).sub(shift).mul(inv)
-                        .fma(FloatVector.fromMemorySegment(S, gs, g0 + o, NATIVE),
-                                FloatVector.fromMemorySegment(S, bs, b0 + o, NATIVE))
-                        .intoMemorySegment(xs, row + o, NATIVE);
-            }
-            if (bound < n) {
-                long o = (long) bound * Float.BYTES;
-                FloatVector.fromMemorySegment(S, xs, row + o, NATIVE, tail).sub(shift).mul(inv)
-                        .fma(FloatVector.fromMemorySegment(S, gs, g0 + o, NATIVE, tail),
-                                FloatVector.fromMemorySegment(S, bs, b0 + o, NATIVE, tail))
-                        .intoMemorySegment(xs, row + o, NATIVE, tail);
-            }
-        });
+        for (int j = 0; j < bound; j += L) {
+            long o = (long) j * Float.BYTES;
+            FloatVector.fromMemorySegment(S, xs, row + o, NATIVE).sub(shift).mul(inv)
+                    .fma(FloatVector.fromMemorySegment(S, gs, g0 + o, NATIVE),
+                            FloatVector.fromMemorySegment(S, bs, b0 + o, NATIVE))
+                    .intoMemorySegment(xs, row + o, NATIVE);
+        }
+        if (bound < n) {
+            VectorMask<Float> tail = S.indexInRange(bound, n);
+            long o = (long) bound * Float.BYTES;
+            FloatVector.fromMemorySegment(S, xs, row + o, NATIVE, tail).sub(shift).mul(inv)
+                    .fma(FloatVector.fromMemorySegment(S, gs, g0 + o, NATIVE, tail),
+                            FloatVector.fromMemorySegment(S, bs, b0 + o, NATIVE, tail))
+                    .intoMemorySegment(xs, row + o, NATIVE, tail);
+        }
     }
 
     static void l2Normalize(Tensor x, Tasks tasks) {
