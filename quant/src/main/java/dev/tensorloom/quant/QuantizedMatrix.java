@@ -108,6 +108,12 @@ public final class QuantizedMatrix implements PreparedMatrix {
         return weights.bytes();
     }
 
+    /** The packed codes are this matrix's own; the fp32 matrix it was quantized from is not read again. */
+    @Override
+    public boolean readsSource() {
+        return false;
+    }
+
     @Override
     public String toString() {
         return "QuantizedMatrix[" + weights + "]";
