@@ -140,8 +140,8 @@ final class QuantizeCommand implements Callable<Integer> {
             QuantizedModelFile.write(output, weights, quantized, Files.readAllBytes(files.tokenizer()));
             String what = targetBits == null ? recipe + " on " + describe(which, count, chosen)
                     : "mixed " + recipe.method() + " widths " + widths(quantized);
-            System.out.printf(Locale.ROOT, "%s: %d bytes; projections %s, %.3f bits per weight (%d of %d bytes in "
-                    + "fp32)%n", output, Files.size(output), what, quantized.bitsPerWeight(), quantized.bytes(),
+            System.out.printf(Locale.ROOT, "%s: %d bytes; projections %s, %.3f bits per weight (%d bytes of matrices, "
+                    + "%d in fp32)%n", output, Files.size(output), what, quantized.bitsPerWeight(), quantized.bytes(),
                     4 * quantized.weightCount());
         }
         return 0;
