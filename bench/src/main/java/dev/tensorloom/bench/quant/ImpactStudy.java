@@ -16,14 +16,19 @@ import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.runtime.tokenize.HfTokenizer;
 import dev.tensorloom.runtime.tokenize.OverlongText;
 import dev.tensorloom.runtime.tokenize.TokenBatch;
+import dev.tensorloom.testkit.SentenceEmbeddings;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.stream.IntStream;
 
 /**
  * The seed paper's fine-grained impact study on a BERT model: for each bit width, method and scope (all matrices,
@@ -38,7 +43,7 @@ public final class ImpactStudy {
     public record Scope(String name, Set<Integer> layers, Set<Component> components) {
 
         public static List<Scope> standard(int layers, boolean eachLayer) {
-            Set<Integer> all = new java.util.TreeSet<>();
+            Set<Integer> all = new TreeSet<>();
             for (int i = 0; i < layers; i++) {
                 all.add(i);
             }
@@ -151,7 +156,7 @@ public final class ImpactStudy {
         int[][] mine = neighbours(corpus, texts.queries());
         double overlap = 0;
         for (int q = 0; q < mine.length; q++) {
-            Set<Integer> a = new java.util.HashSet<>();
+            Set<Integer> a = new HashSet<>();
             for (int i : fp32Neighbours[q]) {
                 a.add(i);
             }
@@ -172,7 +177,7 @@ public final class ImpactStudy {
             for (int i = 0; i < corpus.length; i++) {
                 scores[i] = i == q ? Double.NEGATIVE_INFINITY : dot(corpus[q], corpus[i]);
             }
-            out[q] = java.util.stream.IntStream.range(0, corpus.length).boxed()
+            out[q] = IntStream.range(0, corpus.length).boxed()
                     .sorted((x, y) -> Double.compare(scores[y], scores[x])).limit(k).mapToInt(Integer::intValue)
                     .toArray();
         }
@@ -189,7 +194,6 @@ public final class ImpactStudy {
 
     /** Mean-pooled, unit-length sentence embeddings, in float64, batches of 32. */
     private double[][] embed(BertEncoder encoder, List<String> sentences) {
-        int hidden = weights.config().hiddenSize();
         double[][] out = new double[sentences.size()][];
         for (int from = 0; from < sentences.size(); from += 32) {
             List<String> part = sentences.subList(from, Math.min(sentences.size(), from + 32));
@@ -198,18 +202,13 @@ public final class ImpactStudy {
             try (Arena arena = Arena.ofShared()) {
                 Tensor states = encoder.forward(batch, arena);
                 for (int b = 0; b < batch.batch(); b++) {
-                    double[] v = new double[hidden];
-                    for (int t = 0; t < batch.lengths()[b]; t++) {
-                        Tensor row = states.row((long) b * batch.seqLength() + t);
-                        for (int h = 0; h < hidden; h++) {
-                            v[h] += row.get(h);
-                        }
+                    float[][] tokens = new float[batch.lengths()[b]][];
+                    for (int t = 0; t < tokens.length; t++) {
+                        tokens[t] = states.row((long) b * batch.seqLength() + t).toArray();
                     }
-                    double norm = Math.sqrt(dot(v, v));
-                    for (int h = 0; h < hidden; h++) {
-                        v[h] /= norm;
-                    }
-                    out[from + b] = v;
+                    long[] mask = new long[tokens.length];
+                    Arrays.fill(mask, 1);
+                    out[from + b] = SentenceEmbeddings.meanPooledNormalized(tokens, mask);
                 }
             }
         }
