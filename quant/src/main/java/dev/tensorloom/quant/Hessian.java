@@ -3,9 +3,10 @@ package dev.tensorloom.quant;
 import dev.tensorloom.runtime.kernel.MatrixPreparer;
 import dev.tensorloom.runtime.kernel.Shapes;
 import dev.tensorloom.runtime.tensor.Tensor;
-import org.ejml.data.DMatrixRMaj;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Predicate;
+import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 
 /**
@@ -38,15 +39,25 @@ public final class Hessian {
      * the Hessians to {@link QuantizedMatrix#gptq}. The inputs must be in host memory (a host backend).
      */
     public static MatrixPreparer collecting(MatrixPreparer inner, Map<String, Hessian> hessians) {
+        return collecting(inner, hessians, name -> true);
+    }
+
+    /** As {@link #collecting(MatrixPreparer, Map)}, for the matrices whose names {@code which} accepts only. */
+    public static MatrixPreparer collecting(MatrixPreparer inner, Map<String, Hessian> hessians,
+            Predicate<String> which) {
         Objects.requireNonNull(hessians, "hessians");
         MatrixPreparer observed = ObservedInputs.preparer(inner, (name, a) -> {
             Hessian h = hessians.get(name);
-            synchronized (h) {
-                h.accumulate(a);
+            if (h != null) {
+                synchronized (h) {
+                    h.accumulate(a);
+                }
             }
         });
         return (name, weight, arena) -> {
-            hessians.computeIfAbsent(name, unused -> new Hessian(weight.rows()));
+            if (which.test(name)) {
+                hessians.computeIfAbsent(name, unused -> new Hessian(weight.rows()));
+            }
             return observed.prepare(name, weight, arena);
         };
     }

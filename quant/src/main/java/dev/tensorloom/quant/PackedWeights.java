@@ -1,5 +1,6 @@
 package dev.tensorloom.quant;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -24,6 +25,14 @@ public final class PackedWeights implements QuantizedWeights {
 
     /** Zero codes, zero scales and zero points: filled in by a quantizer. */
     PackedWeights(GroupFormat format, int k, int n) {
+        this(format, k, n, null, null, null);
+    }
+
+    /**
+     * Codes, scales and (asymmetric) zero points as stored (a model file's), not copied; null arrays are made
+     * zero-filled. Arrays of the wrong length for the format and shape are refused.
+     */
+    PackedWeights(GroupFormat format, int k, int n, byte[] codes, short[] scales, byte[] zeros) {
         this.format = Objects.requireNonNull(format, "format");
         if (n < 1) {
             throw new IllegalArgumentException("n must be positive, got " + n);
@@ -40,9 +49,59 @@ public final class PackedWeights implements QuantizedWeights {
             planeStart[i] = start;
             start += GroupFormat.planeBytes(k, planeWidth[i]);
         }
-        this.codes = new byte[Math.multiplyExact(rowBytes, n)];
-        this.scales = new short[Math.multiplyExact(groups, n)];
-        this.zeros = format.symmetric() ? null : new byte[groups * n];
+        int groupCount = Math.multiplyExact(groups, n);
+        this.codes = sized(codes == null ? new byte[Math.multiplyExact(rowBytes, n)] : codes,
+                Math.multiplyExact(rowBytes, n), "codes");
+        this.scales = scales == null ? new short[groupCount] : scales;
+        if (this.scales.length != groupCount) {
+            throw new IllegalArgumentException(format + " " + k + "x" + n + " has " + groupCount + " scales, got "
+                    + this.scales.length);
+        }
+        this.zeros = format.symmetric() ? requireNull(zeros)
+                : sized(zeros == null ? new byte[groupCount] : zeros, groupCount, "zero points");
+    }
+
+    private byte[] sized(byte[] array, int length, String what) {
+        if (array.length != length) {
+            throw new IllegalArgumentException(format + " " + k + "x" + n + " has " + length + " bytes of " + what
+                    + ", got " + array.length);
+        }
+        return array;
+    }
+
+    private static byte[] requireNull(byte[] zeros) {
+        if (zeros != null) {
+            throw new IllegalArgumentException("a symmetric format has no stored zero points");
+        }
+        return null;
+    }
+
+    /**
+     * The matrices side by side, [b₀ | b₁ | ...]: the same format and k, so the rows of codes, scales and zero
+     * points (one per output channel) follow one another.
+     */
+    static PackedWeights concatColumns(List<PackedWeights> parts) {
+        PackedWeights first = parts.getFirst();
+        int n = 0;
+        for (PackedWeights p : parts) {
+            if (!p.format.equals(first.format) || p.k != first.k) {
+                throw new IllegalArgumentException("cannot put " + p + " beside " + first);
+            }
+            n += p.n;
+        }
+        PackedWeights out = new PackedWeights(first.format, first.k, n);
+        int codesAt = 0;
+        int groupsAt = 0;
+        for (PackedWeights p : parts) {
+            System.arraycopy(p.codes, 0, out.codes, codesAt, p.codes.length);
+            System.arraycopy(p.scales, 0, out.scales, groupsAt, p.scales.length);
+            if (p.zeros != null) {
+                System.arraycopy(p.zeros, 0, out.zeros, groupsAt, p.zeros.length);
+            }
+            codesAt += p.codes.length;
+            groupsAt += p.scales.length;
+        }
+        return out;
     }
 
     public GroupFormat format() {

@@ -15,7 +15,6 @@ import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.runtime.tokenize.TokenBatch;
 import dev.tensorloom.testkit.TinyBertOnnx;
 import java.lang.foreign.Arena;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,13 +29,6 @@ import org.junit.jupiter.api.Test;
  */
 class GptqPreparerTest {
 
-    private static TokenBatch randomText(Random random, int tokens) {
-        int[] ids = IntStream.range(0, tokens).map(t -> t == 0 ? 1 : 3 + random.nextInt(45)).toArray();
-        float[] mask = new float[tokens];
-        Arrays.fill(mask, 1);
-        return new TokenBatch(1, tokens, ids, new int[tokens], mask, new int[] {tokens});
-    }
-
     @Test
     void collectedHessiansMakeGptqBeatRtnOnHeldOutInputs() throws Exception {
         VectorBackend backend = new VectorBackend(Parallelism.of(2));
@@ -48,7 +40,7 @@ class GptqPreparerTest {
                     Hessian.collecting(MatrixPreparer.dense(backend), hessians))) {
                 for (int i = 0; i < 40; i++) {
                     try (Arena arena = Arena.ofShared()) {
-                        collecting.forward(randomText(random, 12), arena);
+                        collecting.forward(TinyBert.randomText(random, 12), arena);
                     }
                 }
             }
@@ -57,7 +49,7 @@ class GptqPreparerTest {
                 assertEquals(40 * 12, h.samples());
             }
 
-            List<TokenBatch> heldOut = IntStream.range(0, 20).mapToObj(i -> randomText(random, 12)).toList();
+            List<TokenBatch> heldOut = IntStream.range(0, 20).mapToObj(i -> TinyBert.randomText(random, 12)).toList();
             GroupFormat format = GroupFormat.asymmetric(3, 32);
             double rtn = error(weights, backend, QuantizedMatrix.rtn(backend, format), heldOut);
             double gptq = error(weights, backend,

@@ -73,7 +73,7 @@ final class EmbedCommand implements Callable<Integer> {
                 .withPooling(pooling)
                 .withNormalize(!noNormalize)
                 .withOverlong(rejectLong ? OverlongText.REJECT : OverlongText.TRUNCATE);
-        try (TextEmbedder embedder = TextEmbedder.load(model.files(), options)) {
+        try (TextEmbedder embedder = model.open(options)) {
             float[][] vectors = embedder.embed(all);
             PrintStream out = System.out;
             if (format == Format.JSON) {

@@ -144,10 +144,10 @@ class CliTest {
 
     private static final String NL = System.lineSeparator();
 
-    private record Result(int code, String out, String err) {
+    record Result(int code, String out, String err) {
     }
 
-    private static Result execute(String... args) {
+    static Result execute(String... args) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         StringWriter err = new StringWriter();
         PrintStream original = System.out;
@@ -161,7 +161,7 @@ class CliTest {
         return new Result(code, bytes.toString(StandardCharsets.UTF_8), err.toString());
     }
 
-    private static String run(String... args) {
+    static String run(String... args) {
         Result r = execute(args);
         assertEquals(0, r.code(), r.out() + r.err());
         return r.out();

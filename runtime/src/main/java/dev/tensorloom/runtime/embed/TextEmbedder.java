@@ -69,6 +69,24 @@ public final class TextEmbedder implements AutoCloseable {
         }
     }
 
+    /**
+     * An embedder over weights and a tokenizer already loaded (from a file format other than ONNX: a quantized
+     * model, say, whose matrices {@code options.matrices()} then provides). It owns both from now on and closes
+     * them with itself, or at once if it cannot be built.
+     */
+    public static TextEmbedder of(BertWeights weights, HfTokenizer tokenizer, EmbedderOptions options) {
+        try {
+            return new TextEmbedder(weights, tokenizer, options);
+        } catch (RuntimeException e) {
+            try {
+                tokenizer.close();
+            } finally {
+                weights.close();
+            }
+            throw e;
+        }
+    }
+
     /** The bundled all-MiniLM-L6-v2 with default options. */
     public static TextEmbedder bundledMiniLm() throws IOException {
         return bundledMiniLm(EmbedderOptions.defaults());
