@@ -503,6 +503,7 @@ public final class QuantizedModelFile {
         Contents assemble(BertConfig cfg, byte[] tokenizer, Map<String, Record> records)
                 throws QuantizedModelFormatException {
             Arena arena = Arena.ofShared();
+            Arena projections = Arena.ofShared(); // the projection matrices (BertWeights.projectionArena)
             try {
                 int h = cfg.hiddenSize();
                 Map<String, Record> left = new HashMap<>(records);
@@ -533,9 +534,9 @@ public final class QuantizedModelFile {
                         if (m.quantized() != null) {
                             stored[layer][c.ordinal()] = m.quantized();
                             weight = placeholders.computeIfAbsent(List.of((long) in, (long) out),
-                                    s -> Tensor.allocate(arena, in, out));
+                                    s -> Tensor.allocate(projections, in, out));
                         } else {
-                            weight = Tensor.of(arena, m.fp32(), in, out);
+                            weight = Tensor.of(projections, m.fp32(), in, out);
                             stored[layer][c.ordinal()] = new QuantizedBert.Dense(weight);
                         }
                         linears[c.ordinal()] = new BertWeights.Linear(weight,
@@ -552,10 +553,12 @@ public final class QuantizedModelFile {
                     throw error(extra.offset(), "a record " + extra.name() + " that a " + cfg.layers()
                             + "-layer model does not have");
                 }
-                BertWeights weights = new BertWeights(cfg, arena, word, position, types, gamma, beta, layers);
+                BertWeights weights = new BertWeights(cfg, arena, projections, word, position, types, gamma, beta,
+                        layers);
                 return new Contents(weights, new QuantizedBert(stored), tokenizer);
             } catch (QuantizedModelFormatException | RuntimeException e) {
                 arena.close();
+                projections.close();
                 throw e;
             }
         }

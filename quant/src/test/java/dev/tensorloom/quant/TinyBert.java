@@ -94,7 +94,8 @@ final class TinyBert {
             layers.add(new BertWeights.Layer(linears[0], linears[1], linears[2], linears[3], l.attentionNormGamma(),
                     l.attentionNormBeta(), linears[4], linears[5], l.outputNormGamma(), l.outputNormBeta()));
         }
-        return new BertWeights(weights.config(), arena, weights.wordEmbeddings(), weights.positionEmbeddings(),
+        // Everything lives in the caller's arena, which the caller closes (this BertWeights is never closed).
+        return new BertWeights(weights.config(), arena, arena, weights.wordEmbeddings(), weights.positionEmbeddings(),
                 weights.tokenTypeEmbeddings(), weights.embeddingNormGamma(), weights.embeddingNormBeta(), layers);
     }
 
