@@ -117,6 +117,9 @@ TL_API tl_status tl_add_bias(tl_stream stream, int64_t rows, int64_t cols, tl_bu
     if (empty) return TL_OK;
     float *pb;
     TL_TRY(check_vector(fn, "bias", "cols", bb, bias_offset, cols, &pb));
+    Buffer xb;
+    TL_TRY(get_buffer(fn, "x", x, &xb));
+    TL_TRY(check_no_partial_overlap(fn, "x", xb, x_offset, ldx, "bias", bb, bias_offset, 0, rows, cols));
     return launch_elementwise<Elementwise::AddBias>(fn, s, rows, cols, px, ldx, pb, 0);
 }
 
@@ -132,6 +135,9 @@ TL_API tl_status tl_add(tl_stream stream, int64_t rows, int64_t cols, tl_buffer 
     if (empty) return TL_OK;
     float *py;
     TL_TRY(check_matrix(fn, "y", "rows", "cols", "ldy", yb, y_offset, rows, cols, ldy, &py));
+    Buffer xb;
+    TL_TRY(get_buffer(fn, "x", x, &xb));
+    TL_TRY(check_no_partial_overlap(fn, "x", xb, x_offset, ldx, "y", yb, y_offset, ldy, rows, cols));
     return launch_elementwise<Elementwise::Add>(fn, s, rows, cols, px, ldx, py, ldy);
 }
 
