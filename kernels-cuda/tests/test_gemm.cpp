@@ -98,6 +98,11 @@ int main() {
         {257, 263, 19, 0, 4, 3, 0, 4, 1, "just past the 128 tiles"},
         {5, 7, 0, 0, 0, 0, 0, 0, 0, "k = 0 gives zeros"},
         {40, 1152, 384, 0, 0, 0, 0, 0, 0, "MiniLM QKV projection"},
+        {10, 384, 1536, 0, 0, 0, 0, 0, 0, "small M, split K: MiniLM FFN down"},
+        {16, 70, 200, 3, 1, 2, 1, 3, 5, "small M = 16, unaligned, ragged"},
+        {17, 70, 200, 3, 1, 2, 1, 3, 5, "M = 17, past the small-M path"},
+        {3, 1, 4099, 0, 0, 0, 0, 0, 0, "small M, one column, prime K"},
+        {2, 3000, 60, 1, 0, 0, 2, 0, 0, "small M, many columns, K in one split"},
     };
     // Sizes the emulation (and a sanitizer) cannot afford run on the GPU build only.
     const GemmCase gpu_cases[] = {
