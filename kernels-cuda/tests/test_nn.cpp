@@ -8,12 +8,13 @@ namespace {
 
 const float kNegInf = -std::numeric_limits<float>::infinity();
 
-void test_add_bias_add_gelu(tl_stream s) {
-    const int64_t rows = 5, cols = 37, ldx = 40, ldy = 38;
-    const uint64_t off_x = 3, off_y = 1, off_b = 2;
-    auto hx = random_floats(off_x + rows * ldx, 11, -5.f, 5.f);
-    auto hy = random_floats(off_y + rows * ldy, 12);
-    auto hb = random_floats(off_b + cols + 1, 13);
+// Unaligned views take the scalar path; views whose rows start 16-byte aligned with whole float4s of columns
+// take the float4 path, with row counts around the rows each thread takes.
+void test_add_bias_add_gelu(tl_stream s, int64_t rows, int64_t cols, int64_t ldx, int64_t ldy, uint64_t off_x,
+                            uint64_t off_y, uint64_t off_b, unsigned seed) {
+    auto hx = random_floats(off_x + rows * ldx, seed, -5.f, 5.f);
+    auto hy = random_floats(off_y + rows * ldy, seed + 1);
+    auto hb = random_floats(off_b + cols + 1, seed + 2);
     tl_buffer x = upload(s, hx), y = upload(s, hy), b = upload(s, hb);
 
     OK(tl_add_bias(s, rows, cols, x, off_x, ldx, b, off_b));
@@ -142,7 +143,11 @@ void test_softmax(tl_stream s, int64_t rows, int64_t cols, int64_t pad, uint64_t
 int main() {
     tl_stream s;
     OK(tl_stream_create(&s));
-    test_add_bias_add_gelu(s);
+    test_add_bias_add_gelu(s, 5, 37, 40, 38, 3, 1, 2, 11);     // scalar: unaligned everything
+    test_add_bias_add_gelu(s, 7, 36, 40, 44, 4, 8, 12, 14);    // float4, 7 rows: a partial group of rows
+    test_add_bias_add_gelu(s, 1, 4, 4, 4, 0, 0, 0, 17);        // float4, one row of one float4
+    test_add_bias_add_gelu(s, 9, 1028, 1028, 1032, 0, 4, 0, 18);  // float4, columns past one block's 256
+    test_add_bias_add_gelu(s, 6, 36, 40, 40, 4, 8, 2, 21);     // bias unaligned: scalar
     test_overlapping_operands(s);
     test_layer_norm(s, 1, 1, 0, 0, 20);  // variance 0: the output is beta
     test_layer_norm(s, 7, 384, 3, 5, 21);
