@@ -99,7 +99,7 @@ skip_step() { record "$1" skipped - "$2"; } # skip_step NAME WHY
 describe_device() {
   local nvcc
   nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
-  { date -u; nvidia-smi || echo "nvidia-smi: not found"; echo "$nvcc:"; "$nvcc" --version; cmake --version; nproc; } \
+  { date -u; { command -v nvidia-smi >/dev/null && nvidia-smi; } || echo "nvidia-smi: not found"; echo "$nvcc:"; "$nvcc" --version; cmake --version; nproc; } \
     > "$RESULTS/device.txt" 2>&1
   head -20 "$RESULTS/device.txt"
   local gpu
