@@ -227,7 +227,11 @@ sanitizers() {
     note "compute-sanitizer needs a GPU: not run in the emulation dry run"
     return $SKIP
   fi
-  command -v compute-sanitizer >/dev/null 2>&1 || { note "compute-sanitizer not found: not run"; return $SKIP; }
+  # Like nvcc, it may be in the toolkit's bin folder without being on the PATH.
+  local sanitizer
+  sanitizer=$(command -v compute-sanitizer || ls "${CUDA_PATH:-/none}/bin/compute-sanitizer" \
+    "${CUDA_HOME:-/none}/bin/compute-sanitizer" /usr/local/cuda/bin/compute-sanitizer 2>/dev/null | head -1)
+  [ -n "$sanitizer" ] || { note "compute-sanitizer not found: not run"; return $SKIP; }
   local tool test log rc limit runs=0 bad=0 refused=0
   for run in memcheck:memory memcheck:embedding memcheck:gemm memcheck:nn memcheck:attention \
              racecheck:gemm racecheck:nn racecheck:attention synccheck:attention; do
@@ -240,7 +244,7 @@ sanitizers() {
       note "$tool $test: out of time, not run"
       continue
     fi
-    TL_TEST_UNDER_SANITIZER=1 timeout "$limit" compute-sanitizer --tool "$tool" --error-exitcode 1 \
+    TL_TEST_UNDER_SANITIZER=1 timeout "$limit" "$sanitizer" --tool "$tool" --error-exitcode 1 \
       --report-api-errors no "$BUILD/$test" > "$log" 2>&1
     rc=$?
     if grep -q "ERROR SUMMARY" "$log"; then
