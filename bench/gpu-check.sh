@@ -213,7 +213,7 @@ java_tests() {
     --select-class dev.tensorloom.mpo.cuda.CudaMpoKernelsContractTest 2>&1 | tee "$RESULTS/java-tests.log"
   local rc=${PIPESTATUS[0]}
   count() { sed -n "s/.*\[ *\([0-9][0-9]*\) tests $1 *\].*/\1/p" "$RESULTS/java-tests.log" | tail -1; }
-  note "$(count found) tests: $(count successful) passed, $(count failed) failed, $(count aborted) skipped by an \
+  [ -n "$(count found)" ] && note "$(count found) tests: $(count successful) passed, $(count failed) failed, $(count aborted) skipped by an \
 assumption (as the cuBLAS test without libcublas), $(count skipped) disabled"
   return $rc
 }
@@ -222,7 +222,7 @@ encoder_benchmark() {
   java_run -cp "$(ls "$BUNDLE"/lib/tensorloom-*.jar | tr '\n' ':')" dev.tensorloom.bench.gpu.GpuEncoderCheck \
     "$RESULTS/encoder.tsv" ${TL_ENCODER_CASES:+--cases "$TL_ENCODER_CASES"}
   local rc=$?
-  note "cases ${TL_ENCODER_CASES:-default}; table below"
+  [ $rc -eq 0 ] && note "cases ${TL_ENCODER_CASES:-default}; table below"
   return $rc
 }
 
