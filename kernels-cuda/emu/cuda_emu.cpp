@@ -6,6 +6,7 @@
 // go to a thread that has something to do.
 #include "cuda_emu.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -35,7 +36,8 @@ constinit thread_local ThreadContext t_thread;
 namespace {
 
 constexpr unsigned kMaxThreadsPerBlock = 1024;
-constexpr std::size_t kMaxDynamicShared = 227 * 1024; // what an H100 allows after opting in
+constexpr std::size_t kMaxDynamicShared = 227 * 1024;     // what an H100 allows after opting in
+constexpr std::size_t kDefaultDynamicShared = 48 * 1024;  // what a GPU allows a kernel that did not opt in
 
 // ---- settings -------------------------------------------------------------------------------------------
 
@@ -60,6 +62,13 @@ std::uint64_t device_capacity() {
 long barrier_timeout_seconds() {
     static const long seconds = static_cast<long>(env_u64("TL_EMU_BARRIER_TIMEOUT_SECONDS", 60));
     return seconds;
+}
+
+// Multiprocessors the device reports: a GPU's count, not the host's cores, so that a kernel's grid and tile
+// choices here are the ones it makes on a GPU.
+int sm_count() {
+    static const int n = static_cast<int>(std::clamp<std::uint64_t>(env_u64("TL_EMU_SM_COUNT", 132), 1, 4096));
+    return n;
 }
 
 unsigned cores() {
@@ -406,20 +415,54 @@ void check_width(const char *op, int width) {
         die("%s with width %d; it must be a power of two from 1 to 32", op, width);
 }
 
+namespace {
+// The dynamic shared memory limits that kernels opted in to with cudaFuncSetAttribute.
+struct SharedLimits {
+    std::mutex mutex;
+    std::map<const void *, std::size_t> bytes;
+};
+SharedLimits &shared_limits() {
+    static SharedLimits &l = *new SharedLimits; // never destroyed, like the other registries
+    return l;
+}
+
+std::size_t max_dynamic_shared(const void *kernel) {
+    if (kernel == nullptr) return kDefaultDynamicShared;
+    SharedLimits &l = shared_limits();
+    std::lock_guard lock(l.mutex);
+    const auto it = l.bytes.find(kernel);
+    return it == l.bytes.end() ? kDefaultDynamicShared : it->second;
+}
+
+} // namespace
+
+cudaError_t set_max_dynamic_shared(const void *kernel, int bytes) {
+    if (kernel == nullptr || bytes < 0 || static_cast<std::size_t>(bytes) > kMaxDynamicShared)
+        return fail(cudaErrorInvalidValue);
+    SharedLimits &l = shared_limits();
+    std::lock_guard lock(l.mutex);
+    l.bytes[kernel] = static_cast<std::size_t>(bytes);
+    return cudaSuccess;
+}
+
 void *dynamic_shared() {
     if (!t_thread.in_kernel) die("TL_DYNAMIC_SHARED used outside a kernel");
     return g_launch.shared_bytes > 0 ? g_launch.shared : nullptr;
 }
 
 void launch_erased(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream, const char *kernel_name,
-                   KernelThunk thunk, const void *kernel_call) {
+                   const void *kernel, KernelThunk thunk, const void *kernel_call) {
     if (t_thread.in_kernel) die("launched %s from a kernel; dynamic parallelism is not emulated", kernel_name);
     const std::uint64_t threads = std::uint64_t{block.x} * block.y * block.z;
     const bool valid = threads >= 1 && threads <= kMaxThreadsPerBlock && block.z <= 64 && grid.x >= 1 &&
-                       grid.x <= INT_MAX && grid.y >= 1 && grid.y <= 65535 && grid.z >= 1 && grid.z <= 65535 &&
-                       shared_bytes <= kMaxDynamicShared;
+                       grid.x <= INT_MAX && grid.y >= 1 && grid.y <= 65535 && grid.z >= 1 && grid.z <= 65535;
     if (!valid) {
         fail(cudaErrorInvalidConfiguration);
+        return;
+    }
+    // More than 48 KiB only after the kernel opted in, as on a GPU, which answers "invalid argument".
+    if (shared_bytes > max_dynamic_shared(kernel)) {
+        fail(cudaErrorInvalidValue);
         return;
     }
     if (!is_stream(stream)) {
@@ -532,7 +575,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device) {
     prop->maxGridSize[0] = INT_MAX;
     prop->maxGridSize[1] = 65535;
     prop->maxGridSize[2] = 65535;
-    prop->multiProcessorCount = static_cast<int>(tl_emu::cores());
+    prop->multiProcessorCount = tl_emu::sm_count();
     return cudaSuccess;
 }
 

@@ -17,9 +17,17 @@
 //    message on stderr naming the kernel, block and thread. A barrier that waits longer than
 //    TL_EMU_BARRIER_TIMEOUT_SECONDS (default 60) is taken for such a hang.
 //
+//  - Device limits are a GPU's, so that what a GPU would refuse is refused here: a launch may ask for at most
+//    48 KiB of dynamic shared memory unless its kernel opted in with cudaFuncSetAttribute(kernel,
+//    cudaFuncAttributeMaxDynamicSharedMemorySize, bytes), up to 227 KiB (cudaErrorInvalidValue otherwise, as on
+//    a GPU; a kernel's static __shared__ memory is not counted here, so keep a margin). The device reports 132
+//    multiprocessors, an H100's or H200's, so that grid and tile choices made from the count are a GPU's;
+//    TL_EMU_SM_COUNT sets another.
+//
 // Left out on purpose (kernels stay inside the subset below): cooperative groups, dynamic parallelism,
-// cudaFuncSetAttribute, __constant__ memory copies (cudaMemcpyToSymbol), textures, half precision, inline PTX,
-// and warp operations by only some of a warp's running lanes.
+// function attributes other than the dynamic shared memory limit, __constant__ memory copies
+// (cudaMemcpyToSymbol), textures, half precision, inline PTX, and warp operations by only some of a warp's
+// running lanes.
 #pragma once
 
 #include <atomic>
@@ -313,7 +321,11 @@ struct cudaDeviceProp {
     int maxThreadsPerBlock;
     int maxThreadsDim[3];
     int maxGridSize[3];
-    int multiProcessorCount; // the host's hardware threads
+    int multiProcessorCount; // TL_EMU_SM_COUNT, default 132 (an H100's or H200's), not the host's cores
+};
+
+enum cudaFuncAttribute {
+    cudaFuncAttributeMaxDynamicSharedMemorySize = 8,
 };
 
 const char *cudaGetErrorName(cudaError_t error);
@@ -356,15 +368,21 @@ cudaError_t cudaEventDestroy(cudaEvent_t event);
 namespace tl_emu {
 using KernelThunk = void (*)(const void *kernel_call);
 
+// What identifies a kernel to cudaFuncSetAttribute and to a launch: its address.
+template <class F> const void *kernel_key(F *kernel) { return reinterpret_cast<const void *>(kernel); }
+
+cudaError_t set_max_dynamic_shared(const void *kernel, int bytes);
+
 void launch_erased(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream, const char *kernel_name,
-                   KernelThunk thunk, const void *kernel_call);
+                   const void *kernel, KernelThunk thunk, const void *kernel_call);
 
 // Runs kernel_call() once per CUDA thread of the grid, like kernel<<<grid, block, shared_bytes, stream>>>.
-// An invalid configuration or stream runs nothing and is reported by cudaGetLastError, as in CUDA.
+// An invalid configuration or stream, or more dynamic shared memory than `kernel` may use, runs nothing and is
+// reported by cudaGetLastError, as in CUDA.
 template <class F>
 void launch(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream, const F &kernel_call,
-            const char *kernel_name = "kernel") {
-    launch_erased(grid, block, shared_bytes, stream, kernel_name,
+            const char *kernel_name = "kernel", const void *kernel = nullptr) {
+    launch_erased(grid, block, shared_bytes, stream, kernel_name, kernel,
                   [](const void *call) { (*static_cast<const F *>(call))(); }, &kernel_call);
 }
 
@@ -372,3 +390,10 @@ void launch(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream
 // when the block starts; null when the launch asked for none.
 void *dynamic_shared();
 } // namespace tl_emu
+
+// Only cudaFuncAttributeMaxDynamicSharedMemorySize: the most dynamic shared memory launches of `kernel` may ask
+// for, at most the device's sharedMemPerBlockOptin.
+template <class F> cudaError_t cudaFuncSetAttribute(F *kernel, cudaFuncAttribute attr, int value) {
+    if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize) return ::tl_emu::set_max_dynamic_shared(nullptr, -1);
+    return ::tl_emu::set_max_dynamic_shared(::tl_emu::kernel_key(kernel), value);
+}

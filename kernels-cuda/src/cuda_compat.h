@@ -28,6 +28,6 @@
         [&, tl_launch_args_ = ::std::make_tuple(__VA_ARGS__)] {                                               \
             ::std::apply([&](const auto &...tl_launch_arg_) { kernel(tl_launch_arg_...); }, tl_launch_args_); \
         },                                                                                                   \
-        #kernel)
+        #kernel, ::tl_emu::kernel_key(kernel))
 #define TL_DYNAMIC_SHARED(type, name) type *name = static_cast<type *>(::tl_emu::dynamic_shared())
 #endif

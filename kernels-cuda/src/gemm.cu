@@ -218,6 +218,125 @@ __global__ void __launch_bounds__(256)
     }
 }
 
+// ---- small M (M <= 16: a batch of one short sentence) ------------------------------------------------------
+// The tiled kernel gives such a product N/64 blocks that each walk all of K: for MiniLM's FFN-down at M = 10
+// that is 6 blocks on a GPU of 132 multiprocessors, each streaming a 1536-deep column strip of B alone. The
+// product is memory-bound (B is read once, and B is most of the traffic), so it is split along K instead: a
+// block takes 64 columns and a range of K, stages A's and B's 64-deep chunks in shared memory (loads
+// coalesced along B's contiguous dimension whichever its layout) and has 64 columns x 4 k-groups of threads
+// accumulate all 16 rows; the 4 groups are summed in shared memory, and the K ranges (enough of them for about
+// two blocks per multiprocessor) in a second small kernel over a workspace, in a fixed order, so the result
+// does not depend on scheduling.
+constexpr int kSmallM = 16;
+constexpr int kSmallBN = 64;
+constexpr int kSmallBK = 64;
+constexpr int kSmallGroups = 4;  // 64 x 4 = 256 threads
+
+// out[split][m][n] = sum over the split's K range of A[m][k]·B[k][n] for the block's 64 columns, where the
+// split is blockIdx.y and its range is chunks_per_split chunks of 64.
+template <bool TRANS_B>
+__global__ void __launch_bounds__(kSmallBN * kSmallGroups)
+    small_m_gemm_kernel(int M, int N, int K, int chunks_per_split, const float *__restrict__ A, int64_t lda,
+                        const float *__restrict__ B, int64_t ldb, float *__restrict__ out, int64_t ldout,
+                        int64_t split_stride) {
+    constexpr int THREADS = kSmallBN * kSmallGroups;
+    __shared__ float As[kSmallM][kSmallBK];
+    __shared__ float Bs[kSmallBK][kSmallBN + 1];  // +1: the transposing stores of TRANS_B hit distinct banks
+    __shared__ float partial[kSmallGroups][kSmallM][kSmallBN];
+    const int tid = threadIdx.x;
+    const int tx = tid % kSmallBN;  // column; a warp is 32 consecutive columns of one k-group
+    const int ty = tid / kSmallBN;  // k-group
+    const int n0 = blockIdx.x * kSmallBN;
+    const int64_t k_begin = int64_t(blockIdx.y) * chunks_per_split * kSmallBK;
+    const int64_t k_stop = k_begin + int64_t(chunks_per_split) * kSmallBK;
+    const int k_end = int(k_stop < K ? k_stop : K);
+
+    float acc[kSmallM];
+#pragma unroll
+    for (int m = 0; m < kSmallM; ++m) acc[m] = 0.f;
+
+    for (int k0 = int(k_begin); k0 < k_end; k0 += kSmallBK) {
+        for (int e = tid; e < kSmallM * kSmallBK; e += THREADS) {
+            const int m = e / kSmallBK, k = e % kSmallBK;
+            As[m][k] = m < M && k0 + k < k_end ? A[int64_t(m) * lda + k0 + k] : 0.f;
+        }
+        for (int e = tid; e < kSmallBK * kSmallBN; e += THREADS) {
+            if (TRANS_B) {  // B is [N, K]: consecutive threads along k
+                const int n = e / kSmallBK, k = e % kSmallBK;
+                Bs[k][n] = n0 + n < N && k0 + k < k_end ? B[int64_t(n0 + n) * ldb + k0 + k] : 0.f;
+            } else {  // B is [K, N]: consecutive threads along n
+                const int k = e / kSmallBN, n = e % kSmallBN;
+                Bs[k][n] = n0 + n < N && k0 + k < k_end ? B[int64_t(k0 + k) * ldb + n0 + n] : 0.f;
+            }
+        }
+        __syncthreads();
+#pragma unroll 4
+        for (int k = ty; k < kSmallBK; k += kSmallGroups) {
+            const float b = Bs[k][tx];
+#pragma unroll
+            for (int m = 0; m < kSmallM; ++m) acc[m] = fmaf(As[m][k], b, acc[m]);  // As: a broadcast per warp
+        }
+        __syncthreads();
+    }
+
+#pragma unroll
+    for (int m = 0; m < kSmallM; ++m) partial[ty][m][tx] = acc[m];
+    __syncthreads();
+    float *o = out + int64_t(blockIdx.y) * split_stride;
+    for (int e = tid; e < M * kSmallBN; e += THREADS) {
+        const int m = e / kSmallBN, c = e % kSmallBN;
+        float sum = 0.f;
+#pragma unroll
+        for (int g = 0; g < kSmallGroups; ++g) sum += partial[g][m][c];
+        if (n0 + c < N) o[int64_t(m) * ldout + n0 + c] = sum;
+    }
+}
+
+// C[m][n] = sum over the splits of workspace[split][m][n], splits in order.
+__global__ void __launch_bounds__(256)
+    sum_splits_kernel(int M, int N, int splits, const float *__restrict__ workspace, float *__restrict__ C,
+                      int64_t ldc) {
+    const int64_t total = int64_t(M) * N;
+    for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
+        float sum = 0.f;
+        for (int p = 0; p < splits; ++p) sum += workspace[p * total + e];
+        C[(e / N) * ldc + e % N] = sum;
+    }
+}
+
+template <bool TRANS_B>
+tl_status launch_small_m(const char *fn, tl_stream handle, cudaStream_t stream, int M, int N, int K, const float *A,
+                         int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc) {
+    const int64_t n_tiles = (int64_t(N) + kSmallBN - 1) / kSmallBN;
+    const int64_t chunks = (int64_t(K) + kSmallBK - 1) / kSmallBK;
+    int64_t splits = (2 * int64_t(tl::sm_count()) + n_tiles - 1) / n_tiles;  // about two blocks per SM
+    if (splits > chunks) splits = chunks;
+    if (splits > 65535) splits = 65535;  // gridDim.y
+    if (splits < 1) splits = 1;
+    const int64_t per_split = (chunks + splits - 1) / splits;
+    splits = (chunks + per_split - 1) / per_split;  // none left empty
+    const dim3 block(kSmallBN * kSmallGroups);
+    const dim3 grid{unsigned(n_tiles), unsigned(splits)};
+    const char *name = TRANS_B ? "small_m_gemm_kernel<transposed B>" : "small_m_gemm_kernel";
+    if (splits == 1) {
+        TL_LAUNCH(small_m_gemm_kernel<TRANS_B>, grid, block, 0, stream, M, N, K, int(per_split), A, lda, B, ldb, C,
+                  ldc, int64_t(0));
+        return tl::check_launch(fn, name);
+    }
+    // The workspace is the stream's scratch, held (locked) until both kernels are queued behind each other.
+    void *scratch = nullptr;
+    std::unique_lock<std::mutex> lock;
+    const int64_t stride = int64_t(M) * N;
+    TL_TRY(tl::stream_scratch(fn, handle, uint64_t(splits * stride) * sizeof(float), &scratch, &lock));
+    float *workspace = static_cast<float *>(scratch);
+    TL_LAUNCH(small_m_gemm_kernel<TRANS_B>, grid, block, 0, stream, M, N, K, int(per_split), A, lda, B, ldb,
+              workspace, int64_t(N), stride);
+    TL_TRY(tl::check_launch(fn, name));
+    TL_LAUNCH(sum_splits_kernel, dim3(tl::row_blocks(stride, 256)), dim3(256), 0, stream, M, N, int(splits),
+              workspace, C, ldc);
+    return tl::check_launch(fn, "sum_splits_kernel");
+}
+
 template <int BM, int BN, bool TRANS_B>
 tl_status launch_gemm(const char *fn, cudaStream_t stream, int M, int N, int K, const float *A, int64_t lda,
                       const float *B, int64_t ldb, float *C, int64_t ldc) {
@@ -277,6 +396,9 @@ tl_status gemm_common(const char *fn, bool trans_b, tl_stream stream, int64_t m,
         ldb = 4;
     }
     const int M = int(m), N = int(n), K = int(k);
+    if (M <= kSmallM && K > 0)
+        return trans_b ? launch_small_m<true>(fn, stream, s, M, N, K, A, lda, B, ldb, C, ldc)
+                       : launch_small_m<false>(fn, stream, s, M, N, K, A, lda, B, ldb, C, ldc);
     // Two 128x128 blocks fit on a multiprocessor at once; when the problem does not give every
     // multiprocessor even one of them, 64x64 tiles (64 threads, same 8x8 per thread) quadruple the blocks.
     const int64_t big_blocks = ((m + 127) / 128) * ((n + 127) / 128);

@@ -168,6 +168,41 @@ tl_status check_vector(const char *fn, const char *name, const char *count_name,
     return TL_OK;
 }
 
+// Whether some row r in [r_lo, r_hi] has r*ld within (d - cols, d + cols): whether a row of one operand,
+// shifted by r rows of ld elements, shares an element with a row of `cols` elements starting d further on.
+static bool rows_meet(int64_t d, int64_t cols, int64_t ld, int64_t r_lo, int64_t r_hi) {
+    const int64_t low = d - cols;  // r*ld must exceed this
+    int64_t r = low >= 0 ? low / ld + 1 : 1 - (ld - 1 - low) / ld;  // the smallest r with r*ld > low (ld > 0)
+    if (r < r_lo) r = r_lo;
+    return r <= r_hi && r * ld < d + cols;
+}
+
+tl_status check_no_partial_overlap(const char *fn, const char *x_name, const Buffer &x, uint64_t x_offset,
+                                   int64_t ldx, const char *y_name, const Buffer &y, uint64_t y_offset, int64_t ldy,
+                                   int64_t rows, int64_t cols) {
+    if (rows == 0 || cols == 0 || x.ptr != y.ptr) return TL_OK;  // separate allocations never overlap
+    const bool y_one_row = ldy == 0 || rows == 1;
+    if (x_offset == y_offset && (ldx == ldy || rows == 1)) return TL_OK;  // the same matrix
+    const int64_t d = int64_t(y_offset) - int64_t(x_offset);  // both offsets lie inside one checked buffer
+    bool shared;
+    if (y_one_row)  // y's elements d .. d+cols-1 against x's rows r*ldx .. r*ldx+cols-1
+        shared = rows_meet(d, cols, ldx, 0, rows - 1);
+    else if (ldx == ldy)  // rows r1 of x and r2 of y meet when (r1 - r2)*ld is within cols of d
+        shared = rows_meet(d, cols, ldx, -(rows - 1), rows - 1);
+    else {  // different strides: refuse when the extents meet at all (no kernel of ours is called that way)
+        const int64_t x_end = int64_t(x_offset) + (rows - 1) * ldx + cols;
+        const int64_t y_end = int64_t(y_offset) + (rows - 1) * ldy + cols;
+        shared = int64_t(x_offset) < y_end && int64_t(y_offset) < x_end;
+    }
+    if (!shared) return TL_OK;
+    return fail(TL_ERROR_INVALID_ARGUMENT,
+                "%s: %s [rows=%lld, cols=%lld, ld=%lld from offset %llu] and %s [%s, ld=%lld from offset %llu] "
+                "overlap without being the same matrix; a block could read %s where another already wrote %s",
+                fn, x_name, (long long)rows, (long long)cols, (long long)ldx, (unsigned long long)x_offset, y_name,
+                ldy == 0 ? "one row read by every row" : "same shape", (long long)ldy, (unsigned long long)y_offset,
+                y_name, x_name);
+}
+
 int sm_count() {
     // cudaGetDeviceProperties costs far more than a kernel launch, so it runs once per device.
     static std::mutex mutex;

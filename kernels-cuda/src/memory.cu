@@ -9,8 +9,13 @@
 
 namespace tl {
 
+// A stream's state lives as long as its last reference: the registry's, until tl_stream_destroy, and the
+// reference that get_stream leaves with the calling thread (below). tl_stream_destroy drains the stream,
+// frees its scratch and staging and marks it retired at once; the cudaStream_t itself goes with the state,
+// so a launch that looked the stream up before the destroy still queues on a live stream.
 struct StreamState {
     cudaStream_t stream = nullptr;
+    bool retired = false;  // tl_stream_destroy has run: no new use of the scratch or staging
     std::mutex scratch_mutex;
     void *scratch = nullptr;
     uint64_t scratch_bytes = 0;
@@ -20,6 +25,11 @@ struct StreamState {
     uint64_t staging_bytes = 0;
     cudaEvent_t staged = nullptr;
     bool staged_pending = false;
+
+    ~StreamState() {
+        // Work queued after the destroy still runs: cudaStreamDestroy releases the stream once it has.
+        if (stream && cudaStreamDestroy(stream) != cudaSuccess) (void)cudaGetLastError();
+    }
 };
 
 namespace {
@@ -53,11 +63,20 @@ tl_status check_range(const char *fn, const char *what, const Buffer &b, uint64_
 
 }  // namespace
 
+namespace {
+// The stream this host thread looked up last. A function looks its stream up, checks its operands and then
+// queues its work; holding the state from the look-up until the thread's next look-up keeps the cudaStream_t
+// alive across that launch, so a tl_stream_destroy on another thread in between cannot leave the work on a
+// destroyed stream (undefined on a GPU; the emulation would report an invalid handle).
+thread_local std::shared_ptr<StreamState> t_stream_in_use;
+}  // namespace
+
 tl_status get_stream(const char *fn, tl_stream handle, cudaStream_t *out) {
     *out = nullptr;  // set on every path: callers only read it after TL_OK, but the compiler cannot see that
     std::shared_ptr<StreamState> state;
     TL_TRY(lookup_stream(fn, handle, &state));
     *out = state->stream;
+    t_stream_in_use = std::move(state);
     return TL_OK;
 }
 
@@ -97,7 +116,7 @@ tl_status stream_scratch(const char *fn, tl_stream handle, uint64_t bytes, void 
     std::shared_ptr<StreamState> state;
     TL_TRY(lookup_stream(fn, handle, &state));
     std::unique_lock<std::mutex> guard(state->scratch_mutex);
-    if (!state->stream)  // destroyed by another thread between the look-up and the lock
+    if (state->retired)  // destroyed by another thread between the look-up and the lock
         return fail(TL_ERROR_INVALID_HANDLE, "%s: stream %p was destroyed", fn, static_cast<void *>(handle));
     TL_TRY(grow_scratch(fn, *state, bytes));
     *scratch = state->scratch;
@@ -111,7 +130,7 @@ tl_status stream_upload(const char *fn, tl_stream handle, const void *host, uint
     std::shared_ptr<StreamState> state;
     TL_TRY(lookup_stream(fn, handle, &state));
     std::unique_lock<std::mutex> guard(state->scratch_mutex);
-    if (!state->stream)  // destroyed by another thread between the look-up and the lock
+    if (state->retired)  // destroyed by another thread between the look-up and the lock
         return fail(TL_ERROR_INVALID_HANDLE, "%s: stream %p was destroyed", fn, static_cast<void *>(handle));
     cudaError_t e;
     if (!state->staged) {
@@ -321,12 +340,12 @@ TL_API tl_status tl_stream_create(tl_stream *stream) {
     // Non-blocking: tensorloom's streams must not serialise against the legacy default stream that
     // other libraries in the process may use.
     cudaError_t e = cudaStreamCreateWithFlags(&state->stream, cudaStreamNonBlocking);
-    if (e != cudaSuccess) return cuda_fail(fn, "cudaStreamCreateWithFlags", e, false);
-    tl_stream handle = register_stream(state);
-    if (!handle) {
-        cudaStreamDestroy(state->stream);
-        return fail(TL_ERROR_CUDA, "%s: too many live streams", fn);
+    if (e != cudaSuccess) {
+        state->stream = nullptr;
+        return cuda_fail(fn, "cudaStreamCreateWithFlags", e, false);
     }
+    tl_stream handle = register_stream(state);
+    if (!handle) return fail(TL_ERROR_CUDA, "%s: too many live streams", fn);  // ~StreamState destroys it
     *stream = handle;
     return TL_OK;
 }
@@ -338,7 +357,7 @@ TL_API tl_status tl_stream_destroy(tl_stream stream) {
     if (!unregister_stream(stream, &state))
         return fail(TL_ERROR_INVALID_HANDLE, "%s: stream %p is not a live tl_stream (destroyed twice or never created)",
                     fn, static_cast<void *>(stream));
-    std::lock_guard<std::mutex> lock(state->scratch_mutex);
+    std::unique_lock<std::mutex> lock(state->scratch_mutex);
     cudaError_t sync = cudaStreamSynchronize(state->stream);
     if (sync != cudaSuccess) (void)cudaGetLastError();
     cudaError_t e = cudaSuccess;
@@ -351,11 +370,14 @@ TL_API tl_status tl_stream_destroy(tl_stream stream) {
     if (state->staged) (void)cudaEventDestroy(state->staged);
     state->staged = nullptr;
     state->staged_pending = false;
-    cudaError_t d = cudaStreamDestroy(state->stream);
-    state->stream = nullptr;
+    state->retired = true;
+    lock.unlock();
+    // This thread is not inside a launch, so its own reference can go; the cudaStream_t is destroyed with the
+    // last reference, here unless another thread is between its look-up and its launch.
+    if (t_stream_in_use == state) t_stream_in_use.reset();
+    state.reset();
     if (sync != cudaSuccess) return cuda_fail(fn, "cudaStreamSynchronize", sync, true);
     if (e != cudaSuccess) return cuda_fail(fn, "cudaFree (stream scratch)", e, false);
-    if (d != cudaSuccess) return cuda_fail(fn, "cudaStreamDestroy", d, false);
     return TL_OK;
 }
 

@@ -93,6 +93,16 @@ inline tl_status check_vector(const char *fn, const char *name, const char *coun
     return status;
 }
 
+// For an elementwise kernel that writes x [rows, cols] (leading dimension ldx) while reading y, whose operands
+// are __restrict__: refuses x and y that share an element without being the same matrix, naming both. On a
+// GPU one block may then read an element of y that another block has already written as x. y is [rows, cols]
+// with leading dimension ldy, or, when ldy == 0, one row that every row of x reads (a bias). The same matrix
+// (same buffer, offset and leading dimension) is fine, since the thread that reads an element writes it; so
+// are strided views that interleave without sharing an element. Both operands already passed check_matrix.
+tl_status check_no_partial_overlap(const char *fn, const char *x_name, const Buffer &x, uint64_t x_offset,
+                                   int64_t ldx, const char *y_name, const Buffer &y, uint64_t y_offset, int64_t ldy,
+                                   int64_t rows, int64_t cols);
+
 // Fails with TL_ERROR_INVALID_ARGUMENT naming the first negative size among up to four.
 tl_status check_sizes(const char *fn, const char *n0, int64_t v0, const char *n1 = nullptr, int64_t v1 = 0,
                       const char *n2 = nullptr, int64_t v2 = 0, const char *n3 = nullptr, int64_t v3 = 0);

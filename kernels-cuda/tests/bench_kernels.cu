@@ -1,11 +1,20 @@
-// GPU timings of every tensorloom kernel through the public ABI, with the references that judge them:
-// cuBLAS Sgemm (loaded with dlopen, never linked) for GEMM, device-to-device cudaMemcpy bandwidth for
-// the memory-bound kernels. Median of N timed repetitions (cudaEvents on the kernel's stream) after
-// warm-up.
+// GPU timings of every tensorloom kernel through the public ABI, with the references that judge them, in
+// one table: the device's copy bandwidth (cudaMemcpyAsync device to device, counted as the bytes it reads
+// plus the bytes it writes) for every kernel, and cuBLAS (loaded with dlopen, never linked: Sgemm for the
+// products, Sgemv for GEMV) where it has the same operation.
+//
+// Timing: a sample is N back-to-back calls between two events on the kernel's stream, divided by N, with N
+// chosen so that a sample lasts about 2 ms; the figure is the median of 7 samples after a warm-up. Events
+// around a single call would count the 3-6 us the host takes to launch it, which the GPU otherwise hides
+// behind the previous kernel: that understates GEMV by 15-25% and small kernels by up to 2x. A kernel's
+// bandwidth is the bytes it must move (each operand read once, each result written once) over its time, and
+// it is compared with the copy's read + write traffic, the same kind of figure.
 //
 //   bench_kernels [results.tsv]     (TL_CUBLAS_PATH=/path/to/libcublas.so.N to pick a cuBLAS)
 //
-// Writes a readable table to stdout and a TSV (one row per measurement) to the given path.
+// Writes the table to stdout and a TSV (one row per measurement) to the given path. Exits 1 if a product
+// disagrees with cuBLAS beyond fp32 rounding (this doubles as a correctness check at sizes the tests cannot
+// afford), never because of a speed.
 #include <cuda_runtime.h>
 #include <dlfcn.h>
 
@@ -49,6 +58,8 @@ typedef cublasStatus_t (*cublasDestroy_t)(cublasHandle_t);
 typedef cublasStatus_t (*cublasSetStream_t)(cublasHandle_t, cudaStream_t);
 typedef cublasStatus_t (*cublasSgemm_t)(cublasHandle_t, int, int, int, int, int, const float *, const float *, int,
                                         const float *, int, const float *, float *, int);
+typedef cublasStatus_t (*cublasSgemv_t)(cublasHandle_t, int, int, int, const float *, const float *, int,
+                                        const float *, int, const float *, float *, int);
 
 struct Cublas {
     void *lib = nullptr;
@@ -57,6 +68,7 @@ struct Cublas {
     cublasDestroy_t destroy = nullptr;
     cublasSetStream_t set_stream = nullptr;
     cublasSgemm_t sgemm = nullptr;
+    cublasSgemv_t sgemv = nullptr;
     std::string from;
 
     bool load(cudaStream_t stream) {
@@ -77,7 +89,8 @@ struct Cublas {
         destroy = (cublasDestroy_t)dlsym(lib, "cublasDestroy_v2");
         set_stream = (cublasSetStream_t)dlsym(lib, "cublasSetStream_v2");
         sgemm = (cublasSgemm_t)dlsym(lib, "cublasSgemm_v2");
-        if (!create || !destroy || !set_stream || !sgemm || create(&handle) != 0) {
+        sgemv = (cublasSgemv_t)dlsym(lib, "cublasSgemv_v2");
+        if (!create || !destroy || !set_stream || !sgemm || !sgemv || create(&handle) != 0) {
             std::printf("cuBLAS at %s is unusable (missing symbols or cublasCreate failed)\n", from.c_str());
             return false;
         }
@@ -92,53 +105,109 @@ struct Cublas {
         else
             sgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &alpha, B, n, A, k, &beta, C, n);
     }
+    // Row-major y[m] = A[m,k]·x: A is column-major Aᵀ [k,m], so y = (Aᵀ)ᵀ·x.
+    void gemv(int m, int k, const float *A, const float *x, float *y) {
+        const float alpha = 1.f, beta = 0.f;
+        sgemv(handle, CUBLAS_OP_T, k, m, &alpha, A, k, x, 1, &beta, y, 1);
+    }
 };
 
 // ---- timing --------------------------------------------------------------------------------------------
 struct Timer {
     cudaStream_t stream;
-    int warmup, reps;
-    // Median milliseconds of one call of f.
-    double time(const std::function<void()> &f) const {
+    static constexpr int kSamples = 7;
+    static constexpr double kSampleMs = 2.0;
+
+    // Microseconds per call of f, as described at the top: N back-to-back calls between two events / N.
+    double us_per_call(const std::function<void()> &f, int *calls_out = nullptr) const {
         cudaEvent_t a, b;
         CUDA_CHECK(cudaEventCreate(&a));
         CUDA_CHECK(cudaEventCreate(&b));
-        for (int i = 0; i < warmup; ++i) f();
-        CUDA_CHECK(cudaStreamSynchronize(stream));
-        std::vector<double> ms;
-        for (int i = 0; i < reps; ++i) {
+        auto sample = [&](int calls) {
             CUDA_CHECK(cudaEventRecord(a, stream));
-            f();
+            for (int i = 0; i < calls; ++i) f();
             CUDA_CHECK(cudaEventRecord(b, stream));
             CUDA_CHECK(cudaEventSynchronize(b));
-            float t = 0;
-            CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
-            ms.push_back(t);
-        }
+            float ms = 0;
+            CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+            return double(ms) / calls;
+        };
+        for (int i = 0; i < 3; ++i) f();  // warm-up: first-launch costs, caches, clocks
+        CUDA_CHECK(cudaStreamSynchronize(stream));
+        const double one = sample(1);  // an over-estimate (it includes a launch), so N errs short
+        const int calls = int(std::clamp(kSampleMs / std::max(one, 1e-4), 1.0, 2000.0));
+        std::vector<double> ms;
+        for (int i = 0; i < kSamples; ++i) ms.push_back(sample(calls));
         CUDA_CHECK(cudaEventDestroy(a));
         CUDA_CHECK(cudaEventDestroy(b));
         std::sort(ms.begin(), ms.end());
-        return ms[ms.size() / 2];
+        if (calls_out) *calls_out = calls;
+        return 1000.0 * ms[ms.size() / 2];
     }
 };
 
+// One line of the table. `bytes` is what the kernel must move (0: not memory-bound, judged by FLOP/s);
+// `flops` its arithmetic (0: none worth counting). The value is GB/s for a memory-bound kernel, TFLOP/s for a
+// compute-bound one; cublas_us is cuBLAS's time for the same operation (NaN when there is none).
 struct Row {
-    std::string kernel, shape, unit;
-    double ms, value, reference, ratio;  // reference/ratio NaN when there is none
-    std::string reference_name;
+    std::string kernel, shape;
+    double us;
+    int calls;
+    double bytes, flops, cublas_us;
 };
 
 std::vector<Row> g_rows;
+std::vector<std::string> g_notes;
+double g_copy_gbs = NAN;  // the copy's read + write traffic, GB/s
+bool g_mismatch = false;
 
-void report(const std::string &kernel, const std::string &shape, double ms, double value, const std::string &unit,
-            double reference = NAN, const std::string &reference_name = "") {
-    Row r{kernel, shape, unit, ms, value, reference, std::isnan(reference) ? NAN : value / reference, reference_name};
-    g_rows.push_back(r);
-    if (std::isnan(reference))
-        std::printf("%-22s %-28s %10.4f ms %10.1f %-7s\n", kernel.c_str(), shape.c_str(), ms, value, unit.c_str());
-    else
-        std::printf("%-22s %-28s %10.4f ms %10.1f %-7s  %-22s %10.1f  %6.1f%%\n", kernel.c_str(), shape.c_str(), ms,
-                    value, unit.c_str(), reference_name.c_str(), reference, 100.0 * value / reference);
+bool memory_bound(const Row &r) { return r.bytes > 0; }
+double value_of(const Row &r, double us) { return memory_bound(r) ? r.bytes / us / 1e3 : r.flops / us / 1e6; }
+const char *unit_of(const Row &r) { return memory_bound(r) ? "GB/s" : "TFLOP/s"; }
+
+void add_row(const std::string &kernel, const std::string &shape, double us, int calls, double bytes, double flops,
+             double cublas_us = NAN) {
+    g_rows.push_back(Row{kernel, shape, us, calls, bytes, flops, cublas_us});
+    std::printf("  measured %-20s %-18s %10.2f us/call (%d calls per sample)\n", kernel.c_str(), shape.c_str(), us,
+                calls);
+}
+
+void print_table(const char *device) {
+    std::printf("\n%s: copy (device to device, read + write) %.0f GB/s\n\n", device, g_copy_gbs);
+    std::printf("%-20s %-18s %10s %10s %-7s %8s %10s %8s\n", "kernel", "shape", "us/call", "achieved", "unit",
+                "% copy", "cuBLAS", "% cuBLAS");
+    for (const Row &r : g_rows) {
+        const double v = value_of(r, r.us);
+        char copy_pct[16] = "-", cublas[16] = "-", cublas_pct[16] = "-";
+        if (r.bytes > 0) std::snprintf(copy_pct, sizeof copy_pct, "%.1f", 100.0 * (r.bytes / r.us / 1e3) / g_copy_gbs);
+        if (!std::isnan(r.cublas_us)) {
+            std::snprintf(cublas, sizeof cublas, "%.2f", value_of(r, r.cublas_us));
+            std::snprintf(cublas_pct, sizeof cublas_pct, "%.1f", 100.0 * r.cublas_us / r.us);
+        }
+        std::printf("%-20s %-18s %10.2f %10.2f %-7s %8s %10s %8s\n", r.kernel.c_str(), r.shape.c_str(), r.us, v,
+                    unit_of(r), copy_pct, cublas, cublas_pct);
+    }
+    for (const std::string &n : g_notes) std::printf("%s\n", n.c_str());
+}
+
+void write_tsv(const char *path, const char *device) {
+    FILE *f = std::fopen(path, "w");
+    if (!f) {
+        std::fprintf(stderr, "cannot write %s\n", path);
+        std::exit(1);
+    }
+    std::fprintf(f, "device\tkernel\tshape\tus_per_call\tcalls_per_sample\tvalue\tunit\tpct_of_copy\tcublas_value"
+                    "\tpct_of_cublas\n");
+    for (const Row &r : g_rows) {
+        std::fprintf(f, "%s\t%s\t%s\t%.3f\t%d\t%.3f\t%s\t", device, r.kernel.c_str(), r.shape.c_str(), r.us, r.calls,
+                     value_of(r, r.us), unit_of(r));
+        if (r.bytes > 0) std::fprintf(f, "%.1f", 100.0 * (r.bytes / r.us / 1e3) / g_copy_gbs);
+        std::fprintf(f, "\t");
+        if (!std::isnan(r.cublas_us)) std::fprintf(f, "%.3f\t%.1f", value_of(r, r.cublas_us), 100.0 * r.cublas_us / r.us);
+        else std::fprintf(f, "\t");
+        std::fprintf(f, "\n");
+    }
+    std::fclose(f);
 }
 
 tl_buffer random_buffer(tl_stream s, size_t floats, unsigned seed, float lo = -1.f, float hi = 1.f) {
@@ -165,6 +234,23 @@ std::vector<float> to_host(tl_stream s, tl_buffer b, size_t floats) {
     return h;
 }
 
+// Compares a result with cuBLAS's: fp32 sums of k products differ by rounding of order k * 2^-24 * sum |a||b|;
+// 1e-3 of the largest output is far above that and far below any indexing or race error.
+void compare(tl_stream s, const char *what, tl_buffer got, tl_buffer want, size_t floats) {
+    auto c = to_host(s, got, floats), r = to_host(s, want, floats);
+    double worst = 0, largest = 0;
+    for (size_t i = 0; i < floats; ++i) {
+        worst = std::max(worst, std::fabs(double(c[i]) - r[i]));
+        largest = std::max(largest, std::fabs(double(r[i])));
+    }
+    char line[160];
+    const bool bad = !(worst <= 1e-3 * largest);
+    std::snprintf(line, sizeof line, "%s against cuBLAS: max |diff| %.3g of max |C| %.3g%s", what, worst, largest,
+                  bad ? "  MISMATCH" : "");
+    g_notes.push_back(line);
+    g_mismatch |= bad;
+}
+
 std::string shape(std::initializer_list<long long> dims) {
     std::string s;
     for (long long d : dims) s += (s.empty() ? "" : "x") + std::to_string(d);
@@ -187,35 +273,33 @@ int main(int argc, char **argv) {
     void *native;
     TL_CHECK(tl_stream_native(s, &native));
     cudaStream_t cs = static_cast<cudaStream_t>(native);
-    std::printf("device: %s   library: %s\n\n", name, tl_library_variant());
+    std::printf("device: %s   library: %s\n", name, tl_library_variant());
 
     Cublas cublas;
     const bool have_cublas = cublas.load(cs);
     if (have_cublas)
         std::printf("cuBLAS: %s\n", cublas.from.c_str());
     else
-        std::printf("cuBLAS not found (set TL_CUBLAS_PATH): GEMM ratios skipped\n");
+        std::printf("cuBLAS not found (set TL_CUBLAS_PATH): no cuBLAS column\n");
+    const Timer t{cs};
+    int calls = 0;
 
-    // ---- device copy bandwidth: the bar for memory-bound kernels ----
-    double copy_read_gbs = NAN, copy_rw_gbs = NAN;
+    // ---- device copy: the bandwidth every kernel is compared with ----
     {
         const size_t bytes = size_t(512) << 20;
         tl_buffer a, b;
         TL_CHECK(tl_malloc(bytes, &a));
         TL_CHECK(tl_malloc(bytes, &b));
         TL_CHECK(tl_memset(s, a, 0, 1, bytes));
-        Timer t{cs, 3, 20};
-        const double ms = t.time([&] { CUDA_CHECK(cudaMemcpyAsync(dptr(b), dptr(a), bytes, cudaMemcpyDeviceToDevice, cs)); });
-        copy_read_gbs = bytes / ms / 1e6;
-        copy_rw_gbs = 2.0 * bytes / ms / 1e6;
-        report("cudaMemcpy D2D", "512 MiB (read only)", ms, copy_read_gbs, "GB/s");
-        report("cudaMemcpy D2D", "512 MiB (read+write)", ms, copy_rw_gbs, "GB/s");
+        const double us = t.us_per_call(
+            [&] { CUDA_CHECK(cudaMemcpyAsync(dptr(b), dptr(a), bytes, cudaMemcpyDeviceToDevice, cs)); }, &calls);
+        g_copy_gbs = 2.0 * bytes / us / 1e3;
+        add_row("copy (D2D)", "512 MiB", us, calls, 2.0 * bytes, 0);
         TL_CHECK(tl_free(a));
         TL_CHECK(tl_free(b));
     }
-    std::printf("\n");
 
-    // ---- GEMM vs cuBLAS ----
+    // ---- GEMM against cuBLAS Sgemm: square products (compute-bound) ----
     for (int trans = 0; trans < 2; ++trans) {
         for (int n : {1024, 2048, 4096}) {
             if (trans && n != 4096) continue;
@@ -223,68 +307,90 @@ int main(int argc, char **argv) {
             tl_buffer A = random_buffer(s, nn, 1), B = random_buffer(s, nn, 2), C, Cref;
             TL_CHECK(tl_malloc(nn * 4, &C));
             TL_CHECK(tl_malloc(nn * 4, &Cref));
-            Timer t{cs, 3, n >= 4096 ? 10 : 20};
-            const double flop = 2.0 * n * n * double(n);
-            const double ms = t.time([&] {
+            const char *kernel = trans ? "gemm_transposed_b" : "gemm";
+            const double us = t.us_per_call([&] {
                 if (trans)
                     TL_CHECK(tl_gemm_transposed_b(s, n, n, n, A, 0, n, B, 0, n, C, 0, n));
                 else
                     TL_CHECK(tl_gemm(s, n, n, n, A, 0, n, B, 0, n, C, 0, n));
-            });
+            }, &calls);
             double ref = NAN;
             if (have_cublas) {
-                const double ms_ref = t.time([&] { cublas.gemm(trans, n, n, n, dptr(A), dptr(B), dptr(Cref)); });
-                ref = flop / ms_ref / 1e6;
-                // Agreement with cuBLAS doubles as a correctness check at sizes the tests cannot afford.
-                auto c = to_host(s, C, nn), r = to_host(s, Cref, nn);
-                double worst = 0;
-                for (size_t i = 0; i < nn; ++i) worst = std::max(worst, std::fabs(double(c[i]) - r[i]));
-                std::printf("  (max |tensorloom - cuBLAS| = %.3g)\n", worst);
+                ref = t.us_per_call([&] { cublas.gemm(trans, n, n, n, dptr(A), dptr(B), dptr(Cref)); });
+                compare(s, (std::string(kernel) + " " + shape({n, n, n})).c_str(), C, Cref, nn);
             }
-            report(trans ? "gemm_transposed_b" : "gemm", shape({n, n, n}), ms, flop / ms / 1e6, "GFLOP/s", ref,
-                   "cuBLAS Sgemm");
+            add_row(kernel, shape({n, n, n}), us, calls, 0, 2.0 * n * n * double(n), ref);
             for (tl_buffer b : {A, B, C, Cref}) TL_CHECK(tl_free(b));
         }
     }
-    std::printf("\n");
 
-    // ---- GEMV vs copy bandwidth ----
+    // ---- small-M GEMM (a batch of one 10-token sentence through MiniLM's projections): memory-bound ----
+    {
+        const int m = 10;
+        const int shapes[][2] = {{384, 1152}, {384, 1536}, {1536, 384}};  // (k, n): QKV, FFN up, FFN down
+        for (const auto &kn : shapes) {
+            const int k = kn[0], n = kn[1];
+            tl_buffer A = random_buffer(s, size_t(m) * k, 12), B = random_buffer(s, size_t(k) * n, 13), C, Cref;
+            TL_CHECK(tl_malloc(size_t(m) * n * 4, &C));
+            TL_CHECK(tl_malloc(size_t(m) * n * 4, &Cref));
+            const double us = t.us_per_call([&] { TL_CHECK(tl_gemm(s, m, n, k, A, 0, k, B, 0, n, C, 0, n)); }, &calls);
+            double ref = NAN;
+            if (have_cublas) {
+                ref = t.us_per_call([&] { cublas.gemm(false, m, n, k, dptr(A), dptr(B), dptr(Cref)); });
+                compare(s, ("gemm " + shape({m, n, k})).c_str(), C, Cref, size_t(m) * n);
+            }
+            add_row("gemm (small M)", shape({m, n, k}), us, calls, 4.0 * (double(m) * k + double(k) * n + double(m) * n),
+                    2.0 * m * n * double(k), ref);
+            for (tl_buffer b : {A, B, C, Cref}) TL_CHECK(tl_free(b));
+        }
+    }
+
+    // ---- GEMV against the copy and cuBLAS Sgemv; 8192² (256 MB) is the size that judges it, since 4096²
+    // (64 MB) sits near an H200's L2 ----
     for (int n : {4096, 8192}) {
         const size_t nn = size_t(n) * n;
-        tl_buffer A = random_buffer(s, nn, 3), x = random_buffer(s, n, 4), y;
+        tl_buffer A = random_buffer(s, nn, 3), x = random_buffer(s, n, 4), y, yref;
         TL_CHECK(tl_malloc(size_t(n) * 4, &y));
-        Timer t{cs, 5, 50};
-        const double ms = t.time([&] { TL_CHECK(tl_gemv(s, n, n, A, 0, n, x, 0, y, 0)); });
+        TL_CHECK(tl_malloc(size_t(n) * 4, &yref));
+        const double us = t.us_per_call([&] { TL_CHECK(tl_gemv(s, n, n, A, 0, n, x, 0, y, 0)); }, &calls);
+        double ref = NAN;
+        if (have_cublas) {
+            ref = t.us_per_call([&] { cublas.gemv(n, n, dptr(A), dptr(x), dptr(yref)); });
+            compare(s, ("gemv " + shape({n, n})).c_str(), y, yref, n);
+        }
         const double bytes = 4.0 * (double(nn) + 2.0 * n);
-        report("gemv", shape({n, n}), ms, bytes / ms / 1e6, "GB/s", copy_read_gbs, "copy (read only)");
-        for (tl_buffer b : {A, x, y}) TL_CHECK(tl_free(b));
+        add_row("gemv", shape({n, n}), us, calls, bytes, 2.0 * double(nn), ref);
+        if (n == 8192) {
+            char line[160];
+            std::snprintf(line, sizeof line, "gemv 8192x8192: %.1f%% of the copy's read + write bandwidth (bar: 70%%)",
+                          100.0 * (bytes / us / 1e3) / g_copy_gbs);
+            g_notes.push_back(line);
+        }
+        for (tl_buffer b : {A, x, y, yref}) TL_CHECK(tl_free(b));
     }
-    std::printf("\n");
 
     // ---- transformer layers at MiniLM-like shapes (hidden 384, 12 heads of 32, FFN 1536, seq 128) ----
     {
         const int batch = 32, seq = 128, hidden = 384, heads = 12, hd = 32, ffn = 1536;
         const int rows = batch * seq;
-        Timer t{cs, 5, 50};
+        const double f = 4.0;  // bytes per float
         tl_buffer x = random_buffer(s, size_t(rows) * ffn, 5, -3.f, 3.f);
         tl_buffer y = random_buffer(s, size_t(rows) * hidden, 6);
         tl_buffer g = random_buffer(s, hidden, 7, 0.5f, 1.5f), bvec = random_buffer(s, ffn, 8);
-        double ms;
+        double us;
 
-        ms = t.time([&] { TL_CHECK(tl_add_bias(s, rows, ffn, x, 0, ffn, bvec, 0)); });
-        report("add_bias", shape({rows, ffn}), ms, 8.0 * rows * ffn / ms / 1e6, "GB/s", copy_rw_gbs, "copy (read+write)");
-        ms = t.time([&] { TL_CHECK(tl_add(s, rows, hidden, x, 0, hidden, y, 0, hidden)); });
-        report("add", shape({rows, hidden}), ms, 12.0 * rows * hidden / ms / 1e6, "GB/s", copy_rw_gbs, "copy (read+write)");
-        ms = t.time([&] { TL_CHECK(tl_gelu(s, rows, ffn, x, 0, ffn)); });
-        report("gelu", shape({rows, ffn}), ms, 8.0 * rows * ffn / ms / 1e6, "GB/s", copy_rw_gbs, "copy (read+write)");
-        ms = t.time([&] { TL_CHECK(tl_layer_norm(s, rows, hidden, y, 0, hidden, g, 0, bvec, 0, 1e-12f)); });
-        report("layer_norm", shape({rows, hidden}), ms, 8.0 * rows * hidden / ms / 1e6, "GB/s", copy_rw_gbs,
-               "copy (read+write)");
+        us = t.us_per_call([&] { TL_CHECK(tl_add_bias(s, rows, ffn, x, 0, ffn, bvec, 0)); }, &calls);
+        add_row("add_bias", shape({rows, ffn}), us, calls, f * (2.0 * rows * ffn + ffn), 0);
+        us = t.us_per_call([&] { TL_CHECK(tl_add(s, rows, hidden, x, 0, hidden, y, 0, hidden)); }, &calls);
+        add_row("add", shape({rows, hidden}), us, calls, f * 3.0 * rows * hidden, 0);
+        us = t.us_per_call([&] { TL_CHECK(tl_gelu(s, rows, ffn, x, 0, ffn)); }, &calls);
+        add_row("gelu", shape({rows, ffn}), us, calls, f * 2.0 * rows * ffn, 0);
+        us = t.us_per_call([&] { TL_CHECK(tl_layer_norm(s, rows, hidden, y, 0, hidden, g, 0, bvec, 0, 1e-12f)); }, &calls);
+        add_row("layer_norm", shape({rows, hidden}), us, calls, f * (2.0 * rows * hidden + 2.0 * hidden), 0);
         const int srows = batch * heads * seq;
         tl_buffer scores = random_buffer(s, size_t(srows) * seq, 9, -5.f, 5.f);
-        ms = t.time([&] { TL_CHECK(tl_softmax_rows(s, srows, seq, scores, 0, seq)); });
-        report("softmax_rows", shape({srows, seq}), ms, 8.0 * srows * seq / ms / 1e6, "GB/s", copy_rw_gbs,
-               "copy (read+write)");
+        us = t.us_per_call([&] { TL_CHECK(tl_softmax_rows(s, srows, seq, scores, 0, seq)); }, &calls);
+        add_row("softmax_rows", shape({srows, seq}), us, calls, f * 2.0 * srows * seq, 0);
 
         tl_buffer qkv = random_buffer(s, size_t(rows) * 3 * hidden, 10), out, mask;
         TL_CHECK(tl_malloc(size_t(rows) * hidden * 4, &out));
@@ -293,45 +399,44 @@ int main(int argc, char **argv) {
             for (int tkn = seq - (b * 7) % (seq / 2); tkn < seq; ++tkn) hm[size_t(b) * seq + tkn] = 0.f;
         TL_CHECK(tl_malloc(size_t(rows) * 4, &mask));
         TL_CHECK(tl_copy_to_device(s, mask, 0, hm.data(), hm.size() * 4));
-        ms = t.time([&] {
+        us = t.us_per_call([&] {
             TL_CHECK(tl_attention(s, batch, seq, heads, hd, qkv, 0, 3 * hidden, qkv, hidden, 3 * hidden, qkv, 2 * hidden,
                                   3 * hidden, mask, 0, out, 0, hidden));
-        });
-        report("attention", shape({batch, seq, heads, hd}), ms, 16.0 * rows * hidden / ms / 1e6, "GB/s", copy_rw_gbs,
-               "copy (read+write)");
-        report("attention", shape({batch, seq, heads, hd}), ms, 4.0 * batch * heads * double(seq) * seq * hd / ms / 1e6,
-               "GFLOP/s");
+        }, &calls);
+        add_row("attention", shape({batch, seq, heads, hd}), us, calls, 0, 4.0 * batch * heads * double(seq) * seq * hd);
+        add_row("attention (traffic)", shape({batch, seq, heads, hd}), us, calls, f * (4.0 * rows * hidden + rows), 0);
 
         std::vector<int32_t> ids(rows);
         for (int i = 0; i < rows; ++i) ids[i] = (i * 7919) % 30522;
         tl_buffer table = random_buffer(s, size_t(30522) * hidden, 11);
-        ms = t.time([&] { TL_CHECK(tl_gather_rows(s, rows, hidden, table, 0, hidden, 30522, ids.data(), y, 0, hidden)); });
-        report("gather_rows", shape({rows, hidden}), ms, 8.0 * rows * hidden / ms / 1e6, "GB/s", copy_rw_gbs,
-               "copy (read+write)");
+        us = t.us_per_call([&] { TL_CHECK(tl_gather_rows(s, rows, hidden, table, 0, hidden, 30522, ids.data(), y, 0, hidden)); },
+                           &calls);
+        add_row("gather_rows", shape({rows, hidden}), us, calls, f * (2.0 * rows * hidden + rows), 0);
         tl_buffer pooled;
         TL_CHECK(tl_malloc(size_t(batch) * hidden * 4, &pooled));
-        ms = t.time([&] { TL_CHECK(tl_mean_pool(s, batch, seq, hidden, y, 0, hidden, mask, 0, pooled, 0, hidden)); });
-        report("mean_pool", shape({batch, seq, hidden}), ms, 4.0 * rows * hidden / ms / 1e6, "GB/s", copy_read_gbs,
-               "copy (read only)");
-        ms = t.time([&] { TL_CHECK(tl_l2_normalize_rows(s, rows, hidden, y, 0, hidden)); });
-        report("l2_normalize_rows", shape({rows, hidden}), ms, 8.0 * rows * hidden / ms / 1e6, "GB/s", copy_rw_gbs,
-               "copy (read+write)");
+        us = t.us_per_call([&] { TL_CHECK(tl_mean_pool(s, batch, seq, hidden, y, 0, hidden, mask, 0, pooled, 0, hidden)); },
+                           &calls);
+        add_row("mean_pool", shape({batch, seq, hidden}), us, calls, f * (double(rows) * hidden + rows + batch * hidden), 0);
+        us = t.us_per_call([&] { TL_CHECK(tl_l2_normalize_rows(s, rows, hidden, y, 0, hidden)); }, &calls);
+        add_row("l2_normalize_rows", shape({rows, hidden}), us, calls, f * 2.0 * rows * hidden, 0);
         for (tl_buffer b : {x, y, g, bvec, scores, qkv, out, mask, table, pooled}) TL_CHECK(tl_free(b));
     }
 
+    for (const Row &r : g_rows)
+        if (r.kernel == "gemm" && r.shape == "4096x4096x4096" && !std::isnan(r.cublas_us)) {
+            char line[160];
+            std::snprintf(line, sizeof line, "gemm 4096^3: %.1f%% of cuBLAS Sgemm (bar: 50%%)", 100.0 * r.cublas_us / r.us);
+            g_notes.push_back(line);
+        }
     if (have_cublas) cublas.destroy(cublas.handle);
     TL_CHECK(tl_stream_destroy(s));
 
-    FILE *f = std::fopen(out_path, "w");
-    if (!f) {
-        std::fprintf(stderr, "cannot write %s\n", out_path);
+    print_table(name);
+    write_tsv(out_path, name);
+    std::printf("\nwrote %s\n", out_path);
+    if (g_mismatch) {
+        std::fprintf(stderr, "a product disagrees with cuBLAS (MISMATCH above)\n");
         return 1;
     }
-    std::fprintf(f, "device\tkernel\tshape\tmedian_ms\tvalue\tunit\treference\treference_value\tratio\n");
-    for (const auto &r : g_rows)
-        std::fprintf(f, "%s\t%s\t%s\t%.6f\t%.3f\t%s\t%s\t%.3f\t%.4f\n", name, r.kernel.c_str(), r.shape.c_str(), r.ms,
-                     r.value, r.unit.c_str(), r.reference_name.c_str(), r.reference, r.ratio);
-    std::fclose(f);
-    std::printf("\nwrote %s\n", out_path);
     return 0;
 }

@@ -406,7 +406,7 @@ void test_invalid_launches() {
         {1, 1025, 0, "1025 threads"},        {1, dim3(32, 32, 2), 0, "2048 threads"},
         {1, dim3(1, 1, 65), 0, "block.z 65"}, {0, 32, 0, "grid.x 0"},
         {dim3(1, 65536), 32, 0, "grid.y 65536"}, {dim3(1, 1, 65536), 32, 0, "grid.z 65536"},
-        {1, dim3(0, 1, 1), 0, "block.x 0"},  {1, 32, 300 * 1024, "300 KiB of dynamic shared memory"},
+        {1, dim3(0, 1, 1), 0, "block.x 0"},
     };
     for (const Config &c : bad) {
         TL_LAUNCH(set_flag, c.grid, c.block, c.shared, nullptr, d_flag);
@@ -418,8 +418,8 @@ void test_invalid_launches() {
         CHECK(cudaGetLastError() == cudaSuccess, "%s: cudaGetLastError did not clear the error", c.why);
     }
     CHECK(to_host(d_flag, 1)[0] == 0, "an invalid launch ran its kernel");
-    TL_LAUNCH(set_flag, dim3(1, 1, 1), dim3(1024), 227 * 1024, nullptr, d_flag); // the largest valid one
-    check_launched("set_flag with 1024 threads and 227 KiB");
+    TL_LAUNCH(set_flag, dim3(1, 1, 1), dim3(1024), 48 * 1024, nullptr, d_flag); // the largest without opting in
+    check_launched("set_flag with 1024 threads and 48 KiB");
     CHECK(to_host(d_flag, 1)[0] == 1, "a valid launch did not run");
 
     cudaStream_t stream = nullptr;
@@ -431,6 +431,61 @@ void test_invalid_launches() {
     TL_LAUNCH(set_flag, 1, 1, 0, stream, d_flag);
     CHECK(cudaGetLastError() == cudaErrorInvalidResourceHandle, "a launch on a destroyed stream");
     CUDA_OK(cudaFree(d_flag));
+}
+
+// Writes every byte of the dynamic shared memory it was given and counts them.
+__global__ void fill_dynamic_shared(int bytes, int *written) {
+    TL_DYNAMIC_SHARED(unsigned char, shared);
+    for (int i = threadIdx.x; i < bytes; i += blockDim.x) shared[i] = 1;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int sum = 0;
+        for (int i = 0; i < bytes; ++i) sum += shared[i];
+        *written = sum;
+    }
+}
+
+__global__ void other_kernel(int bytes, int *written) { fill_dynamic_shared(bytes, written); }
+
+// As on a GPU: 48 KiB of dynamic shared memory without opting in, more only for the kernel that called
+// cudaFuncSetAttribute, never more than the device's opt-in maximum; a refused launch is cudaErrorInvalidValue
+// and runs nothing.
+void test_dynamic_shared_limit() {
+    int *d_written = to_device(std::vector<int>{0});
+    const int over = 48 * 1024 + 16, big = 100 * 1024;
+    TL_LAUNCH(fill_dynamic_shared, 1, 256, over, nullptr, over, d_written);
+    cudaError_t e = cudaGetLastError();
+    CHECK(e == cudaErrorInvalidValue, "48 KiB + 16 without opting in: %s instead of cudaErrorInvalidValue",
+          cudaGetErrorName(e));
+    CHECK(to_host(d_written, 1)[0] == 0, "a launch refused for its shared memory ran");
+
+    CUDA_OK(cudaFuncSetAttribute(fill_dynamic_shared, cudaFuncAttributeMaxDynamicSharedMemorySize, big));
+    TL_LAUNCH(fill_dynamic_shared, 1, 256, big, nullptr, big, d_written);
+    check_launched("fill_dynamic_shared with 100 KiB after opting in");
+    CHECK(to_host(d_written, 1)[0] == big, "opted-in kernel wrote %d of %d shared bytes", to_host(d_written, 1)[0], big);
+    TL_LAUNCH(fill_dynamic_shared, 1, 256, big + 16, nullptr, big + 16, d_written);
+    e = cudaGetLastError();
+    CHECK(e == cudaErrorInvalidValue, "16 bytes past the opted-in limit: %s", cudaGetErrorName(e));
+
+    TL_LAUNCH(other_kernel, 1, 256, over, nullptr, over, d_written); // the opt-in is per kernel
+    e = cudaGetLastError();
+    CHECK(e == cudaErrorInvalidValue, "another kernel borrowed the opt-in: %s", cudaGetErrorName(e));
+
+    e = cudaFuncSetAttribute(fill_dynamic_shared, cudaFuncAttributeMaxDynamicSharedMemorySize, 228 * 1024);
+    CHECK(e == cudaErrorInvalidValue, "opting in to more than the device's 227 KiB: %s", cudaGetErrorName(e));
+    CHECK(cudaGetLastError() == cudaErrorInvalidValue, "the refused opt-in is the last error");
+    CUDA_OK(cudaFuncSetAttribute(fill_dynamic_shared, cudaFuncAttributeMaxDynamicSharedMemorySize, 227 * 1024));
+    TL_LAUNCH(fill_dynamic_shared, dim3(1, 1, 1), dim3(1024), 227 * 1024, nullptr, 227 * 1024, d_written);
+    check_launched("fill_dynamic_shared with 1024 threads and the largest opt-in, 227 KiB");
+    TL_LAUNCH(fill_dynamic_shared, 1, 32, 300 * 1024, nullptr, 300 * 1024, d_written);
+    e = cudaGetLastError();
+    CHECK(e == cudaErrorInvalidValue, "300 KiB of dynamic shared memory: %s", cudaGetErrorName(e));
+
+    cudaDeviceProp prop{};
+    CUDA_OK(cudaGetDeviceProperties(&prop, 0));
+    CHECK(prop.sharedMemPerBlock == 48 * 1024 && prop.sharedMemPerBlockOptin == 227 * 1024,
+          "shared memory per block %zu, opt-in %zu", prop.sharedMemPerBlock, prop.sharedMemPerBlockOptin);
+    CUDA_OK(cudaFree(d_written));
 }
 
 void test_memory() {
@@ -481,7 +536,11 @@ void test_runtime() {
     cudaDeviceProp prop{};
     CUDA_OK(cudaGetDeviceProperties(&prop, 0));
     CHECK(std::strcmp(prop.name, "tensorloom CPU emulation") == 0, "device name '%s'", prop.name);
-    CHECK(prop.maxThreadsPerBlock == 1024 && prop.multiProcessorCount >= 1, "device properties");
+    const char *sms = std::getenv("TL_EMU_SM_COUNT");
+    const int want_sms = sms && *sms ? std::atoi(sms) : 132;
+    CHECK(prop.maxThreadsPerBlock == 1024 && prop.multiProcessorCount == want_sms,
+          "device properties: %d multiprocessors, want %d (an H100's or H200's, or TL_EMU_SM_COUNT)",
+          prop.multiProcessorCount, want_sms);
     CHECK(std::strcmp(cudaGetErrorName(cudaErrorInvalidConfiguration), "cudaErrorInvalidConfiguration") == 0 &&
               std::strcmp(cudaGetErrorString(cudaErrorMemoryAllocation), "out of memory") == 0 &&
               cudaErrorLaunchFailure == 719 && cudaErrorIllegalAddress == 700,
@@ -591,6 +650,7 @@ int main(int argc, char **argv) {
     test_atomics();
     test_3d();
     test_invalid_launches();
+    test_dynamic_shared_limit();
     test_memory();
     test_runtime();
     test_misuse_aborts();

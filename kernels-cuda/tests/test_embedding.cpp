@@ -1,6 +1,39 @@
 // tl_gather_rows, tl_mean_pool and tl_l2_normalize_rows against a double-precision reference.
 #include "test_util.h"
 
+namespace {
+
+void test_mean_pool(tl_stream s, int64_t batch, int64_t seq, int64_t cols, int64_t ldx, int64_t ldo, uint64_t off_x,
+                    uint64_t off_m, uint64_t off_o, const std::vector<float> &mask, unsigned seed) {
+    auto hx = random_floats(off_x + batch * seq * ldx, seed);
+    std::vector<float> hm(off_m + batch * seq, 0.f);
+    for (int64_t i = 0; i < batch * seq; ++i) hm[off_m + i] = mask[i];
+    std::vector<float> ho(off_o + batch * ldo, 9.f);
+    tl_buffer x = upload(s, hx), m = upload(s, hm), o = upload(s, ho);
+    OK(tl_mean_pool(s, batch, seq, cols, x, off_x, ldx, m, off_m, o, off_o, ldo));
+    auto got = download(s, o, ho.size());
+    for (int64_t b = 0; b < batch; ++b)
+        for (int64_t c = 0; c < cols; ++c) {
+            double sum = 0, scale = 0;
+            int n = 0;
+            for (int64_t t = 0; t < seq; ++t)
+                if (mask[b * seq + t] != 0) {
+                    sum += hx[off_x + (b * seq + t) * ldx + c];
+                    scale += std::fabs(hx[off_x + (b * seq + t) * ldx + c]);
+                    ++n;
+                }
+            const double want = n ? sum / n : 0.0;
+            CHECK(close(got[off_o + b * ldo + c], want, scale), "mean_pool seq %lld [%lld,%lld] = %g, want %g",
+                  (long long)seq, (long long)b, (long long)c, got[off_o + b * ldo + c], want);
+        }
+    CHECK(count_changed_outside(got, ho, off_o, batch, cols, ldo) == 0, "mean_pool wrote outside out");
+    OK(tl_free(x));
+    OK(tl_free(m));
+    OK(tl_free(o));
+}
+
+}  // namespace
+
 int main() {
     tl_stream s;
     OK(tl_stream_create(&s));
@@ -41,36 +74,20 @@ int main() {
         OK(tl_free(big));
     }
 
-    {  // mean pool with padding and a text with no real token
-        const int64_t batch = 4, seq = 6, cols = 37, ldx = 39, ldo = 40;
-        const uint64_t off_x = 1, off_m = 2, off_o = 3;
-        auto hx = random_floats(off_x + batch * seq * ldx, 2);
-        std::vector<float> hm(off_m + batch * seq, 0.f);
+    // mean pool with padding and a text with no real token; then texts longer than the block's 8 token groups
+    // take twice over (37 tokens: every group, the pair loop and the odd token after it), over 3 column blocks
+    {
         const float mask[4][6] = {{1, 1, 1, 0, 0, 0}, {1, 1, 1, 1, 1, 1}, {0, 0, 0, 0, 0, 0}, {1, 0, 1, 0, 1, 0}};
-        for (int b = 0; b < batch; ++b)
-            for (int t = 0; t < seq; ++t) hm[off_m + b * seq + t] = mask[b][t];
-        std::vector<float> ho(off_o + batch * ldo, 9.f);
-        tl_buffer x = upload(s, hx), m = upload(s, hm), o = upload(s, ho);
-        OK(tl_mean_pool(s, batch, seq, cols, x, off_x, ldx, m, off_m, o, off_o, ldo));
-        auto got = download(s, o, ho.size());
-        for (int64_t b = 0; b < batch; ++b)
-            for (int64_t c = 0; c < cols; ++c) {
-                double sum = 0, scale = 0;
-                int n = 0;
-                for (int64_t t = 0; t < seq; ++t)
-                    if (mask[b][t] != 0) {
-                        sum += hx[off_x + (b * seq + t) * ldx + c];
-                        scale += std::fabs(hx[off_x + (b * seq + t) * ldx + c]);
-                        ++n;
-                    }
-                const double want = n ? sum / n : 0.0;
-                CHECK(close(got[off_o + b * ldo + c], want, scale), "mean_pool [%lld,%lld] = %g, want %g",
-                      (long long)b, (long long)c, got[off_o + b * ldo + c], want);
-            }
-        CHECK(count_changed_outside(got, ho, off_o, batch, cols, ldo) == 0, "mean_pool wrote outside out");
-        OK(tl_free(x));
-        OK(tl_free(m));
-        OK(tl_free(o));
+        std::vector<float> short_mask;
+        for (const auto &row : mask) short_mask.insert(short_mask.end(), row, row + 6);
+        test_mean_pool(s, 4, 6, 37, 39, 40, 1, 2, 3, short_mask, 2);
+        std::vector<float> long_mask(3 * 37, 0.f);
+        for (int t = 0; t < 37; ++t) {
+            long_mask[t] = 1.f;                          // every token
+            long_mask[37 + t] = t < 20 ? 1.f : 0.f;      // padded after 20
+            long_mask[74 + t] = t % 3 == 1 ? 1.f : 0.f;  // holes
+        }
+        test_mean_pool(s, 3, 37, 70, 72, 71, 0, 0, 1, long_mask, 4);
     }
 
     {  // l2 normalise, including a zero row and a single column

@@ -98,15 +98,20 @@ int main() {
         {257, 263, 19, 0, 4, 3, 0, 4, 1, "just past the 128 tiles"},
         {5, 7, 0, 0, 0, 0, 0, 0, 0, "k = 0 gives zeros"},
         {40, 1152, 384, 0, 0, 0, 0, 0, 0, "MiniLM QKV projection"},
+        {10, 384, 1536, 0, 0, 0, 0, 0, 0, "small M, split K: MiniLM FFN down"},
+        {16, 70, 200, 3, 1, 2, 1, 3, 5, "small M = 16, unaligned, ragged"},
+        {17, 70, 200, 3, 1, 2, 1, 3, 5, "M = 17, past the small-M path"},
+        {3, 1, 4099, 0, 0, 0, 0, 0, 0, "small M, one column, prime K"},
+        {2, 3000, 60, 1, 0, 0, 2, 0, 0, "small M, many columns, K in one split"},
     };
-    // Sizes the emulation cannot afford run on the GPU build only.
+    // Sizes the emulation (and a sanitizer) cannot afford run on the GPU build only.
     const GemmCase gpu_cases[] = {
         {512, 512, 512, 0, 0, 0, 0, 0, 0, "512 cube, fast path"},
         {1000, 999, 1001, 0, 1, 2, 0, 0, 0, "~1000, ragged everywhere"},
         {1, 4096, 4099, 0, 0, 0, 0, 0, 0, "one row, 4096 x 4099"},
         {700, 640, 4099, 4, 4, 4, 4, 4, 4, "large K, aligned views"},
     };
-    const bool gpu = std::strcmp(tl_library_variant(), "cuda") == 0;
+    const bool gpu = gpu_only_sizes();
     unsigned seed = 1;
     for (const auto &c : cases) run_gemm(s, false, c, seed++);
     for (const auto &c : cases) run_gemm(s, true, c, seed++);

@@ -8,12 +8,13 @@ namespace {
 
 const float kNegInf = -std::numeric_limits<float>::infinity();
 
-void test_add_bias_add_gelu(tl_stream s) {
-    const int64_t rows = 5, cols = 37, ldx = 40, ldy = 38;
-    const uint64_t off_x = 3, off_y = 1, off_b = 2;
-    auto hx = random_floats(off_x + rows * ldx, 11, -5.f, 5.f);
-    auto hy = random_floats(off_y + rows * ldy, 12);
-    auto hb = random_floats(off_b + cols + 1, 13);
+// Unaligned views take the scalar path; views whose rows start 16-byte aligned with whole float4s of columns
+// take the float4 path, with row counts around the rows each thread takes.
+void test_add_bias_add_gelu(tl_stream s, int64_t rows, int64_t cols, int64_t ldx, int64_t ldy, uint64_t off_x,
+                            uint64_t off_y, uint64_t off_b, unsigned seed) {
+    auto hx = random_floats(off_x + rows * ldx, seed, -5.f, 5.f);
+    auto hy = random_floats(off_y + rows * ldy, seed + 1);
+    auto hb = random_floats(off_b + cols + 1, seed + 2);
     tl_buffer x = upload(s, hx), y = upload(s, hy), b = upload(s, hb);
 
     OK(tl_add_bias(s, rows, cols, x, off_x, ldx, b, off_b));
@@ -45,6 +46,43 @@ void test_add_bias_add_gelu(tl_stream s) {
     OK(tl_free(x));
     OK(tl_free(y));
     OK(tl_free(b));
+}
+
+// x and y (or the bias) in one buffer: refused, naming both, when they share an element without being the same
+// matrix (their pointers are __restrict__, and a GPU block may read what another already wrote); accepted when
+// they are the same matrix or strided views that interleave without sharing an element.
+void test_overlapping_operands(tl_stream s) {
+    const int64_t rows = 4, cols = 4, ld = 8;
+    const auto h = random_floats(rows * ld + 8, 14);
+    tl_buffer m = upload(s, h);
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_add: x [rows=4, cols=4, ld=8 from offset 0] and y [same shape, ld=8 from offset 2] overlap",
+                  tl_add(s, rows, cols, m, 0, ld, m, 2, ld));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_add: x [rows=4, cols=4, ld=8 from offset 8] and y [same shape, ld=8 from offset 3] overlap",
+                  tl_add(s, rows, cols, m, 8, ld, m, 3, ld));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT,
+                  "tl_add_bias: x [rows=4, cols=4, ld=8 from offset 0] and bias [one row read by every row, ld=0 from "
+                  "offset 9] overlap",
+                  tl_add_bias(s, rows, cols, m, 0, ld, m, 9));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "and bias [one row read by every row, ld=0 from offset 0] overlap",
+                  tl_add_bias(s, rows, cols, m, 0, ld, m, 0));
+    CHECK(download(s, m, h.size()) == h, "a refused call changed memory");
+
+    OK(tl_add(s, rows, cols, m, 0, ld, m, 4, ld));  // columns 0-3 += columns 4-7: interleaved, disjoint
+    auto g = download(s, m, h.size());
+    int bad = 0;
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < ld; ++c)
+            bad += g[r * ld + c] != (c < cols ? h[r * ld + c] + h[r * ld + c + cols] : h[r * ld + c]);
+    CHECK(bad == 0, "%d elements wrong after adding interleaved columns", bad);
+    OK(tl_add(s, rows, cols, m, 0, ld, m, 0, ld));  // x += x
+    OK(tl_add_bias(s, 1, cols, m, 4, ld, m, 4));    // one row plus itself as the bias
+    auto g2 = download(s, m, h.size());
+    bad = 0;
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < ld; ++c)
+            bad += g2[r * ld + c] != (c < cols || r == 0 ? 2 * g[r * ld + c] : g[r * ld + c]);
+    CHECK(bad == 0, "%d elements wrong after adding a matrix to itself", bad);
+    OK(tl_free(m));
 }
 
 void test_layer_norm(tl_stream s, int64_t rows, int64_t cols, int64_t pad, uint64_t off, unsigned seed) {
@@ -105,14 +143,19 @@ void test_softmax(tl_stream s, int64_t rows, int64_t cols, int64_t pad, uint64_t
 int main() {
     tl_stream s;
     OK(tl_stream_create(&s));
-    test_add_bias_add_gelu(s);
+    test_add_bias_add_gelu(s, 5, 37, 40, 38, 3, 1, 2, 11);     // scalar: unaligned everything
+    test_add_bias_add_gelu(s, 7, 36, 40, 44, 4, 8, 12, 14);    // float4, 7 rows: a partial group of rows
+    test_add_bias_add_gelu(s, 1, 4, 4, 4, 0, 0, 0, 17);        // float4, one row of one float4
+    test_add_bias_add_gelu(s, 9, 1028, 1028, 1032, 0, 4, 0, 18);  // float4, columns past one block's 256
+    test_add_bias_add_gelu(s, 6, 36, 40, 40, 4, 8, 2, 21);     // bias unaligned: scalar
+    test_overlapping_operands(s);
     test_layer_norm(s, 1, 1, 0, 0, 20);  // variance 0: the output is beta
     test_layer_norm(s, 7, 384, 3, 5, 21);
     test_layer_norm(s, 3, 1001, 0, 1, 22);
     test_softmax(s, 1, 1, 0, 0, 30);
     test_softmax(s, 6, 37, 2, 3, 31);
     test_softmax(s, 3, 1000, 1, 0, 32);
-    if (std::strcmp(tl_library_variant(), "cuda") == 0) {  // too slow for the emulation
+    if (gpu_only_sizes()) {  // too slow for the emulation and the sanitizers
         test_layer_norm(s, 4096, 384, 0, 0, 23);
         test_softmax(s, 4096, 4096, 0, 0, 33);
     }

@@ -1,11 +1,13 @@
 // The operand checks of tl_internal.h for every element type a family brings (packed 4-bit codes, int8
 // weights, fp16 scales) and for the core's fp32: an extent that just fits passes and hands back its first
-// element's byte; one element more fails with TL_ERROR_INVALID_ARGUMENT and a message naming the operand.
+// element's byte; one element more fails with TL_ERROR_INVALID_ARGUMENT and a message naming the operand. And
+// the refusal of elementwise operands that partially overlap, against the sets of elements they cover.
 // The checks are internal and hidden in the library, so this test is linked with the library's objects.
 #include "test_util.h"
 #include "tl_internal.h"
 
 #include <cstdint>
+#include <vector>
 
 namespace {
 
@@ -121,6 +123,54 @@ void test_fp32_default() {
                   check_vector(kFn, "x", "count", buffer_of(32), 0, int64_t(1) << 62, &first));
 }
 
+// check_no_partial_overlap against the sets of elements themselves, over every small placement: for equal
+// strides and for a row read by every row (a bias) it must refuse exactly the pairs that share an element
+// without being the same matrix; for different strides it may refuse more, but never accept a shared element.
+void test_partial_overlap() {
+    const Buffer one = buffer_of(64), other = buffer_of(64);
+    Buffer separate = buffer_of(64);
+    separate.ptr = storage + 1;
+    int wrong = 0, refused = 0, cases = 0;
+    for (int64_t rows = 1; rows <= 3; ++rows)
+        for (int64_t cols = 1; cols <= 3; ++cols)
+            for (int64_t ldx = cols; ldx <= cols + 3; ++ldx)
+                for (int64_t ldy = 0; ldy <= cols + 3; ++ldy) {
+                    if (ldy != 0 && ldy < cols) continue;
+                    for (uint64_t xo = 0; xo <= 8; ++xo)
+                        for (uint64_t yo = 0; yo <= 8; ++yo) {
+                            std::vector<bool> in_x(64, false);
+                            for (int64_t r = 0; r < rows; ++r)
+                                for (int64_t c = 0; c < cols; ++c) in_x[xo + r * ldx + c] = true;
+                            bool meet = false;
+                            for (int64_t r = 0; r < rows; ++r)
+                                for (int64_t c = 0; c < cols; ++c) meet |= in_x[yo + r * ldy + c];
+                            const bool same = xo == yo && (ldx == ldy || rows == 1);
+                            const bool exact = ldy == 0 || rows == 1 || ldx == ldy;
+                            const tl_status st =
+                                check_no_partial_overlap(kFn, "x", one, xo, ldx, "y", other, yo, ldy, rows, cols);
+                            const bool refuse = st != TL_OK;
+                            ++cases;
+                            refused += refuse;
+                            const bool ok = exact ? refuse == (meet && !same) : (!meet || same || refuse);
+                            if (!ok && wrong++ < 5)
+                                CHECK(false, "rows=%lld cols=%lld x(offset %llu, ld %lld) y(offset %llu, ld %lld): %s",
+                                      (long long)rows, (long long)cols, (unsigned long long)xo, (long long)ldx,
+                                      (unsigned long long)yo, (long long)ldy, refuse ? "refused" : "accepted");
+                            if (refuse && std::strstr(tl_last_error(), "x [rows=") == nullptr)
+                                CHECK(false, "message does not name x: %s", tl_last_error());
+                            CHECK(check_no_partial_overlap(kFn, "x", one, xo, ldx, "y", separate, yo, ldy, rows,
+                                                           cols) == TL_OK,
+                                  "operands in separate buffers refused");
+                        }
+                }
+    CHECK(refused > cases / 10 && refused < cases, "%d of %d placements refused", refused, cases);
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT,
+                  "tl_family_op: x [rows=2, cols=3, ld=4 from offset 0] and bias [one row read by every row, ld=0 "
+                  "from offset 5] overlap without being the same matrix; a block could read bias where another "
+                  "already wrote x",
+                  check_no_partial_overlap(kFn, "x", one, 0, 4, "bias", one, 5, 0, 2, 3));
+}
+
 }  // namespace
 
 int main() {
@@ -130,5 +180,6 @@ int main() {
     test_packed4_rows_start_on_bytes();
     test_overflow();
     test_fp32_default();
+    test_partial_overlap();
     return finish("test_operand_checks");
 }

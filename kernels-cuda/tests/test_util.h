@@ -46,6 +46,14 @@ static int g_failures = 0;
                   (const char *)(needle), msg_);                                                          \
     } while (0)
 
+// Whether to run the sizes only a GPU can afford: on the GPU library, unless the test runs under
+// compute-sanitizer (bench/gpu-check.sh sets TL_TEST_UNDER_SANITIZER=1), which slows a kernel down by orders of
+// magnitude; the small sizes exercise the same code paths.
+inline bool gpu_only_sizes() {
+    const char *sanitizer = std::getenv("TL_TEST_UNDER_SANITIZER");
+    return std::strcmp(tl_library_variant(), "cuda") == 0 && !(sanitizer && std::strcmp(sanitizer, "1") == 0);
+}
+
 inline std::vector<float> random_floats(size_t n, unsigned seed, float lo = -1.f, float hi = 1.f) {
     std::mt19937 gen(seed);
     std::uniform_real_distribution<float> dist(lo, hi);
