@@ -115,11 +115,30 @@ __device__ __forceinline__ void gyration_coefficients(const Ball &b, double uw, 
 
 __device__ __forceinline__ int lane_id() { return int(threadIdx.x & 31u); }
 
+// The sums of v[0..K) over the warp's 32 lanes, in every lane: the lanes' values through shared memory, each
+// lane adding all 32 of every k in lane order (broadcast reads, and the same sums bit for bit in every lane, so
+// that no branch on them diverges). Two warp barriers in place of 5·K shuffles, which the emulation, where each
+// exchange is a real barrier, pays for dearly. The second barrier keeps the next call's writes after these reads.
+template <int K> __device__ __forceinline__ void warp_sum_many(float (&v)[K]) {
+    __shared__ float slots[kRowsPerBlock][K][32];
+    const int w = int(threadIdx.x >> 5), lane = lane_id();
+    for (int k = 0; k < K; ++k) slots[w][k][lane] = v[k];
+    __syncwarp();
+    for (int k = 0; k < K; ++k) {
+        float s = 0.f;
+        for (int l = 0; l < 32; ++l) s += slots[w][k][l];
+        v[k] = s;
+    }
+    __syncwarp();
+}
+
 // Σ_j a[j]·b[j] over the row, in every lane of the warp.
 __device__ __forceinline__ float row_dot(const float *a, const float *b, int dim) {
     float s = 0.f;
     for (int j = lane_id(); j < dim; j += 32) s = fmaf(a[j], b[j], s);
-    return tl::warp_sum(s);
+    float v[1] = {s};
+    warp_sum_many<1>(v);
+    return v[0];
 }
 
 // ⟨a,a⟩, ⟨b,b⟩ and ⟨a,b⟩ in one pass.
@@ -131,9 +150,11 @@ __device__ __forceinline__ void row_dots3(const float *a, const float *b, int di
         sbb = fmaf(y, y, sbb);
         sab = fmaf(x, y, sab);
     }
-    *aa = tl::warp_sum(saa);
-    *bb = tl::warp_sum(sbb);
-    *ab = tl::warp_sum(sab);
+    float v[3] = {saa, sbb, sab};
+    warp_sum_many<3>(v);
+    *aa = v[0];
+    *bb = v[1];
+    *ab = v[2];
 }
 
 // out = α·a (+ β·b (+ γ·e)), the coefficients rounded to float as the Java kernels round them.
@@ -489,22 +510,25 @@ template <int N> struct Gram {
     }
 };
 
-// The Gram matrix of the rows, every lane of the warp taking part in every shuffle.
+// The Gram matrix of the rows, every lane of the warp taking part.
 template <int N> __device__ __forceinline__ Gram<N> gram_of(const float *const (&rows)[N], int dim) {
-    float part[N][N];
-    for (int i = 0; i < N; ++i)
-        for (int j = 0; j < N; ++j) part[i][j] = 0.f;
+    constexpr int K = N * (N + 1) / 2;
+    float part[K];
+    for (int k = 0; k < K; ++k) part[k] = 0.f;
     for (int c = lane_id(); c < dim; c += 32) {
         float v[N];
         for (int i = 0; i < N; ++i) v[i] = rows[i][c];
+        int k = 0;
         for (int i = 0; i < N; ++i)
-            for (int j = i; j < N; ++j) part[i][j] = fmaf(v[i], v[j], part[i][j]);
+            for (int j = i; j < N; ++j, ++k) part[k] = fmaf(v[i], v[j], part[k]);
     }
+    warp_sum_many<K>(part);
     Gram<N> gm;
+    int k = 0;
     for (int i = 0; i < N; ++i)
-        for (int j = i; j < N; ++j) {
-            gm.g[i][j] = tl::warp_sum(part[i][j]);
-            gm.g[j][i] = gm.g[i][j];
+        for (int j = i; j < N; ++j, ++k) {
+            gm.g[i][j] = part[k];
+            gm.g[j][i] = part[k];
         }
     return gm;
 }
