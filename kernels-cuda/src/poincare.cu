@@ -7,6 +7,8 @@
 #include "tl_internal.h"
 #include "tensorloom_poincare.h"
 
+#include <initializer_list>
+
 namespace {
 
 constexpr int kThreads = 256;
@@ -1285,6 +1287,25 @@ tl_status per_row_operand(const char *fn, const char *name, tl_buffer handle, ui
     return check_vector(fn, name, "rows", buffer, offset, rows, first);
 }
 
+// An entry point's operand: [rows, dim] with its leading dimension, or, where ld_name is null, per-row.
+struct Operand {
+    const char *name;
+    const char *ld_name;
+    tl_buffer handle;
+    uint64_t offset;
+    int64_t ld;
+    float **first;
+};
+
+tl_status check_operands(const char *fn, int64_t rows, int64_t dim, std::initializer_list<Operand> operands) {
+    for (const Operand &o : operands) {
+        TL_TRY(o.ld_name != nullptr
+                   ? rows_operand(fn, o.name, o.ld_name, o.handle, o.offset, rows, dim, o.ld, o.first)
+                   : per_row_operand(fn, o.name, o.handle, o.offset, rows, o.first));
+    }
+    return TL_OK;
+}
+
 // The common start of a row kernel's entry point: stream, curvature, sizes.
 tl_status begin(const char *fn, tl_stream stream, float c, int64_t rows, int64_t dim, cudaStream_t *st) {
     TL_TRY(get_stream(fn, stream, st));
@@ -1597,14 +1618,12 @@ TL_API tl_status tl_poincare_project_backward(tl_stream stream, float c, int64_t
                                               uint64_t grad_c_offset) {
     static const char *fn = "tl_poincare_project_backward";
     cudaStream_t st;
+    float *p_x, *p_grad_out, *p_grad_x, *p_grad_c;
     TL_TRY(begin(fn, stream, c, rows, dim, &st));
-    float *p_x = nullptr;
-    TL_TRY(rows_operand(fn, "x", "ldx", x, x_offset, rows, dim, ldx, &p_x));
-    float *p_grad_out = nullptr;
-    TL_TRY(rows_operand(fn, "grad_out", "ldgo", grad_out, grad_out_offset, rows, dim, ldgo, &p_grad_out));
-    float *p_grad_x = nullptr;
-    TL_TRY(rows_operand(fn, "grad_x", "ldgx", grad_x, grad_x_offset, rows, dim, ldgx, &p_grad_x));
-    float *p_grad_c = nullptr;
+    TL_TRY(check_operands(fn, rows, dim,
+                          {{"x", "ldx", x, x_offset, ldx, &p_x},
+                           {"grad_out", "ldgo", grad_out, grad_out_offset, ldgo, &p_grad_out},
+                           {"grad_x", "ldgx", grad_x, grad_x_offset, ldgx, &p_grad_x}}));
     TL_TRY(grad_c_operand(fn, grad_c, grad_c_offset, &p_grad_c));
     const Ball b = make_ball(c);
     return with_shares(fn, stream, st, rows, p_grad_c, "project_backward_kernel", [&](double *dc) {
@@ -1621,18 +1640,14 @@ TL_API tl_status tl_poincare_mobius_add_backward(tl_stream stream, float c, int6
                                                  tl_buffer grad_c, uint64_t grad_c_offset) {
     static const char *fn = "tl_poincare_mobius_add_backward";
     cudaStream_t st;
+    float *p_x, *p_y, *p_grad_out, *p_grad_x, *p_grad_y, *p_grad_c;
     TL_TRY(begin(fn, stream, c, rows, dim, &st));
-    float *p_x = nullptr;
-    TL_TRY(rows_operand(fn, "x", "ldx", x, x_offset, rows, dim, ldx, &p_x));
-    float *p_y = nullptr;
-    TL_TRY(rows_operand(fn, "y", "ldy", y, y_offset, rows, dim, ldy, &p_y));
-    float *p_grad_out = nullptr;
-    TL_TRY(rows_operand(fn, "grad_out", "ldgo", grad_out, grad_out_offset, rows, dim, ldgo, &p_grad_out));
-    float *p_grad_x = nullptr;
-    TL_TRY(rows_operand(fn, "grad_x", "ldgx", grad_x, grad_x_offset, rows, dim, ldgx, &p_grad_x));
-    float *p_grad_y = nullptr;
-    TL_TRY(rows_operand(fn, "grad_y", "ldgy", grad_y, grad_y_offset, rows, dim, ldgy, &p_grad_y));
-    float *p_grad_c = nullptr;
+    TL_TRY(check_operands(fn, rows, dim,
+                          {{"x", "ldx", x, x_offset, ldx, &p_x},
+                           {"y", "ldy", y, y_offset, ldy, &p_y},
+                           {"grad_out", "ldgo", grad_out, grad_out_offset, ldgo, &p_grad_out},
+                           {"grad_x", "ldgx", grad_x, grad_x_offset, ldgx, &p_grad_x},
+                           {"grad_y", "ldgy", grad_y, grad_y_offset, ldgy, &p_grad_y}}));
     TL_TRY(grad_c_operand(fn, grad_c, grad_c_offset, &p_grad_c));
     const Ball b = make_ball(c);
     return with_shares(fn, stream, st, rows, p_grad_c, "mobius_add_backward_kernel", [&](double *dc) {
@@ -1649,18 +1664,14 @@ TL_API tl_status tl_poincare_scalar_mul_backward(tl_stream stream, float c, int6
                                                  uint64_t grad_c_offset) {
     static const char *fn = "tl_poincare_scalar_mul_backward";
     cudaStream_t st;
+    float *p_r, *p_x, *p_grad_out, *p_grad_r, *p_grad_x, *p_grad_c;
     TL_TRY(begin(fn, stream, c, rows, dim, &st));
-    float *p_r = nullptr;
-    TL_TRY(per_row_operand(fn, "r", r, r_offset, rows, &p_r));
-    float *p_x = nullptr;
-    TL_TRY(rows_operand(fn, "x", "ldx", x, x_offset, rows, dim, ldx, &p_x));
-    float *p_grad_out = nullptr;
-    TL_TRY(rows_operand(fn, "grad_out", "ldgo", grad_out, grad_out_offset, rows, dim, ldgo, &p_grad_out));
-    float *p_grad_r = nullptr;
-    TL_TRY(per_row_operand(fn, "grad_r", grad_r, grad_r_offset, rows, &p_grad_r));
-    float *p_grad_x = nullptr;
-    TL_TRY(rows_operand(fn, "grad_x", "ldgx", grad_x, grad_x_offset, rows, dim, ldgx, &p_grad_x));
-    float *p_grad_c = nullptr;
+    TL_TRY(check_operands(fn, rows, dim,
+                          {{"r", nullptr, r, r_offset, 0, &p_r},
+                           {"x", "ldx", x, x_offset, ldx, &p_x},
+                           {"grad_out", "ldgo", grad_out, grad_out_offset, ldgo, &p_grad_out},
+                           {"grad_r", nullptr, grad_r, grad_r_offset, 0, &p_grad_r},
+                           {"grad_x", "ldgx", grad_x, grad_x_offset, ldgx, &p_grad_x}}));
     TL_TRY(grad_c_operand(fn, grad_c, grad_c_offset, &p_grad_c));
     const Ball b = make_ball(c);
     return with_shares(fn, stream, st, rows, p_grad_c, "scalar_mul_backward_kernel", [&](double *dc) {
@@ -1676,14 +1687,12 @@ TL_API tl_status tl_poincare_expmap0_backward(tl_stream stream, float c, int64_t
                                               uint64_t grad_c_offset) {
     static const char *fn = "tl_poincare_expmap0_backward";
     cudaStream_t st;
+    float *p_v, *p_grad_out, *p_grad_v, *p_grad_c;
     TL_TRY(begin(fn, stream, c, rows, dim, &st));
-    float *p_v = nullptr;
-    TL_TRY(rows_operand(fn, "v", "ldv", v, v_offset, rows, dim, ldv, &p_v));
-    float *p_grad_out = nullptr;
-    TL_TRY(rows_operand(fn, "grad_out", "ldgo", grad_out, grad_out_offset, rows, dim, ldgo, &p_grad_out));
-    float *p_grad_v = nullptr;
-    TL_TRY(rows_operand(fn, "grad_v", "ldgv", grad_v, grad_v_offset, rows, dim, ldgv, &p_grad_v));
-    float *p_grad_c = nullptr;
+    TL_TRY(check_operands(fn, rows, dim,
+                          {{"v", "ldv", v, v_offset, ldv, &p_v},
+                           {"grad_out", "ldgo", grad_out, grad_out_offset, ldgo, &p_grad_out},
+                           {"grad_v", "ldgv", grad_v, grad_v_offset, ldgv, &p_grad_v}}));
     TL_TRY(grad_c_operand(fn, grad_c, grad_c_offset, &p_grad_c));
     const Ball b = make_ball(c);
     return with_shares(fn, stream, st, rows, p_grad_c, "expmap0_backward_kernel", [&](double *dc) {
@@ -1699,14 +1708,12 @@ TL_API tl_status tl_poincare_logmap0_backward(tl_stream stream, float c, int64_t
                                               uint64_t grad_c_offset) {
     static const char *fn = "tl_poincare_logmap0_backward";
     cudaStream_t st;
+    float *p_y, *p_grad_out, *p_grad_y, *p_grad_c;
     TL_TRY(begin(fn, stream, c, rows, dim, &st));
-    float *p_y = nullptr;
-    TL_TRY(rows_operand(fn, "y", "ldy", y, y_offset, rows, dim, ldy, &p_y));
-    float *p_grad_out = nullptr;
-    TL_TRY(rows_operand(fn, "grad_out", "ldgo", grad_out, grad_out_offset, rows, dim, ldgo, &p_grad_out));
-    float *p_grad_y = nullptr;
-    TL_TRY(rows_operand(fn, "grad_y", "ldgy", grad_y, grad_y_offset, rows, dim, ldgy, &p_grad_y));
-    float *p_grad_c = nullptr;
+    TL_TRY(check_operands(fn, rows, dim,
+                          {{"y", "ldy", y, y_offset, ldy, &p_y},
+                           {"grad_out", "ldgo", grad_out, grad_out_offset, ldgo, &p_grad_out},
+                           {"grad_y", "ldgy", grad_y, grad_y_offset, ldgy, &p_grad_y}}));
     TL_TRY(grad_c_operand(fn, grad_c, grad_c_offset, &p_grad_c));
     const Ball b = make_ball(c);
     return with_shares(fn, stream, st, rows, p_grad_c, "logmap0_backward_kernel", [&](double *dc) {
@@ -1723,18 +1730,14 @@ TL_API tl_status tl_poincare_expmap_backward(tl_stream stream, float c, int64_t 
                                              uint64_t grad_c_offset) {
     static const char *fn = "tl_poincare_expmap_backward";
     cudaStream_t st;
+    float *p_x, *p_v, *p_grad_out, *p_grad_x, *p_grad_v, *p_grad_c;
     TL_TRY(begin(fn, stream, c, rows, dim, &st));
-    float *p_x = nullptr;
-    TL_TRY(rows_operand(fn, "x", "ldx", x, x_offset, rows, dim, ldx, &p_x));
-    float *p_v = nullptr;
-    TL_TRY(rows_operand(fn, "v", "ldv", v, v_offset, rows, dim, ldv, &p_v));
-    float *p_grad_out = nullptr;
-    TL_TRY(rows_operand(fn, "grad_out", "ldgo", grad_out, grad_out_offset, rows, dim, ldgo, &p_grad_out));
-    float *p_grad_x = nullptr;
-    TL_TRY(rows_operand(fn, "grad_x", "ldgx", grad_x, grad_x_offset, rows, dim, ldgx, &p_grad_x));
-    float *p_grad_v = nullptr;
-    TL_TRY(rows_operand(fn, "grad_v", "ldgv", grad_v, grad_v_offset, rows, dim, ldgv, &p_grad_v));
-    float *p_grad_c = nullptr;
+    TL_TRY(check_operands(fn, rows, dim,
+                          {{"x", "ldx", x, x_offset, ldx, &p_x},
+                           {"v", "ldv", v, v_offset, ldv, &p_v},
+                           {"grad_out", "ldgo", grad_out, grad_out_offset, ldgo, &p_grad_out},
+                           {"grad_x", "ldgx", grad_x, grad_x_offset, ldgx, &p_grad_x},
+                           {"grad_v", "ldgv", grad_v, grad_v_offset, ldgv, &p_grad_v}}));
     TL_TRY(grad_c_operand(fn, grad_c, grad_c_offset, &p_grad_c));
     const Ball b = make_ball(c);
     return with_shares(fn, stream, st, rows, p_grad_c, "expmap_backward_kernel", [&](double *dc) {
@@ -1751,18 +1754,14 @@ TL_API tl_status tl_poincare_logmap_backward(tl_stream stream, float c, int64_t 
                                              uint64_t grad_c_offset) {
     static const char *fn = "tl_poincare_logmap_backward";
     cudaStream_t st;
+    float *p_x, *p_y, *p_grad_out, *p_grad_x, *p_grad_y, *p_grad_c;
     TL_TRY(begin(fn, stream, c, rows, dim, &st));
-    float *p_x = nullptr;
-    TL_TRY(rows_operand(fn, "x", "ldx", x, x_offset, rows, dim, ldx, &p_x));
-    float *p_y = nullptr;
-    TL_TRY(rows_operand(fn, "y", "ldy", y, y_offset, rows, dim, ldy, &p_y));
-    float *p_grad_out = nullptr;
-    TL_TRY(rows_operand(fn, "grad_out", "ldgo", grad_out, grad_out_offset, rows, dim, ldgo, &p_grad_out));
-    float *p_grad_x = nullptr;
-    TL_TRY(rows_operand(fn, "grad_x", "ldgx", grad_x, grad_x_offset, rows, dim, ldgx, &p_grad_x));
-    float *p_grad_y = nullptr;
-    TL_TRY(rows_operand(fn, "grad_y", "ldgy", grad_y, grad_y_offset, rows, dim, ldgy, &p_grad_y));
-    float *p_grad_c = nullptr;
+    TL_TRY(check_operands(fn, rows, dim,
+                          {{"x", "ldx", x, x_offset, ldx, &p_x},
+                           {"y", "ldy", y, y_offset, ldy, &p_y},
+                           {"grad_out", "ldgo", grad_out, grad_out_offset, ldgo, &p_grad_out},
+                           {"grad_x", "ldgx", grad_x, grad_x_offset, ldgx, &p_grad_x},
+                           {"grad_y", "ldgy", grad_y, grad_y_offset, ldgy, &p_grad_y}}));
     TL_TRY(grad_c_operand(fn, grad_c, grad_c_offset, &p_grad_c));
     const Ball b = make_ball(c);
     return with_shares(fn, stream, st, rows, p_grad_c, "logmap_backward_kernel", [&](double *dc) {
@@ -1779,18 +1778,14 @@ TL_API tl_status tl_poincare_distance_backward(tl_stream stream, float c, int64_
                                                tl_buffer grad_c, uint64_t grad_c_offset) {
     static const char *fn = "tl_poincare_distance_backward";
     cudaStream_t st;
+    float *p_x, *p_y, *p_grad_out, *p_grad_x, *p_grad_y, *p_grad_c;
     TL_TRY(begin(fn, stream, c, rows, dim, &st));
-    float *p_x = nullptr;
-    TL_TRY(rows_operand(fn, "x", "ldx", x, x_offset, rows, dim, ldx, &p_x));
-    float *p_y = nullptr;
-    TL_TRY(rows_operand(fn, "y", "ldy", y, y_offset, rows, dim, ldy, &p_y));
-    float *p_grad_out = nullptr;
-    TL_TRY(per_row_operand(fn, "grad_out", grad_out, grad_out_offset, rows, &p_grad_out));
-    float *p_grad_x = nullptr;
-    TL_TRY(rows_operand(fn, "grad_x", "ldgx", grad_x, grad_x_offset, rows, dim, ldgx, &p_grad_x));
-    float *p_grad_y = nullptr;
-    TL_TRY(rows_operand(fn, "grad_y", "ldgy", grad_y, grad_y_offset, rows, dim, ldgy, &p_grad_y));
-    float *p_grad_c = nullptr;
+    TL_TRY(check_operands(fn, rows, dim,
+                          {{"x", "ldx", x, x_offset, ldx, &p_x},
+                           {"y", "ldy", y, y_offset, ldy, &p_y},
+                           {"grad_out", nullptr, grad_out, grad_out_offset, 0, &p_grad_out},
+                           {"grad_x", "ldgx", grad_x, grad_x_offset, ldgx, &p_grad_x},
+                           {"grad_y", "ldgy", grad_y, grad_y_offset, ldgy, &p_grad_y}}));
     TL_TRY(grad_c_operand(fn, grad_c, grad_c_offset, &p_grad_c));
     const Ball b = make_ball(c);
     return with_shares(fn, stream, st, rows, p_grad_c, "distance_backward_kernel", [&](double *dc) {
@@ -1805,14 +1800,12 @@ TL_API tl_status tl_poincare_distance0_backward(tl_stream stream, float c, int64
                                                 int64_t ldgx, tl_buffer grad_c, uint64_t grad_c_offset) {
     static const char *fn = "tl_poincare_distance0_backward";
     cudaStream_t st;
+    float *p_x, *p_grad_out, *p_grad_x, *p_grad_c;
     TL_TRY(begin(fn, stream, c, rows, dim, &st));
-    float *p_x = nullptr;
-    TL_TRY(rows_operand(fn, "x", "ldx", x, x_offset, rows, dim, ldx, &p_x));
-    float *p_grad_out = nullptr;
-    TL_TRY(per_row_operand(fn, "grad_out", grad_out, grad_out_offset, rows, &p_grad_out));
-    float *p_grad_x = nullptr;
-    TL_TRY(rows_operand(fn, "grad_x", "ldgx", grad_x, grad_x_offset, rows, dim, ldgx, &p_grad_x));
-    float *p_grad_c = nullptr;
+    TL_TRY(check_operands(fn, rows, dim,
+                          {{"x", "ldx", x, x_offset, ldx, &p_x},
+                           {"grad_out", nullptr, grad_out, grad_out_offset, 0, &p_grad_out},
+                           {"grad_x", "ldgx", grad_x, grad_x_offset, ldgx, &p_grad_x}}));
     TL_TRY(grad_c_operand(fn, grad_c, grad_c_offset, &p_grad_c));
     const Ball b = make_ball(c);
     return with_shares(fn, stream, st, rows, p_grad_c, "distance_backward_kernel", [&](double *dc) {
@@ -1832,22 +1825,16 @@ TL_API tl_status tl_poincare_gyration_backward(tl_stream stream, float c, int64_
                                                tl_buffer grad_c, uint64_t grad_c_offset) {
     static const char *fn = "tl_poincare_gyration_backward";
     cudaStream_t st;
+    float *p_u, *p_v, *p_w, *p_grad_out, *p_grad_u, *p_grad_v, *p_grad_w, *p_grad_c;
     TL_TRY(begin(fn, stream, c, rows, dim, &st));
-    float *p_u = nullptr;
-    TL_TRY(rows_operand(fn, "u", "ldu", u, u_offset, rows, dim, ldu, &p_u));
-    float *p_v = nullptr;
-    TL_TRY(rows_operand(fn, "v", "ldv", v, v_offset, rows, dim, ldv, &p_v));
-    float *p_w = nullptr;
-    TL_TRY(rows_operand(fn, "w", "ldw", w, w_offset, rows, dim, ldw, &p_w));
-    float *p_grad_out = nullptr;
-    TL_TRY(rows_operand(fn, "grad_out", "ldgo", grad_out, grad_out_offset, rows, dim, ldgo, &p_grad_out));
-    float *p_grad_u = nullptr;
-    TL_TRY(rows_operand(fn, "grad_u", "ldgu", grad_u, grad_u_offset, rows, dim, ldgu, &p_grad_u));
-    float *p_grad_v = nullptr;
-    TL_TRY(rows_operand(fn, "grad_v", "ldgv", grad_v, grad_v_offset, rows, dim, ldgv, &p_grad_v));
-    float *p_grad_w = nullptr;
-    TL_TRY(rows_operand(fn, "grad_w", "ldgw", grad_w, grad_w_offset, rows, dim, ldgw, &p_grad_w));
-    float *p_grad_c = nullptr;
+    TL_TRY(check_operands(fn, rows, dim,
+                          {{"u", "ldu", u, u_offset, ldu, &p_u},
+                           {"v", "ldv", v, v_offset, ldv, &p_v},
+                           {"w", "ldw", w, w_offset, ldw, &p_w},
+                           {"grad_out", "ldgo", grad_out, grad_out_offset, ldgo, &p_grad_out},
+                           {"grad_u", "ldgu", grad_u, grad_u_offset, ldgu, &p_grad_u},
+                           {"grad_v", "ldgv", grad_v, grad_v_offset, ldgv, &p_grad_v},
+                           {"grad_w", "ldgw", grad_w, grad_w_offset, ldgw, &p_grad_w}}));
     TL_TRY(grad_c_operand(fn, grad_c, grad_c_offset, &p_grad_c));
     const Ball b = make_ball(c);
     return with_shares(fn, stream, st, rows, p_grad_c, "gyration_backward_kernel", [&](double *dc) {
@@ -1866,22 +1853,16 @@ TL_API tl_status tl_poincare_transport_backward(tl_stream stream, float c, int64
                                                 tl_buffer grad_c, uint64_t grad_c_offset) {
     static const char *fn = "tl_poincare_transport_backward";
     cudaStream_t st;
+    float *p_x, *p_y, *p_v, *p_grad_out, *p_grad_x, *p_grad_y, *p_grad_v, *p_grad_c;
     TL_TRY(begin(fn, stream, c, rows, dim, &st));
-    float *p_x = nullptr;
-    TL_TRY(rows_operand(fn, "x", "ldx", x, x_offset, rows, dim, ldx, &p_x));
-    float *p_y = nullptr;
-    TL_TRY(rows_operand(fn, "y", "ldy", y, y_offset, rows, dim, ldy, &p_y));
-    float *p_v = nullptr;
-    TL_TRY(rows_operand(fn, "v", "ldv", v, v_offset, rows, dim, ldv, &p_v));
-    float *p_grad_out = nullptr;
-    TL_TRY(rows_operand(fn, "grad_out", "ldgo", grad_out, grad_out_offset, rows, dim, ldgo, &p_grad_out));
-    float *p_grad_x = nullptr;
-    TL_TRY(rows_operand(fn, "grad_x", "ldgx", grad_x, grad_x_offset, rows, dim, ldgx, &p_grad_x));
-    float *p_grad_y = nullptr;
-    TL_TRY(rows_operand(fn, "grad_y", "ldgy", grad_y, grad_y_offset, rows, dim, ldgy, &p_grad_y));
-    float *p_grad_v = nullptr;
-    TL_TRY(rows_operand(fn, "grad_v", "ldgv", grad_v, grad_v_offset, rows, dim, ldgv, &p_grad_v));
-    float *p_grad_c = nullptr;
+    TL_TRY(check_operands(fn, rows, dim,
+                          {{"x", "ldx", x, x_offset, ldx, &p_x},
+                           {"y", "ldy", y, y_offset, ldy, &p_y},
+                           {"v", "ldv", v, v_offset, ldv, &p_v},
+                           {"grad_out", "ldgo", grad_out, grad_out_offset, ldgo, &p_grad_out},
+                           {"grad_x", "ldgx", grad_x, grad_x_offset, ldgx, &p_grad_x},
+                           {"grad_y", "ldgy", grad_y, grad_y_offset, ldgy, &p_grad_y},
+                           {"grad_v", "ldgv", grad_v, grad_v_offset, ldgv, &p_grad_v}}));
     TL_TRY(grad_c_operand(fn, grad_c, grad_c_offset, &p_grad_c));
     const Ball b = make_ball(c);
     return with_shares(fn, stream, st, rows, p_grad_c, "transport_backward_kernel", [&](double *dc) {
@@ -1898,18 +1879,14 @@ TL_API tl_status tl_poincare_transport0_backward(tl_stream stream, float c, int6
                                                  tl_buffer grad_c, uint64_t grad_c_offset) {
     static const char *fn = "tl_poincare_transport0_backward";
     cudaStream_t st;
+    float *p_y, *p_v, *p_grad_out, *p_grad_y, *p_grad_v, *p_grad_c;
     TL_TRY(begin(fn, stream, c, rows, dim, &st));
-    float *p_y = nullptr;
-    TL_TRY(rows_operand(fn, "y", "ldy", y, y_offset, rows, dim, ldy, &p_y));
-    float *p_v = nullptr;
-    TL_TRY(rows_operand(fn, "v", "ldv", v, v_offset, rows, dim, ldv, &p_v));
-    float *p_grad_out = nullptr;
-    TL_TRY(rows_operand(fn, "grad_out", "ldgo", grad_out, grad_out_offset, rows, dim, ldgo, &p_grad_out));
-    float *p_grad_y = nullptr;
-    TL_TRY(rows_operand(fn, "grad_y", "ldgy", grad_y, grad_y_offset, rows, dim, ldgy, &p_grad_y));
-    float *p_grad_v = nullptr;
-    TL_TRY(rows_operand(fn, "grad_v", "ldgv", grad_v, grad_v_offset, rows, dim, ldgv, &p_grad_v));
-    float *p_grad_c = nullptr;
+    TL_TRY(check_operands(fn, rows, dim,
+                          {{"y", "ldy", y, y_offset, ldy, &p_y},
+                           {"v", "ldv", v, v_offset, ldv, &p_v},
+                           {"grad_out", "ldgo", grad_out, grad_out_offset, ldgo, &p_grad_out},
+                           {"grad_y", "ldgy", grad_y, grad_y_offset, ldgy, &p_grad_y},
+                           {"grad_v", "ldgv", grad_v, grad_v_offset, ldgv, &p_grad_v}}));
     TL_TRY(grad_c_operand(fn, grad_c, grad_c_offset, &p_grad_c));
     const Ball b = make_ball(c);
     return with_shares(fn, stream, st, rows, p_grad_c, "transport0_backward_kernel", [&](double *dc) {
