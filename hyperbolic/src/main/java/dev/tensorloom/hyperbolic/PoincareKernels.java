@@ -20,11 +20,9 @@ import dev.tensorloom.runtime.tensor.Tensor;
  * and return dL/dc, which {@link Curvature#rawGradient} chains through a learnable curvature. Distances
  * are written to a contiguous tensor of one value per row (or [rows, cols] for all pairs).
  *
- * <p>Scalar and vector implementations exist. The cuda one ({@code hyperbolic.cuda.CudaPoincareKernels}, with
- * {@code include/tensorloom_poincare.h}, {@code src/poincare.cu} and the binding class
- * {@code TensorloomPoincare}) is not written yet: the first session ran out of time for its ~30 forward and
- * backward kernels and had no GPU to time them. Until it exists, {@code FAMILY.on} a cuda backend fails with an
- * exception naming that class.
+ * <p>Implementations: scalar and vector ({@link RowwisePoincareKernels}, row by row on the host) and cuda
+ * ({@code hyperbolic.cuda.CudaPoincareKernels}: {@code include/tensorloom_poincare.h} and {@code src/poincare.cu}
+ * through the binding class {@code TensorloomPoincare}, one warp per row on the device).
  */
 public interface PoincareKernels {
 

@@ -72,15 +72,21 @@ abstract class PoincareKernelsContract {
                 t.set((float) values[i * cols + j], i, j);
             }
         }
-        return t;
+        Tensor placed = backend().toDevice(parent, arena);
+        return strided ? placed.slice(1, 1, cols + 1) : placed;
     }
 
     private Tensor vector(double[] values) {
-        return TensorArrays.of(arena, values, values.length);
+        return backend().toDevice(TensorArrays.of(arena, values, values.length), arena);
     }
 
-    private static double[] read(Tensor t) {
-        return TensorArrays.read(t);
+    /** An output tensor in the memory the backend computes on. */
+    private Tensor output(long... shape) {
+        return backend().allocate(arena, shape);
+    }
+
+    private double[] read(Tensor t) {
+        return TensorArrays.read(backend().toHost(t, arena));
     }
 
     private double[] points(float c, int rows, int dim) {
@@ -104,7 +110,7 @@ abstract class PoincareKernelsContract {
         return v;
     }
 
-    private static void assertMatches(double[] expected, Tensor actual, int dim, String what) {
+    private void assertMatches(double[] expected, Tensor actual, int dim, String what) {
         assertMatches(expected, read(actual), dim, what);
     }
 
@@ -113,7 +119,7 @@ abstract class PoincareKernelsContract {
     }
 
     /** With a floor under the normwise scale, for results that cancel to far below the size of their terms. */
-    private static void assertMatches(double[] expected, Tensor actual, int dim, double floor, String what) {
+    private void assertMatches(double[] expected, Tensor actual, int dim, double floor, String what) {
         assertMatches(expected, read(actual), dim, floor, what);
     }
 
@@ -194,7 +200,7 @@ abstract class PoincareKernelsContract {
         PoincareReference ref = reference(c);
         double[] x = points(c, ROWS, dim);
         double[] y = points(c, ROWS, dim);
-        Tensor out = Tensor.allocate(arena, ROWS);
+        Tensor out = output(ROWS);
         kernels.distance(c, place(x, ROWS, dim, strided), place(y, ROWS, dim, strided), out);
         assertMatches(ref.distance(x, y, dim), out, dim, "d(x, y)");
         kernels.distance0(c, place(x, ROWS, dim, strided), out);
@@ -324,7 +330,7 @@ abstract class PoincareKernelsContract {
         double[] x = points(c, ROWS, dim);
         double[] r = rounded(BallSamples.scale(BallSamples.gaussian(random, ROWS, 1), 0.8));
         double[] g = gaussian(ROWS * dim);
-        Tensor gr = Tensor.allocate(arena, ROWS);
+        Tensor gr = output(ROWS);
         Tensor gx = place(new double[ROWS * dim], ROWS, dim, strided);
         float dc = kernels.scalarMulBackward(c, vector(r), place(x, ROWS, dim, strided), place(g, ROWS, dim, strided),
                 gr, gx);
@@ -403,7 +409,7 @@ abstract class PoincareKernelsContract {
         assertCurvatureGradient(e.curvature(), dc, dim, "P_{0→y}v");
         double[] w = rounded(new double[] {0.5, 1, 2, 0.25, 1.5, 1, 0.75});
         double[] gm = gaussian(dim);
-        Tensor gw = Tensor.allocate(arena, ROWS);
+        Tensor gw = output(ROWS);
         dc = kernels.weightedMidpointBackward(c, place(x, ROWS, dim, strided), vector(w), place(gm, 1, dim, strided),
                 g1, gw);
         e = ref.weightedMidpointBackward(x, w, dim, gm);
@@ -452,7 +458,7 @@ abstract class PoincareKernelsContract {
         assertMatches(e.of(1), gy, dim, "dL/dy of x⊕y");
         double tol = CONDITION * (dim + 3) * U * rows * (1 + Math.abs(e.curvature()));
         assertEquals(e.curvature(), dc, tol, "dL/dc over all rows");
-        Tensor d = Tensor.allocate(arena, rows);
+        Tensor d = output(rows);
         kernels.distance(c, place(x, rows, dim, false), place(y, rows, dim, false), d);
         assertMatches(reference(c).distance(x, y, dim), d, dim, "d(x, y)");
         // All pairs of 150 × 120 points: its elementwise steps, forward and backward, are spread too.
@@ -460,12 +466,12 @@ abstract class PoincareKernelsContract {
         int m = 120;
         double[] a = points(c, n, dim);
         double[] b = points(c, m, dim);
-        Tensor all = Tensor.allocate(arena, n, m);
+        Tensor all = output(n, m);
         kernels.allPairsDistance(c, place(a, n, dim, false), place(b, m, dim, false), all);
         assertMatches(reference(c).allPairsDistance(a, b, dim), all, dim, "all pairs");
         double[] gAll = gaussian(n * m);
-        Tensor ga = Tensor.allocate(arena, n, dim);
-        Tensor gb = Tensor.allocate(arena, m, dim);
+        Tensor ga = output(n, dim);
+        Tensor gb = output(m, dim);
         dc = kernels.allPairsDistanceBackward(c, place(a, n, dim, false), place(b, m, dim, false),
                 place(gAll, n, m, false), ga, gb);
         e = reference(c).allPairsDistanceBackward(a, b, dim, gAll);
@@ -487,7 +493,7 @@ abstract class PoincareKernelsContract {
         assertEquals("the curvature -c needs c > 0 and finite, got c = 0.0", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> kernels.expmap0(Float.NaN, x, x));
         assertEquals("the curvature -c needs c > 0 and finite, got c = NaN", e.getMessage());
-        Tensor out = Tensor.allocate(arena, 2);
+        Tensor out = output(2);
         e = assertThrows(IllegalArgumentException.class, () -> kernels.distance0(1, x, out));
         assertEquals("distance output (one per row) " + out + " is not a contiguous vector of 3 values", e.getMessage());
     }
@@ -505,7 +511,7 @@ abstract class PoincareKernelsContract {
         Tensor gx = place(zero, ROWS, dim, false);
         Tensor gy = place(zero, ROWS, dim, false);
         Tensor g = place(gaussian(ROWS * dim), ROWS, dim, false);
-        Tensor d = Tensor.allocate(arena, ROWS);
+        Tensor d = output(ROWS);
         Tensor gd = vector(gaussian(ROWS));
         for (Tensor[] pair : new Tensor[][] {{z, z}, {f, z}, {z, f}, {f, f}}) {
             kernels.mobiusAdd(c, pair[0], pair[1], out);
@@ -554,8 +560,8 @@ abstract class PoincareKernelsContract {
         assertMatches(read(projected), out, dim, "x⊕0 = x");
         kernels.mobiusAdd(c, negX, xt, out);
         assertMatches(new double[ROWS * dim], out, dim, scale, "(-x)⊕x = 0");
-        Tensor dxy = Tensor.allocate(arena, ROWS);
-        Tensor dyx = Tensor.allocate(arena, ROWS);
+        Tensor dxy = output(ROWS);
+        Tensor dyx = output(ROWS);
         kernels.distance(c, xt, yt, dxy);
         kernels.distance(c, yt, xt, dyx);
         assertMatches(read(dxy), dyx, dim, "d(x,y) = d(y,x)");
@@ -587,7 +593,7 @@ abstract class PoincareKernelsContract {
             twice[i] = 2 * Math.sqrt(twice[i]);
         }
         assertNear(sum, read(out), "x⊕y → x + y");
-        Tensor d = Tensor.allocate(arena, ROWS);
+        Tensor d = output(ROWS);
         kernels.distance(c, place(x, ROWS, dim, false), place(y, ROWS, dim, false), d);
         assertNear(twice, read(d), "d → 2||x - y||");
         Tensor gx = place(new double[ROWS * dim], ROWS, dim, false);
@@ -605,14 +611,15 @@ abstract class PoincareKernelsContract {
         }
     }
 
-    private static void assertFinite(Tensor t, String what) {
-        long i = t.firstNonFinite();
+    private void assertFinite(Tensor t, String what) {
+        Tensor host = backend().toHost(t, arena);
+        long i = host.firstNonFinite();
         if (i >= 0) {
-            fail(what + ": element " + i + " is " + t.toArray()[(int) i]);
+            fail(what + ": element " + i + " is " + host.toArray()[(int) i]);
         }
     }
 
-    private static void assertFinite(float dc, Tensor gx, Tensor gy, String what) {
+    private void assertFinite(float dc, Tensor gx, Tensor gy, String what) {
         assertFinite(gx, what + ", first gradient");
         assertFinite(gy, what + ", second gradient");
         if (!Float.isFinite(dc)) {
