@@ -32,6 +32,8 @@ pack tensorloom-mpo "$ROOT/mpo/target/classes"
 pack tensorloom-mpo-tests "$ROOT/mpo/target/test-classes"
 pack tensorloom-quant "$ROOT/quant/target/classes"
 pack tensorloom-quant-tests "$ROOT/quant/target/test-classes"
+pack tensorloom-hyperbolic "$ROOT/hyperbolic/target/classes"
+pack tensorloom-hyperbolic-tests "$ROOT/hyperbolic/target/test-classes"
 pack tensorloom-bench "$ROOT/bench/target/classes"
 
 for artifact in "$JUNIT_CONSOLE" "$EJML:ejml-core:$EJML_VERSION" "$EJML:ejml-ddense:$EJML_VERSION"; do

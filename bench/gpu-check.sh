@@ -211,7 +211,8 @@ java_tests() {
     --select-class dev.tensorloom.runtime.kernel.BackendProviderTest \
     --select-class dev.tensorloom.outside.KernelFamilyTest \
     --select-class dev.tensorloom.mpo.cuda.CudaMpoKernelsContractTest \
-    --select-class dev.tensorloom.quant.CudaQuantKernelsContractTest 2>&1 | tee "$RESULTS/java-tests.log"
+    --select-class dev.tensorloom.quant.CudaQuantKernelsContractTest \
+    --select-class dev.tensorloom.hyperbolic.CudaPoincareKernelsContractTest 2>&1 | tee "$RESULTS/java-tests.log"
   local rc=${PIPESTATUS[0]}
   count() { sed -n "s/.*\[ *\([0-9][0-9]*\) tests $1 *\].*/\1/p" "$RESULTS/java-tests.log" | tail -1; }
   [ -n "$(count found)" ] && note "$(count found) tests: $(count successful) passed, $(count failed) failed, $(count aborted) skipped by an \
@@ -245,8 +246,8 @@ sanitizers() {
   [ -n "$sanitizer" ] || { note "compute-sanitizer not found: not run"; return $SKIP; }
   local tool test log rc limit runs=0 bad=0 refused=0
   for run in memcheck:memory memcheck:embedding memcheck:gemm memcheck:nn memcheck:attention \
-             memcheck:qmatmul racecheck:gemm racecheck:nn racecheck:attention racecheck:qmatmul \
-             synccheck:attention; do
+             memcheck:qmatmul memcheck:poincare racecheck:gemm racecheck:nn racecheck:attention \
+             racecheck:qmatmul racecheck:poincare synccheck:attention; do
     tool=${run%%:*}
     test=test_${run#*:}_cuda
     log="$RESULTS/sanitizer-$tool-${run#*:}.log"
