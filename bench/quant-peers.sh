@@ -3,7 +3,7 @@
 #   our fp32 vector GEMV, our quant kernels (QuantGemvBenchmark), Jlama 0.8.4 (JlamaGemvBenchmark) and ggml
 #   (../shared/anchors/ggml, cold weights), all 4096x4096, 2 threads, batch 1 and 16.
 #
-#   bench/quant-peers.sh OUT_DIR        ~15 minutes; JMH's and ggml's raw output land in OUT_DIR
+#   bench/quant-peers.sh OUT_DIR        about 10 minutes; JMH's and ggml's raw output land in OUT_DIR
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT=${1:?usage: bench/quant-peers.sh OUT_DIR}
@@ -22,10 +22,11 @@ jmh() { # jmh NAME ARGS...: one JMH run, its table in OUT/NAME.txt
 }
 
 jmh fp32 'GemvBenchmark' -p size=4096 -p backend=vector -p threads=2
-jmh quant 'QuantGemvBenchmark'
+jmh quant1 'QuantGemvBenchmark' -p batch=1 -p format=int4-g128,int2-g128,int3-g128,int8-g128,q4_0,q8_0,q4_K
+jmh quant16 'QuantGemvBenchmark' -p batch=16 -p format=int4-g128,q4_0,q8_0
 jmh jlama 'JlamaGemvBenchmark' -p activation=I8 -wi 3 -w 2
-"$GGML" --types f32,q8_0,q4_0,q4_K,q6_K,q2_K,q3_K --batches 1,16 --modes cold --threads 2 \
+"$GGML" --types f32,q8_0,q4_0,q4_K,q2_K,q3_K --batches 1,16 --modes cold --threads 2 \
   > "$OUT/ggml.tsv" 2> "$OUT/ggml.log"
 cat "$OUT/machine.txt"; echo
-cat "$OUT/fp32.txt" "$OUT/quant.txt" "$OUT/jlama.txt"
+cat "$OUT/fp32.txt" "$OUT/quant1.txt" "$OUT/quant16.txt" "$OUT/jlama.txt"
 cut -f1-3,7,9 "$OUT/ggml.tsv"
