@@ -1,5 +1,6 @@
 package dev.tensorloom.mpo;
 
+import dev.tensorloom.runtime.bert.BertWeights;
 import dev.tensorloom.runtime.kernel.Erf;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -117,6 +118,15 @@ public final class MpoeFfn {
         return new MpoeFfn(hidden, intermediate, experts, topK, up, down, b1.clone(), b2.clone(), router);
     }
 
+    /** The MPOE layer of a BERT layer's FFN (its intermediate and output projections); see the other factory. */
+    public static MpoeFfn fromLayer(BertWeights.Layer layer, int experts, int topK, int cores, int bondCap,
+            double noise, long seed) {
+        BertWeights.Linear in = layer.intermediate();
+        BertWeights.Linear out = layer.output();
+        return fromDense(in.weight().toArray(), in.bias().toArray(), out.weight().toArray(), out.bias().toArray(),
+                in.in(), in.out(), experts, topK, cores, bondCap, noise, seed);
+    }
+
     private static Projection projection(float[] w, MpoShape shape, int bondCap, int experts, double noise,
             Random random) {
         Decomposition d = TtSvd.decompose(w, shape, Truncation.bondCap(bondCap));
@@ -149,6 +159,10 @@ public final class MpoeFfn {
 
     public int topK() {
         return topK;
+    }
+
+    public int hidden() {
+        return hidden;
     }
 
     /** The top-k experts of each of the m rows of x [m, hidden], and softmax gates over their logits. */
@@ -298,19 +312,24 @@ public final class MpoeFfn {
     }
 
     /**
-     * out[b][o][t] = Σ_i core[i][o]·in[b][i][t]: each core element is loaded once and applied to every block, so a
-     * step reads its core once however many rows it carries.
+     * out[b][o][t] = Σ_i core[i][o]·in[b][i][t], core row by core row: row i (s numbers) is loaded once and applied
+     * to every block while it sits in cache, so a step reads its core once however many rows it carries.
      */
     private static double[] step(float[] core, int blocks, int r, int s, int q, double[] in) {
         double[] out = new double[blocks * s * q];
+        double[] row = new double[s];
         for (int i = 0; i < r; i++) {
             for (int o = 0; o < s; o++) {
-                double w = core[i * s + o];
-                for (int b = 0; b < blocks; b++) {
-                    int from = (b * r + i) * q;
-                    int to = (b * s + o) * q;
+                row[o] = core[i * s + o];
+            }
+            for (int b = 0; b < blocks; b++) {
+                int from = (b * r + i) * q;
+                int to = b * s * q;
+                for (int o = 0; o < s; o++) {
+                    double w = row[o];
+                    int at = to + o * q;
                     for (int t = 0; t < q; t++) {
-                        out[to + t] += w * in[from + t];
+                        out[at + t] += w * in[from + t];
                     }
                 }
             }
