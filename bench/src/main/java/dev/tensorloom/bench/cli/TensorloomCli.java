@@ -8,7 +8,8 @@ import picocli.CommandLine.ScopeType;
 /** {@code ./tensorloom <command>}: the command-line entry point. */
 @Command(name = "tensorloom", mixinStandardHelpOptions = true, version = "tensorloom 0.1.0",
         description = "Native-accelerated kernels for compressed transformers.",
-        subcommands = {EmbedCommand.class, BenchCommand.class, MpoStudyCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {EmbedCommand.class, BenchCommand.class, MpoStudyCommand.class, CompressCommand.class,
+                CommandLine.HelpCommand.class})
 public final class TensorloomCli {
 
     // INHERIT copies the option into every subcommand bound to this field, so `embed --verbose` sets it too.
