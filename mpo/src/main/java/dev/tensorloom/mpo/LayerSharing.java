@@ -116,7 +116,8 @@ public final class LayerSharing {
                 objective += squaredDistance(l.cores[l.c], central);
             }
             central = mean(layers);
-            if (previous - objective <= 1e-12 * scale) {
+            // Each round lowers Σ||P_l − C||²; stop when a round gains less than a millionth of the error.
+            if (previous - objective <= 1e-6 * objective + 1e-15 * scale) {
                 break;
             }
             previous = objective;
@@ -222,13 +223,18 @@ public final class LayerSharing {
         DMatrixRMaj r = CommonOps_DDRM.identity(right);
         DMatrixRMaj t = DMatrixRMaj.wrap(left, mid * right, target);
         DMatrixRMaj tRows = DMatrixRMaj.wrap(left * mid, right, target);
+        // ⟨QᵀPR, T⟩ after a step is the sum of the singular values of the G or H it solved: stop once it stalls.
+        double inner = Double.NEGATIVE_INFINITY;
         for (int step = 0; step < PROCRUSTES_STEPS; step++) {
+            double reached = inner;
             if (layer.leftFree()) {
                 // P·R as [left, mid·right], then G = (P·R)·Tᵀ [left, left].
                 DMatrixRMaj pr = MixedCanonical.times(DMatrixRMaj.wrap(left * mid, right, p), r);
                 DMatrixRMaj g = new DMatrixRMaj(left, left);
                 CommonOps_DDRM.multTransB(DMatrixRMaj.wrap(left, mid * right, pr.data), t, g);
-                q = MixedCanonical.Svd.of(g).polar();
+                MixedCanonical.Svd svd = MixedCanonical.Svd.of(g);
+                q = svd.polar();
+                reached = Arrays.stream(svd.sigma()).sum();
             }
             if (layer.rightFree()) {
                 // QᵀP as [left·mid, right], then H = (QᵀP)ᵀ·T [right, right].
@@ -236,8 +242,14 @@ public final class LayerSharing {
                 CommonOps_DDRM.multTransA(q, DMatrixRMaj.wrap(left, mid * right, p), qp);
                 DMatrixRMaj h = new DMatrixRMaj(right, right);
                 CommonOps_DDRM.multTransA(DMatrixRMaj.wrap(left * mid, right, qp.data), tRows, h);
-                r = MixedCanonical.Svd.of(h).polar();
+                MixedCanonical.Svd svd = MixedCanonical.Svd.of(h);
+                r = svd.polar();
+                reached = Arrays.stream(svd.sigma()).sum();
             }
+            if (!layer.leftFree() || !layer.rightFree() || reached - inner <= 1e-10 * Math.abs(reached)) {
+                break;
+            }
+            inner = reached;
         }
         DMatrixRMaj qp = new DMatrixRMaj(left, mid * right);
         CommonOps_DDRM.multTransA(q, DMatrixRMaj.wrap(left, mid * right, p), qp);
