@@ -232,7 +232,7 @@ public final class LayerSharing {
                 DMatrixRMaj pr = MixedCanonical.times(DMatrixRMaj.wrap(left * mid, right, p), r);
                 DMatrixRMaj g = new DMatrixRMaj(left, left);
                 CommonOps_DDRM.multTransB(DMatrixRMaj.wrap(left, mid * right, pr.data), t, g);
-                MixedCanonical.Svd svd = MixedCanonical.Svd.of(g);
+                ThinSvd svd = ThinSvd.of(g);
                 q = svd.polar();
                 reached = Arrays.stream(svd.sigma()).sum();
             }
@@ -242,7 +242,7 @@ public final class LayerSharing {
                 CommonOps_DDRM.multTransA(q, DMatrixRMaj.wrap(left, mid * right, p), qp);
                 DMatrixRMaj h = new DMatrixRMaj(right, right);
                 CommonOps_DDRM.multTransA(DMatrixRMaj.wrap(left * mid, right, qp.data), tRows, h);
-                MixedCanonical.Svd svd = MixedCanonical.Svd.of(h);
+                ThinSvd svd = ThinSvd.of(h);
                 r = svd.polar();
                 reached = Arrays.stream(svd.sigma()).sum();
             }

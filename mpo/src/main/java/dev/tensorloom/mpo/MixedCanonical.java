@@ -1,11 +1,7 @@
 package dev.tensorloom.mpo;
 
-import java.util.Arrays;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
-import org.ejml.dense.row.SingularOps_DDRM;
-import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
 
 /**
  * An MPO of a matrix W in mixed-canonical form about its central core c, in float64: the cores left of c are
@@ -77,19 +73,19 @@ final class MixedCanonical {
     /** Left sweep to c, right sweep to c, each by SVD (which, unlike EJML's QR, takes zero columns too). */
     private void orthogonalize() {
         for (int k = 0; k < c; k++) {
-            Svd s = Svd.of(DMatrixRMaj.wrap(d[k] * p[k], d[k + 1], cores[k]));
+            ThinSvd s = ThinSvd.of(DMatrixRMaj.wrap(d[k] * p[k], d[k + 1], cores[k]));
             // A bond larger than its neighbours allow (d_{k+1} > d_k·p_k) shrinks to the rank it can carry.
-            cores[k] = s.u.data;
-            DMatrixRMaj carry = s.sigmaVt();
+            cores[k] = s.u().data;
+            DMatrixRMaj carry = s.sigmaVt(s.sigma().length);
             cores[k + 1] = times(carry, DMatrixRMaj.wrap(d[k + 1], p[k + 1] * d[k + 2], cores[k + 1])).data;
-            d[k + 1] = s.u.numCols;
+            d[k + 1] = s.u().numCols;
         }
         for (int k = shape.cores() - 1; k > c; k--) {
-            Svd s = Svd.of(DMatrixRMaj.wrap(d[k], p[k] * d[k + 1], cores[k]));
-            cores[k] = s.vt.data;
+            ThinSvd s = ThinSvd.of(DMatrixRMaj.wrap(d[k], p[k] * d[k + 1], cores[k]));
+            cores[k] = s.vt().data;
             DMatrixRMaj uSigma = s.uSigma();
             cores[k - 1] = times(DMatrixRMaj.wrap(d[k - 1] * p[k - 1], d[k], cores[k - 1]), uSigma).data;
-            d[k] = s.vt.numRows;
+            d[k] = s.vt().numRows;
         }
     }
 
@@ -120,13 +116,13 @@ final class MixedCanonical {
     /** Rotates the central bonds onto the singular vectors of the central core's two unfoldings. */
     private void canonicalGauge() {
         if (c > 0) {
-            Svd s = Svd.of(DMatrixRMaj.wrap(d[c], p[c] * d[c + 1], cores[c]));
-            rotate(s.u, null);
+            ThinSvd s = ThinSvd.of(DMatrixRMaj.wrap(d[c], p[c] * d[c + 1], cores[c]));
+            rotate(s.u(), null);
         }
         if (c < shape.cores() - 1) {
-            Svd s = Svd.of(DMatrixRMaj.wrap(d[c] * p[c], d[c + 1], cores[c]));
-            DMatrixRMaj v = new DMatrixRMaj(s.vt.numCols, s.vt.numRows);
-            CommonOps_DDRM.transpose(s.vt, v);
+            ThinSvd s = ThinSvd.of(DMatrixRMaj.wrap(d[c] * p[c], d[c + 1], cores[c]));
+            DMatrixRMaj v = new DMatrixRMaj(s.vt().numCols, s.vt().numRows);
+            CommonOps_DDRM.transpose(s.vt(), v);
             rotate(null, v);
         }
     }
@@ -191,48 +187,5 @@ final class MixedCanonical {
         DMatrixRMaj out = new DMatrixRMaj(a.numRows, b.numCols);
         CommonOps_DDRM.mult(a, b, out);
         return out;
-    }
-
-    /** A thin SVD, singular values descending. */
-    record Svd(DMatrixRMaj u, double[] sigma, DMatrixRMaj vt) {
-
-        static Svd of(DMatrixRMaj a) {
-            SingularValueDecomposition_F64<DMatrixRMaj> svd =
-                    DecompositionFactory_DDRM.svd(a.numRows, a.numCols, true, true, true);
-            if (!svd.decompose(a.copy())) {
-                throw new IllegalStateException("SVD of a " + a.numRows + " × " + a.numCols + " matrix did not converge");
-            }
-            DMatrixRMaj u = svd.getU(null, false);
-            DMatrixRMaj vt = svd.getV(null, true);
-            int count = svd.numberOfSingularValues();
-            double[] sigma = Arrays.copyOf(svd.getSingularValues(), count);
-            SingularOps_DDRM.descendingOrder(u, false, sigma, count, vt, true);
-            return new Svd(u, sigma, vt);
-        }
-
-        /** U·Vᵀ: the orthogonal matrix closest to the decomposed one (Procrustes), for a square input. */
-        DMatrixRMaj polar() {
-            return times(u, vt);
-        }
-
-        DMatrixRMaj sigmaVt() {
-            DMatrixRMaj out = vt.copy();
-            for (int i = 0; i < out.numRows; i++) {
-                for (int j = 0; j < out.numCols; j++) {
-                    out.unsafe_set(i, j, out.unsafe_get(i, j) * sigma[i]);
-                }
-            }
-            return out;
-        }
-
-        DMatrixRMaj uSigma() {
-            DMatrixRMaj out = u.copy();
-            for (int i = 0; i < out.numRows; i++) {
-                for (int j = 0; j < out.numCols; j++) {
-                    out.unsafe_set(i, j, out.unsafe_get(i, j) * sigma[j]);
-                }
-            }
-            return out;
-        }
     }
 }
