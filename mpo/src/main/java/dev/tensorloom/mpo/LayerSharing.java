@@ -24,9 +24,13 @@ import org.ejml.dense.row.CommonOps_DDRM;
  */
 public final class LayerSharing {
 
-    /** Alignment steps between the two central bonds per rotation, and mean/rotation rounds at most. */
-    private static final int PROCRUSTES_STEPS = 10;
-    private static final int ROUNDS = 50;
+    /**
+     * Alignment steps between the two central bonds per rotation, and mean/rotation rounds, at most: the alternation
+     * converges linearly, and on MiniLM's 64-bond central cores (about 400k numbers each) every round costs seconds,
+     * so it stops early; every round only lowers the error, so stopping keeps the guarantee against a single pick.
+     */
+    private static final int PROCRUSTES_STEPS = 5;
+    private static final int ROUNDS = 8;
 
     private LayerSharing() {
     }
@@ -116,8 +120,8 @@ public final class LayerSharing {
                 objective += squaredDistance(l.cores[l.c], central);
             }
             central = mean(layers);
-            // Each round lowers Σ||P_l − C||²; stop when a round gains less than a millionth of the error.
-            if (previous - objective <= 1e-6 * objective + 1e-15 * scale) {
+            // Each round lowers Σ||P_l − C||²; stop when a round gains less than 1e-4 of the error.
+            if (previous - objective <= 1e-4 * objective + 1e-15 * scale) {
                 break;
             }
             previous = objective;
