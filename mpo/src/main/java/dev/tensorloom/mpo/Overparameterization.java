@@ -72,11 +72,12 @@ public final class Overparameterization {
         public PreparedMatrix prepare(String name, Tensor weight, Arena arena) {
             Decomposition d = expand(weight, cores);
             expansions.put(name, d);
-            try (Arena cores = Arena.ofConfined()) {
-                Mpo host = d.toMpo(cores);
+            // The deep cores live only until they are merged.
+            try (Arena deep = Arena.ofConfined()) {
+                Mpo host = d.toMpo(deep);
                 Tensor[] placed = host.cores();
                 for (int k = 0; k < placed.length; k++) {
-                    placed[k] = backend.toDevice(placed[k], cores);
+                    placed[k] = backend.toDevice(placed[k], deep);
                 }
                 return merge(backend, new Mpo(host.shape(), host.bonds(), placed), arena);
             }
