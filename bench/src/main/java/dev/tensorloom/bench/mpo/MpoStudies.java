@@ -26,6 +26,22 @@ import java.util.Random;
 /**
  * The MPO family's studies on real sizes, each a table the CLI prints ({@code ./tensorloom mpo-study}): stable ranks
  * of a model's matrices, OPF's deep expansion and merge, MPOBERT's shared central tensors, MPOE's weight traffic.
+ *
+ * <p>Measured once on the 2-core build machine (fidelity only, no timings), bundled MiniLM, 3 cores per matrix:
+ * <ul>
+ *   <li>Stable ranks 10.0 (layer 5 FFN output) to 77.8 (layer 5 attention output); power iteration took 14 to 705
+ *       steps.</li>
+ *   <li>OPF, 15 cores: 768×768 holds 895,656 parameters (1.52× dense, largest bond 384), 768×3072 5,028,520
+ *       (2.13×, bond 1536); merged back, relative errors 6.4e-7 and 7.6e-7; the merged matrix is the dense one.</li>
+ *   <li>Sharing, bond cap 64, 32 held-out glosses: unshared MPOs (8.17M parameters) keep mean cosine 0.477;
+ *       layers 0-2 and 3-5 sharing (2.86M, 65% fewer than unshared) 0.193; all six layers (1.53M) 0.224. Per
+ *       matrix the shared central tensor moves the relative error from 0-0.53 (own) to 0.73-0.85: the trained
+ *       layers' central tensors differ too much for a shared one without retraining. At bond cap 16 every variant
+ *       is near 0.2 (own errors already 0.90-0.96).</li>
+ *   <li>MPOE, layer 0's FFN, 8 experts, top 2, bond cap 64: 950,272 expert parameters against 9,437,184 dense
+ *       (9.9×); weight bytes per token 2.9× fewer than dense experts for one token (2 experts active, the central
+ *       cores dominate), 9.9× once a batch uses all 8.</li>
+ * </ul>
  */
 public final class MpoStudies {
 
