@@ -53,6 +53,44 @@ public record MpoShape(int[] rowFactors, int[] colFactors) {
     }
 
     /**
+     * rows × cols in many cores for over-parameterization (OPF): each dimension is cut into its prime factors,
+     * ascending, the rows' placed from the first core on and the columns' from the last core back, the remaining
+     * places being 1; a dimension with at least {@code cores} prime factors is split as in {@link #factor}. Every
+     * core then holds at least one factor of 2 or more, the products i_k·j_k stay small (2 to 6 for BERT sizes),
+     * and the untruncated bonds grow toward the middle. 768 × 768 in 15 cores: rows (2,2,2,2,2,2,2,2,3,1,1,1,1,1,1),
+     * columns (1,1,1,1,1,1,3,2,2,2,2,2,2,2,2). Refused when rows and columns together have fewer prime factors than
+     * cores, which would leave a core with i_k = j_k = 1.
+     */
+    public static MpoShape deep(int rows, int cols, int cores) {
+        if (rows < 1 || cols < 1 || cores < 1) {
+            throw new IllegalArgumentException("cannot cut " + rows + " × " + cols + " into " + cores + " cores");
+        }
+        List<Integer> rowPrimes = primeFactors(rows);
+        List<Integer> colPrimes = primeFactors(cols);
+        if (rowPrimes.size() + colPrimes.size() < cores) {
+            throw new IllegalArgumentException(rows + " × " + cols + " has " + (rowPrimes.size() + colPrimes.size())
+                    + " prime factors in all and cannot be cut into " + cores + " cores each holding one");
+        }
+        int[] i = spread(rows, rowPrimes, cores);
+        int[] j = spread(cols, colPrimes, cores);
+        reverse(j);
+        return new MpoShape(i, j);
+    }
+
+    /** dim's primes, ascending, then 1s; or {@link #factor} when there are at least n primes. */
+    private static int[] spread(int dim, List<Integer> primes, int n) {
+        if (primes.size() >= n) {
+            return factor(dim, n);
+        }
+        int[] f = new int[n];
+        Arrays.fill(f, 1);
+        for (int k = 0; k < primes.size(); k++) {
+            f[k] = primes.get(k);
+        }
+        return f;
+    }
+
+    /**
      * {@code dim} as a product of {@code n} factors of at least 2 (1 only for n = 1 and dim = 1), in ascending
      * order, with the smallest largest factor and, among those, the largest smallest one.
      */

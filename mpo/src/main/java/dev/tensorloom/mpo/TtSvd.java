@@ -4,10 +4,8 @@ import dev.tensorloom.runtime.tensor.Tensor;
 import java.util.Arrays;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
-import org.ejml.dense.row.SingularOps_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.QRDecomposition;
-import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
 
 /**
  * TT-SVD of a matrix into an MPO, in float64 with EJML's thin SVD, in three sweeps:
@@ -74,9 +72,9 @@ public final class TtSvd {
             } else {
                 // EJML's Householder QR refuses a matrix with an exactly zero column (a zero W, say); the SVD
                 // handles every matrix.
-                Svd s = Svd.of(a);
-                cores[k] = s.u.data;
-                rest = s.sigmaVt(s.sigma.length).data;
+                ThinSvd s = ThinSvd.of(a);
+                cores[k] = s.u().data;
+                rest = s.sigmaVt(s.sigma().length).data;
             }
         }
         cores[n - 1] = rest;
@@ -86,19 +84,14 @@ public final class TtSvd {
         spectra[0] = new double[0];
         spectra[n] = new double[0];
         for (int k = n - 1; k >= 1; k--) {
-            Svd s = Svd.of(DMatrixRMaj.wrap(d[k], p[k] * d[k + 1], cores[k]));
-            cores[k] = s.vt.data;
-            DMatrixRMaj uSigma = s.u.copy();
-            for (int r = 0; r < uSigma.numRows; r++) {
-                for (int c = 0; c < uSigma.numCols; c++) {
-                    uSigma.unsafe_set(r, c, uSigma.unsafe_get(r, c) * s.sigma[c]);
-                }
-            }
+            ThinSvd s = ThinSvd.of(DMatrixRMaj.wrap(d[k], p[k] * d[k + 1], cores[k]));
+            cores[k] = s.vt().data;
+            DMatrixRMaj uSigma = s.uSigma();
             DMatrixRMaj left = DMatrixRMaj.wrap(d[k - 1] * p[k - 1], d[k], cores[k - 1]);
             DMatrixRMaj pushed = new DMatrixRMaj(left.numRows, d[k]);
             CommonOps_DDRM.mult(left, uSigma, pushed);
             cores[k - 1] = pushed.data;
-            spectra[k] = s.sigma;
+            spectra[k] = s.sigma();
         }
 
         // 3. Ranks from the canonical spectra.
@@ -111,11 +104,11 @@ public final class TtSvd {
         double[][] discarded = new double[n + 1][];
         Arrays.fill(discarded, new double[0]);
         for (int k = 0; k < n - 1 && bonds != d; k++) {
-            Svd s = Svd.of(DMatrixRMaj.wrap(bonds[k] * p[k], d[k + 1], cores[k]));
-            int kept = Math.min(keep[k + 1], s.sigma.length);
-            discarded[k + 1] = Arrays.copyOfRange(s.sigma, kept, s.sigma.length);
-            DMatrixRMaj u = new DMatrixRMaj(s.u.numRows, kept);
-            CommonOps_DDRM.extract(s.u, 0, s.u.numRows, 0, kept, u, 0, 0);
+            ThinSvd s = ThinSvd.of(DMatrixRMaj.wrap(bonds[k] * p[k], d[k + 1], cores[k]));
+            int kept = Math.min(keep[k + 1], s.sigma().length);
+            discarded[k + 1] = Arrays.copyOfRange(s.sigma(), kept, s.sigma().length);
+            DMatrixRMaj u = new DMatrixRMaj(s.u().numRows, kept);
+            CommonOps_DDRM.extract(s.u(), 0, s.u().numRows, 0, kept, u, 0, 0);
             cores[k] = u.data;
             DMatrixRMaj right = DMatrixRMaj.wrap(d[k + 1], p[k + 1] * d[k + 2], cores[k + 1]);
             DMatrixRMaj carried = new DMatrixRMaj(kept, right.numCols);
@@ -196,34 +189,5 @@ public final class TtSvd {
             }
         }
         return keep;
-    }
-
-    /** A thin SVD with its singular values in descending order. */
-    private record Svd(DMatrixRMaj u, double[] sigma, DMatrixRMaj vt) {
-
-        static Svd of(DMatrixRMaj a) {
-            SingularValueDecomposition_F64<DMatrixRMaj> svd =
-                    DecompositionFactory_DDRM.svd(a.numRows, a.numCols, true, true, true);
-            if (!svd.decompose(svd.inputModified() ? a.copy() : a)) {
-                throw new IllegalStateException("SVD of a " + a.numRows + " × " + a.numCols + " matrix did not converge");
-            }
-            DMatrixRMaj u = svd.getU(null, false);
-            DMatrixRMaj vt = svd.getV(null, true);
-            int count = svd.numberOfSingularValues();
-            double[] sigma = Arrays.copyOf(svd.getSingularValues(), count);
-            SingularOps_DDRM.descendingOrder(u, false, sigma, count, vt, true);
-            return new Svd(u, sigma, vt);
-        }
-
-        /** diag(σ₁…σ_r)·(the first r rows of Vᵀ). */
-        DMatrixRMaj sigmaVt(int r) {
-            DMatrixRMaj out = new DMatrixRMaj(r, vt.numCols);
-            for (int i = 0; i < r; i++) {
-                for (int j = 0; j < vt.numCols; j++) {
-                    out.unsafe_set(i, j, sigma[i] * vt.unsafe_get(i, j));
-                }
-            }
-            return out;
-        }
     }
 }

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tensorloom.hyperbolic.hierarchy.HierarchyEmbedding;
+import dev.tensorloom.mpo.MpoFile;
+import dev.tensorloom.testkit.TinyBertOnnx;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -83,6 +85,27 @@ class CliTest {
         Result r = execute("embed-hierarchy", "--dims", "0", "--no-disk");
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().startsWith("tensorloom embed-hierarchy: --dims needs positive dimensions, got [0]"), r.err());
+    }
+
+    @Test
+    void compressWritesEveryMatrixOfAModelAsAnMpo(@TempDir Path dir) throws Exception {
+        Path onnx = TinyBertOnnx.build(TinyBertOnnx.Spec.small()).writeTo(dir.resolve("tiny.onnx"));
+        Path file = dir.resolve("tiny.mpo");
+        String out = run("compress", "--model", onnx.toString(), "--cores", "3", "--bond-cap", "4", "-o",
+                file.toString());
+        assertTrue(out.startsWith("8 matrices, ") && out.contains("wrote " + file), out);
+        MpoFile.Contents contents = MpoFile.read(file);
+        assertEquals(List.of("layers.0.attention.qkv", "layers.0.attention.output", "layers.0.intermediate",
+                "layers.0.output", "layers.1.attention.qkv", "layers.1.attention.output", "layers.1.intermediate",
+                "layers.1.output"), List.copyOf(contents.matrices().keySet()));
+        assertTrue(contents.metadata().contains("source=tiny.onnx; cores=3; truncation=BondCap[cap=4]"),
+                contents.metadata());
+        for (MpoFile.Matrix m : contents.matrices().values()) {
+            assertTrue(java.util.Arrays.stream(m.bonds()).max().orElseThrow() <= 4, m.name());
+        }
+        Result bad = execute("compress", "--model", onnx.toString(), "--bond-cap", "0", "-o", file.toString());
+        assertEquals(1, bad.code(), bad.err());
+        assertEquals("tensorloom compress: bond cap must be >= 1, got 0" + NL, bad.err());
     }
 
     @Test
