@@ -123,6 +123,12 @@ public final class MpoMatrix implements PreparedMatrix {
         return mpo.bytes() + (dense == null ? 0 : (long) mpo.rows() * mpo.cols() * Tensor.FLOAT_BYTES);
     }
 
+    /** The cores (and the dense matrix cached from them) are this matrix's own; its source is not read. */
+    @Override
+    public boolean readsSource() {
+        return false;
+    }
+
     @Override
     public String toString() {
         return "MpoMatrix[" + mpo + (forced == null ? "" : ", forced " + forced) + "]";

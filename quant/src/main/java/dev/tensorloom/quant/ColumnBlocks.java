@@ -57,4 +57,10 @@ final class ColumnBlocks implements PreparedMatrix {
         }
         return bytes;
     }
+
+    /** The source is read only if a block reads it. */
+    @Override
+    public boolean readsSource() {
+        return blocks.stream().anyMatch(PreparedMatrix::readsSource);
+    }
 }
