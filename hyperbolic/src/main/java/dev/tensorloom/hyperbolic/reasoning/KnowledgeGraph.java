@@ -123,6 +123,51 @@ public final class KnowledgeGraph {
                 Arrays.copyOf(t, train)), Arrays.copyOf(th, test), Arrays.copyOf(tr, test), Arrays.copyOf(tt, test));
     }
 
+    /**
+     * The subgraph induced by the first {@code maxEntities} entities a breadth-first walk from {@code centre} reaches
+     * along every relation's triples: a connected sample of the graph around one entity, for small experiments.
+     * Entities keep their names and order of discovery (the centre is entity 0); every relation is kept.
+     */
+    public KnowledgeGraph neighbourhood(String centre, int maxEntities) {
+        if (maxEntities < 1) {
+            throw new IllegalArgumentException("a neighbourhood needs at least one entity, got " + maxEntities);
+        }
+        int[] newId = new int[entities.size()];
+        Arrays.fill(newId, -1);
+        int[] order = new int[Math.min(maxEntities, entities.size())];
+        int found = 0;
+        order[found] = entity(centre);
+        newId[order[found++]] = 0;
+        int r = relations.size();
+        for (int next = 0; next < found && found < order.length; next++) {
+            int e = order[next];
+            for (int k = offsets[e * r]; k < offsets[(e + 1) * r] && found < order.length; k++) {
+                if (newId[tails[k]] < 0) {
+                    newId[tails[k]] = found;
+                    order[found++] = tails[k];
+                }
+            }
+        }
+        int[] h = new int[tails.length];
+        int[] rel = new int[tails.length];
+        int[] t = new int[tails.length];
+        int kept = 0;
+        for (int i = 0; i < found; i++) {
+            int e = order[i];
+            for (int key = e * r; key < (e + 1) * r; key++) {
+                for (int k = offsets[key]; k < offsets[key + 1]; k++) {
+                    if (newId[tails[k]] >= 0) {
+                        h[kept] = i;
+                        rel[kept] = key - e * r;
+                        t[kept++] = newId[tails[k]];
+                    }
+                }
+            }
+        }
+        List<String> names = Arrays.stream(order, 0, found).mapToObj(entities::get).toList();
+        return of(names, relations, Arrays.copyOf(h, kept), Arrays.copyOf(rel, kept), Arrays.copyOf(t, kept));
+    }
+
     public int entityCount() {
         return entities.size();
     }
