@@ -8,7 +8,7 @@ import picocli.CommandLine.ScopeType;
 /** {@code ./tensorloom <command>}: the command-line entry point. */
 @Command(name = "tensorloom", mixinStandardHelpOptions = true, version = "tensorloom 0.1.0",
         description = "Native-accelerated kernels for compressed transformers.",
-        subcommands = {EmbedCommand.class, BenchCommand.class, EmbedHierarchyCommand.class,
+        subcommands = {EmbedCommand.class, BenchCommand.class, EmbedHierarchyCommand.class, ReasonCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TensorloomCli {
 
