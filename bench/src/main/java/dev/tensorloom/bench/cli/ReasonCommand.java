@@ -70,6 +70,10 @@ final class ReasonCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "0.01", description = "Adam's learning rate (default: ${DEFAULT-VALUE})")
     double lr;
 
+    @Option(names = "--ball-lr", defaultValue = "0.05",
+            description = "Riemannian Adam's rate for points of a ball (default: ${DEFAULT-VALUE})")
+    double ballLr;
+
     @Option(names = "--curvature-lr", defaultValue = "0.01",
             description = "the curvatures' learning rate (default: ${DEFAULT-VALUE})")
     double curvatureLr;
@@ -151,7 +155,7 @@ final class ReasonCommand implements Callable<Integer> {
                 + " %d training and %d test queries; backend %s%n", centre, graph, split.testTriples(),
                 seconds(loadStart), train.size(), test.size(), host.name());
         Files.createDirectories(out);
-        Options o = new Options(dim, epochs, lr, curvatureLr, negatives, 32, 1.0, 1e-2, seed);
+        Options o = new Options(dim, epochs, lr, ballLr, curvatureLr, negatives, 32, 1.0, 1e-2, seed);
         MarkdownTable table = new MarkdownTable("variant", "hops", "test queries", "MRR", "Hits@1", "Hits@10",
                 "curvatures", "train s");
         PathReasoner last = null;
@@ -184,8 +188,9 @@ final class ReasonCommand implements Callable<Integer> {
         String report = "# Multi-stage path reasoning: WordNet 3.1 around " + centre + "\n\n"
                 + String.format(Locale.ROOT, "%s, %.0f%% of triples held out; %d training queries per hop count,"
                         + " test queries with a held-out answer (at most %d answers each); dim %d, %d epochs, Adam"
-                        + " %.3g, %d negatives, seed %d. Filtered ranking of the hard answers.%n%n", graph,
-                        100 * testFraction, trainQueries, maxAnswers, dim, epochs, lr, negatives, seed)
+                        + " %.3g (Riemannian %.3g, curvatures %.3g), %d negatives, seed %d. Filtered ranking of the hard"
+                        + " answers.%n%n", graph, 100 * testFraction, trainQueries, maxAnswers, dim, epochs, lr,
+                        ballLr, curvatureLr, negatives, seed)
                 + table.toMarkdown();
         Path md = out.resolve("reason.md");
         Files.writeString(md, report, StandardCharsets.UTF_8);

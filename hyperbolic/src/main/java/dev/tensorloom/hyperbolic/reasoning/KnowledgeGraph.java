@@ -1,10 +1,7 @@
 package dev.tensorloom.hyperbolic.reasoning;
 
-import dev.tensorloom.hyperbolic.hierarchy.CloseNames;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 
@@ -16,8 +13,8 @@ public final class KnowledgeGraph {
 
     private final List<String> entities;
     private final List<String> relations;
-    private final Map<String, Integer> entityIndex = new HashMap<>();
-    private final Map<String, Integer> relationIndex = new HashMap<>();
+    private final NameIndex entityIndex;
+    private final NameIndex relationIndex;
     /** Tails of (h, r): tails[offsets[h·R + r] .. offsets[h·R + r + 1]), ascending, distinct. */
     private final int[] offsets;
     private final int[] tails;
@@ -27,18 +24,8 @@ public final class KnowledgeGraph {
         this.relations = relations;
         this.offsets = offsets;
         this.tails = tails;
-        index(entities, entityIndex, "entity");
-        index(relations, relationIndex, "relation");
-    }
-
-    private static void index(List<String> names, Map<String, Integer> index, String what) {
-        for (int i = 0; i < names.size(); i++) {
-            Integer earlier = index.put(names.get(i), i);
-            if (earlier != null) {
-                throw new IllegalArgumentException(what + " name '" + names.get(i) + "' appears twice (at " + earlier
-                        + " and " + i + ")");
-            }
-        }
+        this.entityIndex = new NameIndex("entity", entities);
+        this.relationIndex = new NameIndex("relation", relations);
     }
 
     /**
@@ -190,22 +177,12 @@ public final class KnowledgeGraph {
 
     /** The entity called name, or an exception naming it with close matches. */
     public int entity(String name) {
-        Integer i = entityIndex.get(name);
-        if (i == null) {
-            throw new IllegalArgumentException("unknown entity '" + name + "'" + CloseNames.suggest(name, entities));
-        }
-        return i;
+        return entityIndex.of(name);
     }
 
     /** The relation called name, or an exception naming it with close matches. */
     public int relation(String name) {
-        Integer i = relationIndex.get(name);
-        if (i == null) {
-            String close = CloseNames.suggest(name, relations);
-            throw new IllegalArgumentException("unknown relation '" + name + "'" + (close.isEmpty()
-                    ? "; the relations are " + relations : close));
-        }
-        return i;
+        return relationIndex.of(name);
     }
 
     /** How many tails (head, relation) has. */

@@ -5,7 +5,6 @@ import static dev.tensorloom.hyperbolic.reasoning.Rows.put;
 
 import dev.tensorloom.hyperbolic.Curvature;
 import dev.tensorloom.hyperbolic.PoincareKernels;
-import dev.tensorloom.hyperbolic.hierarchy.CloseNames;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -14,9 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 
@@ -53,8 +51,8 @@ public final class PathReasoner {
     private final int dim;
     private final List<String> entities;
     private final List<String> relations;
-    private final Map<String, Integer> entityIndex = new HashMap<>();
-    private final Map<String, Integer> relationIndex = new HashMap<>();
+    private final NameIndex entityIndex;
+    private final NameIndex relationIndex;
     /** The distinct curvatures; stage s uses curvatures[curvatureOf[s]]. Empty for EUCLIDEAN. */
     final Curvature[] curvatures;
     final int[] curvatureOf;
@@ -77,12 +75,8 @@ public final class PathReasoner {
         this.dim = dim;
         this.entities = List.copyOf(entities);
         this.relations = List.copyOf(relations);
-        for (int i = 0; i < entities.size(); i++) {
-            entityIndex.put(entities.get(i), i);
-        }
-        for (int i = 0; i < relations.size(); i++) {
-            relationIndex.put(relations.get(i), i);
-        }
+        this.entityIndex = new NameIndex("entity", this.entities);
+        this.relationIndex = new NameIndex("relation", this.relations);
         int expected = switch (variant) {
             case EUCLIDEAN -> 0;
             case SHARED -> 1;
@@ -112,7 +106,7 @@ public final class PathReasoner {
             double initialCurvature, double initRange, long seed) {
         Curvature.requirePositive(initialCurvature);
         double[] cs = new double[variant == Variant.EUCLIDEAN ? 0 : variant == Variant.SHARED ? 1 : STAGES];
-        java.util.Arrays.fill(cs, initialCurvature);
+        Arrays.fill(cs, initialCurvature);
         PathReasoner m = new PathReasoner(variant, dim, entities, relations, cs);
         SplittableRandom random = new SplittableRandom(seed);
         fill(m.entityPoints, initRange, random);
@@ -156,22 +150,12 @@ public final class PathReasoner {
 
     /** The entity called name, or an exception naming it with close matches. */
     public int entity(String name) {
-        Integer i = entityIndex.get(name);
-        if (i == null) {
-            throw new IllegalArgumentException("unknown entity '" + name + "'" + CloseNames.suggest(name, entities));
-        }
-        return i;
+        return entityIndex.of(name);
     }
 
     /** The relation called name, or an exception naming it with close matches (or listing them all). */
     public int relation(String name) {
-        Integer i = relationIndex.get(name);
-        if (i == null) {
-            String close = CloseNames.suggest(name, relations);
-            throw new IllegalArgumentException("unknown relation '" + name + "'" + (close.isEmpty()
-                    ? "; the relations are " + relations : close));
-        }
-        return i;
+        return relationIndex.of(name);
     }
 
     float c(int stage) {
@@ -196,7 +180,7 @@ public final class PathReasoner {
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
         }
-        java.util.Arrays.sort(order, (x, y) -> Float.compare(d[x], d[y]));
+        Arrays.sort(order, (x, y) -> Float.compare(d[x], d[y]));
         List<Answer> out = new ArrayList<>();
         for (int i = 0; i < Math.min(top, order.length); i++) {
             out.add(new Answer(entities.get(order[i]), d[order[i]]));

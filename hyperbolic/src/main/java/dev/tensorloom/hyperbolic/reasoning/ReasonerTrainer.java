@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /**
  * Trains a {@link PathReasoner} on path queries with sampled negatives. Each example is a query, one of its
@@ -33,10 +34,15 @@ public final class ReasonerTrainer {
     private static final int TRIES_PER_NEGATIVE = 10;
 
     /**
-     * @param learningRate          Adam's rate for entities, translations and diagonals
-     * @param curvatureLearningRate Adam's rate for the curvatures' softplus parameters
+     * @param learningRate          plain Adam's rate (the diagonals; everything of the Euclidean variant)
+     * @param ballLearningRate      Riemannian Adam's rate for the points of a ball (entities, translations). It
+     *                              is set apart because Riemannian Adam keeps one second moment per row, not per
+     *                              coordinate, and steps a Riemannian length: near the origin (λ = 2) a step moves a
+     *                              point about rate/(2√dim) per coordinate where plain Adam moves it the rate.
+     * @param curvatureLearningRate plain Adam's rate for the curvatures' softplus parameters
      */
-    public record Options(int dim, int epochs, double learningRate, double curvatureLearningRate, int negatives,
+    public record Options(int dim, int epochs, double learningRate, double ballLearningRate,
+            double curvatureLearningRate, int negatives,
             int batchSize, double initialCurvature, double initRange, long seed) {
 
         public Options {
@@ -44,29 +50,32 @@ public final class ReasonerTrainer {
                 throw new IllegalArgumentException("options need dim, negatives and batch size >= 1 and epochs >= 0: "
                         + this);
             }
-            if (!(learningRate > 0) || !(curvatureLearningRate > 0) || !(initRange > 0)) {
+            if (!(learningRate > 0) || !(ballLearningRate > 0) || !(curvatureLearningRate > 0) || !(initRange > 0)) {
                 throw new IllegalArgumentException("learning rates and init range must be positive: " + this);
             }
         }
 
-        /** Settings that train a few hundred entities in seconds: dim 16, Adam at 0.01, 32 negatives. */
+        /**
+         * Settings that train a few hundred entities in seconds: dim 16, Adam at 0.01, Riemannian Adam at 0.05,
+         * curvatures at 0.01, 32 negatives, batches of 32 queries, c = 1 and points within ±0.01 at the start.
+         */
         public static Options small(int epochs) {
-            return new Options(16, epochs, 0.01, 0.01, 32, 32, 1.0, 1e-2, 1);
+            return new Options(16, epochs, 0.01, 0.05, 0.01, 32, 32, 1.0, 1e-2, 1);
         }
 
         public Options withEpochs(int epochs) {
-            return new Options(dim, epochs, learningRate, curvatureLearningRate, negatives, batchSize,
-                    initialCurvature, initRange, seed);
+            return new Options(dim, epochs, learningRate, ballLearningRate, curvatureLearningRate, negatives,
+                    batchSize, initialCurvature, initRange, seed);
         }
 
         public Options withDim(int dim) {
-            return new Options(dim, epochs, learningRate, curvatureLearningRate, negatives, batchSize,
-                    initialCurvature, initRange, seed);
+            return new Options(dim, epochs, learningRate, ballLearningRate, curvatureLearningRate, negatives,
+                    batchSize, initialCurvature, initRange, seed);
         }
 
         public Options withSeed(long seed) {
-            return new Options(dim, epochs, learningRate, curvatureLearningRate, negatives, batchSize,
-                    initialCurvature, initRange, seed);
+            return new Options(dim, epochs, learningRate, ballLearningRate, curvatureLearningRate, negatives,
+                    batchSize, initialCurvature, initRange, seed);
         }
     }
 
@@ -126,10 +135,10 @@ public final class ReasonerTrainer {
         int dim = o.dim();
         boolean euclidean = variant == Variant.EUCLIDEAN;
         SplittableRandom random = new SplittableRandom(o.seed() ^ 0x5DEECE66DL);
-        RiemannianAdam entityAdam = euclidean ? null : new RiemannianAdam(kernels, n, dim, o.learningRate());
+        RiemannianAdam entityAdam = euclidean ? null : new RiemannianAdam(kernels, n, dim, o.ballLearningRate());
         RiemannianAdam[] translationAdam = new RiemannianAdam[PathReasoner.STAGES];
         for (int s = 0; s < PathReasoner.STAGES && !euclidean; s++) {
-            translationAdam[s] = new RiemannianAdam(kernels, rCount, dim, o.learningRate());
+            translationAdam[s] = new RiemannianAdam(kernels, rCount, dim, o.ballLearningRate());
         }
         Adam plainEntities = new Adam(n * dim, o.learningRate());
         Adam plainTranslations = new Adam(PathReasoner.STAGES * rCount * dim, o.learningRate());
@@ -300,14 +309,14 @@ public final class ReasonerTrainer {
         List<int[]> out = new ArrayList<>();
         for (int hops = 1; hops <= PathReasoner.STAGES; hops++) {
             final int h = hops;
-            int[] ids = java.util.stream.IntStream.range(0, queries.size()).filter(i -> queries.get(i).hops() == h)
+            int[] ids = IntStream.range(0, queries.size()).filter(i -> queries.get(i).hops() == h)
                     .toArray();
             shuffle(ids, random);
             for (int from = 0; from < ids.length; from += batchSize) {
                 out.add(Arrays.copyOfRange(ids, from, Math.min(ids.length, from + batchSize)));
             }
         }
-        int[] order = java.util.stream.IntStream.range(0, out.size()).toArray();
+        int[] order = IntStream.range(0, out.size()).toArray();
         shuffle(order, random);
         List<int[]> shuffled = new ArrayList<>();
         for (int i : order) {

@@ -157,7 +157,8 @@ class PathReasonerTest {
         PathReasoner m = TRAINER.train(split.train(), train, Variant.PER_STAGE, Options.small(3));
         for (int s = 0; s < PathReasoner.STAGES; s++) {
             System.out.printf("stage %d: c = %.4f%n", s + 1, m.curvature(s));
-            assertTrue(m.curvature(s) > 0 && Math.abs(m.curvature(s) - 1.0) > 1e-3, "stage " + s + ": " + m.curvature(s));
+            assertTrue(m.curvature(s) > 0 && Math.abs(m.curvature(s) - 1.0) > 1e-3,
+                    "stage " + s + ": " + m.curvature(s));
         }
         assertTrue(m.curvature(0) != m.curvature(1) && m.curvature(1) != m.curvature(2));
         PathReasoner shared = TRAINER.train(split.train(), train, Variant.SHARED, Options.small(1));
