@@ -195,7 +195,7 @@ final class ReasonCommand implements Callable<Integer> {
         Path md = out.resolve("reason.md");
         Files.writeString(md, report, StandardCharsets.UTF_8);
         console.println();
-        console.println(table.toPlainText());
+        console.print(table.toMarkdown());
         console.println("report: " + md + "; models: " + out + "/reason-*.txt");
         if (query != null) {
             console.println("answered by the " + last.variant() + " model:");
