@@ -135,6 +135,36 @@ class PathReasonerTest {
         System.out.printf("%s: numeric %.6f analytic %.6f%n", what, numeric, analytic);
     }
 
+    /**
+     * The Euclidean limit, a closed form: as c → 0 every Möbius operation becomes its vector counterpart and
+     * d_c(x, y) → 2||x - y||, so per-stage balls of c = 1e-6 with the Euclidean model's parameters put every entity at
+     * twice its Euclidean distance, for queries of 1, 2 and 3 hops.
+     */
+    @Test
+    void perStageBallsOfVanishingCurvatureAreTheEuclideanModelAtTwiceTheDistance() {
+        PathReasoner euclidean = PathReasoner.initial(Variant.EUCLIDEAN, 5, graph.entities(), graph.relations(), 1,
+                0.3, 7);
+        PathReasoner flat = new PathReasoner(Variant.PER_STAGE, 5, graph.entities(), graph.relations(),
+                new double[] {1e-6, 2e-6, 1e-6});
+        flat.entityPoints.copyFrom(euclidean.entityPoints);
+        flat.translations.copyFrom(euclidean.translations);
+        SplittableRandom random = new SplittableRandom(8);
+        for (int i = 0; i < flat.diagonals.rows(); i++) {
+            for (int k = 0; k < 5; k++) {
+                float rho = (float) (0.5 + random.nextDouble());
+                Rows.put(flat.diagonals, i, k, rho);
+                Rows.put(euclidean.diagonals, i, k, rho);
+            }
+        }
+        for (int[] relations : new int[][] {{0}, {1, 0}, {2, 1, 0}}) {
+            float[] e = euclidean.distances(TRAINER.kernels(), 3, relations);
+            float[] h = flat.distances(TRAINER.kernels(), 3, relations);
+            for (int i = 0; i < e.length; i++) {
+                assertEquals(2 * e[i], h[i], 1e-3 * (1 + 2 * e[i]), "entity " + i + ", " + relations.length + " hops");
+            }
+        }
+    }
+
     @Test
     void trainingLiftsFilteredMrrWellAboveTheUntrainedModel() {
         Options o = Options.small(10);
