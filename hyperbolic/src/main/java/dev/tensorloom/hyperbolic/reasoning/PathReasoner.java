@@ -450,6 +450,12 @@ public final class PathReasoner {
             for (int row = 0; row < STAGES * rCount; row++) {
                 at = first + row;
                 String[] f = field(lines, at, "relation");
+                String expected = relationNames.get(row % rCount) + "\t" + (row / rCount + 1);
+                if (f.length != 5 || !(f[1] + "\t" + f[2]).equals(expected)) {
+                    throw new IllegalArgumentException("expected relation '" + relationNames.get(row % rCount)
+                            + "' of stage " + (row / rCount + 1) + " with 2 rows of values, got '" + lines.get(at)
+                            + "'");
+                }
                 parseRow(f[3], m.diagonals, row, dim);
                 parseRow(f[4], m.translations, row, dim);
             }

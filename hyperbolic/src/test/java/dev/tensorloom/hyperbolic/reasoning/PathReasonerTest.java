@@ -213,6 +213,15 @@ class PathReasonerTest {
             }
             assertTrue(a.get(0).distance() <= a.get(4).distance());
         }
+        Path swapped = dir.resolve("swapped.txt");
+        List<String> lines = new ArrayList<>(Files.readAllLines(dir.resolve("PER_STAGE.txt")));
+        int stage2 = 6 + graph.relationCount();
+        lines.set(stage2, lines.get(stage2).replace("\t2\t", "\t3\t"));
+        Files.write(swapped, lines);
+        IllegalArgumentException wrongStage = assertThrows(IllegalArgumentException.class,
+                () -> PathReasoner.load(swapped));
+        assertTrue(wrongStage.getMessage().contains("line " + (stage2 + 1) + ": expected relation"),
+                wrongStage.getMessage());
         Path bad = dir.resolve("bad.txt");
         Files.writeString(bad, PathReasoner.MAGIC + "\nvariant\tSHARED\ndim\tfour\n");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PathReasoner.load(bad));
