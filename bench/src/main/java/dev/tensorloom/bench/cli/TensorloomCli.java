@@ -9,7 +9,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "tensorloom", mixinStandardHelpOptions = true, version = "tensorloom 0.1.0",
         description = "Native-accelerated kernels for compressed transformers.",
         subcommands = {EmbedCommand.class, BenchCommand.class, QuantizeCommand.class, QuantStudyCommand.class,
-                CompressCommand.class, MpoStudyCommand.class, EmbedHierarchyCommand.class,
+                CompressCommand.class, MpoStudyCommand.class, EmbedHierarchyCommand.class, ReasonCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TensorloomCli {
 

@@ -81,6 +81,26 @@ class CliTest {
     }
 
     @Test
+    void reasonTrainsSavesAndAnswersAQueryAlsoFromTheSavedModel(@TempDir Path dir) throws Exception {
+        String out = run("reason", "--entities", "60", "--epochs", "1", "--train-queries", "30", "--test-queries", "5",
+                "--negatives", "5", "--dim", "4", "--variants", "EUCLIDEAN,PER_STAGE", "--query",
+                "mammal.n.01 hypernym", "--top", "4", "--out", dir.toString());
+        assertTrue(out.contains("KnowledgeGraph[60 entities") && out.contains("per_stage") && out.contains("Hits@10")
+                && out.contains("answered by the PER_STAGE model:") && out.contains("mammal.n.01 hypernym ?"), out);
+        List<String> trained = out.lines().filter(l -> l.matches(" +[0-9]+\\. \\S+ +d = [0-9.]+")).toList();
+        assertEquals(4, trained.size(), out);
+        String report = Files.readString(dir.resolve("reason.md"));
+        assertTrue(report.lines().anyMatch(l -> l.matches("\\| per_stage +\\| 3 +\\|.*")), report);
+        Path saved = dir.resolve("reason-per_stage.txt");
+        String answered = run("reason", "--model", saved.toString(), "--query", "mammal.n.01 hypernym", "--top", "4");
+        List<String> loaded = answered.lines().filter(l -> l.matches(" +[0-9]+\\. \\S+ +d = [0-9.]+")).toList();
+        assertEquals(trained.getFirst().split(" +d = ")[0], loaded.getFirst().split(" +d = ")[0], answered);
+        Result bad = execute("reason", "--model", saved.toString(), "--query", "mammal.n.1 hypernym");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("unknown entity 'mammal.n.1'") && bad.err().contains("mammal.n.01"), bad.err());
+    }
+
+    @Test
     void embedHierarchyRefusesADimensionBelowOne() {
         Result r = execute("embed-hierarchy", "--dims", "0", "--no-disk");
         assertEquals(2, r.code(), r.err());

@@ -1,10 +1,7 @@
 package dev.tensorloom.hyperbolic.reasoning;
 
-import dev.tensorloom.hyperbolic.hierarchy.CloseNames;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 
@@ -16,8 +13,8 @@ public final class KnowledgeGraph {
 
     private final List<String> entities;
     private final List<String> relations;
-    private final Map<String, Integer> entityIndex = new HashMap<>();
-    private final Map<String, Integer> relationIndex = new HashMap<>();
+    private final NameIndex entityIndex;
+    private final NameIndex relationIndex;
     /** Tails of (h, r): tails[offsets[h·R + r] .. offsets[h·R + r + 1]), ascending, distinct. */
     private final int[] offsets;
     private final int[] tails;
@@ -27,18 +24,8 @@ public final class KnowledgeGraph {
         this.relations = relations;
         this.offsets = offsets;
         this.tails = tails;
-        index(entities, entityIndex, "entity");
-        index(relations, relationIndex, "relation");
-    }
-
-    private static void index(List<String> names, Map<String, Integer> index, String what) {
-        for (int i = 0; i < names.size(); i++) {
-            Integer earlier = index.put(names.get(i), i);
-            if (earlier != null) {
-                throw new IllegalArgumentException(what + " name '" + names.get(i) + "' appears twice (at " + earlier
-                        + " and " + i + ")");
-            }
-        }
+        this.entityIndex = new NameIndex("entity", entities);
+        this.relationIndex = new NameIndex("relation", relations);
     }
 
     /**
@@ -123,6 +110,51 @@ public final class KnowledgeGraph {
                 Arrays.copyOf(t, train)), Arrays.copyOf(th, test), Arrays.copyOf(tr, test), Arrays.copyOf(tt, test));
     }
 
+    /**
+     * The subgraph induced by the first {@code maxEntities} entities a breadth-first walk from {@code centre} reaches
+     * along every relation's triples: a connected sample of the graph around one entity, for small experiments.
+     * Entities keep their names and order of discovery (the centre is entity 0); every relation is kept.
+     */
+    public KnowledgeGraph neighbourhood(String centre, int maxEntities) {
+        if (maxEntities < 1) {
+            throw new IllegalArgumentException("a neighbourhood needs at least one entity, got " + maxEntities);
+        }
+        int[] newId = new int[entities.size()];
+        Arrays.fill(newId, -1);
+        int[] order = new int[Math.min(maxEntities, entities.size())];
+        int found = 0;
+        order[found] = entity(centre);
+        newId[order[found++]] = 0;
+        int r = relations.size();
+        for (int next = 0; next < found && found < order.length; next++) {
+            int e = order[next];
+            for (int k = offsets[e * r]; k < offsets[(e + 1) * r] && found < order.length; k++) {
+                if (newId[tails[k]] < 0) {
+                    newId[tails[k]] = found;
+                    order[found++] = tails[k];
+                }
+            }
+        }
+        int[] h = new int[tails.length];
+        int[] rel = new int[tails.length];
+        int[] t = new int[tails.length];
+        int kept = 0;
+        for (int i = 0; i < found; i++) {
+            int e = order[i];
+            for (int key = e * r; key < (e + 1) * r; key++) {
+                for (int k = offsets[key]; k < offsets[key + 1]; k++) {
+                    if (newId[tails[k]] >= 0) {
+                        h[kept] = i;
+                        rel[kept] = key - e * r;
+                        t[kept++] = newId[tails[k]];
+                    }
+                }
+            }
+        }
+        List<String> names = Arrays.stream(order, 0, found).mapToObj(entities::get).toList();
+        return of(names, relations, Arrays.copyOf(h, kept), Arrays.copyOf(rel, kept), Arrays.copyOf(t, kept));
+    }
+
     public int entityCount() {
         return entities.size();
     }
@@ -145,22 +177,12 @@ public final class KnowledgeGraph {
 
     /** The entity called name, or an exception naming it with close matches. */
     public int entity(String name) {
-        Integer i = entityIndex.get(name);
-        if (i == null) {
-            throw new IllegalArgumentException("unknown entity '" + name + "'" + CloseNames.suggest(name, entities));
-        }
-        return i;
+        return entityIndex.of(name);
     }
 
     /** The relation called name, or an exception naming it with close matches. */
     public int relation(String name) {
-        Integer i = relationIndex.get(name);
-        if (i == null) {
-            String close = CloseNames.suggest(name, relations);
-            throw new IllegalArgumentException("unknown relation '" + name + "'" + (close.isEmpty()
-                    ? "; the relations are " + relations : close));
-        }
-        return i;
+        return relationIndex.of(name);
     }
 
     /** How many tails (head, relation) has. */
