@@ -19,13 +19,12 @@ import jdk.incubator.vector.VectorOperators;
  * group, no reduction); one reduction per channel. x is read from L1 for every channel; each thread takes a
  * contiguous range of channels, so its codes form one sequential stream.
  *
- * <p>Measured once, 4096×4096, 2 threads, weights rotated over more than 4× L3 (AMD EPYC with AVX-512, a 2-core
- * machine shared with other builds at load average 4-6, so read ±50%): fp32 (runtime's GEMV) 4.1 ms; 2-bit
- * 2.0 ms, 3-bit 7.5 ms, 4-bit 3.3 ms, 8-bit 4.2 ms (all g128); ggml Q4_0 1.9 ms and Q8_0 2.3 ms through
- * {@link GgmlRows}. Decoding, not DRAM, bounds these, far from the 5× over fp32 the bytes allow; 3 bits pay for
- * a second plane. Two changes that helped, in noisy runs: the decoder's unit arithmetic in shifts and masks
- * rather than a division per run (4-bit 6.4 → 4.5 ms), and x copied once into a zero-padded array (array loads,
- * no masked tail).
+ * <p>Measured (docs/BENCHMARKS.md, 2026-11-30: 4096×4096, 2 threads, cold weights, Zen 4 with AVX-512, a quiet
+ * machine): 4-bit g128 1.01 ms, 2-bit 0.93, 3-bit 2.45, 8-bit 1.73; fp32 3.07 ms; ggml's Q4_0 0.62 ms. Decoding,
+ * not DRAM, bounds these: each weight becomes a float and meets x in an FMA, where ggml quantizes x to int8
+ * and uses integer dot products. One-plane formats are decoded a unit at a time ({@link #dotByUnits}: each
+ * byte load feeds 8/w runs); its gain over run-at-a-time decoding ({@link #dot}) was not measured on a quiet
+ * machine.
  */
 final class QuantGemv {
 
