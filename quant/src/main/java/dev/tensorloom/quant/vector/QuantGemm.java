@@ -1,7 +1,6 @@
 package dev.tensorloom.quant.vector;
 
 import static dev.tensorloom.runtime.kernel.vector.Simd.L;
-import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
 import dev.tensorloom.quant.PackedWeights;
@@ -10,8 +9,9 @@ import dev.tensorloom.runtime.kernel.vector.Rows;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -19,11 +19,15 @@ import jdk.incubator.vector.VectorOperators;
  * float scratch of PANEL·k (48 KiB at k = 1536: L2-sized, and the only full-precision weights that ever exist),
  * and every row of a is multiplied by the panel, four rows by two channels at a time so six loads feed eight
  * accumulators. Decoding is paid once per panel, not once per row of a, which is what makes a batch cheaper
- * than that many GEMVs. Threads take contiguous ranges of panels, each with its own scratch.
+ * than that many GEMVs. a is first copied into a heap array padded with zeros to whole vectors (at most
+ * {@link #MAX_A_FLOATS} floats at a time; a larger batch is taken a block of rows at a time, decoding again per
+ * block). Threads take contiguous ranges of panels, each with its own scratch.
  */
 final class QuantGemm {
 
     static final int PANEL = 8;
+    /** The most floats of a copied at once (16 MiB): larger batches are multiplied a block of rows at a time. */
+    private static final int MAX_A_FLOATS = 1 << 22;
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private QuantGemm() {
@@ -50,22 +54,36 @@ final class QuantGemm {
         int chunks = Math.min(panels, 2 * tasks.threads());
         int perChunk = Math.ceilDiv(panels, chunks);
         int stride = Math.ceilDiv(k, L) * L;
-        tasks.forEach(Math.ceilDiv(panels, perChunk), chunk -> {
-            float[] scratch = new float[PANEL * stride];
-            int end = Math.min(panels, (chunk + 1) * perChunk);
-            for (int panel = chunk * perChunk; panel < end; panel++) {
-                int j0 = panel * PANEL;
-                int width = Math.min(PANEL, n - j0);
-                for (int t = 0; t < width; t++) {
-                    channels.dequantize(j0 + t, scratch, t * stride);
-                }
-                multiplyPanel(a, scratch, stride, k, j0, width, c);
+        // a's rows, a block at a time, in a heap array padded with zeros to whole vectors: plain array loads.
+        int blockRows = Math.min(m, Math.max(4, MAX_A_FLOATS / stride));
+        float[] ap = new float[blockRows * stride];
+        for (int i0 = 0; i0 < m; i0 += blockRows) {
+            int rows = Math.min(blockRows, m - i0);
+            for (int r = 0; r < rows; r++) {
+                MemorySegment.copy(a.segment(), F, Rows.byteOffset(a, i0 + r), ap, r * stride, k);
             }
-        });
+            int first = i0;
+            tasks.forEach(Math.ceilDiv(panels, perChunk), chunk -> {
+                float[] scratch = new float[PANEL * stride];
+                int end = Math.min(panels, (chunk + 1) * perChunk);
+                for (int panel = chunk * perChunk; panel < end; panel++) {
+                    int j0 = panel * PANEL;
+                    int width = Math.min(PANEL, n - j0);
+                    for (int t = 0; t < width; t++) {
+                        channels.dequantize(j0 + t, scratch, t * stride);
+                    }
+                    multiplyPanel(ap, rows, first, scratch, stride, j0, width, c);
+                }
+            });
+        }
     }
 
     /** Channel j's weights ŵ(p, j) into scratch[at ..], zero past k up to the next multiple of L. */
     private static void dequantize(CodeDecoder decoder, PackedWeights b, int j, float[] scratch, int at) {
+        if (QuantGemv.wholeUnits(b)) {
+            dequantizeByUnits(b, j, scratch, at);
+            return;
+        }
         int k = b.rows();
         int g = b.groupSize();
         for (int group = 0, from = 0; from < k; group++, from += g) {
@@ -83,35 +101,64 @@ final class QuantGemm {
     }
 
     /**
-     * c[i, j0 + t] for every row i and t < width: four rows by two channels at a time (eight accumulators fed by
-     * six loads), then the odd channel and the last rows one accumulator at a time. a is read unmasked up to the
-     * last whole vector, then once with a mask.
+     * {@link #dequantize} for the formats {@link QuantGemv#wholeUnits} accepts, a unit at a time as
+     * {@link QuantGemv#dotByUnits} reads them: each L bytes loaded and widened once for their 8/w runs.
      */
-    private static void multiplyPanel(Tensor a, float[] w, int stride, int k, int j0, int width, Tensor c) {
-        MemorySegment as = a.segment();
+    private static void dequantizeByUnits(PackedWeights b, int j, float[] scratch, int at) {
+        byte[] codes = b.codes();
+        int k = b.rows();
+        int w = b.planeWidth(0);
+        int mask = (1 << w) - 1;
+        int unitValues = 128 / w;
+        int limit = Math.ceilDiv(k, L) * L;
+        int units = Math.ceilDiv(k, unitValues);
+        int unitsPerGroup = b.groups() == 1 ? units : b.groupSize() / unitValues;
+        int o = j * b.rowBytes() + b.planeStart(0);
+        for (int group = 0, unit = 0; unit < units; group++) {
+            FloatVector s = FloatVector.broadcast(S, b.scale(group, j));
+            int z = b.zero(group, j);
+            for (int end = unit + unitsPerGroup; unit < end; unit++, o += 16) {
+                int p = unit * unitValues;
+                for (int h = 0; h < 16; h += L) {
+                    IntVector v = CodeDecoder.widen(codes, o + h);
+                    for (int shift = 0, q = p + h; shift < 8 && q < limit; shift += w, q += 16) {
+                        FloatVector levels = (FloatVector) v.lanewise(VectorOperators.LSHR, shift).and(mask).sub(z)
+                                .convert(VectorOperators.I2F, 0);
+                        levels.mul(s).intoArray(scratch, at + q);
+                    }
+                }
+            }
+        }
+        Arrays.fill(scratch, at + k, at + limit, 0f); // the padding codes' levels, past k
+    }
+
+    /**
+     * c[first + i, j0 + t] for the {@code rows} rows of ap and t < width: four rows by two channels at a time
+     * (eight accumulators fed by six loads), then the odd channel and the last rows one accumulator at a time.
+     * Every operand is a zero-padded heap array, so the loads are plain and unmasked (masked loads from a memory
+     * segment in a kernel this size were left uninlined by C2, and the profile showed the Vector API running as
+     * Java code).
+     */
+    private static void multiplyPanel(float[] ap, int rows, int first, float[] w, int stride, int j0, int width,
+            Tensor c) {
         MemorySegment cs = c.segment();
-        int m = a.rows();
-        int whole = k / L * L;
-        VectorMask<Float> tail = S.indexInRange(whole, k);
         int i = 0;
-        for (; i + 4 <= m; i += 4) {
-            long a0 = Rows.byteOffset(a, i);
-            long a1 = Rows.byteOffset(a, i + 1);
-            long a2 = Rows.byteOffset(a, i + 2);
-            long a3 = Rows.byteOffset(a, i + 3);
+        for (; i + 4 <= rows; i += 4) {
+            int a0 = i * stride;
+            int a1 = a0 + stride;
+            int a2 = a1 + stride;
+            int a3 = a2 + stride;
             int t = 0;
             for (; t + 2 <= width; t += 2) {
                 FloatVector s00 = FloatVector.zero(S), s10 = s00, s20 = s00, s30 = s00;
                 FloatVector s01 = s00, s11 = s00, s21 = s00, s31 = s00;
                 int w0 = t * stride;
                 int w1 = w0 + stride;
-                for (int p = 0; p < k; p += L) {
-                    long o = (long) p * Float.BYTES;
-                    boolean full = p < whole;
-                    FloatVector x0 = full ? load(as, a0 + o) : load(as, a0 + o, tail);
-                    FloatVector x1 = full ? load(as, a1 + o) : load(as, a1 + o, tail);
-                    FloatVector x2 = full ? load(as, a2 + o) : load(as, a2 + o, tail);
-                    FloatVector x3 = full ? load(as, a3 + o) : load(as, a3 + o, tail);
+                for (int p = 0; p < stride; p += L) {
+                    FloatVector x0 = FloatVector.fromArray(S, ap, a0 + p);
+                    FloatVector x1 = FloatVector.fromArray(S, ap, a1 + p);
+                    FloatVector x2 = FloatVector.fromArray(S, ap, a2 + p);
+                    FloatVector x3 = FloatVector.fromArray(S, ap, a3 + p);
                     FloatVector v0 = FloatVector.fromArray(S, w, w0 + p);
                     FloatVector v1 = FloatVector.fromArray(S, w, w1 + p);
                     s00 = x0.fma(v0, s00);
@@ -123,31 +170,28 @@ final class QuantGemm {
                     s21 = x2.fma(v1, s21);
                     s31 = x3.fma(v1, s31);
                 }
-                store(cs, c, i, j0 + t, s00, s10, s20, s30);
-                store(cs, c, i, j0 + t + 1, s01, s11, s21, s31);
+                store(cs, c, first + i, j0 + t, s00, s10, s20, s30);
+                store(cs, c, first + i, j0 + t + 1, s01, s11, s21, s31);
             }
             for (; t < width; t++) {
                 for (int r = 0; r < 4; r++) {
-                    cs.set(F, Rows.byteOffset(c, i + r, j0 + t), dot(as, Rows.byteOffset(a, i + r), w, t * stride, k,
-                            whole, tail));
+                    cs.set(F, Rows.byteOffset(c, first + i + r, j0 + t),
+                            dot(ap, (i + r) * stride, w, t * stride, stride));
                 }
             }
         }
-        for (; i < m; i++) {
-            long a0 = Rows.byteOffset(a, i);
+        for (; i < rows; i++) {
             for (int t = 0; t < width; t++) {
-                cs.set(F, Rows.byteOffset(c, i, j0 + t), dot(as, a0, w, t * stride, k, whole, tail));
+                cs.set(F, Rows.byteOffset(c, first + i, j0 + t), dot(ap, i * stride, w, t * stride, stride));
             }
         }
     }
 
-    /** One row of a (at byte a0) dotted with one dequantized channel (at w[wAt]). */
-    private static float dot(MemorySegment as, long a0, float[] w, int wAt, int k, int whole, VectorMask<Float> tail) {
+    /** One padded row of a (at ap[aAt]) dotted with one dequantized channel (at w[wAt]), {@code length} floats. */
+    private static float dot(float[] ap, int aAt, float[] w, int wAt, int length) {
         FloatVector sum = FloatVector.zero(S);
-        for (int p = 0; p < k; p += L) {
-            long o = a0 + (long) p * Float.BYTES;
-            FloatVector x = p < whole ? load(as, o) : load(as, o, tail);
-            sum = x.fma(FloatVector.fromArray(S, w, wAt + p), sum);
+        for (int p = 0; p < length; p += L) {
+            sum = FloatVector.fromArray(S, ap, aAt + p).fma(FloatVector.fromArray(S, w, wAt + p), sum);
         }
         return sum.reduceLanes(VectorOperators.ADD);
     }
@@ -159,13 +203,5 @@ final class QuantGemm {
         cs.set(F, Rows.byteOffset(c, i + 1, j), s1.reduceLanes(VectorOperators.ADD));
         cs.set(F, Rows.byteOffset(c, i + 2, j), s2.reduceLanes(VectorOperators.ADD));
         cs.set(F, Rows.byteOffset(c, i + 3, j), s3.reduceLanes(VectorOperators.ADD));
-    }
-
-    private static FloatVector load(MemorySegment s, long offset) {
-        return FloatVector.fromMemorySegment(S, s, offset, NATIVE);
-    }
-
-    private static FloatVector load(MemorySegment s, long offset, VectorMask<Float> mask) {
-        return FloatVector.fromMemorySegment(S, s, offset, NATIVE, mask);
     }
 }
