@@ -77,6 +77,23 @@ final class CodeDecoder {
     }
 
     /**
+     * Whether a unit-at-a-time walk applies: one bit plane (2, 4 or 8 bits), and either one group per channel or
+     * groups that are whole units of the plane, so each unit's runs share a scale and a zero point.
+     */
+    static boolean wholeUnits(PackedWeights b) {
+        return b.planes() == 1 && (b.groups() == 1 || b.groupSize() % (128 / b.planeWidth(0)) == 0);
+    }
+
+    /**
+     * u - z for the run of a one-plane unit at bit {@code shift}, from its bytes already {@link #widen widened}
+     * ({@code mask} = 2^w - 1): one widening serves the unit's 8/w runs.
+     */
+    static FloatVector unitLevels(IntVector widened, int shift, int mask, int zero) {
+        return (FloatVector) widened.lanewise(VectorOperators.LSHR, shift).and(mask).sub(zero)
+                .convert(VectorOperators.I2F, 0);
+    }
+
+    /**
      * L bytes from codes[at] (at a multiple of L within a 16-byte unit) widened to int lanes, sign-extended. With
      * 4 lanes the narrowest byte vector (8 bytes) is loaded and the half that holds the run is widened.
      */

@@ -80,7 +80,7 @@ final class QuantGemm {
 
     /** Channel j's weights ŵ(p, j) into scratch[at ..], zero past k up to the next multiple of L. */
     private static void dequantize(CodeDecoder decoder, PackedWeights b, int j, float[] scratch, int at) {
-        if (QuantGemv.wholeUnits(b)) {
+        if (CodeDecoder.wholeUnits(b)) {
             dequantizeByUnits(b, j, scratch, at);
             return;
         }
@@ -101,7 +101,7 @@ final class QuantGemm {
     }
 
     /**
-     * {@link #dequantize} for the formats {@link QuantGemv#wholeUnits} accepts, a unit at a time as
+     * {@link #dequantize} for the formats {@link CodeDecoder#wholeUnits} accepts, a unit at a time as
      * {@link QuantGemv#dotByUnits} reads them: each L bytes loaded and widened once for their 8/w runs.
      */
     private static void dequantizeByUnits(PackedWeights b, int j, float[] scratch, int at) {
@@ -122,9 +122,7 @@ final class QuantGemm {
                 for (int h = 0; h < 16; h += L) {
                     IntVector v = CodeDecoder.widen(codes, o + h);
                     for (int shift = 0, q = p + h; shift < 8 && q < limit; shift += w, q += 16) {
-                        FloatVector levels = (FloatVector) v.lanewise(VectorOperators.LSHR, shift).and(mask).sub(z)
-                                .convert(VectorOperators.I2F, 0);
-                        levels.mul(s).intoArray(scratch, at + q);
+                        CodeDecoder.unitLevels(v, shift, mask, z).mul(s).intoArray(scratch, at + q);
                     }
                 }
             }

@@ -38,7 +38,7 @@ final class QuantGemv {
         int chunks = Math.min(n, 2 * tasks.threads());
         int perChunk = Math.ceilDiv(n, chunks);
         CodeDecoder decoder = new CodeDecoder(b);
-        boolean whole = wholeUnits(b);
+        boolean whole = CodeDecoder.wholeUnits(b);
         // x once into an array padded with zeros to whole units: array loads, and no tail (padding codes meet 0).
         float[] xa = new float[Math.ceilDiv(b.rows(), 128) * 128];
         MemorySegment.copy(x.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, Rows.start(x), xa, 0, b.rows());
@@ -53,17 +53,9 @@ final class QuantGemv {
     }
 
     /**
-     * Whether {@link #dotByUnits} applies: one bit plane (2, 4 or 8 bits), and either one group per channel or
-     * groups that are whole units of the plane.
-     */
-    static boolean wholeUnits(PackedWeights b) {
-        return b.planes() == 1 && (b.groups() == 1 || b.groupSize() % (128 / b.planeWidth(0)) == 0);
-    }
-
-    /**
-     * Σ_p x[p]·ŵ(p, j) a unit at a time, for the formats {@link #wholeUnits} accepts: each L bytes of a 16-byte
-     * unit are loaded and widened once and give 8/w runs of L codes (their values 16 apart), where {@link #dot}
-     * loads and widens them once per run. x is padded with zeros to whole units.
+     * Σ_p x[p]·ŵ(p, j) a unit at a time, for the formats {@link CodeDecoder#wholeUnits} accepts: each L bytes of
+     * a 16-byte unit are loaded and widened once and give 8/w runs of L codes (their values 16 apart), where
+     * {@link #dot} loads and widens them once per run. x is padded with zeros to whole units.
      */
     static float dotByUnits(PackedWeights b, int j, float[] x) {
         byte[] codes = b.codes();
@@ -88,9 +80,7 @@ final class QuantGemv {
                 for (int h = 0; h < 16; h += L) {
                     IntVector v = CodeDecoder.widen(codes, at + h);
                     for (int shift = 0, q = p + h; shift < 8; shift += w, q += 16) {
-                        FloatVector levels = (FloatVector) v.lanewise(VectorOperators.LSHR, shift).and(mask).sub(z)
-                                .convert(VectorOperators.I2F, 0);
-                        sum = levels.fma(FloatVector.fromArray(S, x, q), sum);
+                        sum = CodeDecoder.unitLevels(v, shift, mask, z).fma(FloatVector.fromArray(S, x, q), sum);
                     }
                 }
             }

@@ -56,17 +56,14 @@ public final class TextEmbedder implements AutoCloseable {
 
     public static TextEmbedder load(ModelFiles files, EmbedderOptions options) throws IOException {
         BertWeights weights = BertOnnxLoader.load(files.onnx());
-        HfTokenizer tokenizer = null;
+        HfTokenizer tokenizer;
         try {
             tokenizer = HfTokenizer.open(files.tokenizer());
-            return new TextEmbedder(weights, tokenizer, options);
         } catch (IOException | RuntimeException e) {
-            if (tokenizer != null) {
-                tokenizer.close();
-            }
             weights.close();
             throw e;
         }
+        return of(weights, tokenizer, options);
     }
 
     /**
