@@ -7,10 +7,16 @@ public final class MpoCost {
     }
 
     /**
-     * The direct sweep for m rows: Σ_k m·(∏_{l<k} j_l)·(∏_{l>k} i_l)·d_k·i_k·j_k·d_{k+1} multiply-adds (half the
-     * FLOPs of REFERENCE.md's formula).
+     * The direct product of m rows in the cheapest order of {@link MpoSweep#cheapestOrder}: Σ over its steps of
+     * m·P·r·s·Q multiply-adds (half the FLOPs). Left to right, the order REFERENCE.md section 2 writes, this is
+     * Σ_k m·(∏_{l<k} j_l)·(∏_{l>k} i_l)·d_k·i_k·j_k·d_{k+1}.
      */
     public static long directMultiplyAdds(MpoShape shape, int[] bonds, long m) {
+        return MpoSweep.multiplyAdds(shape, bonds, m, MpoSweep.cheapestOrder(shape, bonds));
+    }
+
+    /** The direct product of m rows swept left to right, REFERENCE.md section 2's formula (in multiply-adds). */
+    public static long leftToRightMultiplyAdds(MpoShape shape, int[] bonds, long m) {
         long sum = 0;
         for (int k = 0; k < shape.cores(); k++) {
             long before = 1;
@@ -22,6 +28,21 @@ public final class MpoCost {
                 after *= shape.rowFactor(l);
             }
             sum += m * before * after * shape.coreSize(bonds, k);
+        }
+        return sum;
+    }
+
+    /**
+     * The contraction to dense, left to right as {@link MpoKernels#contractToDense} runs it: the chain
+     * L_k [∏_{l≤k} i_l·j_l, d_{k+1}] = L_{k-1}·core_k costs Σ_{k≥1} (∏_{l<k} i_l·j_l)·d_k·i_k·j_k·d_{k+1}
+     * multiply-adds.
+     */
+    public static long toDenseMultiplyAdds(MpoShape shape, int[] bonds) {
+        long sum = 0;
+        long left = (long) shape.rowFactor(0) * shape.colFactor(0);
+        for (int k = 1; k < shape.cores(); k++) {
+            sum += left * shape.coreSize(bonds, k);
+            left *= (long) shape.rowFactor(k) * shape.colFactor(k);
         }
         return sum;
     }

@@ -46,9 +46,14 @@ public final class ScalarMpoKernels implements MpoKernels {
         }
     }
 
-    /** The steps of {@link MpoSweep}, one core at a time. */
+    /** The steps of {@link MpoSweep} in its cheapest order, one core at a time. */
     @Override
     public void multiply(Mpo mpo, Tensor x, Tensor y) {
+        multiply(mpo, x, y, MpoSweep.cheapestOrder(mpo.shape(), mpo.bonds()));
+    }
+
+    /** The steps of {@link MpoSweep} absorbing the cores in {@code order}: every order gives the same product. */
+    public void multiply(Mpo mpo, Tensor x, Tensor y, int[] order) {
         MpoArguments.multiply(mpo, x, y);
         int m = x.rows();
         int rowsOfW = mpo.rows();
@@ -58,16 +63,22 @@ public final class ScalarMpoKernels implements MpoKernels {
                 state[b * rowsOfW + i] = x.get(b, i);
             }
         }
-        for (MpoSweep.Step step : MpoSweep.of(mpo, m)) {
+        for (MpoSweep.Step step : MpoSweep.of(mpo.shape(), mpo.bonds(), m, order)) {
             int r = step.r();
             int s = step.s();
             int q = step.q();
             float[] core = mpo.core(step.core()).toArray();
+            int[] index = new int[r * s];
+            for (int in = 0; in < r; in++) {
+                for (int out = 0; out < s; out++) {
+                    index[in * s + out] = step.coreIndex(in, out);
+                }
+            }
             double[] next = new double[step.outputSize()];
             for (int block = 0; block < step.blocks(); block++) {
                 for (int out = 0; out < s; out++) {
                     for (int in = 0; in < r; in++) {
-                        double c = core[in * s + out];
+                        double c = core[index[in * s + out]];
                         for (int t = 0; t < q; t++) {
                             next[(block * s + out) * q + t] += c * state[(block * r + in) * q + t];
                         }

@@ -1,9 +1,12 @@
 package dev.tensorloom.mpo;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tensorloom.runtime.kernel.Parallelism;
+import dev.tensorloom.runtime.kernel.vector.VectorBackend;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
 import org.junit.jupiter.api.AfterEach;
@@ -34,8 +37,14 @@ class MpoCostModelTest {
         MpoShape shape = MpoShape.of(768, 768, 5);
         Mpo mpo = mpo(shape, shape.cappedBonds(16));
         MpoCostModel.Choice c = MpoCostModel.defaults().choose(mpo, 1);
-        // Σ_k 2·(∏_{l<k} j_l)·(∏_{l>k} i_l)·d_{k-1}·i_k·j_k·d_k, worked by hand: 2·(36864 + 786432 + 1048576 + 786432 + 36864).
-        assertEquals(5_390_336, c.directFlops());
+        // Left to right, REFERENCE.md's sweep: Σ_k 2·(∏_{l<k} j_l)·(∏_{l>k} i_l)·d_{k-1}·i_k·j_k·d_k, worked by
+        // hand with rows (3,4,4,4,4), columns (4,4,4,4,3), bonds (12,16,16,12): 2·(36864 + 786432 + 1048576 + 786432
+        // + 36864).
+        assertEquals(5_390_336, 2 * MpoCost.leftToRightMultiplyAdds(shape, mpo.bonds(), 1));
+        // The model counts the cheapest order, here right to left (the column factors run the other way):
+        // Σ_k 2·(∏_{l<k} i_l)·(∏_{l>k} j_l)·|core k| = 2·(192·144 + 144·3072 + 144·4096 + 144·3072 + 192·144).
+        assertArrayEquals(new int[] {4, 3, 2, 1, 0}, MpoSweep.cheapestOrder(shape, mpo.bonds()));
+        assertEquals(3_059_712, c.directFlops());
         assertEquals(2L * 768 * 768, c.denseFlops());
     }
 
@@ -72,6 +81,57 @@ class MpoCostModelTest {
         // An untruncated MPO does more FLOPs and reads more bytes than W itself: never direct.
         Mpo full = mpo(MpoShape.of(384, 384, 3), MpoShape.of(384, 384, 3).fullBonds());
         assertEquals(MpoCostModel.Path.DENSE, model.choose(full, 1).path());
+    }
+
+    @Test
+    void theCallCostIsAddedOncePerStepDirectAndOnceDense() {
+        MpoShape shape = MpoShape.of(1536, 384, 4);
+        Mpo mpo = mpo(shape, shape.cappedBonds(8));
+        MpoCostModel rates = new MpoCostModel(40e9, 10e9, 8e9);
+        MpoCostModel withCalls = new MpoCostModel(40e9, 10e9, 8e9, 5e-6);
+        MpoCostModel.Choice a = rates.choose(mpo, 2);
+        MpoCostModel.Choice b = withCalls.choose(mpo, 2);
+        assertEquals(a.directSeconds() + 4 * 5e-6, b.directSeconds(), 1e-15);
+        assertEquals(a.denseSeconds() + 5e-6, b.denseSeconds(), 1e-15);
+    }
+
+    @Test
+    void theCrossoverBatchIsWhereTheChoiceTurnsDense() {
+        MpoShape shape = MpoShape.of(4096, 4096, 4);
+        Mpo mpo = mpo(shape, shape.cappedBonds(16));
+        MpoCostModel model = new MpoCostModel(50e9, 25e9, 10e9, 2e-6);
+        int crossover = model.crossoverBatch(mpo, 4096);
+        assertTrue(crossover > 1 && crossover <= 4096, "crossover " + crossover);
+        assertEquals(MpoCostModel.Path.DIRECT, model.choose(mpo, crossover - 1).path());
+        assertEquals(MpoCostModel.Path.DENSE, model.choose(mpo, crossover).path());
+        assertEquals(Math.min(crossover, 5), model.crossoverBatch(mpo, 4), "limit + 1 while still direct");
+    }
+
+    @Test
+    void measuredConstantsArePositiveAndPropertiesOverrideThem() {
+        // The vector backend: the scalar one measures the same way but takes seconds for its GEMM.
+        VectorBackend backend = new VectorBackend(Parallelism.of(2));
+        MpoCostModel measured = MpoCostModel.forBackend(backend);
+        assertTrue(measured.denseFlopsPerSecond() > 0 && measured.directFlopsPerSecond() > 0
+                && measured.bytesPerSecond() > 0 && measured.secondsPerCall() >= 0, measured.toString());
+        assertTrue(measured.directFlopsPerSecond() <= measured.denseFlopsPerSecond(), measured.toString());
+        System.setProperty(MpoCostModel.BANDWIDTH_PROPERTY, "12.5");
+        System.setProperty(MpoCostModel.CALL_PROPERTY, "3");
+        try {
+            MpoCostModel given = MpoCostModel.forBackend(backend);
+            assertEquals(12.5e9, given.bytesPerSecond(), 1);
+            assertEquals(3e-6, given.secondsPerCall(), 1e-18);
+            assertEquals(measured.denseFlopsPerSecond(), given.denseFlopsPerSecond());
+            assertTrue(given.toString().contains("12.5 GB/s"), given.toString());
+            System.setProperty(MpoCostModel.DENSE_PROPERTY, "fast");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> MpoCostModel.forBackend(backend));
+            assertTrue(e.getMessage().contains("-Dtensorloom.mpo.denseGflops=fast is not a number"), e.getMessage());
+        } finally {
+            System.clearProperty(MpoCostModel.BANDWIDTH_PROPERTY);
+            System.clearProperty(MpoCostModel.CALL_PROPERTY);
+            System.clearProperty(MpoCostModel.DENSE_PROPERTY);
+        }
     }
 
     @Test

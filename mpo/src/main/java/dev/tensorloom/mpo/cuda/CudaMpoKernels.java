@@ -20,7 +20,7 @@ import java.util.List;
 /**
  * The MPO kernels of the {@link CudaBackend}: kernels-cuda's tensorloom_mpo.h (through {@link TensorloomMpo})
  * on device tensors, queued on the device's one stream. To dense is the chain of GEMMs of the backend's own
- * kernels, then {@code tl_mpo_deinterleave}; the direct product is one {@code tl_mpo_step} per core, with
+ * kernels, then {@code tl_mpo_deinterleave}; the direct product is one {@code tl_mpo_step} per core, left to right, with
  * the intermediate states in pooled device buffers that go back to the pool when the call returns (safe: every
  * later use of them is queued on the same stream).
  */
@@ -66,7 +66,9 @@ public final class CudaMpoKernels implements MpoKernels {
         if (m == 0) {
             return;
         }
-        List<MpoSweep.Step> steps = MpoSweep.of(mpo, m);
+        // tl_mpo_step reads each core as stored, [d·i, j·d'], which is every step's matrix left to right only;
+        // the cheaper orders of MpoSweep.cheapestOrder need cores permuted on the device, not done yet.
+        List<MpoSweep.Step> steps = MpoSweep.of(mpo.shape(), mpo.bonds(), m, MpoSweep.leftToRight(mpo.shape().cores()));
         try (Arena arena = Arena.ofShared()) {
             Tensor in = x;
             for (MpoSweep.Step step : steps) {

@@ -1,12 +1,7 @@
 package dev.tensorloom.mpo.vector;
 
-import static dev.tensorloom.runtime.kernel.vector.Simd.L;
-import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
-import static dev.tensorloom.runtime.kernel.vector.Simd.S;
-
 import dev.tensorloom.mpo.Mpo;
 import dev.tensorloom.mpo.MpoArguments;
-import dev.tensorloom.mpo.MpoCost;
 import dev.tensorloom.mpo.MpoKernels;
 import dev.tensorloom.mpo.MpoShape;
 import dev.tensorloom.mpo.MpoSweep;
@@ -19,23 +14,26 @@ import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
 import java.util.List;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 
 /**
- * MPO contraction in SIMD vectors on the backend's threads.
+ * MPO contraction on the vector backend: its GEMM for the products, its threads for the copies between them.
  *
  * <p>To dense: the chain L_k = L_{k-1}·core_k is a GEMM per core, so it runs on the backend's own packed GEMM,
- * then one permutation copy takes W out of the interleaved order. Direct: each core is one batched product
- * state[P, d·i, Q] → [P, j·d', Q]; when Q (the row digits not yet reached) spans a vector, lanes run along Q and
- * four outputs share each load of the state; near the end of the sweep Q is short, and lanes run along the
- * core's row instead. Work is cut along P, or along the outputs when P is too small to feed every thread.
+ * then one permutation copy takes W out of the interleaved order. Direct: the steps of {@link MpoSweep} in its
+ * cheapest order, each a batched product state[P, r, Q] → [P, s, Q] with the core as a matrix [r, s]. Each is
+ * made one GEMM on the backend's own kernels: the state is transposed to [P·Q, r] (nothing to do when Q = 1, as
+ * in the last step of a left-to-right sweep), multiplied by the core, and transposed back from [P·Q, s]. The
+ * transposes touch each state float twice where the GEMM does r (or s) multiply-adds per float, and the GEMM
+ * then runs at the backend's GEMM rate with its blocking, packing and threads rather than a loop of its own; a
+ * core read in another order than stored is permuted first (its size, once per call).
  */
 public final class VectorMpoKernels implements MpoKernels {
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /** Side of the square tiles the state transposes copy. */
+    private static final int TILE = 16;
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private final Parallelism parallelism;
     private final Kernels dense;
@@ -85,124 +83,110 @@ public final class VectorMpoKernels implements MpoKernels {
     public void multiply(Mpo mpo, Tensor x, Tensor y) {
         MpoArguments.multiply(mpo, x, y);
         int m = x.rows();
+        if (m == 0) {
+            return;
+        }
         List<MpoSweep.Step> steps = MpoSweep.of(mpo, m);
-        List<Tensor> operands = new ArrayList<>(List.of(x, y));
-        operands.addAll(List.of(mpo.cores()));
-        Tasks tasks = Tasks.forMultiplyAdds(parallelism, MpoCost.directMultiplyAdds(mpo.shape(), mpo.bonds(), m),
-                operands.toArray(Tensor[]::new));
+        long stateFloats = (long) m * Math.max(mpo.rows(), mpo.cols());
+        long coreFloats = 0;
+        for (MpoSweep.Step step : steps) {
+            stateFloats = Math.max(stateFloats, Math.max((long) step.blocks() * step.r() * step.q(),
+                    step.outputSize()));
+            if (!step.coreAsStored()) {
+                coreFloats = Math.max(coreFloats, (long) step.r() * step.s());
+            }
+        }
+        // Four state-sized regions (the state, the next one, and the two transposed around the GEMM) and a
+        // permuted core, from this thread's scratch: kernels threads may touch it, and nothing is allocated
+        // (or zeroed) per call.
+        MemorySegment scratch = SCRATCH.get().reserve(4 * stateFloats + coreFloats);
+        long region = stateFloats * Float.BYTES;
+        MemorySegment state = scratch.asSlice(0, region);
+        MemorySegment next = scratch.asSlice(region, region);
+        MemorySegment across = scratch.asSlice(2 * region, region);
+        MemorySegment product = scratch.asSlice(3 * region, region);
+        MemorySegment permuted = scratch.asSlice(4 * region, coreFloats * Float.BYTES);
 
         int rowsOfW = mpo.rows();
-        float[] state = new float[m * rowsOfW];
         MemorySegment xs = x.segment();
         for (int b = 0; b < m; b++) {
-            MemorySegment.copy(xs, F, Rows.byteOffset(x, b), state, b * rowsOfW, rowsOfW);
+            MemorySegment.copy(xs, Rows.byteOffset(x, b), state, (long) b * rowsOfW * Float.BYTES,
+                    (long) rowsOfW * Float.BYTES);
         }
         for (MpoSweep.Step step : steps) {
-            float[] next = new float[step.outputSize()];
-            Tensor core = mpo.core(step.core());
-            step(core.segment(), Rows.start(core), step.r(), step.s(), state, next, step.blocks(), step.q(), tasks);
+            Tensor core = coreMatrix(mpo.core(step.core()), step, permuted);
+            int p = step.blocks();
+            int q = step.q();
+            if (q == 1) {
+                dense.matmul(Tensor.wrap(state, p, step.r()), core, Tensor.wrap(next, p, step.s()));
+            } else {
+                // [p][r][q] → [p·q, r], one GEMM with the core [r, s], then [p][q][s] → [p][s][q].
+                transposeBlocks(state, across, p, step.r(), q);
+                dense.matmul(Tensor.wrap(across, (long) p * q, step.r()), core,
+                        Tensor.wrap(product, (long) p * q, step.s()));
+                transposeBlocks(product, next, p, q, step.s());
+            }
+            MemorySegment done = state;
             state = next;
+            next = done;
         }
         int colsOfW = mpo.cols();
         MemorySegment ys = y.segment();
         for (int b = 0; b < m; b++) {
-            MemorySegment.copy(state, b * colsOfW, ys, F, Rows.byteOffset(y, b), colsOfW);
+            MemorySegment.copy(state, (long) b * colsOfW * Float.BYTES, ys, Rows.byteOffset(y, b),
+                    (long) colsOfW * Float.BYTES);
         }
     }
 
-    /** out[p][s][q] = Σ_r core[r][s]·in[p][r][q] for every p < pCount, core [r, s] at byte core0 of its segment. */
-    private static void step(MemorySegment core, long core0, int r, int s, float[] in, float[] out, int pCount, int q,
-            Tasks tasks) {
-        int threads = tasks.threads();
-        if (pCount >= 4 * threads) {
-            int chunks = Math.min(pCount, 4 * threads);
-            int perChunk = Math.ceilDiv(pCount, chunks);
-            tasks.forEach(Math.ceilDiv(pCount, perChunk), chunk -> {
-                int end = Math.min(pCount, (chunk + 1) * perChunk);
-                for (int p = chunk * perChunk; p < end; p++) {
-                    block(core, core0, r, s, in, out, p, q, 0, s);
-                }
-            });
-        } else {
-            int parts = Math.min(Math.ceilDiv(4 * threads, pCount), Math.ceilDiv(s, 4));
-            int perPart = Math.ceilDiv(s, parts);
-            tasks.forEach(pCount * parts, unit -> {
-                int p = unit / parts;
-                int from = (unit % parts) * perPart;
-                block(core, core0, r, s, in, out, p, q, from, Math.min(s, from + perPart));
-            });
+    /** Core k as the step's matrix [r, s]: the core itself when stored that way, else permuted into {@code to}. */
+    private Tensor coreMatrix(Tensor core, MpoSweep.Step step, MemorySegment to) {
+        int r = step.r();
+        int s = step.s();
+        if (step.coreAsStored()) {
+            return core.reshape(r, s);
         }
-    }
-
-    /** Outputs [from, to) of block p. */
-    private static void block(MemorySegment core, long core0, int r, int s, float[] in, float[] out, int p, int q,
-            int from, int to) {
-        int in0 = p * r * q;
-        int out0 = p * s * q;
-        if (q >= L) {
-            alongQ(core, core0, r, s, in, in0, out, out0, q, from, to);
-        } else {
-            alongS(core, core0, r, s, in, in0, out, out0, q, from, to);
-        }
-    }
-
-    /** Lanes along q, four outputs at a time sharing each load of the state. */
-    private static void alongQ(MemorySegment core, long core0, int r, int s, float[] in, int in0, float[] out,
-            int out0, int q, int from, int to) {
-        int o = from;
-        for (; o + 4 <= to; o += 4) {
-            for (int t = 0; t < q; t += L) {
-                VectorMask<Float> mask = S.indexInRange(t, q);
-                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-                for (int i = 0; i < r; i++) {
-                    FloatVector v = FloatVector.fromArray(S, in, in0 + i * q + t, mask);
-                    long c = core0 + ((long) i * s + o) * Float.BYTES;
-                    a0 = v.fma(FloatVector.broadcast(S, core.get(F, c)), a0);
-                    a1 = v.fma(FloatVector.broadcast(S, core.get(F, c + Float.BYTES)), a1);
-                    a2 = v.fma(FloatVector.broadcast(S, core.get(F, c + 2 * Float.BYTES)), a2);
-                    a3 = v.fma(FloatVector.broadcast(S, core.get(F, c + 3 * Float.BYTES)), a3);
-                }
-                a0.intoArray(out, out0 + o * q + t, mask);
-                a1.intoArray(out, out0 + (o + 1) * q + t, mask);
-                a2.intoArray(out, out0 + (o + 2) * q + t, mask);
-                a3.intoArray(out, out0 + (o + 3) * q + t, mask);
+        MemorySegment from = core.segment();
+        long from0 = Rows.start(core);
+        Tasks tasks = Tasks.forElements(parallelism, (long) r * s, core);
+        tasks.forEachRow(r, row -> {
+            for (int col = 0; col < s; col++) {
+                to.setAtIndex(F, (long) row * s + col, from.get(F, from0 + (long) step.coreIndex(row, col) * Float.BYTES));
             }
-        }
-        for (; o < to; o++) {
-            for (int t = 0; t < q; t += L) {
-                VectorMask<Float> mask = S.indexInRange(t, q);
-                FloatVector a = FloatVector.zero(S);
-                for (int i = 0; i < r; i++) {
-                    a = FloatVector.fromArray(S, in, in0 + i * q + t, mask)
-                            .fma(FloatVector.broadcast(S, core.get(F, core0 + ((long) i * s + o) * Float.BYTES)), a);
-                }
-                a.intoArray(out, out0 + o * q + t, mask);
-            }
-        }
+        });
+        return Tensor.wrap(to, r, s);
     }
 
-    /** Lanes along the core's row (q shorter than a vector): out[o][t] for L outputs o at once. */
-    private static void alongS(MemorySegment core, long core0, int r, int s, float[] in, int in0, float[] out,
-            int out0, int q, int from, int to) {
-        float[] lanes = q == 1 ? null : new float[L];
-        for (int t = 0; t < q; t++) {
-            for (int o = from; o < to; o += L) {
-                VectorMask<Float> mask = S.indexInRange(o, to);
-                FloatVector a = FloatVector.zero(S);
-                for (int i = 0; i < r; i++) {
-                    FloatVector c = FloatVector.fromMemorySegment(S, core, core0 + ((long) i * s + o) * Float.BYTES,
-                            NATIVE, mask);
-                    a = c.fma(FloatVector.broadcast(S, in[in0 + i * q + t]), a);
-                }
-                if (q == 1) {
-                    a.intoArray(out, out0 + o, mask);
-                } else {
-                    a.intoArray(lanes, 0);
-                    for (int l = 0, end = Math.min(L, to - o); l < end; l++) {
-                        out[out0 + (o + l) * q + t] = lanes[l];
+    /** to[p][b][a] = from[p][a][b] for every block p, in tiles that keep both sides' lines in cache. */
+    private void transposeBlocks(MemorySegment from, MemorySegment to, int blocks, int a, int b) {
+        int tilesA = Math.ceilDiv(a, TILE);
+        int tilesB = Math.ceilDiv(b, TILE);
+        Tasks tasks = Tasks.forElements(parallelism, (long) blocks * a * b, Tensor.wrap(from, 1));
+        tasks.forEachRow(blocks * tilesA, unit -> {
+            long block = (long) (unit / tilesA) * a * b;
+            int a0 = (unit % tilesA) * TILE;
+            int a1 = Math.min(a, a0 + TILE);
+            for (int tb = 0; tb < tilesB; tb++) {
+                int b0 = tb * TILE;
+                int b1 = Math.min(b, b0 + TILE);
+                for (int i = a0; i < a1; i++) {
+                    for (int j = b0; j < b1; j++) {
+                        to.setAtIndex(F, block + (long) j * a + i, from.getAtIndex(F, block + (long) i * b + j));
                     }
                 }
             }
+        });
+    }
+
+    /** A thread's reusable native scratch memory, grown when a call needs more; freed with the thread. */
+    private static final class Scratch {
+        private MemorySegment memory = MemorySegment.NULL;
+
+        MemorySegment reserve(long floats) {
+            long bytes = Math.max(Float.BYTES, floats * Float.BYTES);
+            if (memory.byteSize() < bytes) {
+                memory = Arena.ofAuto().allocate(Math.max(bytes, 2 * memory.byteSize()), 64);
+            }
+            return memory;
         }
     }
 }
