@@ -1,0 +1,325 @@
+package dev.tensorloom.bench.jmh;
+
+import dev.tensorloom.mpo.Mpo;
+import dev.tensorloom.mpo.MpoCost;
+import dev.tensorloom.mpo.MpoCostModel;
+import dev.tensorloom.mpo.MpoKernels;
+import dev.tensorloom.mpo.MpoShape;
+import dev.tensorloom.mpo.MpoSweep;
+import dev.tensorloom.runtime.kernel.Backend;
+import dev.tensorloom.runtime.kernel.BackendProvider;
+import dev.tensorloom.runtime.kernel.Kernels;
+import dev.tensorloom.runtime.kernel.Parallelism;
+import dev.tensorloom.runtime.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * x [batch, I]·W by an MPO on the vector backend against the dense fp32 product of the same shape, for a
+ * 1536×384 and a 4096×4096 W at compression ratios 2× to 100× (issue 9's speed bars).
+ *
+ * <p>Each MPO has 4 cores ({@link MpoShape#of}) and every bond capped at the largest D whose parameters stay
+ * within I·J / ratio (so the real ratio is at least the one asked; setup prints it); the cores are random, which
+ * is all speed needs. Both sides are cold: {@code dense} and {@code direct} each take the next of several copies
+ * per call, together {@value #WORKING_SET_BYTES} bytes on each side, eight times the 32 MiB L3, as in
+ * {@link GemvBenchmark}; the copies hold the same values (only where they lie matters to the caches).
+ *
+ * <ul>
+ *   <li>{@code dense}: the backend's GEMV over Wᵀ at batch 1, its GEMM over W above: the cached dense path.
+ *   <li>{@code direct}: {@link MpoKernels#multiply}, W never formed, in the order of
+ *       {@link MpoSweep#cheapestOrder}.
+ *   <li>{@code auto}: per call, the path {@link MpoCostModel#forBackend} picks (its constants measured once per
+ *       fork and printed, or given by its system properties), run as the two cells above run it.
+ *   <li>{@code toDense}: {@link MpoKernels#contractToDense}, the MPOs rotated the same way.
+ *   <li>{@code stepGemm}: the backend's GEMM (warm) on the shape of the direct product's largest step,
+ *       [P·Q, r]·[r, s]: the rate the direct path's GEMMs could reach at their own shape.
+ *   <li>{@code gemm}: the backend's square GEMM, {@link GemmBenchmark}'s cell, the reference GFLOP/s.
+ * </ul>
+ * Counters: {@code gflop} adds each call's FLOPs from the cost formulas ({@link MpoCost}: 2·batch·I·J dense,
+ * the chosen order's steps direct, the chain of products to dense, 2·m·k·n for a GEMM) in units of 10⁹, so JMH
+ * reports GFLOP/s; {@code gbRead} adds the weight bytes read (W, or the cores) in GB, reported as GB/s.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+    "-Xmx4g"})
+public class MpoBenchmark {
+
+    static final long WORKING_SET_BYTES = 256L << 20;
+
+    /** One point of the curve: a shape, a compression ratio, a batch; both sides' rotating copies. */
+    @State(Scope.Benchmark)
+    public static class Curve {
+        @Param({"1536x384", "4096x4096"})
+        public String shape;
+
+        @Param({"2", "5", "10", "20", "50", "100"})
+        public int ratio;
+
+        @Param({"1"})
+        public int batch;
+
+        @Param({"2"})
+        public int threads;
+
+        Arena arena;
+        Kernels kernels;
+        MpoKernels mpoKernels;
+        MpoCostModel model;
+        /** Wᵀ [J, I] for the GEMV at batch 1, W [I, J] for the GEMM above. */
+        Tensor[] dense;
+        Mpo[] mpos;
+        Tensor x;
+        Tensor xRow;
+        Tensor y;
+        Tensor yRow;
+        Tensor w;
+        int rows;
+        int cols;
+        long directFlops;
+        long toDenseFlops;
+        long mpoBytes;
+        int nextDense;
+        int nextMpo;
+
+        @Setup
+        public void setUp() {
+            String[] dims = shape.split("x");
+            rows = Integer.parseInt(dims[0]);
+            cols = Integer.parseInt(dims[1]);
+            Backend backend = BackendProvider.byName("vector", Parallelism.of(threads));
+            kernels = backend.kernels();
+            mpoKernels = MpoKernels.FAMILY.on(backend);
+            model = MpoCostModel.forBackend(backend);
+            arena = Arena.ofShared();
+            Random random = new Random(rows * 31L + cols);
+
+            long denseBytes = (long) rows * cols * Float.BYTES;
+            dense = new Tensor[(int) Math.max(2, Math.ceilDiv(WORKING_SET_BYTES, denseBytes))];
+            float[] values = uniform(random, rows * cols);
+            for (int c = 0; c < dense.length; c++) {
+                dense[c] = batch == 1 ? Tensor.of(arena, values, cols, rows) : Tensor.of(arena, values, rows, cols);
+            }
+
+            MpoShape mpoShape = MpoShape.of(rows, cols, 4);
+            int[] bonds = bondsFor(mpoShape, (long) rows * cols / ratio);
+            Tensor[] cores = new Tensor[mpoShape.cores()];
+            for (int k = 0; k < cores.length; k++) {
+                // Uniform on ±1/sqrt(d_k·i_k) keeps the product's entries of order one.
+                float scale = (float) (1 / Math.sqrt((double) bonds[k] * mpoShape.rowFactor(k)));
+                float[] core = uniform(random, (int) mpoShape.coreSize(bonds, k));
+                for (int e = 0; e < core.length; e++) {
+                    core[e] *= scale;
+                }
+                cores[k] = Tensor.of(arena, core, bonds[k], mpoShape.rowFactor(k), mpoShape.colFactor(k),
+                        bonds[k + 1]);
+            }
+            Mpo first = new Mpo(mpoShape, bonds, cores);
+            mpoBytes = first.bytes();
+            mpos = new Mpo[(int) Math.max(2, Math.ceilDiv(WORKING_SET_BYTES, mpoBytes))];
+            mpos[0] = first;
+            for (int c = 1; c < mpos.length; c++) {
+                Tensor[] copies = new Tensor[cores.length];
+                for (int k = 0; k < cores.length; k++) {
+                    copies[k] = Tensor.allocate(arena, cores[k].shape());
+                    copies[k].copyFrom(cores[k]);
+                }
+                mpos[c] = new Mpo(mpoShape, bonds, copies);
+            }
+            directFlops = 2 * MpoCost.directMultiplyAdds(mpoShape, bonds, batch);
+            toDenseFlops = 2 * MpoCost.toDenseMultiplyAdds(mpoShape, bonds);
+
+            x = Tensor.of(arena, uniform(random, batch * rows), batch, rows);
+            xRow = x.reshape(rows);
+            y = Tensor.allocate(arena, batch, cols);
+            yRow = y.reshape(cols);
+            w = Tensor.allocate(arena, rows, cols);
+
+            MpoCostModel.Choice choice = model.choose(first, batch);
+            System.out.printf("%n%s: %s, bonds %s, %d parameters (%.1fx), order %s; %s picks %s at batch %d "
+                    + "(direct %.1f µs, dense %.1f µs); model's crossover batch %d%n", shape, mpoShape,
+                    Arrays.toString(bonds), first.parameters(), (double) rows * cols / first.parameters(),
+                    Arrays.toString(MpoSweep.cheapestOrder(mpoShape, bonds)), model, choice.path(), batch,
+                    choice.directSeconds() * 1e6, choice.denseSeconds() * 1e6, model.crossoverBatch(first, 4096));
+        }
+
+        @TearDown
+        public void free() {
+            arena.close();
+        }
+
+        Mpo nextMpo() {
+            Mpo mpo = mpos[nextMpo];
+            nextMpo = nextMpo + 1 == mpos.length ? 0 : nextMpo + 1;
+            return mpo;
+        }
+
+        void dense(Counters counters) {
+            Tensor a = dense[nextDense];
+            nextDense = nextDense + 1 == dense.length ? 0 : nextDense + 1;
+            if (batch == 1) {
+                kernels.gemv(a, xRow, yRow);
+            } else {
+                kernels.matmul(x, a, y);
+            }
+            counters.gflop += 2.0 * batch * rows * cols / 1e9;
+            counters.gbRead += (double) rows * cols * Float.BYTES / 1e9;
+        }
+
+        void direct(Counters counters) {
+            mpoKernels.multiply(nextMpo(), x, y);
+            counters.gflop += directFlops / 1e9;
+            counters.gbRead += mpoBytes / 1e9;
+        }
+    }
+
+    /** The largest bond cap whose MPO holds at most {@code budget} parameters (at least cap 1). */
+    static int[] bondsFor(MpoShape shape, long budget) {
+        int largest = Arrays.stream(shape.fullBonds()).max().orElse(1);
+        int cap = 1;
+        while (cap < largest && shape.parameters(shape.cappedBonds(cap + 1)) <= budget) {
+            cap++;
+        }
+        return shape.cappedBonds(cap);
+    }
+
+    /** A warm GEMM a [m, k]·b [k, n]. */
+    abstract static class Gemm {
+        Arena arena;
+        Kernels kernels;
+        Tensor a;
+        Tensor b;
+        Tensor c;
+
+        void allocate(int threads, int m, int k, int n) {
+            kernels = BackendProvider.byName("vector", Parallelism.of(threads)).kernels();
+            arena = Arena.ofShared();
+            Random random = new Random(m * 31L + n);
+            a = Tensor.of(arena, uniform(random, m * k), m, k);
+            b = Tensor.of(arena, uniform(random, k * n), k, n);
+            c = Tensor.allocate(arena, m, n);
+        }
+
+        @TearDown
+        public void free() {
+            arena.close();
+        }
+    }
+
+    /** The GEMM of the shape of the direct product's largest step at one point of the curve. */
+    @State(Scope.Benchmark)
+    public static class StepGemm extends Gemm {
+        @Setup
+        public void setUp(Curve curve) {
+            List<MpoSweep.Step> steps = MpoSweep.of(curve.mpos[0], curve.batch);
+            MpoSweep.Step largest = steps.stream()
+                    .max((s, t) -> Long.compare(s.multiplyAdds(), t.multiplyAdds())).orElseThrow();
+            allocate(curve.threads, largest.blocks() * largest.q(), largest.r(), largest.s());
+        }
+    }
+
+    /** The backend's square GEMM, the reference rate. */
+    @State(Scope.Benchmark)
+    public static class SquareGemm extends Gemm {
+        @Param({"1024"})
+        public int gemmSize;
+
+        @Param({"2"})
+        public int gemmThreads;
+
+        @Setup
+        public void setUp() {
+            allocate(gemmThreads, gemmSize, gemmSize, gemmSize);
+        }
+    }
+
+    /** FLOPs and weight bytes, in units of 10⁹; JMH divides by the iteration time. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Counters {
+        public double gflop;
+        public double gbRead;
+
+        @Setup(Level.Iteration)
+        public void reset() {
+            gflop = 0;
+            gbRead = 0;
+        }
+    }
+
+    @Benchmark
+    public Tensor dense(Curve curve, Counters counters) {
+        curve.dense(counters);
+        return curve.y;
+    }
+
+    @Benchmark
+    public Tensor direct(Curve curve, Counters counters) {
+        curve.direct(counters);
+        return curve.y;
+    }
+
+    @Benchmark
+    public Tensor auto(Curve curve, Counters counters) {
+        // Both sides rotate their own copies; the choice is made for the MPO the direct path would take next.
+        if (curve.model.choose(curve.mpos[curve.nextMpo], curve.batch).path() == MpoCostModel.Path.DIRECT) {
+            curve.direct(counters);
+        } else {
+            curve.dense(counters);
+        }
+        return curve.y;
+    }
+
+    @Benchmark
+    public Tensor toDense(Curve curve, Counters counters) {
+        Mpo mpo = curve.nextMpo();
+        curve.mpoKernels.contractToDense(mpo, curve.w);
+        counters.gflop += curve.toDenseFlops / 1e9;
+        counters.gbRead += curve.mpoBytes / 1e9;
+        return curve.w;
+    }
+
+    @Benchmark
+    public Tensor stepGemm(StepGemm g, Counters counters) {
+        return gemm(g, counters);
+    }
+
+    @Benchmark
+    public Tensor gemm(SquareGemm g, Counters counters) {
+        return gemm((Gemm) g, counters);
+    }
+
+    private static Tensor gemm(Gemm g, Counters counters) {
+        g.kernels.matmul(g.a, g.b, g.c);
+        counters.gflop += 2.0 * g.c.rows() * g.c.cols() * g.a.cols() / 1e9;
+        counters.gbRead += g.b.size() * (double) Float.BYTES / 1e9;
+        return g.c;
+    }
+
+    static float[] uniform(Random random, int size) {
+        float[] v = new float[size];
+        for (int i = 0; i < size; i++) {
+            v[i] = random.nextFloat() * 2 - 1;
+        }
+        return v;
+    }
+}
