@@ -1,5 +1,7 @@
 package dev.tensorloom.mpo.vector;
 
+import static dev.tensorloom.runtime.kernel.vector.Simd.L;
+
 import dev.tensorloom.mpo.Mpo;
 import dev.tensorloom.mpo.MpoArguments;
 import dev.tensorloom.mpo.MpoKernels;
@@ -17,7 +19,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 /**
- * MPO contraction on the vector backend: its GEMM for the products, its threads for the copies between them.
+ * MPO contraction on the vector backend, its products on the backend's own GEMM (and its threads).
  *
  * <p>To dense: the chain L_k = L_{k-1}·core_k is a GEMM per core, so it runs on the backend's own packed GEMM,
  * then one permutation copy takes W out of the interleaved order. Direct: the steps of {@link MpoSweep} in its
@@ -31,6 +33,11 @@ import java.util.List;
 public final class VectorMpoKernels implements MpoKernels {
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /**
+     * A GEMM call's fixed cost counted in floats copied: a step runs as one GEMM per block rather than transposing
+     * the state when the blocks' calls cost less than the transposes would copy.
+     */
+    private static final long CALL_FLOATS = 4096;
     /** Side of the square tiles the state transposes copy. */
     private static final int TILE = 16;
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -92,20 +99,19 @@ public final class VectorMpoKernels implements MpoKernels {
         for (MpoSweep.Step step : steps) {
             stateFloats = Math.max(stateFloats, Math.max((long) step.blocks() * step.r() * step.q(),
                     step.outputSize()));
-            if (!step.coreAsStored()) {
-                coreFloats = Math.max(coreFloats, (long) step.r() * step.s());
-            }
+            coreFloats = Math.max(coreFloats, (long) step.r() * step.s());
         }
         // Four state-sized regions (the state, the next one, and the two transposed around the GEMM) and a
-        // permuted core, from this thread's scratch: kernels threads may touch it, and nothing is allocated
+        // rearranged core, from this thread's scratch: kernel threads may touch it, and nothing is allocated
         // (or zeroed) per call.
-        MemorySegment scratch = SCRATCH.get().reserve(4 * stateFloats + coreFloats);
+        Scratch scratch = SCRATCH.get();
+        MemorySegment memory = scratch.reserve(4 * stateFloats + coreFloats);
         long region = stateFloats * Float.BYTES;
-        MemorySegment state = scratch.asSlice(0, region);
-        MemorySegment next = scratch.asSlice(region, region);
-        MemorySegment across = scratch.asSlice(2 * region, region);
-        MemorySegment product = scratch.asSlice(3 * region, region);
-        MemorySegment permuted = scratch.asSlice(4 * region, coreFloats * Float.BYTES);
+        MemorySegment state = memory.asSlice(0, region);
+        MemorySegment next = memory.asSlice(region, region);
+        MemorySegment across = memory.asSlice(2 * region, region);
+        MemorySegment product = memory.asSlice(3 * region, region);
+        MemorySegment rearranged = memory.asSlice(4 * region, coreFloats * Float.BYTES);
 
         int rowsOfW = mpo.rows();
         MemorySegment xs = x.segment();
@@ -114,17 +120,33 @@ public final class VectorMpoKernels implements MpoKernels {
                     (long) rowsOfW * Float.BYTES);
         }
         for (MpoSweep.Step step : steps) {
-            Tensor core = coreMatrix(mpo.core(step.core()), step, permuted);
+            Tensor core = mpo.core(step.core());
             int p = step.blocks();
             int q = step.q();
+            int r = step.r();
+            int s = step.s();
+            long rs = (long) r * s;
+            long transposing = (long) p * q * (r + s) + (step.coreAsStored() ? 0 : rs);
+            long perBlock = p * CALL_FLOATS + rs;
             if (q == 1) {
-                dense.matmul(Tensor.wrap(state, p, step.r()), core, Tensor.wrap(next, p, step.s()));
+                // The state is already [p, r]: one GEMM, no copy of the state.
+                dense.matmul(Tensor.wrap(state, p, r), coreMatrix(core, step, false, scratch, rearranged),
+                        Tensor.wrap(next, p, s));
+            } else if (q >= L && perBlock < transposing) {
+                // Few blocks, each wide: out_p [s, q] = coreᵀ [s, r]·in_p [r, q], a GEMM per block.
+                Tensor transposed = coreMatrix(core, step, true, scratch, rearranged);
+                long in = (long) r * q * Float.BYTES;
+                long out = (long) s * q * Float.BYTES;
+                for (int block = 0; block < p; block++) {
+                    dense.matmul(transposed, Tensor.wrap(state.asSlice(block * in, in), r, q),
+                            Tensor.wrap(next.asSlice(block * out, out), s, q));
+                }
             } else {
                 // [p][r][q] → [p·q, r], one GEMM with the core [r, s], then [p][q][s] → [p][s][q].
-                transposeBlocks(state, across, p, step.r(), q);
-                dense.matmul(Tensor.wrap(across, (long) p * q, step.r()), core,
-                        Tensor.wrap(product, (long) p * q, step.s()));
-                transposeBlocks(product, next, p, q, step.s());
+                transposeBlocks(state, across, p, r, q, scratch);
+                dense.matmul(Tensor.wrap(across, (long) p * q, r), coreMatrix(core, step, false, scratch, rearranged),
+                        Tensor.wrap(product, (long) p * q, s));
+                transposeBlocks(product, next, p, q, s, scratch);
             }
             MemorySegment done = state;
             state = next;
@@ -138,48 +160,90 @@ public final class VectorMpoKernels implements MpoKernels {
         }
     }
 
-    /** Core k as the step's matrix [r, s]: the core itself when stored that way, else permuted into {@code to}. */
-    private Tensor coreMatrix(Tensor core, MpoSweep.Step step, MemorySegment to) {
+    /**
+     * Core k as the step's matrix [r, s], or its transpose [s, r]: the core itself when it is stored that way,
+     * else rearranged into {@code to}, walking the core in its stored order (d, i, j, d') so reads are sequential.
+     */
+    private static Tensor coreMatrix(Tensor core, MpoSweep.Step step, boolean transposed, Scratch scratch,
+            MemorySegment to) {
         int r = step.r();
         int s = step.s();
-        if (step.coreAsStored()) {
+        if (step.coreAsStored() && !transposed) {
             return core.reshape(r, s);
         }
-        MemorySegment from = core.segment();
-        long from0 = Rows.start(core);
-        Tasks tasks = Tasks.forElements(parallelism, (long) r * s, core);
-        tasks.forEachRow(r, row -> {
-            for (int col = 0; col < s; col++) {
-                to.setAtIndex(F, (long) row * s + col, from.get(F, from0 + (long) step.coreIndex(row, col) * Float.BYTES));
-            }
-        });
-        return Tensor.wrap(to, r, s);
-    }
-
-    /** to[p][b][a] = from[p][a][b] for every block p, in tiles that keep both sides' lines in cache. */
-    private void transposeBlocks(MemorySegment from, MemorySegment to, int blocks, int a, int b) {
-        int tilesA = Math.ceilDiv(a, TILE);
-        int tilesB = Math.ceilDiv(b, TILE);
-        Tasks tasks = Tasks.forElements(parallelism, (long) blocks * a * b, Tensor.wrap(from, 1));
-        tasks.forEachRow(blocks * tilesA, unit -> {
-            long block = (long) (unit / tilesA) * a * b;
-            int a0 = (unit % tilesA) * TILE;
-            int a1 = Math.min(a, a0 + TILE);
-            for (int tb = 0; tb < tilesB; tb++) {
-                int b0 = tb * TILE;
-                int b1 = Math.min(b, b0 + TILE);
-                for (int i = a0; i < a1; i++) {
-                    for (int j = b0; j < b1; j++) {
-                        to.setAtIndex(F, block + (long) j * a + i, from.getAtIndex(F, block + (long) i * b + j));
+        float[] from = scratch.from(r * s);
+        float[] into = scratch.into(r * s);
+        MemorySegment.copy(core.segment(), F, Rows.start(core), from, 0, r * s);
+        int left = step.leftBond();
+        int rows = step.rowFactor();
+        int cols = step.colFactor();
+        int right = step.rightBond();
+        boolean leftIn = step.leftIn();
+        boolean rightIn = step.rightIn();
+        int e = 0;
+        for (int dl = 0; dl < left; dl++) {
+            for (int i = 0; i < rows; i++) {
+                int row0 = ((leftIn ? dl : 0) * rows + i) * (rightIn ? right : 1);
+                for (int j = 0; j < cols; j++) {
+                    int col0 = ((leftIn ? 0 : dl) * cols + j) * (rightIn ? 1 : right);
+                    for (int dr = 0; dr < right; dr++, e++) {
+                        int row = rightIn ? row0 + dr : row0;
+                        int col = rightIn ? col0 : col0 + dr;
+                        into[transposed ? col * r + row : row * s + col] = from[e];
                     }
                 }
             }
-        });
+        }
+        MemorySegment.copy(into, 0, to, F, 0, r * s);
+        return transposed ? Tensor.wrap(to, s, r) : Tensor.wrap(to, r, s);
     }
 
-    /** A thread's reusable native scratch memory, grown when a call needs more; freed with the thread. */
+    /**
+     * to[p][b][a] = from[p][a][b] for every block p. Staged through two arrays (bulk copies in and out), where
+     * the strided loop compiles to plain loads and stores; in tiles that keep both sides' lines in cache.
+     */
+    private static void transposeBlocks(MemorySegment from, MemorySegment to, int blocks, int a, int b,
+            Scratch scratch) {
+        int size = blocks * a * b;
+        float[] in = scratch.from(size);
+        float[] out = scratch.into(size);
+        MemorySegment.copy(from, F, 0, in, 0, size);
+        for (int block = 0; block < size; block += a * b) {
+            for (int i0 = 0; i0 < a; i0 += TILE) {
+                int i1 = Math.min(a, i0 + TILE);
+                for (int j0 = 0; j0 < b; j0 += TILE) {
+                    int j1 = Math.min(b, j0 + TILE);
+                    for (int i = i0; i < i1; i++) {
+                        int row = block + i * b;
+                        for (int j = j0; j < j1; j++) {
+                            out[block + j * a + i] = in[row + j];
+                        }
+                    }
+                }
+            }
+        }
+        MemorySegment.copy(out, 0, to, F, 0, size);
+    }
+
+    /** A thread's reusable scratch, grown when a call needs more; freed with the thread. */
     private static final class Scratch {
         private MemorySegment memory = MemorySegment.NULL;
+        private float[] from = new float[0];
+        private float[] into = new float[0];
+
+        float[] from(int floats) {
+            if (from.length < floats) {
+                from = new float[floats];
+            }
+            return from;
+        }
+
+        float[] into(int floats) {
+            if (into.length < floats) {
+                into = new float[floats];
+            }
+            return into;
+        }
 
         MemorySegment reserve(long floats) {
             long bytes = Math.max(Float.BYTES, floats * Float.BYTES);
