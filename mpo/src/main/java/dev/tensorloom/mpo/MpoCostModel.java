@@ -17,8 +17,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * path reads only the cores but does more arithmetic in several calls; as the batch grows the dense FLOPs win.
  *
  * <p>The machine constants are the model's parameters and {@code toString} shows them. {@link #measure} times
- * them on a backend (about a quarter of a second: a GEMM, a direct product and a GEMV over a matrix larger than
- * the caches); {@link #forBackend} does so once per backend and lets the system properties
+ * them on a backend (about a second and a half: a GEMM, a direct product, a GEMV over a matrix larger than the
+ * caches and a tiny GEMM, each run for 0.3 s before it is timed); {@link #forBackend} does so once per backend and lets the system properties
  * {@value #DENSE_PROPERTY}, {@value #DIRECT_PROPERTY} (GFLOP/s), {@value #BANDWIDTH_PROPERTY} (GB/s) and
  * {@value #CALL_PROPERTY} (microseconds) override any of them; {@link #defaults()} are round figures of the
  * right order for a CPU, for tests and for callers who measure nothing.
@@ -37,6 +37,7 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
     public static final String CALL_PROPERTY = "tensorloom.mpo.callMicros";
 
     private static final Map<String, MpoCostModel> MEASURED = new ConcurrentHashMap<>();
+    private static final long WARM_UP_NANOS = 300_000_000L;
 
     public MpoCostModel {
         if (!(denseFlopsPerSecond > 0) || !(directFlopsPerSecond > 0) || !(bytesPerSecond > 0)
@@ -71,7 +72,7 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
 
     /**
      * Times the constants on {@code backend}, best of several runs each: the GEMM rate on a 192×512 by 512×512
-     * product; the direct rate on a 1024×1024 MPO of 4 cores with bonds 32 (four GEMM-shaped steps, a batch of 8);
+     * product; the direct rate on a 1024×1024 MPO of 4 cores with bonds 32 (four GEMM-shaped steps, one row: the batch where the direct path is the one chosen);
      * the bandwidth as the bytes of a 4096×4096 GEMV over the time it takes on a matrix not in cache (64 MiB, two
      * of them alternating); the call cost as the time of a 4×4 GEMM.
      */
@@ -92,9 +93,9 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
                 cores[k] = place(backend, arena, random, bonds[k], shape.rowFactor(k), shape.colFactor(k), bonds[k + 1]);
             }
             Mpo mpo = new Mpo(shape, bonds, cores);
-            Tensor x = place(backend, arena, random, 8, 1024);
-            Tensor y = backend.allocate(arena, 8, 1024);
-            double direct = 2.0 * MpoCost.directMultiplyAdds(shape, bonds, 8)
+            Tensor x = place(backend, arena, random, 1, 1024);
+            Tensor y = backend.allocate(arena, 1, 1024);
+            double direct = 2.0 * MpoCost.directMultiplyAdds(shape, bonds, 1)
                     / best(backend, y, 5, () -> mpoKernels.multiply(mpo, x, y));
 
             int n = 4096;
@@ -114,19 +115,25 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
         }
     }
 
-    /** The fastest of {@code runs} timed runs of {@code work} (after one untimed), waiting for {@code result}. */
+    /**
+     * The fastest of {@code runs} timed runs of {@code work}, waiting for {@code result}, after running it untimed
+     * for {@value #WARM_UP_NANOS} ns: measured at start-up the kernels would still be interpreted, and the Vector
+     * API's code runs orders of magnitude slower before the JIT compiles it.
+     */
     private static double best(Backend backend, Tensor result, int runs, Runnable work) {
         double best = Double.MAX_VALUE;
         try (Arena sync = Arena.ofConfined()) {
             Tensor last = result.rank() == 1 ? result.slice(0, 0, 1) : result.slice(0, 0, 1).slice(1, 0, 1);
-            for (int run = 0; run <= runs; run++) {
+            long warm = System.nanoTime() + WARM_UP_NANOS;
+            do {
+                work.run();
+                backend.toHost(last, sync);
+            } while (System.nanoTime() < warm);
+            for (int run = 0; run < runs; run++) {
                 long start = System.nanoTime();
                 work.run();
                 backend.toHost(last, sync);
-                double seconds = (System.nanoTime() - start) * 1e-9;
-                if (run > 0) {
-                    best = Math.min(best, seconds);
-                }
+                best = Math.min(best, (System.nanoTime() - start) * 1e-9);
             }
         }
         return Math.max(best, 1e-9);
