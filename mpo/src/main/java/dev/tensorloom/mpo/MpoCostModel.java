@@ -17,8 +17,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * path reads only the cores but does more arithmetic in several calls; as the batch grows the dense FLOPs win.
  *
  * <p>The machine constants are the model's parameters and {@code toString} shows them. {@link #measure} times
- * them on a backend (about a second and a half: a GEMM, a direct product, a GEMV over a matrix larger than the
- * caches and a tiny GEMM, each run for 0.3 s before it is timed); {@link #forBackend} does so once per backend and lets the system properties
+ * them on a backend (a GEMM, a direct product, a GEMV over a matrix larger than the caches and a tiny GEMM, each run
+ * until its time settles: 0.3 to 3 s each); {@link #forBackend} does so once per backend and lets the system properties
  * {@value #DENSE_PROPERTY}, {@value #DIRECT_PROPERTY} (GFLOP/s), {@value #BANDWIDTH_PROPERTY} (GB/s) and
  * {@value #CALL_PROPERTY} (microseconds) override any of them; {@link #defaults()} are round figures of the
  * right order for a CPU, for tests and for callers who measure nothing.
@@ -37,7 +37,8 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
     public static final String CALL_PROPERTY = "tensorloom.mpo.callMicros";
 
     private static final Map<String, MpoCostModel> MEASURED = new ConcurrentHashMap<>();
-    private static final long WARM_UP_NANOS = 300_000_000L;
+    private static final long MIN_NANOS = 300_000_000L;
+    private static final long MAX_NANOS = 3_000_000_000L;
 
     public MpoCostModel {
         if (!(denseFlopsPerSecond > 0) || !(directFlopsPerSecond > 0) || !(bytesPerSecond > 0)
@@ -63,16 +64,22 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
      * see {@link #measure}), with each constant replaced by its system property when that is set.
      */
     public static MpoCostModel forBackend(Backend backend) {
-        MpoCostModel measured = MEASURED.computeIfAbsent(backend.toString(), name -> measure(backend));
-        return new MpoCostModel(property(DENSE_PROPERTY, 1e9, measured.denseFlopsPerSecond),
-                property(DIRECT_PROPERTY, 1e9, measured.directFlopsPerSecond),
-                property(BANDWIDTH_PROPERTY, 1e9, measured.bytesPerSecond),
-                property(CALL_PROPERTY, 1e-6, measured.secondsPerCall));
+        return MEASURED.computeIfAbsent(backend.toString(), name -> measure(backend)).withProperties();
+    }
+
+    /** This model with each constant whose system property is set replaced by the property's value. */
+    public MpoCostModel withProperties() {
+        return new MpoCostModel(property(DENSE_PROPERTY, 1e9, denseFlopsPerSecond),
+                property(DIRECT_PROPERTY, 1e9, directFlopsPerSecond),
+                property(BANDWIDTH_PROPERTY, 1e9, bytesPerSecond),
+                property(CALL_PROPERTY, 1e-6, secondsPerCall));
     }
 
     /**
      * Times the constants on {@code backend}, best of several runs each: the GEMM rate on a 192×512 by 512×512
-     * product; the direct rate on a 1024×1024 MPO of 4 cores with bonds 32 (four GEMM-shaped steps, one row: the batch where the direct path is the one chosen);
+     * product; the direct rate on a 4096×4096 MPO of 4 cores of 8×8 with bonds 32 and one row (two steps of
+     * [512, 256]·[256, 256] carry the work; a 1024×1024 one, whose steps are a few microseconds, measured a tenth of
+     * the rate the curve's MPOs run at);
      * the bandwidth as the bytes of a 4096×4096 GEMV over the time it takes on a matrix not in cache (64 MiB, two
      * of them alternating); the call cost as the time of a 4×4 GEMM.
      */
@@ -84,56 +91,64 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
             Tensor a = place(backend, arena, random, 192, 512);
             Tensor b = place(backend, arena, random, 512, 512);
             Tensor c = backend.allocate(arena, 192, 512);
-            double gemm = 2.0 * 192 * 512 * 512 / best(backend, c, 5, () -> kernels.matmul(a, b, c));
+            double gemm = 2.0 * 192 * 512 * 512 / best(backend, c, 10, () -> kernels.matmul(a, b, c));
 
-            MpoShape shape = MpoShape.of(1024, 1024, 4);
+            MpoShape shape = MpoShape.of(4096, 4096, 4);
             int[] bonds = shape.cappedBonds(32);
             Tensor[] cores = new Tensor[shape.cores()];
             for (int k = 0; k < cores.length; k++) {
                 cores[k] = place(backend, arena, random, bonds[k], shape.rowFactor(k), shape.colFactor(k), bonds[k + 1]);
             }
             Mpo mpo = new Mpo(shape, bonds, cores);
-            Tensor x = place(backend, arena, random, 1, 1024);
-            Tensor y = backend.allocate(arena, 1, 1024);
+            Tensor x = place(backend, arena, random, 1, 4096);
+            Tensor y = backend.allocate(arena, 1, 4096);
             double direct = 2.0 * MpoCost.directMultiplyAdds(shape, bonds, 1)
-                    / best(backend, y, 5, () -> mpoKernels.multiply(mpo, x, y));
+                    / best(backend, y, 20, () -> mpoKernels.multiply(mpo, x, y));
 
             int n = 4096;
             Tensor[] w = {backend.allocate(arena, n, n), backend.allocate(arena, n, n)};
             Tensor v = place(backend, arena, random, n);
             Tensor u = backend.allocate(arena, n);
             int[] next = {0};
-            double bandwidth = (double) n * n * Float.BYTES / best(backend, u, 6, () -> {
+            double bandwidth = (double) n * n * Float.BYTES / best(backend, u, 10, () -> {
                 kernels.gemv(w[next[0]], v, u);
                 next[0] ^= 1;
             });
 
             Tensor small = place(backend, arena, random, 4, 4);
             Tensor smallOut = backend.allocate(arena, 4, 4);
-            double call = best(backend, smallOut, 50, () -> kernels.matmul(small, small, smallOut));
+            double call = best(backend, smallOut, 200, () -> kernels.matmul(small, small, smallOut));
             return new MpoCostModel(gemm, Math.min(direct, gemm), bandwidth, call);
         }
     }
 
     /**
-     * The fastest of {@code runs} timed runs of {@code work}, waiting for {@code result}, after running it untimed
-     * for {@value #WARM_UP_NANOS} ns: measured at start-up the kernels would still be interpreted, and the Vector
-     * API's code runs orders of magnitude slower before the JIT compiles it.
+     * The fastest run of {@code work} (waiting for {@code result}), run until the fastest has not improved by 10%
+     * for {@code settle} runs and {@value #MIN_NANOS} ns have passed, or for {@value #MAX_NANOS} ns at most: at
+     * start-up the kernels are still interpreted, and the Vector API's code runs orders of magnitude slower before
+     * the JIT compiles it.
      */
-    private static double best(Backend backend, Tensor result, int runs, Runnable work) {
+    private static double best(Backend backend, Tensor result, int settle, Runnable work) {
         double best = Double.MAX_VALUE;
         try (Arena sync = Arena.ofConfined()) {
             Tensor last = result.rank() == 1 ? result.slice(0, 0, 1) : result.slice(0, 0, 1).slice(1, 0, 1);
-            long warm = System.nanoTime() + WARM_UP_NANOS;
-            do {
-                work.run();
-                backend.toHost(last, sync);
-            } while (System.nanoTime() < warm);
-            for (int run = 0; run < runs; run++) {
+            long begin = System.nanoTime();
+            int stale = 0;
+            while (true) {
                 long start = System.nanoTime();
                 work.run();
                 backend.toHost(last, sync);
-                best = Math.min(best, (System.nanoTime() - start) * 1e-9);
+                long end = System.nanoTime();
+                double seconds = (end - start) * 1e-9;
+                if (seconds < 0.9 * best) {
+                    stale = 0;
+                } else {
+                    stale++;
+                }
+                best = Math.min(best, seconds);
+                if (stale >= settle && end - begin >= MIN_NANOS || end - begin >= MAX_NANOS) {
+                    break;
+                }
             }
         }
         return Math.max(best, 1e-9);

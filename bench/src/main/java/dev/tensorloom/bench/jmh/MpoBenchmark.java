@@ -45,8 +45,11 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code dense}: the backend's GEMV over Wᵀ at batch 1, its GEMM over W above: the cached dense path.
  *   <li>{@code direct}: {@link MpoKernels#multiply}, W never formed, in the order of
  *       {@link MpoSweep#cheapestOrder}.
- *   <li>{@code auto}: per call, the path {@link MpoCostModel#forBackend} picks (its constants measured once per
- *       fork and printed, or given by its system properties), run as the two cells above run it.
+ *   <li>{@code auto}: per call, the path the cost model picks, run as the two cells above run it. Its constants
+ *       are measured ({@link MpoCostModel#measure}) before the second iteration, so run at least one warm-up
+ *       iteration; {@code -jvmArgsAppend -Dtensorloom.mpo.bandwidthGBps=...} and the other
+ *       {@code tensorloom.mpo.*} properties give them instead. Setup prints them, the real ratio, the bonds,
+ *       the chosen order, the pick and the model's crossover batch.
  *   <li>{@code toDense}: {@link MpoKernels#contractToDense}, the MPOs rotated the same way.
  *   <li>{@code stepGemm}: the backend's GEMM (warm) on the shape of the direct product's largest step,
  *       [P·Q, r]·[r, s]: the rate the direct path's GEMMs could reach at their own shape.
@@ -82,6 +85,7 @@ public class MpoBenchmark {
         public int threads;
 
         Arena arena;
+        Backend backend;
         Kernels kernels;
         MpoKernels mpoKernels;
         MpoCostModel model;
@@ -100,6 +104,7 @@ public class MpoBenchmark {
         long mpoBytes;
         int nextDense;
         int nextMpo;
+        int iteration;
 
         @Setup
         public void setUp() {
@@ -109,7 +114,8 @@ public class MpoBenchmark {
             Backend backend = BackendProvider.byName("vector", Parallelism.of(threads));
             kernels = backend.kernels();
             mpoKernels = MpoKernels.FAMILY.on(backend);
-            model = MpoCostModel.forBackend(backend);
+            this.backend = backend;
+            model = MpoCostModel.defaults().withProperties();
             arena = Arena.ofShared();
             Random random = new Random(rows * 31L + cols);
 
@@ -149,17 +155,34 @@ public class MpoBenchmark {
             toDenseFlops = 2 * MpoCost.toDenseMultiplyAdds(mpoShape, bonds);
 
             x = Tensor.of(arena, uniform(random, batch * rows), batch, rows);
-            xRow = x.reshape(rows);
             y = Tensor.allocate(arena, batch, cols);
-            yRow = y.reshape(cols);
+            if (batch == 1) {
+                xRow = x.reshape(rows);
+                yRow = y.reshape(cols);
+            }
             w = Tensor.allocate(arena, rows, cols);
+        }
 
+        /**
+         * Before the second iteration, once the first has compiled the kernels: measures the cost model's
+         * constants ({@link MpoCostModel#measure}, overridden by any {@code -Dtensorloom.mpo.*} property) for
+         * {@code auto}, and prints them with the model's pick and crossover batch for this point. The first
+         * iteration (a warm-up one) runs on {@link MpoCostModel#defaults}.
+         */
+        @Setup(Level.Iteration)
+        public void calibrate() {
+            if (iteration++ != 1) {
+                return;
+            }
+            model = MpoCostModel.measure(backend).withProperties();
+            Mpo first = mpos[0];
             MpoCostModel.Choice choice = model.choose(first, batch);
             System.out.printf("%n%s: %s, bonds %s, %d parameters (%.1fx), order %s; %s picks %s at batch %d "
-                    + "(direct %.1f µs, dense %.1f µs); model's crossover batch %d%n", shape, mpoShape,
-                    Arrays.toString(bonds), first.parameters(), (double) rows * cols / first.parameters(),
-                    Arrays.toString(MpoSweep.cheapestOrder(mpoShape, bonds)), model, choice.path(), batch,
-                    choice.directSeconds() * 1e6, choice.denseSeconds() * 1e6, model.crossoverBatch(first, 4096));
+                    + "(direct %.1f µs, dense %.1f µs); model's crossover batch %d%n", shape, first.shape(),
+                    Arrays.toString(first.bonds()), first.parameters(), (double) rows * cols / first.parameters(),
+                    Arrays.toString(MpoSweep.cheapestOrder(first.shape(), first.bonds())), model, choice.path(),
+                    batch, choice.directSeconds() * 1e6, choice.denseSeconds() * 1e6,
+                    model.crossoverBatch(first, 4096));
         }
 
         @TearDown
@@ -205,6 +228,7 @@ public class MpoBenchmark {
     /** A warm GEMM a [m, k]·b [k, n]. */
     abstract static class Gemm {
         Arena arena;
+        Backend backend;
         Kernels kernels;
         Tensor a;
         Tensor b;
