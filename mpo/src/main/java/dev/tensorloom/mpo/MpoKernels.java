@@ -20,10 +20,11 @@ public interface MpoKernels {
     void contractToDense(Mpo mpo, Tensor w);
 
     /**
-     * y [m, J] = x [m, I] · W without forming W: the batch is swept through the cores one at a time. After core
-     * k the state is indexed (batch, j₁…j_k, d_{k+1}, i_{k+2}…iₙ); each step is a product with core k read
-     * as the matrix [d_k·i_k, j_k·d_{k+1}], costing 2·m·(∏_{l<k} j_l)·(∏_{l>k} i_l)·d_k·i_k·j_k·d_{k+1}
-     * FLOPs (REFERENCE.md section 2).
+     * y [m, J] = x [m, I] · W without forming W: the cores are absorbed into the state one at a time, in the order
+     * of fewest multiply-adds ({@link MpoSweep#cheapestOrder}; every order gives the same product). Each step is a
+     * product with the core read as a matrix [r, s] (see {@link MpoSweep}); left to right, step k reads core k as
+     * stored, [d_k·i_k, j_k·d_{k+1}], and costs m·(∏_{l<k} j_l)·(∏_{l>k} i_l)·d_k·i_k·j_k·d_{k+1} multiply-adds
+     * (REFERENCE.md section 2).
      */
     void multiply(Mpo mpo, Tensor x, Tensor y);
 }
