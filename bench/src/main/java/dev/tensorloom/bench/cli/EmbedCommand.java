@@ -5,24 +5,31 @@ import dev.tensorloom.runtime.embed.Pooling;
 import dev.tensorloom.runtime.embed.TextEmbedder;
 import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.tokenize.OverlongText;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code embed}: texts in, vectors out. */
+/**
+ * {@code embed}: texts in, vectors out. A file is read, embedded and printed {@value #TEXTS_PER_CHUNK} lines at a
+ * time, so memory does not grow with its length.
+ */
 @Command(name = "embed", mixinStandardHelpOptions = true,
         description = "Embeds texts given as arguments or one per line in a file; prints JSON or CSV.")
 final class EmbedCommand implements Callable<Integer> {
@@ -56,54 +63,103 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--reject-long", description = "fail on text longer than the model's positions instead of truncating it")
     boolean rejectLong;
 
+    /**
+     * Texts embedded per call: enough batches for the embedder to group texts of similar length (little
+     * padding), few enough that a file of any size is read, embedded and printed in pieces, never held whole.
+     */
+    static final int TEXTS_PER_CHUNK = 1024;
+
     @Override
     public Integer call() throws IOException {
-        List<String> all = new ArrayList<>(texts);
-        if (file != null) {
-            List<String> lines = "-".equals(file.toString())
-                    ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8).lines().toList()
-                    : Files.readAllLines(file, StandardCharsets.UTF_8);
-            all.addAll(lines);  // every line, blank ones too, so output row i is input line i
-        }
-        if (all.isEmpty()) {
-            throw new ParameterException(spec.commandLine(), "no text given (pass texts as arguments or --file FILE)");
-        }
-        String backendName = backend != null ? backend : BackendProvider.backend().name();
-        EmbedderOptions options = model.embedderOptions(backendName)
-                .withPooling(pooling)
-                .withNormalize(!noNormalize)
-                .withOverlong(rejectLong ? OverlongText.REJECT : OverlongText.TRUNCATE);
-        try (TextEmbedder embedder = model.open(options)) {
-            float[][] vectors = embedder.embed(all);
-            PrintStream out = System.out;
-            if (format == Format.JSON) {
-                printJson(out, all, vectors);
-            } else {
-                printCsv(out, vectors);
+        try (BufferedReader lines = file == null ? null : open(file)) {
+            Iterator<String> input = lines == null ? texts.iterator()
+                    : Stream.concat(texts.stream(), lines.lines()).iterator();  // blank lines too: row i is line i
+            List<String> chunk = nextChunk(input);
+            if (chunk.isEmpty()) {
+                throw new ParameterException(spec.commandLine(), "no text given (pass texts as arguments or --file FILE)");
+            }
+            String backendName = backend != null ? backend : BackendProvider.backend().name();
+            EmbedderOptions options = model.embedderOptions(backendName)
+                    .withPooling(pooling)
+                    .withNormalize(!noNormalize)
+                    .withOverlong(rejectLong ? OverlongText.REJECT : OverlongText.TRUNCATE);
+            try (TextEmbedder embedder = model.open(options)) {
+                Rows out = format == Format.JSON ? new JsonRows(System.out) : new CsvRows(System.out);
+                for (; !chunk.isEmpty(); chunk = nextChunk(input)) {
+                    float[][] vectors = embedder.embed(chunk);
+                    for (int i = 0; i < vectors.length; i++) {
+                        out.row(chunk.get(i), vectors[i]);
+                    }
+                }
+                out.end();
             }
         }
         return 0;
     }
 
-    private static void printJson(PrintStream out, List<String> texts, float[][] vectors) {
-        out.println("[");
-        for (int i = 0; i < vectors.length; i++) {
-            out.print("  {\"text\": " + jsonString(texts.get(i)) + ", \"embedding\": [");
-            for (int j = 0; j < vectors[i].length; j++) {
-                out.print((j == 0 ? "" : ", ") + number(vectors[i][j]));
-            }
-            out.println("]}" + (i + 1 < vectors.length ? "," : ""));
-        }
-        out.println("]");
+    private static BufferedReader open(Path file) throws IOException {
+        return "-".equals(file.toString())
+                ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
+                : Files.newBufferedReader(file, StandardCharsets.UTF_8);
     }
 
-    private static void printCsv(PrintStream out, float[][] vectors) {
-        for (float[] v : vectors) {
+    private static List<String> nextChunk(Iterator<String> input) {
+        List<String> chunk = new ArrayList<>();
+        while (chunk.size() < TEXTS_PER_CHUNK && input.hasNext()) {
+            chunk.add(input.next());
+        }
+        return chunk;
+    }
+
+    /** Output printed row by row, as the vectors come. */
+    private interface Rows {
+        void row(String text, float[] vector);
+
+        void end();
+    }
+
+    /** A JSON array of {"text": ..., "embedding": [...]} objects, one per line. */
+    private static final class JsonRows implements Rows {
+        private final PrintStream out;
+        private boolean first = true;
+
+        JsonRows(PrintStream out) {
+            this.out = out;
+            out.println("[");
+        }
+
+        @Override
+        public void row(String text, float[] vector) {
+            StringBuilder line = new StringBuilder(first ? "" : ",\n");
+            line.append("  {\"text\": ").append(jsonString(text)).append(", \"embedding\": [");
+            for (int j = 0; j < vector.length; j++) {
+                line.append(j == 0 ? "" : ", ").append(number(vector[j]));
+            }
+            out.print(line.append("]}"));
+            first = false;
+        }
+
+        @Override
+        public void end() {
+            out.println(first ? "]" : "\n]");
+        }
+    }
+
+    /** One line of comma-separated numbers per text. */
+    private record CsvRows(PrintStream out) implements Rows {
+
+        @Override
+        public void row(String text, float[] vector) {
             StringBuilder line = new StringBuilder();
-            for (int j = 0; j < v.length; j++) {
-                line.append(j == 0 ? "" : ",").append(number(v[j]));
+            for (int j = 0; j < vector.length; j++) {
+                line.append(j == 0 ? "" : ",").append(number(vector[j]));
             }
             out.println(line);
+        }
+
+        @Override
+        public void end() {
+            out.flush();
         }
     }
 

@@ -43,6 +43,36 @@ class CliTest {
     }
 
     @Test
+    void embedFileGivesOneRowPerLineInOrderBlankLinesIncluded(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("texts.txt");
+        Files.writeString(file, "Dogs bark.\n\nA cat sat on the mat.\n");
+        String out = run("embed", "--backend", "vector", "--file", file.toString());
+        List<String> lines = out.lines().toList();
+        assertEquals(5, lines.size(), out);
+        assertEquals("[", lines.get(0));
+        assertTrue(lines.get(1).startsWith("  {\"text\": \"Dogs bark.\", \"embedding\": [") && lines.get(1).endsWith("]},"),
+                lines.get(1));
+        assertTrue(lines.get(2).startsWith("  {\"text\": \"\", \"embedding\": [") && lines.get(2).endsWith("]},"),
+                lines.get(2));
+        assertTrue(lines.get(3).startsWith("  {\"text\": \"A cat sat on the mat.\"") && lines.get(3).endsWith("]}"),
+                lines.get(3));
+        assertEquals("]", lines.get(4));
+        // Row i is line i: the vector of the text embedded on its own (to the rounding a padded batch brings).
+        double[] alone = numbers(run("embed", "--backend", "vector", "--format", "csv", "A cat sat on the mat.")
+                .strip().split(","));
+        String row = lines.get(3);
+        double[] fromFile = numbers(row.substring(row.lastIndexOf('[') + 1, row.length() - 2).split(", "));
+        assertEquals(384, fromFile.length);
+        for (int j = 0; j < 384; j++) {
+            assertEquals(alone[j], fromFile[j], 2e-6, "component " + j);
+        }
+    }
+
+    private static double[] numbers(String[] fields) {
+        return Stream.of(fields).mapToDouble(Double::parseDouble).toArray();
+    }
+
+    @Test
     void benchRunsParityAndThroughputAndWritesItsReport(@TempDir Path dir) throws Exception {
         String out = run("bench", "--backends", "vector", "--parity-sentences", "10", "--seconds", "0.2",
                 "--batch-sizes", "1", "--threads", "2", "--out", dir.toString());

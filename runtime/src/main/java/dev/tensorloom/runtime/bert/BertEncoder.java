@@ -216,12 +216,17 @@ public final class BertEncoder implements AutoCloseable {
         int tokens = batch.tokens();
         int hidden = cfg.hiddenSize();
         Tensor mask = backend.toDevice(Tensor.of(arena, batch.mask(), batch.batch(), batch.seqLength()), arena);
-        Tensor x = embed(batch, arena);
-
-        Tensor qkv = backend.allocate(arena, tokens, 3L * hidden);
+        // Four buffers serve the whole pass: 4·hidden + max(3·hidden, intermediate) floats a token. The QKV
+        // product and the feed-forward's intermediate share one, since neither is alive when the other is
+        // written (attention has read q, k and v before the intermediate exists, and the output projection has
+        // read the intermediate before the next layer's QKV product); context is the embeddings' scratch.
         Tensor context = backend.allocate(arena, tokens, hidden);
+        Tensor x = embed(batch, context, arena);
         Tensor attended = backend.allocate(arena, tokens, hidden);
-        Tensor intermediate = backend.allocate(arena, tokens, cfg.intermediateSize());
+        Tensor wide = backend.allocate(arena, tokens * Math.max(3L * hidden, cfg.intermediateSize()));
+        Tensor qkv = wide.slice(0, 0, tokens * 3L * hidden).reshape(tokens, 3L * hidden);
+        Tensor intermediate = wide.slice(0, 0, (long) tokens * cfg.intermediateSize())
+                .reshape(tokens, cfg.intermediateSize());
         for (ResidentLayer layer : layers) {
             linear(x, layer.qkv(), qkv);
             Tensor q = qkv.slice(1, 0, hidden);
@@ -250,12 +255,11 @@ public final class BertEncoder implements AutoCloseable {
         }
     }
 
-    /** Word + position + token-type embeddings, then LayerNorm. */
-    private Tensor embed(TokenBatch batch, Arena arena) {
+    /** Word + position + token-type embeddings, then LayerNorm; {@code scratch} is [tokens, hidden]. */
+    private Tensor embed(TokenBatch batch, Tensor scratch, Arena arena) {
         int tokens = batch.tokens();
         int hidden = weights.config().hiddenSize();
         Tensor x = backend.allocate(arena, tokens, hidden);
-        Tensor scratch = backend.allocate(arena, tokens, hidden);
         kernels.gatherRows(embeddings.words(), batch.ids(), x);
 
         int[] positions = new int[tokens];

@@ -215,9 +215,15 @@ public final class OnnxTensor {
         requireReadable("as float");
         Tensor t;
         if (dataType == OnnxDataType.FLOAT && rawData != null) {
-            // The bulk path: large weight matrices go from the mapped file to the arena in one copy.
+            // The bulk path: large weight matrices go from the mapped file to the arena in one copy. The copy
+            // faults the file's pages into this process; unloading them at once (madvise DONTNEED: they stay in
+            // the page cache, a later read maps them again) keeps a model from being resident twice, as file
+            // pages and as its copy, until the whole file is closed.
             t = Tensor.allocate(arena, dims);
             MemorySegment.copy(rawData, F32_LE, 0, t.segment(), F32_NATIVE, 0, elementCount);
+            if (rawData.isMapped()) {
+                rawData.unload();
+            }
         } else {
             t = Tensor.of(arena, toFloatArray(), dims);
         }

@@ -10,9 +10,11 @@ import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.testkit.OnnxModelWriter.Attribute;
 import dev.tensorloom.testkit.OnnxModelWriter;
 import dev.tensorloom.testkit.ProtoWriter;
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -201,7 +203,7 @@ class OnnxModelTest {
 
     @Test
     void mapsFilesAndUnmapsThemOnClose(@TempDir Path dir) throws Exception {
-        Path file = java.nio.file.Files.write(dir.resolve("small.onnx"), smallGraph().toBytes());
+        Path file = Files.write(dir.resolve("small.onnx"), smallGraph().toBytes());
         OnnxTensor w;
         try (OnnxModel m = OnnxModel.read(file)) {
             assertEquals(file.toString(), m.source());
@@ -210,6 +212,40 @@ class OnnxModelTest {
         }
         assertThrows(IllegalStateException.class, w::toFloatArray);
         assertFalse(w.hasExternalData());
+    }
+
+    @Test
+    void aWeightCopiedOutOfTheMappedFileLeavesNoFilePagesInTheProcess(@TempDir Path dir) throws Exception {
+        // 32 MiB of weights. Were the copy to leave the pages it read mapped, the process's file-backed resident
+        // memory would grow by that much until the model closed: a loaded model resident twice.
+        int n = 8 << 20;
+        float[] values = new float[n];
+        for (int i = 0; i < n; i++) {
+            values[i] = i % 1000 * 1e-3f;
+        }
+        OnnxModelWriter writer = smallGraph();
+        writer.floatInitializer("big", values, 4096, n / 4096);
+        Path file = Files.write(dir.resolve("big.onnx"), writer.toBytes());
+        values = null;
+        try (OnnxModel m = OnnxModel.read(file); Arena arena = Arena.ofShared()) {
+            OnnxTensor big = m.initializer("big").orElseThrow();
+            long before = residentFileKib();
+            Tensor t = big.toTensor(arena);
+            long grown = residentFileKib() - before;
+            assertTrue(grown < 4096, grown + " KiB of the file stayed resident after the copy");
+            assertEquals(999 * 1e-3f, t.get(0, 999));
+            assertEquals((n - 1) % 1000 * 1e-3f, t.get(4095, n / 4096 - 1));
+        }
+    }
+
+    /** RssFile of /proc/self/status: this process's resident pages that belong to mapped files. */
+    private static long residentFileKib() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("RssFile:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new IllegalStateException("/proc/self/status has no RssFile line");
     }
 
     /** The model with {@code extra} appended inside its graph message. */
