@@ -19,6 +19,9 @@ import java.lang.foreign.ValueLayout;
  */
 public final class VectorQuantKernels implements QuantKernels {
 
+    /** TEMPORARY: the previous kernels, for a side-by-side JMH comparison. */
+    public static volatile boolean legacy;
+
     private final Parallelism parallelism;
 
     public VectorQuantKernels(VectorBackend backend) {
