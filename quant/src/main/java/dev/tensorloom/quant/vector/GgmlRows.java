@@ -35,7 +35,7 @@ final class GgmlRows {
     }
 
     /** L bytes at data[at] as int lanes, sign-extended. */
-    private static IntVector bytes(byte[] data, int at) {
+    static IntVector bytes(byte[] data, int at) {
         ByteVector v = MASKED ? ByteVector.fromArray(BS, data, at, FIRST_L) : ByteVector.fromArray(BS, data, at);
         return (IntVector) v.convertShape(VectorOperators.B2I, CodeDecoder.IS, 0);
     }

@@ -1,5 +1,6 @@
 package dev.tensorloom.quant.vector;
 
+import dev.tensorloom.quant.GgmlType;
 import dev.tensorloom.quant.GgmlWeights;
 import dev.tensorloom.quant.PackedWeights;
 import dev.tensorloom.quant.QuantKernels;
@@ -49,6 +50,17 @@ public final class VectorQuantKernels implements QuantKernels {
         int chunks = Math.min(n, 2 * tasks.threads());
         int perChunk = Math.ceilDiv(n, chunks);
         MemorySegment ys = y.segment();
+        if ((b.type() == GgmlType.Q4_0 || b.type() == GgmlType.Q8_0) && !legacy) {
+            BlockGemv.Input in = BlockGemv.Input.of(b, x.segment(), Rows.start(x));
+            long y0 = Rows.start(y);
+            tasks.forEach(Math.ceilDiv(n, perChunk), chunk -> {
+                int end = Math.min(n, (chunk + 1) * perChunk);
+                for (int j = chunk * perChunk; j < end; j += 2) {
+                    BlockGemv.dot2(b, in, j, Math.min(j + 1, end - 1), ys, y0);
+                }
+            });
+            return;
+        }
         tasks.forEach(Math.ceilDiv(n, perChunk), chunk -> {
             float[] block = new float[256];
             int end = Math.min(n, (chunk + 1) * perChunk);

@@ -1,0 +1,122 @@
+package dev.tensorloom.quant.vector;
+
+import static dev.tensorloom.runtime.kernel.vector.Simd.L;
+import static dev.tensorloom.runtime.kernel.vector.Simd.S;
+
+import dev.tensorloom.quant.GgmlType;
+import dev.tensorloom.quant.GgmlWeights;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The GEMV over ggml's 32-weight blocks, Q4_0 and Q8_0, read in place with {@link UnitGemv}'s arithmetic: two
+ * output channels per pass (each x load feeds both), a block's sum scaled once by its d, and for Q4_0 the
+ * offset 8 out of the inner loop (Σ x·d(q - 8) = d·(Σ x·q - 8·Σ_block x), the block sums of x taken once per
+ * call) and the high nibbles masked in place ({@code 0xF0}, so 16q) against a copy of x/16 made once per call.
+ * Per 32 Q4_0 weights and channel that leaves one widening load, two ANDs, two conversions, a multiply and two
+ * FMAs.
+ */
+final class BlockGemv {
+
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private BlockGemv() {
+    }
+
+    /** x as a heap array, x/16 (Q4_0) and the sum of x over each 32-weight block (Q4_0). */
+    record Input(float[] x, float[] sixteenth, float[] blockSums) {
+
+        static Input of(GgmlWeights b, MemorySegment xs, long x0) {
+            int k = b.rows();
+            float[] x = new float[k];
+            MemorySegment.copy(xs, F, x0, x, 0, k);
+            if (b.type() != GgmlType.Q4_0) {
+                return new Input(x, null, null);
+            }
+            float[] sixteenth = new float[k];
+            float[] sums = new float[k / 32];
+            for (int i = 0; i < sums.length; i++) {
+                double sum = 0;
+                for (int p = 32 * i; p < 32 * i + 32; p++) {
+                    sum += x[p];
+                    sixteenth[p] = x[p] * (1f / 16);
+                }
+                sums[i] = (float) sum;
+            }
+            return new Input(x, sixteenth, sums);
+        }
+    }
+
+    /** y[j0] and y[j1] (j1 = j0 allowed: computed twice, written with the same value). */
+    static void dot2(GgmlWeights b, Input in, int j0, int j1, MemorySegment ys, long y0) {
+        if (b.type() == GgmlType.Q4_0) {
+            q4_0(b, in, j0, j1, ys, y0);
+        } else {
+            q8_0(b, in, j0, j1, ys, y0);
+        }
+    }
+
+    /** Q4_0: {@code f16 d; u8 qs[16]}; weight t is qs[t] & 0xF, weight 16 + t is qs[t] >> 4; w = d·(q - 8). */
+    private static void q4_0(GgmlWeights b, Input in, int j0, int j1, MemorySegment ys, long y0) {
+        byte[] data = b.data();
+        float[] x = in.x();
+        float[] x16 = in.sixteenth();
+        float[] sums = in.blockSums();
+        int blocks = b.rows() / 32;
+        int o0 = j0 * b.rowBytes();
+        int o1 = j1 * b.rowBytes();
+        FloatVector t0 = FloatVector.zero(S), t1 = t0;
+        float c0 = 0, c1 = 0;
+        for (int i = 0; i < blocks; i++, o0 += 18, o1 += 18) {
+            int p = i << 5;
+            FloatVector l0 = FloatVector.zero(S), l1 = l0, h0 = l0, h1 = l0;
+            for (int t = 0; t < 16; t += L) {
+                FloatVector xl = FloatVector.fromArray(S, x, p + t);
+                FloatVector xh = FloatVector.fromArray(S, x16, p + 16 + t);
+                IntVector v0 = GgmlRows.bytes(data, o0 + 2 + t);
+                IntVector v1 = GgmlRows.bytes(data, o1 + 2 + t);
+                l0 = ((FloatVector) v0.and(0x0F).convert(VectorOperators.I2F, 0)).fma(xl, l0);
+                h0 = ((FloatVector) v0.and(0xF0).convert(VectorOperators.I2F, 0)).fma(xh, h0);
+                l1 = ((FloatVector) v1.and(0x0F).convert(VectorOperators.I2F, 0)).fma(xl, l1);
+                h1 = ((FloatVector) v1.and(0xF0).convert(VectorOperators.I2F, 0)).fma(xh, h1);
+            }
+            float d0 = GgmlWeights.fp16(data, o0);
+            float d1 = GgmlWeights.fp16(data, o1);
+            t0 = l0.add(h0).fma(FloatVector.broadcast(S, d0), t0);
+            t1 = l1.add(h1).fma(FloatVector.broadcast(S, d1), t1);
+            c0 += d0 * sums[i];
+            c1 += d1 * sums[i];
+        }
+        ys.set(F, y0 + (long) j0 * Float.BYTES, t0.reduceLanes(VectorOperators.ADD) - 8 * c0);
+        ys.set(F, y0 + (long) j1 * Float.BYTES, t1.reduceLanes(VectorOperators.ADD) - 8 * c1);
+    }
+
+    /** Q8_0: {@code f16 d; i8 qs[32]}; w = d·q. */
+    private static void q8_0(GgmlWeights b, Input in, int j0, int j1, MemorySegment ys, long y0) {
+        byte[] data = b.data();
+        float[] x = in.x();
+        int blocks = b.rows() / 32;
+        int o0 = j0 * b.rowBytes();
+        int o1 = j1 * b.rowBytes();
+        FloatVector t0 = FloatVector.zero(S), t1 = t0;
+        for (int i = 0; i < blocks; i++, o0 += 34, o1 += 34) {
+            int p = i << 5;
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, b0 = a0, b1 = a0;
+            for (int t = 0; t < 16; t += L) { // weights t and 16 + t in separate sums: four FMA chains
+                FloatVector xa = FloatVector.fromArray(S, x, p + t);
+                FloatVector xb = FloatVector.fromArray(S, x, p + 16 + t);
+                a0 = ((FloatVector) GgmlRows.bytes(data, o0 + 2 + t).convert(VectorOperators.I2F, 0)).fma(xa, a0);
+                a1 = ((FloatVector) GgmlRows.bytes(data, o1 + 2 + t).convert(VectorOperators.I2F, 0)).fma(xa, a1);
+                b0 = ((FloatVector) GgmlRows.bytes(data, o0 + 18 + t).convert(VectorOperators.I2F, 0)).fma(xb, b0);
+                b1 = ((FloatVector) GgmlRows.bytes(data, o1 + 18 + t).convert(VectorOperators.I2F, 0)).fma(xb, b1);
+            }
+            t0 = a0.add(b0).fma(FloatVector.broadcast(S, GgmlWeights.fp16(data, o0)), t0);
+            t1 = a1.add(b1).fma(FloatVector.broadcast(S, GgmlWeights.fp16(data, o1)), t1);
+        }
+        ys.set(F, y0 + (long) j0 * Float.BYTES, t0.reduceLanes(VectorOperators.ADD));
+        ys.set(F, y0 + (long) j1 * Float.BYTES, t1.reduceLanes(VectorOperators.ADD));
+    }
+}
