@@ -26,14 +26,14 @@ final class BlockGemv {
     private BlockGemv() {
     }
 
-    /** x as a heap array, x/16 (Q4_0) and the sum of x over each 32-weight block (Q4_0). */
+    /** x as a heap array, x/16 and the sum of x over each 32 weights (Q4_0's blocks, Q4_K's sub-blocks). */
     record Input(float[] x, float[] sixteenth, float[] blockSums) {
 
         static Input of(GgmlWeights b, MemorySegment xs, long x0) {
             int k = b.rows();
             float[] x = new float[k];
             MemorySegment.copy(xs, F, x0, x, 0, k);
-            if (b.type() != GgmlType.Q4_0) {
+            if (b.type() == GgmlType.Q8_0) {
                 return new Input(x, null, null);
             }
             float[] sixteenth = new float[k];
@@ -52,10 +52,10 @@ final class BlockGemv {
 
     /** y[j0] and y[j1] (j1 = j0 allowed: computed twice, written with the same value). */
     static void dot2(GgmlWeights b, Input in, int j0, int j1, MemorySegment ys, long y0) {
-        if (b.type() == GgmlType.Q4_0) {
-            q4_0(b, in, j0, j1, ys, y0);
-        } else {
-            q8_0(b, in, j0, j1, ys, y0);
+        switch (b.type()) {
+            case Q4_0 -> q4_0(b, in, j0, j1, ys, y0);
+            case Q8_0 -> q8_0(b, in, j0, j1, ys, y0);
+            default -> q4_K(b, in, j0, j1, ys, y0);
         }
     }
 
@@ -118,5 +118,54 @@ final class BlockGemv {
         }
         ys.set(F, y0 + (long) j0 * Float.BYTES, t0.reduceLanes(VectorOperators.ADD));
         ys.set(F, y0 + (long) j1 * Float.BYTES, t1.reduceLanes(VectorOperators.ADD));
+    }
+
+    /**
+     * Q4_K: 256-weight blocks {@code f16 d, dmin; u8 scales[12]; u8 qs[128]}; each 32 bytes of qs hold two
+     * 32-weight sub-blocks (low nibbles, then high), w = d·sc·q - dmin·m with 6-bit sc and m per sub-block. So
+     * Σ x·w = Σ_sub (d·sc·Σ x·q - dmin·m·Σ_sub x): the sub-block sums decoded once per block, no scratch.
+     */
+    private static void q4_K(GgmlWeights b, Input in, int j0, int j1, MemorySegment ys, long y0) {
+        byte[] data = b.data();
+        float[] x = in.x();
+        float[] x16 = in.sixteenth();
+        float[] sums = in.blockSums();
+        int blocks = b.rows() / 256;
+        int o0 = j0 * b.rowBytes();
+        int o1 = j1 * b.rowBytes();
+        FloatVector t0 = FloatVector.zero(S), t1 = t0;
+        float c0 = 0, c1 = 0;
+        for (int i = 0; i < blocks; i++, o0 += 144, o1 += 144) {
+            float d0 = GgmlWeights.fp16(data, o0);
+            float d1 = GgmlWeights.fp16(data, o1);
+            float m0 = GgmlWeights.fp16(data, o0 + 2);
+            float m1 = GgmlWeights.fp16(data, o1 + 2);
+            for (int sub = 0; sub < 8; sub += 2) {
+                int p = (i << 8) + (sub << 5);
+                int q = 16 + (sub << 4);
+                FloatVector l0 = FloatVector.zero(S), l1 = l0, h0 = l0, h1 = l0;
+                for (int t = 0; t < 32; t += L) {
+                    FloatVector xl = FloatVector.fromArray(S, x, p + t);
+                    FloatVector xh = FloatVector.fromArray(S, x16, p + 32 + t);
+                    IntVector v0 = GgmlRows.bytes(data, o0 + q + t);
+                    IntVector v1 = GgmlRows.bytes(data, o1 + q + t);
+                    l0 = ((FloatVector) v0.and(0x0F).convert(VectorOperators.I2F, 0)).fma(xl, l0);
+                    h0 = ((FloatVector) v0.and(0xF0).convert(VectorOperators.I2F, 0)).fma(xh, h0);
+                    l1 = ((FloatVector) v1.and(0x0F).convert(VectorOperators.I2F, 0)).fma(xl, l1);
+                    h1 = ((FloatVector) v1.and(0xF0).convert(VectorOperators.I2F, 0)).fma(xh, h1);
+                }
+                int s = (i << 3) + sub;
+                t0 = l0.fma(FloatVector.broadcast(S, d0 * GgmlWeights.q4kScale(data, o0 + 4, sub)), t0);
+                t0 = h0.fma(FloatVector.broadcast(S, d0 * GgmlWeights.q4kScale(data, o0 + 4, sub + 1)), t0);
+                t1 = l1.fma(FloatVector.broadcast(S, d1 * GgmlWeights.q4kScale(data, o1 + 4, sub)), t1);
+                t1 = h1.fma(FloatVector.broadcast(S, d1 * GgmlWeights.q4kScale(data, o1 + 4, sub + 1)), t1);
+                c0 += m0 * (GgmlWeights.q4kMin(data, o0 + 4, sub) * sums[s]
+                        + GgmlWeights.q4kMin(data, o0 + 4, sub + 1) * sums[s + 1]);
+                c1 += m1 * (GgmlWeights.q4kMin(data, o1 + 4, sub) * sums[s]
+                        + GgmlWeights.q4kMin(data, o1 + 4, sub + 1) * sums[s + 1]);
+            }
+        }
+        ys.set(F, y0 + (long) j0 * Float.BYTES, t0.reduceLanes(VectorOperators.ADD) - c0);
+        ys.set(F, y0 + (long) j1 * Float.BYTES, t1.reduceLanes(VectorOperators.ADD) - c1);
     }
 }
