@@ -26,8 +26,11 @@ final class BlockGemv {
     private BlockGemv() {
     }
 
-    /** x as a heap array, x/16 and the sum of x over each 32 weights (Q4_0's blocks, Q4_K's sub-blocks). */
-    record Input(float[] x, float[] sixteenth, float[] blockSums) {
+    /**
+     * x as a heap array, x/16, and the sums of x over each run of weights that shares an offset or a min: 32
+     * (Q4_0's blocks, Q4_K's sub-blocks) or 16 (Q6_K's sub-blocks).
+     */
+    record Input(float[] x, float[] sixteenth, float[] runSums) {
 
         static Input of(GgmlWeights b, MemorySegment xs, long x0) {
             int k = b.rows();
@@ -36,11 +39,12 @@ final class BlockGemv {
             if (b.type() == GgmlType.Q8_0) {
                 return new Input(x, null, null);
             }
+            int run = b.type() == GgmlType.Q6_K ? 16 : 32;
             float[] sixteenth = new float[k];
-            float[] sums = new float[k / 32];
+            float[] sums = new float[k / run];
             for (int i = 0; i < sums.length; i++) {
                 double sum = 0;
-                for (int p = 32 * i; p < 32 * i + 32; p++) {
+                for (int p = run * i; p < run * i + run; p++) {
                     sum += x[p];
                     sixteenth[p] = x[p] * (1f / 16);
                 }
@@ -55,7 +59,13 @@ final class BlockGemv {
         switch (b.type()) {
             case Q4_0 -> q4_0(b, in, j0, j1, ys, y0);
             case Q8_0 -> q8_0(b, in, j0, j1, ys, y0);
-            default -> q4_K(b, in, j0, j1, ys, y0);
+            case Q4_K -> q4_K(b, in, j0, j1, ys, y0);
+            case Q6_K -> {
+                q6_K(b, in, j0, ys, y0);
+                if (j1 != j0) {
+                    q6_K(b, in, j1, ys, y0);
+                }
+            }
         }
     }
 
@@ -64,7 +74,7 @@ final class BlockGemv {
         byte[] data = b.data();
         float[] x = in.x();
         float[] x16 = in.sixteenth();
-        float[] sums = in.blockSums();
+        float[] sums = in.runSums();
         int blocks = b.rows() / 32;
         int o0 = j0 * b.rowBytes();
         int o1 = j1 * b.rowBytes();
@@ -129,7 +139,7 @@ final class BlockGemv {
         byte[] data = b.data();
         float[] x = in.x();
         float[] x16 = in.sixteenth();
-        float[] sums = in.blockSums();
+        float[] sums = in.runSums();
         int blocks = b.rows() / 256;
         int o0 = j0 * b.rowBytes();
         int o1 = j1 * b.rowBytes();
@@ -167,5 +177,66 @@ final class BlockGemv {
         }
         ys.set(F, y0 + (long) j0 * Float.BYTES, t0.reduceLanes(VectorOperators.ADD) - c0);
         ys.set(F, y0 + (long) j1 * Float.BYTES, t1.reduceLanes(VectorOperators.ADD) - c1);
+    }
+
+    /**
+     * Q6_K: 256-weight blocks {@code u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d}, w = d·sc·(q - 32) with q the
+     * low nibble from ql and two high bits from qh, 16 weights to a scale. One channel per pass (two would exceed
+     * C2's inlining budget). The two high bits are merged in place with one bitwise blend per run (shifted by 4
+     * or 2, shared by two runs), the high-nibble runs taken as 16q against x/16, and the offset 32 leaves the
+     * loop as for Q4_0: Σ x·w = Σ_sub d·sc·(Σ x·q - 32·Σ_sub x).
+     */
+    private static void q6_K(GgmlWeights b, Input in, int j, MemorySegment ys, long y0) {
+        byte[] data = b.data();
+        float[] x = in.x();
+        float[] x16 = in.sixteenth();
+        float[] sums = in.runSums();
+        int blocks = b.rows() / 256;
+        int o = j * b.rowBytes();
+        FloatVector acc = FloatVector.zero(S);
+        float c = 0;
+        for (int i = 0; i < blocks; i++, o += 210) {
+            float d = GgmlWeights.fp16(data, o + 208);
+            for (int half = 0; half < 2; half++) {
+                int ql = o + 64 * half;
+                int qh = o + 128 + 32 * half;
+                int sc = o + 192 + 8 * half;
+                int n0 = (i << 8) + (half << 7);
+                for (int run = 0; run < 32; run += 16) {
+                    FloatVector r1 = FloatVector.zero(S), r2 = r1, r3 = r1, r4 = r1;
+                    for (int t = run; t < run + 16; t += L) {
+                        IntVector lo = GgmlRows.bytes(data, ql + t);
+                        IntVector hi = GgmlRows.bytes(data, ql + 32 + t);
+                        IntVector h = GgmlRows.bytes(data, qh + t);
+                        IntVector h4 = h.lanewise(VectorOperators.LSHL, 4);
+                        IntVector h2 = h.lanewise(VectorOperators.LSHL, 2);
+                        r1 = six(lo.lanewise(VectorOperators.BITWISE_BLEND, h4, 0x30).and(0x3F)).fma(
+                                FloatVector.fromArray(S, x, n0 + t), r1);
+                        r2 = six(hi.lanewise(VectorOperators.BITWISE_BLEND, h2, 0x30).and(0x3F)).fma(
+                                FloatVector.fromArray(S, x, n0 + 32 + t), r2);
+                        r3 = six(lo.lanewise(VectorOperators.BITWISE_BLEND, h4, 0x300).and(0x3F0)).fma(
+                                FloatVector.fromArray(S, x16, n0 + 64 + t), r3);
+                        r4 = six(hi.lanewise(VectorOperators.BITWISE_BLEND, h2, 0x300).and(0x3F0)).fma(
+                                FloatVector.fromArray(S, x16, n0 + 96 + t), r4);
+                    }
+                    int is = sc + (run >>> 4);
+                    float d1 = d * data[is];
+                    float d2 = d * data[is + 2];
+                    float d3 = d * data[is + 4];
+                    float d4 = d * data[is + 6];
+                    acc = r1.fma(FloatVector.broadcast(S, d1), acc);
+                    acc = r2.fma(FloatVector.broadcast(S, d2), acc);
+                    acc = r3.fma(FloatVector.broadcast(S, d3), acc);
+                    acc = r4.fma(FloatVector.broadcast(S, d4), acc);
+                    int s = (n0 + run) >>> 4;
+                    c += d1 * sums[s] + d2 * sums[s + 2] + d3 * sums[s + 4] + d4 * sums[s + 6];
+                }
+            }
+        }
+        ys.set(F, y0 + (long) j * Float.BYTES, acc.reduceLanes(VectorOperators.ADD) - 32 * c);
+    }
+
+    private static FloatVector six(IntVector q) {
+        return (FloatVector) q.convert(VectorOperators.I2F, 0);
     }
 }

@@ -50,7 +50,7 @@ public final class VectorQuantKernels implements QuantKernels {
         int chunks = Math.min(n, 2 * tasks.threads());
         int perChunk = Math.ceilDiv(n, chunks);
         MemorySegment ys = y.segment();
-        if (b.type() != GgmlType.Q6_K && !legacy) {
+        if (!legacy) {
             BlockGemv.Input in = BlockGemv.Input.of(b, x.segment(), Rows.start(x));
             long y0 = Rows.start(y);
             tasks.forEach(Math.ceilDiv(n, perChunk), chunk -> {
