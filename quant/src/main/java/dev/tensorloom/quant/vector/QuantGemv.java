@@ -44,6 +44,16 @@ final class QuantGemv {
         MemorySegment.copy(x.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, Rows.start(x), xa, 0, b.rows());
         MemorySegment ys = y.segment();
         long y0 = Rows.start(y);
+        if (UnitGemv.wholeBlocks(b) && !VectorQuantKernels.legacy) {
+            UnitGemv.Input in = UnitGemv.Input.of(b, xa);
+            tasks.forEach(Math.ceilDiv(n, perChunk), chunk -> {
+                int end = Math.min(n, (chunk + 1) * perChunk);
+                for (int j = chunk * perChunk; j < end; j++) {
+                    UnitGemv.threeBits(b, in, j, ys, y0);
+                }
+            });
+            return;
+        }
         if (whole && !VectorQuantKernels.legacy) {
             UnitGemv.Input in = UnitGemv.Input.of(b, xa);
             tasks.forEach(Math.ceilDiv(n, perChunk), chunk -> {

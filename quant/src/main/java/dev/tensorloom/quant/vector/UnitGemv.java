@@ -225,6 +225,70 @@ final class UnitGemv {
         store(ys, y0, j1, t1, c1);
     }
 
+    /**
+     * Whether {@link #threeBits} applies: 3 bits (a 2-bit plane and a 1-bit plane) in groups of whole 128-value
+     * blocks (a unit of the 1-bit plane, two of the 2-bit plane), or one group per channel.
+     */
+    static boolean wholeBlocks(PackedWeights b) {
+        return b.planes() == 2 && (b.groups() == 1 || b.groupSize() % 128 == 0);
+    }
+
+    /**
+     * y[j] for 3 bits, one channel per pass (two exceed C2's inlining budget), a 128-value block at a time: the
+     * run at bits 2a of a 2-bit unit and its high bit from the 1-bit unit are merged in place into (u)·4^a (an
+     * AND each, a shift of the high bit, an OR), then converted and multiplied as {@link #crumbs} does: bits 0
+     * and 2 against x and x/4 into one accumulator, bits 4 and 6 into another at scale 16.
+     */
+    static void threeBits(PackedWeights b, Input in, int j, MemorySegment ys, long y0) {
+        byte[] c = b.codes();
+        short[] scales = b.scales();
+        byte[] zeros = b.zeros();
+        float[] x = in.x();
+        float[] q = in.quarter();
+        float[] sums = in.groupSums();
+        int blocks = Math.ceilDiv(b.rows(), 128);
+        int perGroup = b.groups() == 1 ? blocks : b.groupSize() / 128;
+        int low = j * b.rowBytes() + b.planeStart(0);
+        int high = j * b.rowBytes() + b.planeStart(1);
+        int g0 = j * b.groups();
+        FloatVector sixteenth = FloatVector.broadcast(S, 1f / 16);
+        FloatVector total = FloatVector.zero(S);
+        float correction = 0;
+        for (int group = 0, block = 0; block < blocks; group++) {
+            FloatVector a = FloatVector.zero(S), z = a;
+            for (int end = block + perGroup; block < end; block++) {
+                int p = block << 7;
+                int la = low + (block << 5);
+                int hb = high + (block << 4);
+                for (int h = 0; h < 16; h += L) {
+                    IntVector v1 = CodeDecoder.widen(c, hb + h);
+                    for (int half = 0; half < 2; half++) { // 2-bit units A and B: high bits 0-3, then 4-7
+                        IntVector v = CodeDecoder.widen(c, la + 16 * half + h);
+                        IntVector hi = v1.lanewise(VectorOperators.LSHR, 4 * half);
+                        int at = p + 64 * half + h;
+                        a = merged(v.and(0x03), hi.and(0x01).lanewise(VectorOperators.LSHL, 2))
+                                .fma(FloatVector.fromArray(S, x, at), a);
+                        z = merged(v.and(0x30), hi.and(0x04).lanewise(VectorOperators.LSHL, 4))
+                                .fma(FloatVector.fromArray(S, x, at + 32), z);
+                        a = merged(v.and(0x0C), hi.and(0x02).lanewise(VectorOperators.LSHL, 3))
+                                .fma(FloatVector.fromArray(S, q, at + 16), a);
+                        z = merged(v.and(0xC0), hi.and(0x08).lanewise(VectorOperators.LSHL, 5))
+                                .fma(FloatVector.fromArray(S, q, at + 48), z);
+                    }
+                }
+            }
+            float s = Float.float16ToFloat(scales[g0 + group]);
+            total = z.fma(sixteenth, a).fma(FloatVector.broadcast(S, s), total);
+            correction += s * (zeros == null ? 4 : zeros[g0 + group] & 0xFF) * sums[group];
+        }
+        store(ys, y0, j, total, correction);
+    }
+
+    /** A run's low bits and its high bit, both already in place, as one float level times 4^a. */
+    private static FloatVector merged(IntVector low, IntVector high) {
+        return (FloatVector) low.or(high).convert(VectorOperators.I2F, 0);
+    }
+
     /** u - 128 for the L 8-bit codes at c[at]: the sign-extended byte with bit 7 flipped. */
     private static FloatVector levels(byte[] c, int at) {
         return (FloatVector) CodeDecoder.widen(c, at).lanewise(VectorOperators.XOR, 0xFFFFFF80)
