@@ -115,14 +115,17 @@ final class QuantGemm {
         int unitsPerGroup = b.groups() == 1 ? units : b.groupSize() / unitValues;
         int o = j * b.rowBytes() + b.planeStart(0);
         for (int group = 0, unit = 0; unit < units; group++) {
-            FloatVector s = FloatVector.broadcast(S, b.scale(group, j));
-            int z = b.zero(group, j);
+            float s = b.scale(group, j);
+            FloatVector offset = FloatVector.broadcast(S, -s * b.zero(group, j));
             for (int end = unit + unitsPerGroup; unit < end; unit++, o += 16) {
                 int p = unit * unitValues;
                 for (int h = 0; h < 16; h += L) {
                     IntVector v = CodeDecoder.widen(codes, o + h);
                     for (int shift = 0, q = p + h; shift < 8 && q < limit; shift += w, q += 16) {
-                        CodeDecoder.unitLevels(v, shift, mask, z).mul(s).intoArray(scratch, at + q);
+                        // u·2^shift masked in place, times s/2^shift, minus s·z: one rounding of the exact s·(u - z)
+                        ((FloatVector) v.and(mask << shift).convert(VectorOperators.I2F, 0))
+                                .fma(FloatVector.broadcast(S, Math.scalb(s, -shift)), offset)
+                                .intoArray(scratch, at + q);
                     }
                 }
             }
@@ -147,6 +150,12 @@ final class QuantGemm {
             int a2 = a1 + stride;
             int a3 = a2 + stride;
             int t = 0;
+            for (; t + 4 <= width && !VectorQuantKernels.legacy; t += 4) {
+                float[] out = fourByFour(ap, a0, stride, w, t * stride);
+                for (int q = 0; q < 16; q++) {
+                    cs.set(F, Rows.byteOffset(c, first + i + (q & 3), j0 + t + (q >> 2)), out[q]);
+                }
+            }
             for (; t + 2 <= width; t += 2) {
                 FloatVector s00 = FloatVector.zero(S), s10 = s00, s20 = s00, s30 = s00;
                 FloatVector s01 = s00, s11 = s00, s21 = s00, s31 = s00;
@@ -183,6 +192,61 @@ final class QuantGemm {
                 cs.set(F, Rows.byteOffset(c, first + i, j0 + t), dot(ap, i * stride, w, t * stride, stride));
             }
         }
+    }
+
+    /**
+     * The sixteen dot products of four rows of ap (from ap[a0], {@code stride} apart) with four dequantized
+     * channels (from w[w0]), row-major by channel ([row + 4·channel]): sixteen accumulators fed by eight loads.
+     * Its own method, returning plain floats: inside multiplyPanel, or storing through {@link #store}, it
+     * exceeded C2's inlining budget (NodeCountInliningCutoff) and the vectors passed out of line were boxed,
+     * which measured several times slower than the 4×2 kernel.
+     */
+    private static float[] fourByFour(float[] ap, int a0, int stride, float[] w, int w0) {
+        int a1 = a0 + stride;
+        int a2 = a1 + stride;
+        int a3 = a2 + stride;
+        FloatVector s00 = FloatVector.zero(S), s10 = s00, s20 = s00, s30 = s00;
+        FloatVector s01 = s00, s11 = s00, s21 = s00, s31 = s00;
+        FloatVector s02 = s00, s12 = s00, s22 = s00, s32 = s00;
+        FloatVector s03 = s00, s13 = s00, s23 = s00, s33 = s00;
+        int w1 = w0 + stride;
+        int w2 = w1 + stride;
+        int w3 = w2 + stride;
+        for (int p = 0; p < stride; p += L) {
+            FloatVector x0 = FloatVector.fromArray(S, ap, a0 + p);
+            FloatVector x1 = FloatVector.fromArray(S, ap, a1 + p);
+            FloatVector x2 = FloatVector.fromArray(S, ap, a2 + p);
+            FloatVector x3 = FloatVector.fromArray(S, ap, a3 + p);
+            FloatVector v = FloatVector.fromArray(S, w, w0 + p);
+            s00 = x0.fma(v, s00);
+            s10 = x1.fma(v, s10);
+            s20 = x2.fma(v, s20);
+            s30 = x3.fma(v, s30);
+            v = FloatVector.fromArray(S, w, w1 + p);
+            s01 = x0.fma(v, s01);
+            s11 = x1.fma(v, s11);
+            s21 = x2.fma(v, s21);
+            s31 = x3.fma(v, s31);
+            v = FloatVector.fromArray(S, w, w2 + p);
+            s02 = x0.fma(v, s02);
+            s12 = x1.fma(v, s12);
+            s22 = x2.fma(v, s22);
+            s32 = x3.fma(v, s32);
+            v = FloatVector.fromArray(S, w, w3 + p);
+            s03 = x0.fma(v, s03);
+            s13 = x1.fma(v, s13);
+            s23 = x2.fma(v, s23);
+            s33 = x3.fma(v, s33);
+        }
+        return new float[] {
+            s00.reduceLanes(VectorOperators.ADD), s10.reduceLanes(VectorOperators.ADD),
+            s20.reduceLanes(VectorOperators.ADD), s30.reduceLanes(VectorOperators.ADD),
+            s01.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
+            s21.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD),
+            s02.reduceLanes(VectorOperators.ADD), s12.reduceLanes(VectorOperators.ADD),
+            s22.reduceLanes(VectorOperators.ADD), s32.reduceLanes(VectorOperators.ADD),
+            s03.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD),
+            s23.reduceLanes(VectorOperators.ADD), s33.reduceLanes(VectorOperators.ADD)};
     }
 
     /** One padded row of a (at ap[aAt]) dotted with one dequantized channel (at w[wAt]), {@code length} floats. */
