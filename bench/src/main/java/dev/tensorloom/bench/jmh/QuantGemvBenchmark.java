@@ -64,9 +64,6 @@ public class QuantGemvBenchmark {
     @Param({"2"})
     public int threads;
 
-    @Param({"new"})
-    public String kernel;
-
     private Arena arena;
     private QuantizedWeights[] matrices;
     private QuantKernels kernels;
@@ -77,7 +74,6 @@ public class QuantGemvBenchmark {
     @Setup
     public void setUp() {
         arena = Arena.ofShared();
-        dev.tensorloom.quant.vector.VectorQuantKernels.legacy = kernel.equals("old");
         Random random = new Random(size);
         kernels = QuantKernels.FAMILY.on(BackendProvider.byName(backend, Parallelism.of(threads)));
         QuantizedWeights first = quantize(random);

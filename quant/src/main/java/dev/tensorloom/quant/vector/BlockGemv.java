@@ -5,6 +5,9 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
 import dev.tensorloom.quant.GgmlType;
 import dev.tensorloom.quant.GgmlWeights;
+import dev.tensorloom.runtime.kernel.Tasks;
+import dev.tensorloom.runtime.kernel.vector.Rows;
+import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
@@ -12,12 +15,14 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * The GEMV over ggml's 32-weight blocks, Q4_0 and Q8_0, read in place with {@link UnitGemv}'s arithmetic: two
- * output channels per pass (each x load feeds both), a block's sum scaled once by its d, and for Q4_0 the
- * offset 8 out of the inner loop (Σ x·d(q - 8) = d·(Σ x·q - 8·Σ_block x), the block sums of x taken once per
- * call) and the high nibbles masked in place ({@code 0xF0}, so 16q) against a copy of x/16 made once per call.
- * Per 32 Q4_0 weights and channel that leaves one widening load, two ANDs, two conversions, a multiply and two
- * FMAs.
+ * The GEMV over ggml's blocks (Q4_0, Q8_0, Q4_K, Q6_K), read in place with {@link UnitGemv}'s arithmetic, each
+ * thread taking a contiguous range of output channels: two channels per pass (one for Q6_K), so each x load
+ * feeds both; a block's or sub-block's sum scaled once by its scale; offsets and mins out of the inner loop
+ * (Q4_0: Σ x·d(q - 8) = d·(Σ x·q - 8·Σ_block x), the sums of x over each 32 or 16 weights taken once per call);
+ * high nibbles masked in place ({@code 0xF0}, so 16q) against a copy of x/16 made once per call. Per 32 Q4_0
+ * weights and channel that leaves one widening load, two ANDs, two conversions, an add and three FMAs. The
+ * K-quants are no longer decoded into a 256-float scratch first ({@link GgmlRows#dequantize} still does that for
+ * the GEMM's panels).
  */
 final class BlockGemv {
 
@@ -52,6 +57,20 @@ final class BlockGemv {
             }
             return new Input(x, sixteenth, sums);
         }
+    }
+
+    static void multiply(Tensor x, GgmlWeights b, Tensor y, Tasks tasks) {
+        int n = b.cols();
+        int chunks = Math.min(n, 2 * tasks.threads());
+        int perChunk = Math.ceilDiv(n, chunks);
+        Input in = Input.of(b, x.segment(), Rows.start(x));
+        MemorySegment ys = y.segment();
+        long y0 = Rows.start(y);
+        tasks.forEach(Math.ceilDiv(n, perChunk), chunk -> {
+            for (int j = chunk * perChunk, end = Math.min(n, j + perChunk); j < end; j += 2) {
+                dot2(b, in, j, Math.min(j + 1, end - 1), ys, y0);
+            }
+        });
     }
 
     /** y[j0] and y[j1] (j1 = j0 allowed: computed twice, written with the same value). */
