@@ -11,8 +11,9 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * The GEMV over the one-plane formats that {@link CodeDecoder#wholeUnits} accepts (2, 4 and 8 bits), four output
- * channels per pass, with as few vector operations per run of L codes as the arithmetic allows:
+ * The GEMV over the one-plane formats that {@link CodeDecoder#wholeUnits} accepts (2, 4 and 8 bits), two output
+ * channels per pass, and over 3 bits in groups of whole 128-value blocks ({@link #threeBits}, one channel per
+ * pass), with as few vector operations per run of L codes as the arithmetic allows:
  * <ul>
  *   <li>The zero point leaves the inner loop: Σ x·s(u - z) = s·(Σ x·u - z·Σ_group x), the group sums of x taken
  *   once per call, so a run's codes go to floats without a subtraction.</li>
@@ -22,12 +23,12 @@ import jdk.incubator.vector.VectorOperators;
  *   and 2, and bits 4 and 6, share an accumulator. 8-bit codes need no mask: flipping bit 7 of the sign-extended
  *   byte gives u - 128 exactly, and the zero point's correction is by z - 128 (nothing when symmetric).</li>
  *   <li>Two channels per pass: each x load feeds two FMAs per run, the two rows of codes stream side by side,
- *   and the accumulators form four independent FMA chains (one chain per channel is latency-bound). Four
- *   channels per pass measured slower: a kernel that size exceeds C2's inlining node budget
+ *   and the accumulators form four independent FMA chains (one chain per channel would wait on the FMA's
+ *   latency). Four channels per pass measured slower: a kernel that size exceeds C2's inlining node budget
  *   (NodeCountInliningCutoff), and a Vector API call left out of line allocates.</li>
  * </ul>
- * What remains per run is the byte load widened to int lanes (shared by the 8/w runs of a unit), an AND, the
- * int-to-float conversion and the FMA. Moving u·x away from (u - z)·x costs accuracy in proportion: the float
+ * What remains per run is the byte load widened to int lanes (shared by the 8/w runs of a unit), an AND (8 bits:
+ * an XOR), the int-to-float conversion and the FMA. Moving u·x away from (u - z)·x costs accuracy in proportion: the float
  * sums hold Σ|x|·u instead of Σ|x|·|u - z|, a few times larger for 2 and 4 bits.
  */
 final class UnitGemv {
