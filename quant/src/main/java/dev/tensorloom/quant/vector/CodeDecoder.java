@@ -77,20 +77,12 @@ final class CodeDecoder {
     }
 
     /**
-     * Whether a unit-at-a-time walk applies: one bit plane (2, 4 or 8 bits), and either one group per channel or
-     * groups that are whole units of the plane, so each unit's runs share a scale and a zero point.
+     * Whether a unit-at-a-time walk applies ({@link UnitGemv}, {@code QuantGemm}'s panels): one bit plane (2, 4
+     * or 8 bits), and either one group per channel or groups that are whole units of the plane, so each unit's
+     * runs share a scale and a zero point.
      */
     static boolean wholeUnits(PackedWeights b) {
         return b.planes() == 1 && (b.groups() == 1 || b.groupSize() % (128 / b.planeWidth(0)) == 0);
-    }
-
-    /**
-     * u - z for the run of a one-plane unit at bit {@code shift}, from its bytes already {@link #widen widened}
-     * ({@code mask} = 2^w - 1): one widening serves the unit's 8/w runs.
-     */
-    static FloatVector unitLevels(IntVector widened, int shift, int mask, int zero) {
-        return (FloatVector) widened.lanewise(VectorOperators.LSHR, shift).and(mask).sub(zero)
-                .convert(VectorOperators.I2F, 0);
     }
 
     /**

@@ -1,12 +1,9 @@
 package dev.tensorloom.quant.vector;
 
 import static dev.tensorloom.runtime.kernel.vector.Simd.L;
-import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
-import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
 import dev.tensorloom.quant.GgmlType;
 import dev.tensorloom.quant.GgmlWeights;
-import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -16,12 +13,11 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * One output channel of ggml blocks, dotted with x or dequantized into scratch. Q4_0 and Q8_0 are decoded in
- * registers the way llama3.java reads them: a block's bytes widened to int lanes (Q4_0: low nibbles are weights
- * 0..15, high nibbles 16..31), minus the offset, times x, and the block's sum scaled once by d. Q4_K and Q6_K
- * are decoded in vectors too, one 256-weight block at a time into a 1 KiB scratch (their sub-block scales and
- * mins would otherwise cost a reduction per 16 or 32 weights), with ggml's float operations in ggml's order, so
- * the scratch holds exactly what {@code dequantize_row_q4_K}/{@code _q6_K} would; then it is dotted with x.
+ * One output channel of ggml blocks dequantized into the GEMM's scratch ({@link BlockGemv} is the GEMV). Q4_0 and
+ * Q8_0 are decoded the way llama3.java reads them: a block's bytes widened to int lanes (Q4_0: low nibbles are
+ * weights 0..15, high nibbles 16..31), minus the offset, times d. Q4_K and Q6_K are decoded in vectors too, with
+ * ggml's float operations in ggml's order, so the scratch holds exactly what
+ * {@code dequantize_row_q4_K}/{@code _q6_K} would.
  */
 final class GgmlRows {
 
@@ -35,55 +31,13 @@ final class GgmlRows {
     }
 
     /** L bytes at data[at] as int lanes, sign-extended. */
-    private static IntVector bytes(byte[] data, int at) {
+    static IntVector bytes(byte[] data, int at) {
         ByteVector v = MASKED ? ByteVector.fromArray(BS, data, at, FIRST_L) : ByteVector.fromArray(BS, data, at);
         return (IntVector) v.convertShape(VectorOperators.B2I, CodeDecoder.IS, 0);
     }
 
     private static FloatVector floats(IntVector v) {
         return (FloatVector) v.convert(VectorOperators.I2F, 0);
-    }
-
-    /** Σ_p x[p]·ŵ(p, j), x read at byte offset x0 of xs; {@code block} is scratch of 256 floats for k-quants. */
-    static float dot(GgmlWeights b, int j, MemorySegment xs, long x0, float[] block) {
-        byte[] data = b.data();
-        GgmlType type = b.type();
-        int blocks = b.rows() / type.blockSize();
-        int o = j * b.rowBytes();
-        FloatVector acc = FloatVector.zero(S);
-        for (int i = 0; i < blocks; i++, o += type.blockBytes()) {
-            long xb = x0 + (long) i * type.blockSize() * Float.BYTES;
-            FloatVector sum = FloatVector.zero(S);
-            float d = 1;
-            switch (type) {
-                case Q4_0 -> {
-                    d = GgmlWeights.fp16(data, o);
-                    for (int t = 0; t < 16; t += L) {
-                        IntVector q = bytes(data, o + 2 + t);
-                        sum = floats(q.and(0xF).sub(8)).fma(x(xs, xb, t), sum);
-                        sum = floats(q.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(8)).fma(x(xs, xb, 16 + t), sum);
-                    }
-                }
-                case Q8_0 -> {
-                    d = GgmlWeights.fp16(data, o);
-                    for (int t = 0; t < 32; t += L) {
-                        sum = floats(bytes(data, o + 2 + t)).fma(x(xs, xb, t), sum);
-                    }
-                }
-                default -> {
-                    decodeK(type, data, o, block, 0);
-                    for (int t = 0; t < 256; t += L) {
-                        sum = FloatVector.fromArray(S, block, t).fma(x(xs, xb, t), sum);
-                    }
-                }
-            }
-            acc = sum.fma(FloatVector.broadcast(S, d), acc);
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    private static FloatVector x(MemorySegment xs, long blockStart, int t) {
-        return FloatVector.fromMemorySegment(S, xs, blockStart + (long) t * Float.BYTES, NATIVE);
     }
 
     /** Channel j's k weights into out[at ..] (k is whole blocks, so a multiple of L: no tail). */

@@ -6,15 +6,12 @@ import dev.tensorloom.quant.QuantKernels;
 import dev.tensorloom.quant.QuantShapes;
 import dev.tensorloom.runtime.kernel.Parallelism;
 import dev.tensorloom.runtime.kernel.Tasks;
-import dev.tensorloom.runtime.kernel.vector.Rows;
 import dev.tensorloom.runtime.kernel.vector.VectorBackend;
 import dev.tensorloom.runtime.tensor.Tensor;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * The quant family in Vector API code on the vector backend's threads: GEMV decodes the packed codes in
- * registers ({@link QuantGemv}, {@link GgmlRows}); GEMM dequantizes a panel of output channels at a time into
+ * registers ({@link QuantGemv}, {@link BlockGemv}); GEMM dequantizes a panel of output channels at a time into
  * scratch ({@link QuantGemm}). Whether a call spreads over the threads is {@link Tasks}'s decision.
  */
 public final class VectorQuantKernels implements QuantKernels {
@@ -41,19 +38,7 @@ public final class VectorQuantKernels implements QuantKernels {
     @Override
     public void gemv(Tensor x, GgmlWeights b, Tensor y) {
         QuantShapes.gemv(x, b, y);
-        Tasks tasks = Tasks.forMultiplyAdds(parallelism, (long) b.rows() * b.cols(), x, y);
-        int n = b.cols();
-        int chunks = Math.min(n, 2 * tasks.threads());
-        int perChunk = Math.ceilDiv(n, chunks);
-        MemorySegment ys = y.segment();
-        tasks.forEach(Math.ceilDiv(n, perChunk), chunk -> {
-            float[] block = new float[256];
-            int end = Math.min(n, (chunk + 1) * perChunk);
-            for (int j = chunk * perChunk; j < end; j++) {
-                ys.set(ValueLayout.JAVA_FLOAT_UNALIGNED, Rows.start(y) + (long) j * Float.BYTES,
-                        GgmlRows.dot(b, j, x.segment(), Rows.start(x), block));
-            }
-        });
+        BlockGemv.multiply(x, b, y, Tasks.forMultiplyAdds(parallelism, (long) b.rows() * b.cols(), x, y));
     }
 
     @Override
