@@ -1,0 +1,187 @@
+package dev.tensorloom.bench.mpo;
+
+import dev.tensorloom.bench.report.BarChart;
+import dev.tensorloom.bench.report.MarkdownTable.Align;
+import dev.tensorloom.bench.report.MarkdownTable;
+import dev.tensorloom.bench.study.EmbeddingFidelity;
+import dev.tensorloom.mpo.Decomposition;
+import dev.tensorloom.mpo.MpoCostModel;
+import dev.tensorloom.mpo.MpoMatrix;
+import dev.tensorloom.mpo.MpoModel;
+import dev.tensorloom.mpo.MpoShape;
+import dev.tensorloom.mpo.SharedCentralModel;
+import dev.tensorloom.mpo.Truncation;
+import dev.tensorloom.mpo.TtSvd;
+import dev.tensorloom.runtime.bert.BertWeights;
+import dev.tensorloom.runtime.kernel.Backend;
+import dev.tensorloom.runtime.kernel.MatrixPreparer;
+import dev.tensorloom.runtime.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+
+/**
+ * The MPO compression study on a BERT model (issue 9, item 8): a model whose chosen projection matrices are MPOs
+ * (the rest dense), against fp32 by {@link EmbeddingFidelity} (cosine on held-out text, top-10 neighbour overlap
+ * on retrieval), beside its compression ratio. Each matrix is decomposed once per (factoring, truncation) and
+ * shared by every variant that uses it; the MPOs run on the cached dense path (the study embeds batches of 32
+ * texts, where contracting once and multiplying densely is the faster path), which computes the same W' the
+ * cores hold.
+ */
+public final class CompressionStudy implements AutoCloseable {
+
+    /** How a matrix is cut into cores. */
+    public record Factoring(String name, int cores, boolean rankOfW) {
+
+        /** {@code cores} cores of the most even factors ({@link MpoShape#of(int, int, int)}). */
+        public static Factoring even(int cores) {
+            return new Factoring(cores + " cores", cores, false);
+        }
+
+        /**
+         * Two cores of shape (I, 1) × (1, J): the one bond is W's own rank, so a truncated one is W's truncated SVD,
+         * the low-rank factorization every other factoring is measured against.
+         */
+        public static Factoring lowRank() {
+            return new Factoring("2 cores (I,1)x(1,J): low rank", 2, true);
+        }
+
+        MpoShape shape(int rows, int cols) {
+            return rankOfW ? MpoShape.of(rows, cols, new int[] {rows, 1}, new int[] {1, cols})
+                    : MpoShape.of(rows, cols, cores);
+        }
+    }
+
+    /**
+     * One variant: which matrices it compressed ({@code compressed} of them), their dense and compressed
+     * parameters, every projection's parameters as the variant stores them against dense, and the fidelity.
+     */
+    public record Row(String section, String variant, int compressed, long denseParameters, long storedParameters,
+            double projectionRatio, EmbeddingFidelity.Result fidelity) {
+
+        /** Dense over stored parameters of the compressed matrices. */
+        public double ratio() {
+            return denseParameters / (double) storedParameters;
+        }
+    }
+
+    private final BertWeights weights;
+    private final Backend backend;
+    private final EmbeddingFidelity fidelity;
+    private final Arena copies = Arena.ofShared();
+    private final Map<String, Tensor> matrices;
+    private final long projectionParameters;
+    private final Map<String, Decomposition> decompositions = new ConcurrentHashMap<>();
+
+    public CompressionStudy(BertWeights weights, Backend backend, EmbeddingFidelity fidelity) {
+        this.weights = weights;
+        this.backend = backend;
+        this.fidelity = fidelity;
+        this.matrices = MpoModel.encoderMatrices(weights, copies);
+        this.projectionParameters = matrices.values().stream().mapToLong(Tensor::size).sum();
+    }
+
+    /** The projection names (as the encoder gives them) of one type, or of one layer. */
+    public static Predicate<String> only(MpoModel.Projection type) {
+        return name -> MpoModel.Projection.of(name) == type;
+    }
+
+    public static Predicate<String> layer(int layer) {
+        return name -> MpoModel.Projection.layer(name) == layer;
+    }
+
+    /** The FFN matrices (intermediate and output dense) of every layer. */
+    public static Predicate<String> ffn() {
+        return only(MpoModel.Projection.INTERMEDIATE).or(only(MpoModel.Projection.OUTPUT));
+    }
+
+    /** The model with the {@code selected} matrices cut into {@code factoring} by {@code truncation}, the rest dense. */
+    public Row cut(String section, String variant, Predicate<String> selected, Factoring factoring,
+            Truncation truncation) {
+        List<String> names = matrices.keySet().stream().filter(selected).toList();
+        names.parallelStream().forEach(name -> decomposition(name, factoring, truncation));
+        long dense = 0;
+        long stored = 0;
+        for (String name : names) {
+            dense += matrices.get(name).size();
+            stored += decomposition(name, factoring, truncation).parameters();
+        }
+        MatrixPreparer preparer = (name, weight, arena) -> selected.test(name)
+                ? MpoMatrix.of(backend, decomposition(name, factoring, truncation), MpoCostModel.defaults(),
+                        MpoCostModel.Path.DENSE, arena)
+                : MatrixPreparer.dense(backend).prepare(name, weight, arena);
+        return new Row(section, variant, names.size(), dense, stored,
+                projectionParameters / (double) (projectionParameters - dense + stored), fidelity.measure(preparer));
+    }
+
+    /** MPOBERT: every matrix capped at {@code bondCap} in {@code cores} cores, central tensors shared by {@code groups}. */
+    public Row shared(String section, String variant, List<List<Integer>> groups, int cores, int bondCap) {
+        SharedCentralModel model = SharedCentralModel.fit(weights, groups, cores, bondCap, backend,
+                MpoCostModel.defaults());
+        return new Row(section, variant, matrices.size(), model.denseParameters(), model.sharedParameters(),
+                projectionParameters / (double) model.sharedParameters(), fidelity.measure(model.preparer()));
+    }
+
+    /** The rows as a table: section, variant, matrices compressed, their parameters and ratio, the model's, fidelity. */
+    public static MarkdownTable table(List<Row> rows) {
+        MarkdownTable table = new MarkdownTable("section", "variant", "matrices", "dense → MPO parameters",
+                "ratio", "projections ratio", "mean cos", "worst cos", "top-10 overlap")
+                .align(Align.LEFT, Align.LEFT, Align.RIGHT, Align.RIGHT, Align.RIGHT, Align.RIGHT, Align.RIGHT,
+                        Align.RIGHT, Align.RIGHT);
+        for (Row r : rows) {
+            table.row(r.section(), r.variant(), r.compressed(), r.denseParameters() + " → " + r.storedParameters(),
+                    format("%.2fx", r.ratio()), format("%.2fx", r.projectionRatio()),
+                    format("%.4f", r.fidelity().meanCosine()), format("%.4f", r.fidelity().worstCosine()),
+                    format("%.3f", r.fidelity().top10Overlap()));
+        }
+        return table;
+    }
+
+    /** Mean cosine and top-10 overlap per variant, one bar each. */
+    public static BarChart chart(List<Row> rows) {
+        BarChart chart = new BarChart("MPO compression: fidelity to fp32", "variant", "fidelity")
+                .orientation(BarChart.Orientation.HORIZONTAL).valueFormat("0.000");
+        for (Row r : rows) {
+            String label = r.section() + ": " + r.variant() + format(" (%.1fx)", r.ratio());
+            chart.add("mean cosine", label, r.fidelity().meanCosine());
+            chart.add("top-10 overlap", label, r.fidelity().top10Overlap());
+        }
+        return chart;
+    }
+
+    /**
+     * Among the rows of {@code section} (one matrix type or one layer at a time, at one ratio), the variant that
+     * keeps the most and the one that keeps the least, by mean cosine.
+     */
+    public static String tolerance(List<Row> rows, String section) {
+        List<Row> part = rows.stream().filter(r -> r.section().equals(section))
+                .sorted(Comparator.comparingDouble(r -> r.fidelity().meanCosine())).toList();
+        if (part.size() < 2) {
+            return "";
+        }
+        return format("%s: %s tolerates compression best (mean cos %.4f), %s worst (%.4f).", section,
+                part.getLast().variant(), part.getLast().fidelity().meanCosine(), part.getFirst().variant(),
+                part.getFirst().fidelity().meanCosine());
+    }
+
+    private static String format(String pattern, Object... args) {
+        return String.format(Locale.ROOT, pattern, args);
+    }
+
+    private Decomposition decomposition(String name, Factoring factoring, Truncation truncation) {
+        return decompositions.computeIfAbsent(name + " | " + factoring + " | " + truncation, key -> {
+            Tensor w = matrices.get(name);
+            return TtSvd.decompose(w, factoring.shape(w.rows(), w.cols()), truncation);
+        });
+    }
+
+    /** Frees the copies of the matrices. */
+    @Override
+    public void close() {
+        copies.close();
+    }
+}
