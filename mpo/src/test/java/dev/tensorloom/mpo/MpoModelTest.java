@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tensorloom.runtime.bert.BertConfig;
 import dev.tensorloom.runtime.bert.BertOnnxLoader;
 import dev.tensorloom.runtime.bert.BertWeights;
 import dev.tensorloom.runtime.embed.EmbedderOptions;
@@ -11,10 +12,12 @@ import dev.tensorloom.runtime.embed.ModelFiles;
 import dev.tensorloom.runtime.embed.TextEmbedder;
 import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.BackendProvider;
+import dev.tensorloom.testkit.SentenceEmbeddings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -77,7 +80,7 @@ class MpoModelTest {
         assertTrue(e.getMessage().contains("holds MPO matrices only, not a model"), e.getMessage());
 
         Path empty = dir.resolve("empty.mpo");
-        MpoFile.write(empty, "m", new MpoFile.Model(new dev.tensorloom.runtime.bert.BertConfig(30, 8, 1, 2, 16, 12, 0,
+        MpoFile.write(empty, "m", new MpoFile.Model(new BertConfig(30, 8, 1, 2, 16, 12, 0,
                 1e-12f), new byte[0]), List.of());
         e = assertThrows(MpoFormatException.class, () -> MpoModel.read(empty));
         assertTrue(e.getMessage().endsWith("no tensor embeddings.word"), e.getMessage());
@@ -89,14 +92,7 @@ class MpoModelTest {
     }
 
     private static double cosine(float[] a, float[] b) {
-        double dot = 0;
-        double na = 0;
-        double nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            na += (double) a[i] * a[i];
-            nb += (double) b[i] * b[i];
-        }
-        return dot / Math.sqrt(na * nb);
+        return SentenceEmbeddings.cosine(IntStream.range(0, a.length).mapToDouble(i -> a[i]).toArray(),
+                IntStream.range(0, b.length).mapToDouble(i -> b[i]).toArray());
     }
 }

@@ -30,6 +30,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -93,23 +94,19 @@ final class MpoStudyCommand implements Callable<Integer> {
     @Option(names = "--no-scans", description = "compression: leave out the one-type and one-layer scans")
     boolean noScans;
 
+    @Option(names = "--calibration", defaultValue = "128", paramLabel = "N",
+            description = "compression: glosses whose inputs whiten the FFN's low-rank factors; 0 leaves that variant"
+                    + " out (default: ${DEFAULT-VALUE})")
+    int calibration;
+
     @Option(names = "--no-ffn", description = "compression: leave out the FFN-only variants at 2x")
     boolean noFfn;
 
     @Option(names = "--no-sharing", description = "compression: leave out the shared-central variants")
     boolean noSharing;
 
-    @Option(names = "--held-out", defaultValue = "256", paramLabel = "N",
-            description = "compression: held-out glosses for the cosines (default: ${DEFAULT-VALUE})")
-    int heldOut;
-
-    @Option(names = "--corpus", defaultValue = "2000", paramLabel = "N",
-            description = "compression: glosses in the retrieval corpus (default: ${DEFAULT-VALUE})")
-    int corpus;
-
-    @Option(names = "--queries", defaultValue = "200", paramLabel = "N",
-            description = "compression: retrieval queries, the corpus's first (default: ${DEFAULT-VALUE})")
-    int queries;
+    @Mixin
+    FidelityTextOptions text = new FidelityTextOptions();
 
     @Option(names = "--threads", paramLabel = "N", description = "compression: kernel threads (default: all cores)")
     Integer threads;
@@ -169,24 +166,23 @@ final class MpoStudyCommand implements Callable<Integer> {
             noScans = true;
             noFfn = false;
         }
-        if (queries < 1 || queries > corpus) {
-            throw new IllegalArgumentException("--queries must be 1 to --corpus (" + corpus + "), got " + queries);
-        }
+        List<String> evaluation = text.texts();
+        int heldOut = text.heldOut;
         int n = cores == null ? 3 : cores;
         String backendName = backend != null ? backend : BackendProvider.vectorModuleReadable() ? "vector" : "scalar";
         Backend b = BackendProvider.byName(backendName,
                 Parallelism.of(threads != null ? threads : Parallelism.defaultThreads()));
-        List<String> evaluation = CalibrationText.evaluation(heldOut + corpus);
         ModelFiles files = ModelFiles.bundledMiniLm();
         List<CompressionStudy.Row> rows = new ArrayList<>();
         try (BertWeights weights = BertOnnxLoader.load(files.onnx());
                 HfTokenizer tokenizer = HfTokenizer.open(files.tokenizer())) {
             int layers = weights.layers().size();
-            long steps = ratios.size() + bondCaps.size() + (noSharing ? 0 : 3) + (noFfn ? 0 : 1 + ffnCores.size())
+            long steps = ratios.size() + bondCaps.size() + (noSharing ? 0 : 3)
+                    + (noFfn ? 0 : 1 + ffnCores.size() + (calibration > 0 ? 1 : 0))
                     + (noScans ? 0 : MpoModel.Projection.values().length + layers);
             try (ProgressBar bar = ProgressBars.start("mpo-study", steps)) {
                 EmbeddingFidelity fidelity = new EmbeddingFidelity(weights, b, tokenizer,
-                        evaluation.subList(0, heldOut), evaluation.subList(heldOut, heldOut + corpus), queries);
+                        evaluation.subList(0, heldOut), evaluation.subList(heldOut, evaluation.size()), text.queries);
                 try (CompressionStudy s = new CompressionStudy(weights, b, fidelity)) {
                     CompressionStudy.Factoring even = CompressionStudy.Factoring.even(n);
                     String all = "all projections, " + n + " cores";
@@ -221,6 +217,12 @@ final class MpoStudyCommand implements Callable<Integer> {
                                 Truncation.parameterRatio(2)));
                         bar.step();
                     }
+                    if (!noFfn && calibration > 0) {
+                        rows.add(s.whitened("FFN only, ratio 2", "low rank whitened by " + calibration
+                                + " calibration glosses", CompressionStudy.ffn(), 2, tokenizer,
+                                CalibrationText.calibration(calibration)));
+                        bar.step();
+                    }
                     if (!noScans) {
                         for (MpoModel.Projection type : MpoModel.Projection.values()) {
                             rows.add(s.cut("one type, ratio " + scanRatio, type.name().toLowerCase(Locale.ROOT),
@@ -251,7 +253,7 @@ final class MpoStudyCommand implements Callable<Integer> {
                         + "compressed matrices' dense over MPO parameters, \"projections ratio\" that of all 24 "
                         + "projection matrices (embeddings, biases and norms left out). Cosines of mean-pooled "
                         + "embeddings of " + heldOut + " held-out WordNet glosses against fp32; top-10 overlap of the "
-                        + queries + " first of " + corpus + " glosses' neighbours. No training. " + verdicts)
+                        + text.queries + " first of " + text.corpus + " glosses' neighbours. No training. " + verdicts)
                 .table(table)
                 .chart("mpo-study-" + name + "-" + stamp + ".png", CompressionStudy.chart(rows), 1000,
                         Math.max(500, 40 * rows.size()))

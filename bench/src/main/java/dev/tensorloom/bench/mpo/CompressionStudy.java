@@ -4,25 +4,34 @@ import dev.tensorloom.bench.report.BarChart;
 import dev.tensorloom.bench.report.MarkdownTable.Align;
 import dev.tensorloom.bench.report.MarkdownTable;
 import dev.tensorloom.bench.study.EmbeddingFidelity;
-import dev.tensorloom.mpo.Decomposition;
 import dev.tensorloom.mpo.MpoCostModel;
+import dev.tensorloom.mpo.MpoFile;
 import dev.tensorloom.mpo.MpoMatrix;
 import dev.tensorloom.mpo.MpoModel;
 import dev.tensorloom.mpo.MpoShape;
 import dev.tensorloom.mpo.SharedCentralModel;
 import dev.tensorloom.mpo.Truncation;
 import dev.tensorloom.mpo.TtSvd;
+import dev.tensorloom.mpo.WhitenedLowRank;
+import dev.tensorloom.quant.ObservedInputs;
+import dev.tensorloom.runtime.bert.BertEncoder;
 import dev.tensorloom.runtime.bert.BertWeights;
 import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.MatrixPreparer;
 import dev.tensorloom.runtime.tensor.Tensor;
+import dev.tensorloom.runtime.tokenize.HfTokenizer;
+import dev.tensorloom.runtime.tokenize.OverlongText;
+import dev.tensorloom.runtime.tokenize.TokenBatch;
 import java.lang.foreign.Arena;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.function.Predicate;
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
 
 /**
  * The MPO compression study on a BERT model (issue 9, item 8): a model whose chosen projection matrices are MPOs
@@ -75,7 +84,7 @@ public final class CompressionStudy implements AutoCloseable {
     private final Arena copies = Arena.ofShared();
     private final Map<String, Tensor> matrices;
     private final long projectionParameters;
-    private final Map<String, Decomposition> decompositions = new ConcurrentHashMap<>();
+    private final Map<String, MpoFile.Matrix> decompositions = new ConcurrentHashMap<>();
 
     public CompressionStudy(BertWeights weights, Backend backend, EmbeddingFidelity fidelity) {
         this.weights = weights;
@@ -106,12 +115,64 @@ public final class CompressionStudy implements AutoCloseable {
         names.parallelStream().forEach(name -> decomposition(name, factoring, truncation));
         long dense = 0;
         long stored = 0;
+        return measured(section, variant, selected, name -> decomposition(name, factoring, truncation));
+    }
+
+    /**
+     * The model with the {@code selected} matrices as {@link WhitenedLowRank} factors at 1/{@code ratio} of their
+     * parameters, whitened by the inputs each one sees when the fp32 model embeds {@code calibration} (one text per
+     * pass, so no padding row counts), the rest dense.
+     */
+    public Row whitened(String section, String variant, Predicate<String> selected, double ratio, HfTokenizer tokenizer,
+            List<String> calibration) {
+        Map<String, DMatrixRMaj> grams = new ConcurrentHashMap<>();
+        MatrixPreparer observing = ObservedInputs.preparer(MatrixPreparer.dense(backend), (name, a) -> {
+            if (selected.test(name)) {
+                DMatrixRMaj x = new DMatrixRMaj(a.rows(), a.cols());
+                for (int r = 0; r < a.rows(); r++) {
+                    for (int c = 0; c < a.cols(); c++) {
+                        x.unsafe_set(r, c, a.get(r, c));
+                    }
+                }
+                DMatrixRMaj g = grams.computeIfAbsent(name, n -> new DMatrixRMaj(a.cols(), a.cols()));
+                synchronized (g) {
+                    CommonOps_DDRM.multAddTransA(x, x, g);
+                }
+            }
+        });
+        try (BertEncoder encoder = new BertEncoder(weights, backend, observing)) {
+            for (String text : calibration) {
+                TokenBatch one = HfTokenizer.pad(tokenizer.encodeEach(List.of(text), weights.config().maxPositions(),
+                        OverlongText.TRUNCATE));
+                try (Arena arena = Arena.ofShared()) {
+                    encoder.forward(one, arena);
+                }
+            }
+        }
+        List<String> names = matrices.keySet().stream().filter(selected).toList();
+        Map<String, MpoFile.Matrix> factors = new ConcurrentHashMap<>();
+        names.parallelStream().forEach(name -> {
+            Tensor w = matrices.get(name);
+            int rank = WhitenedLowRank.rankFor(w.rows(), w.cols(), (long) (w.size() / ratio));
+            factors.put(name, WhitenedLowRank.of(name, w.toArray(), w.rows(), w.cols(), grams.get(name).data, rank)
+                    .matrix());
+        });
+        return measured(section, variant, selected, factors::get);
+    }
+
+    /** The row of a model whose {@code selected} matrices are {@code mpo}'s, the rest dense. */
+    private Row measured(String section, String variant, Predicate<String> selected,
+            Function<String, MpoFile.Matrix> mpo) {
+        List<String> names = matrices.keySet().stream().filter(selected).toList();
+        long dense = 0;
+        long stored = 0;
         for (String name : names) {
+            MpoFile.Matrix m = mpo.apply(name);
             dense += matrices.get(name).size();
-            stored += decomposition(name, factoring, truncation).parameters();
+            stored += m.shape().parameters(m.bonds());
         }
         MatrixPreparer preparer = (name, weight, arena) -> selected.test(name)
-                ? MpoMatrix.of(backend, decomposition(name, factoring, truncation), MpoCostModel.defaults(),
+                ? MpoMatrix.of(backend, mpo.apply(name).toMpo(arena), MpoCostModel.defaults(),
                         MpoCostModel.Path.DENSE, arena)
                 : MatrixPreparer.dense(backend).prepare(name, weight, arena);
         return new Row(section, variant, names.size(), dense, stored,
@@ -172,10 +233,10 @@ public final class CompressionStudy implements AutoCloseable {
         return String.format(Locale.ROOT, pattern, args);
     }
 
-    private Decomposition decomposition(String name, Factoring factoring, Truncation truncation) {
+    private MpoFile.Matrix decomposition(String name, Factoring factoring, Truncation truncation) {
         return decompositions.computeIfAbsent(name + " | " + factoring + " | " + truncation, key -> {
             Tensor w = matrices.get(name);
-            return TtSvd.decompose(w, factoring.shape(w.rows(), w.cols()), truncation);
+            return MpoFile.Matrix.of(name, TtSvd.decompose(w, factoring.shape(w.rows(), w.cols()), truncation));
         });
     }
 
