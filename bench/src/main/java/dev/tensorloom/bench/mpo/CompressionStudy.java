@@ -59,7 +59,8 @@ public final class CompressionStudy implements AutoCloseable {
             return new Factoring("2 cores (I,1)x(1,J): low rank", 2, true);
         }
 
-        MpoShape shape(int rows, int cols) {
+        /** The MPO shape of a rows × cols matrix. */
+        public MpoShape shape(int rows, int cols) {
             return rankOfW ? MpoShape.of(rows, cols, new int[] {rows, 1}, new int[] {1, cols})
                     : MpoShape.of(rows, cols, cores);
         }

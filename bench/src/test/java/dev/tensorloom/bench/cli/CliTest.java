@@ -127,6 +127,22 @@ class CliTest {
             }
             assertEquals(0, model.tokenizerJson().length, "the tiny model has no tokenizer beside it");
         }
+        // FFN only, each matrix its own truncated SVD at half its parameters; the attention matrices stored whole.
+        String ffn = run("compress", "--model", onnx.toString(), "--low-rank", "--ratio", "2", "--only",
+                "intermediate,output", "-o", file.toString());
+        assertTrue(ffn.startsWith("4 of 8 projections as MPOs, "), ffn);
+        try (MpoModel model = MpoModel.read(file)) {
+            for (MpoFile.Matrix m : model.projections().values()) {
+                boolean isFfn = m.name().endsWith("intermediate") || m.name().endsWith("output")
+                        && !m.name().contains("attention");
+                assertEquals(isFfn ? 2 : 1, m.shape().cores(), m.name());
+                if (isFfn) {
+                    assertEquals(List.of(m.shape().rows(), 1), List.of(m.shape().rowFactor(0), m.shape().rowFactor(1)));
+                    assertTrue(2 * m.shape().parameters(m.bonds()) <= (long) m.shape().rows() * m.shape().cols(),
+                            m.name());
+                }
+            }
+        }
         Result bad = execute("compress", "--model", onnx.toString(), "--bond-cap", "0", "-o", file.toString());
         assertEquals(1, bad.code(), bad.err());
         assertEquals("tensorloom compress: bond cap must be >= 1, got 0" + NL, bad.err());
