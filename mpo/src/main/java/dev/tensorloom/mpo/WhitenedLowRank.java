@@ -17,8 +17,10 @@ import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
  * @param matrix          the two-core MPO, named
  * @param weightedError   ||X·(W - W')||_F: the square root of the sum of the dropped σ² of Lᵀ·W
  * @param weightedNorm    ||X·W||_F
+ * @param spectrum        the singular values of Lᵀ·W, descending: rank k keeps σ_k² of ||X·W||², which lets ranks be
+ *                        chosen across matrices under one budget
  */
-public record WhitenedLowRank(MpoFile.Matrix matrix, double weightedError, double weightedNorm) {
+public record WhitenedLowRank(MpoFile.Matrix matrix, double weightedError, double weightedNorm, double[] spectrum) {
 
     /**
      * W' of rank {@code rank}, named {@code name}, for w [rows, cols] (row-major) and the inputs' Gram matrix {@code gram} [rows, rows]
@@ -88,7 +90,7 @@ public record WhitenedLowRank(MpoFile.Matrix matrix, double weightedError, doubl
         MpoShape shape = new MpoShape(new int[] {rows, 1}, new int[] {1, cols});
         float[][] cores = {toFloats(a.data), toFloats(b.data)};
         return new WhitenedLowRank(new MpoFile.Matrix(name, shape, new int[] {1, rank, 1}, cores), Math.sqrt(dropped),
-                Math.sqrt(all));
+                Math.sqrt(all), sigma.clone());
     }
 
     /** The rank a parameter budget affords: (I + J)·r parameters at most. */

@@ -47,6 +47,16 @@ class WhitenedLowRankTest {
         double onInputs = errorOnInputs(x, w, dense(whitened.matrix().shape(), whitened.matrix().bonds(),
                 whitened.matrix().cores()));
         assertEquals(whitened.weightedError(), onInputs, 1e-4 * whitened.weightedNorm());
+        double[] sigma = whitened.spectrum();
+        double all = 0;
+        double tail = 0;
+        for (int k = 0; k < sigma.length; k++) {
+            assertTrue(k == 0 || sigma[k] <= sigma[k - 1], "descending");
+            all += sigma[k] * sigma[k];
+            tail += k >= rank ? sigma[k] * sigma[k] : 0;
+        }
+        assertEquals(whitened.weightedNorm(), Math.sqrt(all), 1e-9 * whitened.weightedNorm());
+        assertEquals(whitened.weightedError(), Math.sqrt(tail), 1e-9 * whitened.weightedNorm());
 
         Decomposition plain = TtSvd.decompose(w, new MpoShape(new int[] {ROWS, 1}, new int[] {1, COLS}),
                 Truncation.bondCap(rank));

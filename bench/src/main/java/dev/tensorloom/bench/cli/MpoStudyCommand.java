@@ -178,7 +178,7 @@ final class MpoStudyCommand implements Callable<Integer> {
                 HfTokenizer tokenizer = HfTokenizer.open(files.tokenizer())) {
             int layers = weights.layers().size();
             long steps = ratios.size() + bondCaps.size() + (noSharing ? 0 : 3)
-                    + (noFfn ? 0 : 1 + ffnCores.size() + (calibration > 0 ? 1 : 0))
+                    + (noFfn ? 0 : 1 + ffnCores.size() + (calibration > 0 ? 2 : 0))
                     + (noScans ? 0 : MpoModel.Projection.values().length + layers);
             try (ProgressBar bar = ProgressBars.start("mpo-study", steps)) {
                 EmbeddingFidelity fidelity = new EmbeddingFidelity(weights, b, tokenizer,
@@ -220,7 +220,10 @@ final class MpoStudyCommand implements Callable<Integer> {
                     if (!noFfn && calibration > 0) {
                         rows.add(s.whitened("FFN only, ratio 2", "low rank whitened by " + calibration
                                 + " calibration glosses", CompressionStudy.ffn(), 2, tokenizer,
-                                CalibrationText.calibration(calibration)));
+                                CalibrationText.calibration(calibration), false));
+                        bar.step();
+                        rows.add(s.whitened("FFN only, ratio 2", "whitened, ranks shared across matrices",
+                                CompressionStudy.ffn(), 2, tokenizer, CalibrationText.calibration(calibration), true));
                         bar.step();
                     }
                     if (!noScans) {

@@ -47,7 +47,9 @@ import org.ejml.dense.row.CommonOps_DDRM;
  * 64, unshared 0.46 (1.3x), layers 0-2/3-5 sharing 0.17 (3.7x), all six 0.20 (6.9x). FFN only at 2x: W's own
  * truncated SVD (two cores (I,1)×(1,J)) 0.631, two even cores 0.528, three 0.466, five 0.490 (fewer, larger cores
  * keep more, and the low-rank cut most), the SVD whitened by the layers' inputs 0.864 (worst 0.765, top-10 overlap
- * 0.63): short of the issue's 0.95 without training. One type at 2x in three cores: attention output 0.748 and FFN
+ * 0.63): short of the issue's 0.95 without training. Sharing one budget across the twelve matrices by σ² per
+ * parameter of the whitened spectra (ranks 197-283 for the intermediate, 50-64 for the output matrices) does worse,
+ * 0.811: the error each matrix makes on its own inputs does not weigh what it costs the embedding. One type at 2x in three cores: attention output 0.748 and FFN
  * output 0.736 tolerate it best, QKV 0.473, FFN intermediate worst 0.388; one layer at a time: layers 0-3 0.89-0.92,
  * layer 4 0.81, layer 5 0.65.
  */
@@ -135,7 +137,7 @@ public final class CompressionStudy implements AutoCloseable {
      * pass, so no padding row counts), the rest dense.
      */
     public Row whitened(String section, String variant, Predicate<String> selected, double ratio, HfTokenizer tokenizer,
-            List<String> calibration) {
+            List<String> calibration, boolean acrossMatrices) {
         Map<String, DMatrixRMaj> grams = new ConcurrentHashMap<>();
         MatrixPreparer observing = ObservedInputs.preparer(MatrixPreparer.dense(backend), (name, a) -> {
             if (selected.test(name)) {
@@ -161,14 +163,51 @@ public final class CompressionStudy implements AutoCloseable {
             }
         }
         List<String> names = matrices.keySet().stream().filter(selected).toList();
+        Map<String, Integer> ranks = new ConcurrentHashMap<>();
+        for (String name : names) {
+            Tensor w = matrices.get(name);
+            ranks.put(name, WhitenedLowRank.rankFor(w.rows(), w.cols(), (long) (w.size() / ratio)));
+        }
+        if (acrossMatrices) {
+            // One budget for all: take the ranks that keep the most of Σ||X·W||² per parameter, largest first.
+            Map<String, double[]> spectra = new ConcurrentHashMap<>();
+            names.parallelStream().forEach(name -> {
+                Tensor w = matrices.get(name);
+                spectra.put(name, WhitenedLowRank.of(name, w.toArray(), w.rows(), w.cols(), grams.get(name).data, 1)
+                        .spectrum());
+            });
+            long budget = names.stream().mapToLong(n -> (long) (matrices.get(n).size() / ratio)).sum();
+            record Step(String name, int rank, double gain) {
+            }
+            List<Step> steps = new java.util.ArrayList<>();
+            for (String name : names) {
+                Tensor w = matrices.get(name);
+                double[] sigma = spectra.get(name);
+                for (int k = 0; k < sigma.length; k++) {
+                    steps.add(new Step(name, k + 1, sigma[k] * sigma[k] / (w.rows() + w.cols())));
+                }
+            }
+            steps.sort(Comparator.comparingDouble(Step::gain).reversed());
+            names.forEach(n -> ranks.put(n, 0));
+            long used = 0;
+            for (Step step : steps) {
+                Tensor w = matrices.get(step.name());
+                long cost = w.rows() + w.cols();
+                if (used + cost <= budget && ranks.get(step.name()) == step.rank() - 1) {
+                    ranks.put(step.name(), step.rank());
+                    used += cost;
+                }
+            }
+            names.forEach(n -> ranks.merge(n, 1, Math::max));
+        }
         Map<String, MpoFile.Matrix> factors = new ConcurrentHashMap<>();
         names.parallelStream().forEach(name -> {
             Tensor w = matrices.get(name);
-            int rank = WhitenedLowRank.rankFor(w.rows(), w.cols(), (long) (w.size() / ratio));
-            factors.put(name, WhitenedLowRank.of(name, w.toArray(), w.rows(), w.cols(), grams.get(name).data, rank)
-                    .matrix());
+            factors.put(name, WhitenedLowRank.of(name, w.toArray(), w.rows(), w.cols(), grams.get(name).data,
+                    ranks.get(name)).matrix());
         });
-        return measured(section, variant, selected, factors::get);
+        return measured(section, variant + (acrossMatrices ? ", ranks " + names.stream().map(ranks::get).toList()
+                : ""), selected, factors::get);
     }
 
     /** The row of a model whose {@code selected} matrices are {@code mpo}'s, the rest dense. */
