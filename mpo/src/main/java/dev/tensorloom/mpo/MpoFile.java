@@ -1,8 +1,10 @@
 package dev.tensorloom.mpo;
 
+import dev.tensorloom.runtime.bert.BertConfig;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -18,10 +20,14 @@ import java.util.Map;
 import java.util.zip.CRC32;
 
 /**
- * The MPO file: named matrices as MPO cores, the format of docs/FORMATS.md ("MPO files"). Little-endian throughout:
+ * The MPO file: named matrices as MPO cores, the format of docs/FORMATS.md ("MPO files"), optionally with the
+ * sizes and tokenizer of the BERT-family encoder they make up (then the file is a whole model, {@link MpoModel}).
+ * Little-endian throughout:
  * <pre>
- * magic     8 bytes  "TLMPO" 0 0 1   (the last byte is the version, 1)
+ * magic     8 bytes  "TLMPO" 0 0 2   (the last byte is the version; version 1, without the model byte, is read too)
  * metadata  u32 length, UTF-8 text   (free form: the source model, the truncation)
+ * model     u8: 0 matrices only; 1 an encoder: 7 × u32 sizes (vocabulary, hidden, layers, heads, intermediate,
+ *           positions, token types), f32 LayerNorm epsilon, u32 T and T bytes of tokenizer.json (T = 0: none)
  * count     u32                      matrices
  * matrix    u16 length, UTF-8 name; u8 n (1 … 64); n × u32 row factors; n × u32 column factors;
  *           (n + 1) × u32 bonds (d₀ = dₙ = 1); then each core k, d_k·i_k·j_k·d_{k+1} float32, row-major
@@ -34,8 +40,10 @@ import java.util.zip.CRC32;
  */
 public final class MpoFile {
 
-    /** "TLMPO", two zero bytes, version 1. */
-    private static final byte[] MAGIC = {'T', 'L', 'M', 'P', 'O', 0, 0, 1};
+    /** "TLMPO", two zero bytes, version 2. */
+    private static final byte[] MAGIC = {'T', 'L', 'M', 'P', 'O', 0, 0, 2};
+    /** The first version, which has no model byte. */
+    private static final int VERSION_1 = 1;
     private static final int MAX_CORES = 64;
     /** Bonds above this are refused: far beyond any exact MPO of a matrix whose sides fit an int. */
     private static final int MAX_BOND = 1 << 20;
@@ -70,17 +78,47 @@ public final class MpoFile {
         }
     }
 
-    /** What a file holds: its metadata text and its matrices by name, in file order. */
-    public record Contents(String metadata, Map<String, Matrix> matrices) {
+    /** The encoder the matrices make up: its sizes and its tokenizer.json (empty when none is stored). */
+    public record Model(BertConfig config, byte[] tokenizerJson) {
     }
 
-    /** The file's bytes for {@code matrices} (names unique, at most 65535 UTF-8 bytes each). */
+    /** What a file holds: its metadata text, the model (null for matrices only) and its matrices by name, in file order. */
+    public record Contents(String metadata, Model model, Map<String, Matrix> matrices) {
+    }
+
+    /** Whether {@code file} begins with this format's magic (any version): a cheap check before {@link #read}. */
+    public static boolean isMpoFile(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return false;
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            return Arrays.equals(in.readNBytes(5), Arrays.copyOf(MAGIC, 5));
+        }
+    }
+
+    /** The file's bytes for {@code matrices} (names unique, at most 65535 UTF-8 bytes each), no model. */
     public static byte[] toBytes(String metadata, Iterable<Matrix> matrices) {
+        return toBytes(metadata, null, matrices);
+    }
+
+    /** The file's bytes for {@code matrices} and {@code model} (null: matrices only). */
+    public static byte[] toBytes(String metadata, Model model, Iterable<Matrix> matrices) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.writeBytes(MAGIC);
         byte[] meta = metadata.getBytes(StandardCharsets.UTF_8);
         writeInt(out, meta.length);
         out.writeBytes(meta);
+        out.write(model == null ? 0 : 1);
+        if (model != null) {
+            BertConfig c = model.config();
+            for (int v : new int[] {c.vocabSize(), c.hiddenSize(), c.layers(), c.heads(), c.intermediateSize(),
+                    c.maxPositions(), c.typeVocabSize()}) {
+                writeInt(out, v);
+            }
+            writeInt(out, Float.floatToRawIntBits(c.layerNormEpsilon()));
+            writeInt(out, model.tokenizerJson().length);
+            out.writeBytes(model.tokenizerJson());
+        }
         int count = 0;
         for (Matrix ignored : matrices) {
             count++;
@@ -126,6 +164,11 @@ public final class MpoFile {
         Files.write(file, toBytes(metadata, matrices));
     }
 
+    /** Writes {@code matrices} and {@code model} to {@code file}. */
+    public static void write(Path file, String metadata, Model model, Iterable<Matrix> matrices) throws IOException {
+        Files.write(file, toBytes(metadata, model, matrices));
+    }
+
     /** Reads a file. */
     public static Contents read(Path file) throws IOException {
         return read(Files.readAllBytes(file), file.toString());
@@ -134,15 +177,20 @@ public final class MpoFile {
     /** Reads a file's bytes; {@code source} names them in error messages. */
     public static Contents read(byte[] bytes, String source) throws MpoFormatException {
         Cursor in = new Cursor(bytes, source);
-        if (bytes.length < MAGIC.length + 4 || !Arrays.equals(Arrays.copyOf(bytes, MAGIC.length), MAGIC)) {
+        byte[] v1 = Arrays.copyOf(MAGIC, MAGIC.length);
+        v1[7] = VERSION_1;
+        byte[] head = Arrays.copyOf(bytes, Math.min(bytes.length, MAGIC.length));
+        boolean version2 = Arrays.equals(head, MAGIC);
+        if (bytes.length < MAGIC.length + 4 || !version2 && !Arrays.equals(head, v1)) {
             if (bytes.length >= MAGIC.length && Arrays.equals(Arrays.copyOf(bytes, 5), Arrays.copyOf(MAGIC, 5))) {
                 throw in.error(7, "MPO file version " + (bytes[7] & 0xFF) + " with bytes " + (bytes[5] & 0xFF) + ", "
-                        + (bytes[6] & 0xFF) + "; this reader knows version 1 with 0, 0");
+                        + (bytes[6] & 0xFF) + "; this reader knows versions 1 and 2 with 0, 0");
             }
             throw in.error(0, "not an MPO file (no TLMPO magic, or shorter than its header)");
         }
         in.position = MAGIC.length;
         String metadata = in.utf8(in.u32("metadata length"), "metadata");
+        Model model = version2 ? model(in) : null;
         long count = in.u32("matrix count");
         Map<String, Matrix> matrices = new LinkedHashMap<>();
         for (long m = 0; m < count; m++) {
@@ -164,7 +212,45 @@ public final class MpoFile {
             throw in.error(crcAt, "checksum " + Long.toHexString(stored) + " does not match the content's "
                     + Long.toHexString(crc.getValue()) + ": the file is corrupt");
         }
-        return new Contents(metadata, Collections.unmodifiableMap(matrices));
+        return new Contents(metadata, model, Collections.unmodifiableMap(matrices));
+    }
+
+    /** The model byte and, when it is 1, the encoder's sizes and tokenizer. */
+    private static Model model(Cursor in) throws MpoFormatException {
+        long at = in.position;
+        int kind = in.u8();
+        if (kind == 0) {
+            return null;
+        }
+        if (kind != 1) {
+            throw in.error(at, "model kind " + kind + "; 0 (matrices only) and 1 (an encoder) are known");
+        }
+        String[] names = {"vocabulary size", "hidden size", "layers", "heads", "intermediate size", "positions"};
+        int[] sizes = new int[7];
+        long sizesAt = in.position;
+        for (int k = 0; k < names.length; k++) {
+            sizes[k] = in.positiveInt(names[k], MAX_BOND);
+        }
+        long types = in.u32("token types");
+        long epsilonAt = in.position;
+        float epsilon = Float.intBitsToFloat((int) in.u32("LayerNorm epsilon"));
+        if (types > MAX_BOND) {
+            throw in.error(epsilonAt - 4, "token types is " + types + "; it must be 0 to " + MAX_BOND);
+        }
+        if (!(epsilon > 0) || !Float.isFinite(epsilon)) {
+            throw in.error(epsilonAt, "LayerNorm epsilon is " + epsilon + "; it must be positive and finite");
+        }
+        BertConfig config;
+        try {
+            config = new BertConfig(sizes[0], sizes[1], sizes[2], sizes[3], sizes[4], sizes[5], (int) types, epsilon);
+        } catch (IllegalArgumentException e) {
+            throw in.error(sizesAt, e.getMessage());
+        }
+        long length = in.u32("tokenizer length");
+        in.need(length, "tokenizer.json");
+        byte[] tokenizer = Arrays.copyOfRange(in.bytes, (int) in.position, (int) (in.position + length));
+        in.position += length;
+        return new Model(config, tokenizer);
     }
 
     private static Matrix matrix(Cursor in, String name) throws MpoFormatException {

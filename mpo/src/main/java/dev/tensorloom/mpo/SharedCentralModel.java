@@ -1,11 +1,9 @@
 package dev.tensorloom.mpo;
 
-import dev.tensorloom.runtime.bert.BertEncoder;
 import dev.tensorloom.runtime.bert.BertWeights;
 import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.MatrixPreparer;
 import dev.tensorloom.runtime.kernel.PreparedMatrix;
-import dev.tensorloom.runtime.kernel.ScalarBackend;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -80,14 +78,8 @@ public final class SharedCentralModel {
                 throw new IllegalArgumentException("groups " + groups + " leave out layer " + layer);
             }
         }
-        // The matrices as the encoder sees them: build it once on the scalar backend, which keeps them as they are.
-        Map<String, Tensor> matrices = new LinkedHashMap<>();
-        try (Arena copies = Arena.ofConfined()) {
-            MatrixPreparer recording = (name, weight, arena) -> {
-                matrices.put(name, Tensor.of(copies, weight.toArray(), weight.rows(), weight.cols()));
-                return MatrixPreparer.dense(new ScalarBackend()).prepare(name, weight, arena);
-            };
-            new BertEncoder(weights, new ScalarBackend(), recording).close();
+        try (Arena copies = Arena.ofShared()) {
+            Map<String, Tensor> matrices = MpoModel.encoderMatrices(weights, copies);
             Map<String, List<String>> byFit = new LinkedHashMap<>();
             Map<String, Long> dense = new LinkedHashMap<>();
             for (String name : matrices.keySet()) {

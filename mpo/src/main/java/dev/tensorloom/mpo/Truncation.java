@@ -27,6 +27,11 @@ public sealed interface Truncation {
         return new ParameterBudget(parameters);
     }
 
+    /** The cores hold at most I·J / {@code ratio} numbers (a budget of {@link #parameterBudget} set by the matrix). */
+    static Truncation parameterRatio(double ratio) {
+        return new ParameterRatio(ratio);
+    }
+
     record None() implements Truncation {
     }
 
@@ -43,6 +48,19 @@ public sealed interface Truncation {
             if (!(target >= 0 && target <= 1)) {
                 throw new IllegalArgumentException("relative error target must be in [0, 1], got " + target);
             }
+        }
+    }
+
+    record ParameterRatio(double ratio) implements Truncation {
+        public ParameterRatio {
+            if (!(ratio >= 1) || Double.isInfinite(ratio)) {
+                throw new IllegalArgumentException("parameter ratio must be a finite number >= 1, got " + ratio);
+            }
+        }
+
+        /** The budget for a matrix of {@code shape}: I·J / ratio, at least 1. */
+        public long budget(MpoShape shape) {
+            return Math.max(1, (long) ((double) shape.rows() * shape.cols() / ratio));
         }
     }
 

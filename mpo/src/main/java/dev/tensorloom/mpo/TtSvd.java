@@ -160,34 +160,37 @@ public final class TtSvd {
                     keep[bond]--;
                 }
             }
-            case Truncation.ParameterBudget budget -> {
-                int[] ones = new int[keep.length];
-                Arrays.fill(ones, 1);
-                long least = shape.parameters(ones);
-                if (budget.parameters() < least) {
-                    throw new IllegalArgumentException("parameter budget " + budget.parameters() + " is below the "
-                            + least + " parameters of shape " + shape + " with every bond 1");
-                }
-                // Shrink the bond whose next singular value costs the least squared error per parameter saved.
-                while (shape.parameters(keep) > budget.parameters()) {
-                    int bond = -1;
-                    double best = Double.POSITIVE_INFINITY;
-                    for (int k = 1; k < keep.length - 1; k++) {
-                        if (keep[k] > 1) {
-                            double sigma = spectra[k][keep[k] - 1];
-                            long saved = (long) keep[k - 1] * shape.rowFactor(k - 1) * shape.colFactor(k - 1)
-                                    + (long) keep[k + 1] * shape.rowFactor(k) * shape.colFactor(k);
-                            double cost = sigma * sigma / saved;
-                            if (bond < 0 || cost < best) {
-                                bond = k;
-                                best = cost;
-                            }
-                        }
-                    }
-                    keep[bond]--;
-                }
-            }
+            case Truncation.ParameterBudget budget -> shrinkToBudget(keep, budget.parameters(), shape, spectra);
+            case Truncation.ParameterRatio ratio -> shrinkToBudget(keep, ratio.budget(shape), shape, spectra);
         }
         return keep;
+    }
+
+    /** Shrinks the bond whose next singular value costs the least squared error per parameter saved, until it fits. */
+    private static void shrinkToBudget(int[] keep, long budget, MpoShape shape, double[][] spectra) {
+        int[] ones = new int[keep.length];
+        Arrays.fill(ones, 1);
+        long least = shape.parameters(ones);
+        if (budget < least) {
+            throw new IllegalArgumentException("parameter budget " + budget + " is below the " + least
+                    + " parameters of shape " + shape + " with every bond 1");
+        }
+        while (shape.parameters(keep) > budget) {
+            int bond = -1;
+            double best = Double.POSITIVE_INFINITY;
+            for (int k = 1; k < keep.length - 1; k++) {
+                if (keep[k] > 1) {
+                    double sigma = spectra[k][keep[k] - 1];
+                    long saved = (long) keep[k - 1] * shape.rowFactor(k - 1) * shape.colFactor(k - 1)
+                            + (long) keep[k + 1] * shape.rowFactor(k) * shape.colFactor(k);
+                    double cost = sigma * sigma / saved;
+                    if (bond < 0 || cost < best) {
+                        bond = k;
+                        best = cost;
+                    }
+                }
+            }
+            keep[bond]--;
+        }
     }
 }

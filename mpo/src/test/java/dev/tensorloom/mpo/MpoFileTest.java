@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.tensorloom.runtime.bert.BertConfig;
 import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -53,9 +54,9 @@ class MpoFileTest {
                 assertArrayEquals(w.cores()[k], r.cores()[k]);
             }
         }
-        // 8 magic + 4 + metadata + 4 count, per matrix 2 + name + 1 + 4·(3n + 1) + 4·cores, then 4 checksum.
+        // 8 magic + 4 + metadata + 1 model byte + 4 count, per matrix 2 + name + 1 + 4·(3n + 1) + 4·cores, then 4 checksum.
         long expected = 8 + 4 + "source=test; bond cap 4 — ü".getBytes(StandardCharsets.UTF_8).length
-                + 4 + 4;
+                + 1 + 4 + 4;
         for (MpoFile.Matrix m : written) {
             int n = m.shape().cores();
             expected += 2 + m.name().getBytes(StandardCharsets.UTF_8).length + 1 + 4L * (3 * n + 1)
@@ -69,8 +70,8 @@ class MpoFileTest {
         byte[] good = MpoFile.toBytes("m", matrices());
         assertProblem(new byte[] {1, 2, 3}, 0, "not an MPO file");
         byte[] version = good.clone();
-        version[7] = 2;
-        assertProblem(version, 7, "MPO file version 2");
+        version[7] = 3;
+        assertProblem(version, 7, "MPO file version 3");
         assertProblem(Arrays.copyOf(good, good.length - 10), -1, "truncated file");
         byte[] longer = Arrays.copyOf(good, good.length + 3);
         assertProblem(longer, good.length, "3 bytes follow the checksum");
@@ -82,8 +83,8 @@ class MpoFileTest {
         int lastFloat = good.length - 8;
         ByteBuffer.wrap(nan).order(ByteOrder.LITTLE_ENDIAN).putFloat(lastFloat, Float.NaN);
         assertProblem(reseal(nan), lastFloat, "core 0 of größe holds NaN at element 14");
-        // Zero cores, a zero factor and an end bond other than 1 (offsets: 8 + 4 + 1 + 4 + 2 + 22 = 41 is n).
-        int n = 8 + 4 + 1 + 4 + 2 + "layers.0.attention.qkv".length();
+        // Zero cores, a zero factor and an end bond other than 1 (offsets: 8 + 4 + 1 + 1 + 4 + 2 + 22 = 42 is n).
+        int n = 8 + 4 + 1 + 1 + 4 + 2 + "layers.0.attention.qkv".length();
         byte[] cores = good.clone();
         cores[n] = 0;
         assertProblem(reseal(cores), n, "has 0 cores; 1 to 64 are allowed");
@@ -101,6 +102,50 @@ class MpoFileTest {
         assertProblem(MpoFile.toBytes("m", twice), -1, "matrix name layers.0.attention.qkv appears twice");
     }
 
+    private static final MpoFile.Model MODEL = new MpoFile.Model(
+            new BertConfig(30, 8, 2, 2, 16, 12, 2, 1e-12f), "{\"tokenizer\": 1}".getBytes(StandardCharsets.UTF_8));
+
+    @Test
+    void aModelsSizesAndTokenizerAreReadBack() throws Exception {
+        MpoFile.Contents read = MpoFile.read(MpoFile.toBytes("m", MODEL, matrices()), "t.mpo");
+        assertEquals(MODEL.config(), read.model().config());
+        assertArrayEquals(MODEL.tokenizerJson(), read.model().tokenizerJson());
+        assertEquals(3, read.matrices().size());
+        assertEquals(null, MpoFile.read(MpoFile.toBytes("m", matrices()), "t.mpo").model());
+    }
+
+    @Test
+    void aVersionOneFileWithoutTheModelByteStillReads() throws Exception {
+        byte[] two = MpoFile.toBytes("m", matrices());
+        int modelByte = 8 + 4 + 1;
+        byte[] one = new byte[two.length - 1];
+        System.arraycopy(two, 0, one, 0, modelByte);
+        System.arraycopy(two, modelByte + 1, one, modelByte, two.length - modelByte - 1);
+        one[7] = 1;
+        MpoFile.Contents read = MpoFile.read(reseal(one), "v1.mpo");
+        assertEquals(null, read.model());
+        assertEquals(List.of("layers.0.attention.qkv", "layers.0.intermediate", "größe"),
+                List.copyOf(read.matrices().keySet()));
+    }
+
+    @Test
+    void aBadModelPartIsNamedWithItsOffset() {
+        byte[] good = MpoFile.toBytes("m", MODEL, matrices());
+        int kind = 8 + 4 + 1;
+        byte[] unknown = good.clone();
+        unknown[kind] = 2;
+        assertProblem(reseal(unknown), kind, "model kind 2; 0 (matrices only) and 1 (an encoder) are known");
+        byte[] heads = good.clone();
+        ByteBuffer.wrap(heads).order(ByteOrder.LITTLE_ENDIAN).putInt(kind + 1 + 12, 3);
+        assertProblem(reseal(heads), kind + 1, "hidden size 8 is not divisible by 3 heads");
+        byte[] epsilon = good.clone();
+        ByteBuffer.wrap(epsilon).order(ByteOrder.LITTLE_ENDIAN).putFloat(kind + 1 + 28, Float.NaN);
+        assertProblem(reseal(epsilon), kind + 1 + 28, "LayerNorm epsilon is NaN");
+        byte[] tokenizer = good.clone();
+        ByteBuffer.wrap(tokenizer).order(ByteOrder.LITTLE_ENDIAN).putInt(kind + 1 + 32, 1 << 30);
+        assertProblem(reseal(tokenizer), kind + 1 + 36, "tokenizer.json needs 1073741824 bytes");
+    }
+
     /**
      * 4000 damaged copies of a valid file (bytes flipped, runs overwritten, cut short, bytes inserted or removed),
      * half of them with the checksum recomputed so the damage reaches the structure checks: each either reads (a
@@ -108,7 +153,7 @@ class MpoFileTest {
      */
     @Test
     void damagedFilesRaiseOnlyTheFormatException() {
-        byte[] good = MpoFile.toBytes("fuzz", matrices());
+        byte[] good = MpoFile.toBytes("fuzz", MODEL, matrices());
         Random random = new Random(62);
         int formatErrors = 0;
         int resealedValid = 0;

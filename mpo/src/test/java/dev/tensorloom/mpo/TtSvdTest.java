@@ -85,6 +85,12 @@ class TtSvdTest {
         assertTrue(budgeted.parameters() <= budget, budgeted.parameters() + " > " + budget);
         assertTrue(budgeted.parameters() > budget * 0.8, "uses the budget: " + budgeted.parameters());
 
+        // A ratio is the budget I·J / ratio: 2x keeps at most half the dense matrix's numbers, as a budget would.
+        long half = (long) shape.rows() * shape.cols() / 2;
+        Decomposition halved = TtSvd.decompose(w, shape, Truncation.parameterRatio(2));
+        assertTrue(halved.parameters() <= half && halved.parameters() > half * 0.8, halved.toString());
+        assertArrayEquals(TtSvd.decompose(w, shape, Truncation.parameterBudget(half)).bonds(), halved.bonds());
+
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> TtSvd.decompose(w, shape, Truncation.parameterBudget(10)));
         assertTrue(e.getMessage().contains("parameter budget 10 is below the"), e.getMessage());
@@ -170,6 +176,8 @@ class TtSvdTest {
         assertTrue(e.getMessage().contains("NaN at (1, 2)"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Truncation.bondCap(0));
         assertTrue(e.getMessage().contains("bond cap must be >= 1, got 0"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Truncation.parameterRatio(0.5));
+        assertTrue(e.getMessage().contains("parameter ratio must be a finite number >= 1, got 0.5"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> TtSvd.decompose(new float[15], shape, Truncation.none()));
         assertTrue(e.getMessage().contains("15 elements is not 4 × 4"), e.getMessage());
     }

@@ -1,5 +1,7 @@
 package dev.tensorloom.bench.cli;
 
+import dev.tensorloom.mpo.MpoFile;
+import dev.tensorloom.mpo.MpoModel;
 import dev.tensorloom.quant.QuantizedModelFile;
 import dev.tensorloom.runtime.embed.EmbedderOptions;
 import dev.tensorloom.runtime.embed.ModelFiles;
@@ -17,8 +19,8 @@ import picocli.CommandLine.Option;
 final class ModelOptions {
 
     @Option(names = "--model", paramLabel = "PATH",
-            description = "ONNX model file, a folder with model.onnx and tokenizer.json, or a quantized model file "
-                    + "written by quantize (default: bundled all-MiniLM-L6-v2)")
+            description = "ONNX model file, a folder with model.onnx and tokenizer.json, a quantized model file "
+                    + "written by quantize or an MPO model file written by compress (default: bundled all-MiniLM-L6-v2)")
     Path model;
 
     @Option(names = "--threads", paramLabel = "N", description = "kernel threads (default: all cores)")
@@ -29,10 +31,13 @@ final class ModelOptions {
     }
 
     /**
-     * The model as an embedder with {@code options}: a quantized model file (recognised by its first bytes) runs
-     * its stored matrices on the options' backend; anything else is read as ONNX.
+     * The model as an embedder with {@code options}: a quantized or an MPO model file (each recognised by its first
+     * bytes) runs its stored matrices on the options' backend; anything else is read as ONNX.
      */
     TextEmbedder open(EmbedderOptions options) throws IOException {
+        if (model != null && MpoFile.isMpoFile(model)) {
+            return MpoModel.read(model).embedder(options);
+        }
         if (model == null || !QuantizedModelFile.isQuantizedModel(model)) {
             return TextEmbedder.load(files(), options);
         }

@@ -51,17 +51,8 @@ final class QuantStudyCommand implements Callable<Integer> {
     @Option(names = "--group", defaultValue = "128", description = "group size, asymmetric (default: ${DEFAULT-VALUE})")
     int group;
 
-    @Option(names = "--held-out", defaultValue = "256", paramLabel = "N",
-            description = "held-out glosses for the cosines (default: ${DEFAULT-VALUE})")
-    int heldOut;
-
-    @Option(names = "--corpus", defaultValue = "2000", paramLabel = "N",
-            description = "glosses in the retrieval corpus (default: ${DEFAULT-VALUE})")
-    int corpus;
-
-    @Option(names = "--queries", defaultValue = "200", paramLabel = "N",
-            description = "retrieval queries, the corpus's first (default: ${DEFAULT-VALUE})")
-    int queries;
+    @Mixin
+    FidelityTextOptions text = new FidelityTextOptions();
 
     @Option(names = "--calibration", defaultValue = "128", paramLabel = "N",
             description = "calibration glosses for GPTQ (default: ${DEFAULT-VALUE})")
@@ -77,14 +68,12 @@ final class QuantStudyCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("the study compares RTN and GPTQ, not " + m);
             }
         }
-        if (queries < 1 || queries > corpus) {
-            throw new IllegalArgumentException("--queries must be 1 to --corpus (" + corpus + "), got " + queries);
-        }
+        List<String> evaluation = text.texts();
         ModelFiles files = model.files();
         Backend backend = model.backend(BackendProvider.vectorModuleReadable() ? "vector" : "scalar");
-        List<String> evaluation = CalibrationText.evaluation(heldOut + corpus);
         ImpactStudy.Texts texts = new ImpactStudy.Texts(CalibrationText.calibration(calibration),
-                evaluation.subList(0, heldOut), evaluation.subList(heldOut, heldOut + corpus), queries);
+                evaluation.subList(0, text.heldOut), evaluation.subList(text.heldOut, text.heldOut + text.corpus),
+                text.queries);
         List<ImpactStudy.Cell> cells = new ArrayList<>();
         try (BertWeights weights = BertOnnxLoader.load(files.onnx());
                 HfTokenizer tokenizer = HfTokenizer.open(files.tokenizer())) {
@@ -112,8 +101,9 @@ final class QuantStudyCommand implements Callable<Integer> {
         Path report = new ReportWriter("tensorloom quant-study " + stamp)
                 .section("Quantization impact")
                 .paragraph("Each cell quantizes the named scope (the rest fp32) with asymmetric groups of " + group
-                        + "; cosines of mean-pooled embeddings of " + heldOut + " held-out WordNet glosses against "
-                        + "fp32; top-10 overlap of the " + queries + " first of " + corpus + " glosses' neighbours. "
+                        + "; cosines of mean-pooled embeddings of " + text.heldOut + " held-out WordNet glosses against "
+                        + "fp32; top-10 overlap of the " + text.queries + " first of " + text.corpus
+                        + " glosses' neighbours. "
                         + "GPTQ calibrates on " + calibration + " other glosses. " + sensitivity)
                 .table(table)
                 .chart("quant-study-" + stamp + ".png", chart)

@@ -1,5 +1,6 @@
 package dev.tensorloom.bench.quant;
 
+import dev.tensorloom.bench.study.EmbeddingFidelity;
 import dev.tensorloom.quant.Component;
 import dev.tensorloom.quant.Gptq;
 import dev.tensorloom.quant.GroupFormat;
@@ -8,27 +9,17 @@ import dev.tensorloom.quant.MatrixRecipe;
 import dev.tensorloom.quant.ModelQuantizer;
 import dev.tensorloom.quant.QuantPolicy;
 import dev.tensorloom.quant.QuantizedBert;
-import dev.tensorloom.runtime.bert.BertEncoder;
 import dev.tensorloom.runtime.bert.BertWeights;
 import dev.tensorloom.runtime.kernel.Backend;
-import dev.tensorloom.runtime.kernel.MatrixPreparer;
-import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.runtime.tokenize.HfTokenizer;
-import dev.tensorloom.runtime.tokenize.OverlongText;
-import dev.tensorloom.runtime.tokenize.TokenBatch;
-import dev.tensorloom.testkit.SentenceEmbeddings;
-import java.lang.foreign.Arena;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
-import java.util.stream.IntStream;
 
 /**
  * The seed paper's fine-grained impact study on a BERT model: for each bit width, method and scope (all matrices,
@@ -72,9 +63,7 @@ public final class ImpactStudy {
     private final HfTokenizer tokenizer;
     private final Texts texts;
     private final int group;
-    private final double[][] fp32HeldOut;
-    private final double[][] fp32Corpus;
-    private final int[][] fp32Neighbours;
+    private final EmbeddingFidelity fidelity;
     private final long otherBytes;
     private Map<String, Hessian> hessians;
     private final Map<String, QuantizedBert.Stored> quantized = new HashMap<>();
@@ -85,11 +74,8 @@ public final class ImpactStudy {
         this.tokenizer = tokenizer;
         this.texts = texts;
         this.group = group;
-        try (BertEncoder fp32 = new BertEncoder(weights, backend, MatrixPreparer.dense(backend))) {
-            this.fp32HeldOut = embed(fp32, texts.heldOut());
-            this.fp32Corpus = embed(fp32, texts.corpus());
-        }
-        this.fp32Neighbours = neighbours(fp32Corpus, texts.queries());
+        this.fidelity = new EmbeddingFidelity(weights, backend, tokenizer, texts.heldOut(), texts.corpus(),
+                texts.queries());
         long bytes = 4 * (weights.wordEmbeddings().size() + weights.positionEmbeddings().size()
                 + (weights.tokenTypeEmbeddings() == null ? 0 : weights.tokenTypeEmbeddings().size())
                 + weights.embeddingNormGamma().size() + weights.embeddingNormBeta().size());
@@ -140,78 +126,8 @@ public final class ImpactStudy {
             }
         }
         QuantizedBert model = new QuantizedBert(stored);
-        double[][] heldOut;
-        double[][] corpus;
-        try (BertEncoder encoder = new BertEncoder(weights, backend, model.preparer(backend))) {
-            heldOut = embed(encoder, texts.heldOut());
-            corpus = embed(encoder, texts.corpus());
-        }
-        double sum = 0;
-        double worst = Double.POSITIVE_INFINITY;
-        for (int i = 0; i < heldOut.length; i++) {
-            double cos = dot(heldOut[i], fp32HeldOut[i]);
-            sum += cos;
-            worst = Math.min(worst, cos);
-        }
-        int[][] mine = neighbours(corpus, texts.queries());
-        double overlap = 0;
-        for (int q = 0; q < mine.length; q++) {
-            Set<Integer> a = new HashSet<>();
-            for (int i : fp32Neighbours[q]) {
-                a.add(i);
-            }
-            for (int i : mine[q]) {
-                overlap += a.contains(i) ? 1.0 / (mine.length * mine[q].length) : 0;
-            }
-        }
+        EmbeddingFidelity.Result r = fidelity.measure(model.preparer(backend));
         return new Cell(recipe.format().bits(), recipe.method(), scope, otherBytes + model.bytes(),
-                model.bitsPerWeight(), sum / heldOut.length, worst, overlap);
-    }
-
-    /** Each query's (corpus sentence q's) ten nearest other corpus sentences by cosine, nearest first. */
-    private static int[][] neighbours(double[][] corpus, int queries) {
-        int k = Math.min(10, corpus.length - 1);
-        int[][] out = new int[queries][];
-        for (int q = 0; q < queries; q++) {
-            double[] scores = new double[corpus.length];
-            for (int i = 0; i < corpus.length; i++) {
-                scores[i] = i == q ? Double.NEGATIVE_INFINITY : dot(corpus[q], corpus[i]);
-            }
-            out[q] = IntStream.range(0, corpus.length).boxed()
-                    .sorted((x, y) -> Double.compare(scores[y], scores[x])).limit(k).mapToInt(Integer::intValue)
-                    .toArray();
-        }
-        return out;
-    }
-
-    private static double dot(double[] a, double[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            s += a[i] * b[i];
-        }
-        return s;
-    }
-
-    /** Mean-pooled, unit-length sentence embeddings, in float64, batches of 32. */
-    private double[][] embed(BertEncoder encoder, List<String> sentences) {
-        double[][] out = new double[sentences.size()][];
-        for (int from = 0; from < sentences.size(); from += 32) {
-            List<String> part = sentences.subList(from, Math.min(sentences.size(), from + 32));
-            TokenBatch batch = HfTokenizer.pad(tokenizer.encodeEach(part, weights.config().maxPositions(),
-                    OverlongText.TRUNCATE));
-            try (Arena arena = Arena.ofShared()) {
-                Tensor states = encoder.forward(batch, arena);
-                for (int b = 0; b < batch.batch(); b++) {
-                    float[][] tokens = new float[batch.lengths()[b]][];
-                    for (int t = 0; t < tokens.length; t++) {
-                        tokens[t] = states.row((long) b * batch.seqLength() + t).toArray();
-                    }
-                    long[] mask = new long[tokens.length];
-                    Arrays.fill(mask, 1);
-                    out[from + b] = SentenceEmbeddings.meanPooledNormalized(tokens, mask);
-                }
-            }
-        }
-        return out;
+                model.bitsPerWeight(), r.meanCosine(), r.worstCosine(), r.top10Overlap());
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tensorloom.hyperbolic.hierarchy.HierarchyEmbedding;
 import dev.tensorloom.mpo.MpoFile;
+import dev.tensorloom.mpo.MpoModel;
 import dev.tensorloom.testkit.TinyBertOnnx;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -143,19 +144,72 @@ class CliTest {
         Path file = dir.resolve("tiny.mpo");
         String out = run("compress", "--model", onnx.toString(), "--cores", "3", "--bond-cap", "4", "-o",
                 file.toString());
-        assertTrue(out.startsWith("8 matrices, ") && out.contains("wrote " + file), out);
-        MpoFile.Contents contents = MpoFile.read(file);
-        assertEquals(List.of("layers.0.attention.qkv", "layers.0.attention.output", "layers.0.intermediate",
-                "layers.0.output", "layers.1.attention.qkv", "layers.1.attention.output", "layers.1.intermediate",
-                "layers.1.output"), List.copyOf(contents.matrices().keySet()));
-        assertTrue(contents.metadata().contains("source=tiny.onnx; cores=3; truncation=BondCap[cap=4]"),
-                contents.metadata());
-        for (MpoFile.Matrix m : contents.matrices().values()) {
-            assertTrue(java.util.Arrays.stream(m.bonds()).max().orElseThrow() <= 4, m.name());
+        assertTrue(out.startsWith("8 of 8 projections as MPOs, ") && out.contains("wrote " + file), out);
+        try (MpoModel model = MpoModel.read(file)) {
+            assertEquals(List.of("layers.0.attention.qkv", "layers.0.attention.output", "layers.0.intermediate",
+                    "layers.0.output", "layers.1.attention.qkv", "layers.1.attention.output", "layers.1.intermediate",
+                    "layers.1.output"), List.copyOf(model.projections().keySet()));
+            assertTrue(model.metadata().contains("source=tiny.onnx; cores=3; truncation=BondCap[cap=4]"),
+                    model.metadata());
+            for (MpoFile.Matrix m : model.projections().values()) {
+                assertTrue(java.util.Arrays.stream(m.bonds()).max().orElseThrow() <= 4, m.name());
+                assertEquals(3, m.shape().cores(), m.name());
+            }
+            assertEquals(0, model.tokenizerJson().length, "the tiny model has no tokenizer beside it");
+        }
+        // FFN only, each matrix its own truncated SVD at half its parameters; the attention matrices stored whole.
+        String ffn = run("compress", "--model", onnx.toString(), "--low-rank", "--ratio", "2", "--only",
+                "intermediate,output", "-o", file.toString());
+        assertTrue(ffn.startsWith("4 of 8 projections as MPOs, "), ffn);
+        try (MpoModel model = MpoModel.read(file)) {
+            for (MpoFile.Matrix m : model.projections().values()) {
+                boolean isFfn = m.name().endsWith("intermediate") || m.name().endsWith("output")
+                        && !m.name().contains("attention");
+                assertEquals(isFfn ? 2 : 1, m.shape().cores(), m.name());
+                if (isFfn) {
+                    assertEquals(List.of(m.shape().rows(), 1), List.of(m.shape().rowFactor(0), m.shape().rowFactor(1)));
+                    assertTrue(2 * m.shape().parameters(m.bonds()) <= (long) m.shape().rows() * m.shape().cols(),
+                            m.name());
+                }
+            }
         }
         Result bad = execute("compress", "--model", onnx.toString(), "--bond-cap", "0", "-o", file.toString());
         assertEquals(1, bad.code(), bad.err());
         assertEquals("tensorloom compress: bond cap must be >= 1, got 0" + NL, bad.err());
+    }
+
+    /**
+     * compress then embed --model FILE.mpo on the bundled MiniLM: each attention output matrix as two cores with
+     * every bond whole (the rest stored whole) is the model up to fp32 rounding, so its embeddings keep a cosine
+     * above 0.9999 to those of the fp32 ONNX model, embedded by the same command.
+     */
+    @Test
+    void embedRunsTheMpoModelThatCompressWrote(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("minilm.mpo");
+        String out = run("compress", "--cores", "2", "--bond-cap", "100000", "--only", "attention_output", "-o",
+                file.toString());
+        assertTrue(out.startsWith("6 of 24 projections as MPOs, ") && out.contains("worst relative error bound 0.0000"),
+                out);
+        String[] texts = {"A cat sat on the mat.", "The committee approved the budget after a long debate."};
+        double[][] fp32 = csvRows(run(concat(new String[] {"embed", "--backend", "vector", "--format", "csv"}, texts)));
+        double[][] mpo = csvRows(run(concat(new String[] {"embed", "--backend", "vector", "--format", "csv", "--model",
+                file.toString()}, texts)));
+        for (int i = 0; i < texts.length; i++) {
+            double dot = 0;
+            for (int h = 0; h < 384; h++) {
+                dot += fp32[i][h] * mpo[i][h];
+            }
+            assertTrue(dot > 0.9999, texts[i] + ": cosine " + dot);
+        }
+    }
+
+    private static double[][] csvRows(String out) {
+        return out.lines().map(l -> Stream.of(l.split(",")).mapToDouble(Double::parseDouble).toArray())
+                .toArray(double[][]::new);
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
     }
 
     @Test
