@@ -22,10 +22,10 @@ jmh() { # jmh NAME ARGS...: one JMH run, its table in OUT/NAME.txt
 }
 
 jmh fp32 'jmh\.GemvBenchmark' -p size=4096 -p backend=vector -p threads=2
-jmh quant1 'jmh\.QuantGemvBenchmark' -p batch=1 -p format=int4-g128,int2-g128,int3-g128,int8-g128,q4_0,q8_0,q4_K
+jmh quant1 'jmh\.QuantGemvBenchmark' -p batch=1 -p format=int4-g128,int2-g128,int3-g128,int8-g128,q4_0,q8_0,q4_K,q6_K
 jmh quant16 'jmh\.QuantGemvBenchmark' -p batch=16 -p format=int4-g128,q4_0,q8_0
 jmh jlama 'jmh\.JlamaGemvBenchmark' -p activation=I8 -wi 3 -w 2
-"$GGML" --types f32,q8_0,q4_0,q4_K,q2_K,q3_K --batches 1,16 --modes cold --threads 2 \
+"$GGML" --types f32,q8_0,q4_0,q4_K,q6_K,q2_K,q3_K --batches 1,16 --modes cold --threads 2 \
   > "$OUT/ggml.tsv" 2> "$OUT/ggml.log"
 cat "$OUT/machine.txt"; echo
 cat "$OUT/fp32.txt" "$OUT/quant1.txt" "$OUT/quant16.txt" "$OUT/jlama.txt"
