@@ -10,7 +10,8 @@ import java.util.Objects;
 /**
  * A weight matrix b [I, J] held as MPO cores, multiplying itself: each call asks the {@link MpoCostModel} (or
  * follows a forced path) whether to sweep the cores directly or to multiply by the dense W, which it contracts
- * the first time it is needed and then keeps. A transformer layer takes it like any other
+ * the first time it is needed and keeps in the backend's prepared form (packed panels on the vector backend),
+ * so the dense path runs at the backend's GEMM speed. A transformer layer takes it like any other
  * {@link PreparedMatrix}.
  */
 public final class MpoMatrix implements PreparedMatrix {
@@ -23,10 +24,11 @@ public final class MpoMatrix implements PreparedMatrix {
     private volatile DenseCache dense;
 
     /**
-     * The dense W and the automatic arena that holds it: dropping the cache (or this matrix) lets the garbage
-     * collector free it, host or device memory alike.
+     * The dense W as the backend prepared it, and W itself (in an automatic arena) only while the prepared form
+     * reads it: dropping the cache (or this matrix) lets the garbage collector free both, host or device memory
+     * alike.
      */
-    private record DenseCache(Tensor w, Arena lifetime) {
+    private record DenseCache(PreparedMatrix w, Tensor source) {
     }
 
     /**
@@ -96,20 +98,20 @@ public final class MpoMatrix implements PreparedMatrix {
         if (choice(a.rows()).path() == MpoCostModel.Path.DIRECT) {
             kernels.multiply(mpo, a, c);
         } else {
-            backend.kernels().matmul(a, dense(), c);
+            dense().multiply(a, c);
         }
     }
 
-    private Tensor dense() {
+    private PreparedMatrix dense() {
         DenseCache cache = dense;
         if (cache == null) {
             synchronized (this) {
                 cache = dense;
                 if (cache == null) {
-                    Arena lifetime = Arena.ofAuto();
-                    Tensor w = backend.allocate(lifetime, mpo.rows(), mpo.cols());
+                    Tensor w = backend.allocate(Arena.ofAuto(), mpo.rows(), mpo.cols());
                     kernels.contractToDense(mpo, w);
-                    cache = new DenseCache(w, lifetime);
+                    PreparedMatrix prepared = backend.kernels().prepare(w);
+                    cache = new DenseCache(prepared, prepared.readsSource() ? w : null);
                     dense = cache;
                 }
             }
@@ -117,10 +119,11 @@ public final class MpoMatrix implements PreparedMatrix {
         return cache.w();
     }
 
-    /** The cores' bytes, plus the dense W's once it is kept. */
+    /** The cores' bytes, plus the dense W's prepared form once it is kept (a form that reads W counts W). */
     @Override
     public long bytes() {
-        return mpo.bytes() + (dense == null ? 0 : (long) mpo.rows() * mpo.cols() * Tensor.FLOAT_BYTES);
+        DenseCache cache = dense;
+        return mpo.bytes() + (cache == null ? 0 : cache.w().bytes());
     }
 
     /** The cores (and the dense matrix cached from them) are this matrix's own; its source is not read. */
