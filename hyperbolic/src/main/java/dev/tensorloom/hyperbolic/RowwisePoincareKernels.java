@@ -501,10 +501,19 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
     @Override
     public void allPairsDistance(float c, Tensor x, Tensor y, Tensor out) {
         Ball32 b = new Ball32(c);
-        dense.matmulTransposedB(x, y, out);
+        Shapes.matmulTransposedB(x, y, out);
         double[][] xs = squaredNorms(b, x);
         double[][] ys = squaredNorms(b, y);
-        forEachRow(x.rows(), out.size(), i -> gramRowToDistances(c, out, i, xs[0][i], xs[1][i], ys[0], ys[1]), out);
+        gramThenRows(x, y, out, i -> gramRowToDistances(c, out, i, xs[0][i], xs[1][i], ys[0], ys[1]));
+    }
+
+    /**
+     * out = x·yᵀ, then rowStep(i) for every row of out: the dense family's product and a pass over the rows. A
+     * backend may fuse the two (the vector one runs the step on each block of rows while it is still in cache).
+     */
+    protected void gramThenRows(Tensor x, Tensor y, Tensor out, IntConsumer rowStep) {
+        dense.matmulTransposedB(x, y, out);
+        forEachRow(x.rows(), out.size(), rowStep, out);
     }
 
     /**
