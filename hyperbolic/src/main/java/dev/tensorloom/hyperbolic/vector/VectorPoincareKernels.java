@@ -70,6 +70,40 @@ public final class VectorPoincareKernels extends RowwisePoincareKernels {
         return s0.add(s1).reduceLanes(VectorOperators.ADD);
     }
 
+    /** The three dot products of two rows in one pass over them. */
+    @Override
+    protected void threeDots(Tensor a, int i, Tensor b, int k, double[] into) {
+        int n = a.cols();
+        MemorySegment as = a.segment();
+        MemorySegment bs = b.segment();
+        long ra = Rows.byteOffset(a, i);
+        long rb = Rows.byteOffset(b, k);
+        FloatVector aa = FloatVector.zero(S);
+        FloatVector bb = aa;
+        FloatVector ab = aa;
+        int j = 0;
+        for (int end = n - L; j <= end; j += L) {
+            long o = (long) j * Float.BYTES;
+            FloatVector x = FloatVector.fromMemorySegment(S, as, ra + o, NATIVE);
+            FloatVector y = FloatVector.fromMemorySegment(S, bs, rb + o, NATIVE);
+            aa = x.fma(x, aa);
+            bb = y.fma(y, bb);
+            ab = x.fma(y, ab);
+        }
+        if (j < n) {
+            VectorMask<Float> m = S.indexInRange(j, n);
+            long o = (long) j * Float.BYTES;
+            FloatVector x = FloatVector.fromMemorySegment(S, as, ra + o, NATIVE, m);
+            FloatVector y = FloatVector.fromMemorySegment(S, bs, rb + o, NATIVE, m);
+            aa = x.fma(x, aa);
+            bb = y.fma(y, bb);
+            ab = x.fma(y, ab);
+        }
+        into[0] = aa.reduceLanes(VectorOperators.ADD);
+        into[1] = bb.reduceLanes(VectorOperators.ADD);
+        into[2] = ab.reduceLanes(VectorOperators.ADD);
+    }
+
     @Override
     protected void combine(Tensor out, int o, float alpha, Tensor a, int i, float beta, Tensor b, int k, float gamma,
             Tensor e, int l) {
