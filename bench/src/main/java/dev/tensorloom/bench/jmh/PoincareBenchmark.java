@@ -28,14 +28,15 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p><b>All pairs.</b> {@code allPairsDistance} of points × points ({@code points} rows of {@code dim}) against the
  * dense family's fp32 GEMM of the same shape, [points, dim]·[dim, points] ({@code gemmSameShape}). Both add
- * 2·points²·dim/10⁹ to {@code gflop} per call, so their GFLOP/s compare directly: the distance is the GEMM plus one
- * elementwise step, and the ratio is the share of GEMM speed it keeps (the issue's bar: at least half).
+ * 2·points²·dim/10⁹ to {@code gflop} per call ({@link GemmBenchmark.Flops}, the GEMM's count), so their GFLOP/s
+ * compare directly: the distance is the GEMM plus one elementwise step, and the ratio is the share of GEMM speed it
+ * keeps (the issue's bar: at least half).
  *
  * <p><b>Elementwise.</b> Each row-wise operation over {@code rows} rows of {@code dim} (64 MiB per operand at the
  * default, far beyond the caches) adds the bytes its definition reads and writes per call, in 10⁹, to {@code gb}:
  * JMH reports GB/s, the convention of {@link MemoryCopyBenchmark}'s {@code gbReadWritten} (run it in the same
- * invocation: {@code ./tensorloom jmh 'PoincareBenchmark|MemoryCopyBenchmark'}). Internal temporaries (exp_x's
- * λ_x·v/2, for one) are not counted: the figure is what a fused kernel would have to move.
+ * invocation: {@code ./tensorloom jmh 'PoincareBenchmark|MemoryCopyBenchmark'}). Temporaries an operation may
+ * write internally are not counted: the figure is what a fused kernel has to move.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -86,10 +87,6 @@ public class PoincareBenchmark {
         public void free() {
             arena.close();
         }
-
-        double gflopPerCall() {
-            return 2.0 * points * points * dim / 1e9;
-        }
     }
 
     /** Rows for the elementwise operations: two point operands and a tangent one, and the outputs. */
@@ -137,18 +134,6 @@ public class PoincareBenchmark {
         }
     }
 
-    /** 10⁹ floating-point operations done (the GEMM's count, for both all-pairs benchmarks). */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.OPERATIONS)
-    public static class Flops {
-        public double gflop;
-
-        @Setup(Level.Iteration)
-        public void reset() {
-            gflop = 0;
-        }
-    }
-
     /** 10⁹ bytes read and written by the operation's definition. */
     @State(Scope.Thread)
     @AuxCounters(AuxCounters.Type.OPERATIONS)
@@ -164,16 +149,16 @@ public class PoincareBenchmark {
     // ---- all pairs against the GEMM -------------------------------------------------------------------------
 
     @Benchmark
-    public Tensor allPairsDistance(Pairs p, Flops n) {
+    public Tensor allPairsDistance(Pairs p, GemmBenchmark.Flops n) {
         p.kernels.allPairsDistance(C, p.x, p.x, p.out);
-        n.gflop += p.gflopPerCall();
+        n.count(p.out, p.x);
         return p.out;
     }
 
     @Benchmark
-    public Tensor gemmSameShape(Pairs p, Flops n) {
+    public Tensor gemmSameShape(Pairs p, GemmBenchmark.Flops n) {
         p.backend.kernels().matmul(p.x, p.xT, p.out);
-        n.gflop += p.gflopPerCall();
+        n.count(p.out, p.x);
         return p.out;
     }
 
