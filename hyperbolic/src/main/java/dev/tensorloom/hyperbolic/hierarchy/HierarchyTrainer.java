@@ -122,7 +122,10 @@ public final class HierarchyTrainer {
 
     private final PoincareKernels kernels;
 
-    /** A trainer whose Poincaré ball runs on {@code backend}'s kernels (a host backend: scalar or vector). */
+    /**
+     * A trainer on a host backend (scalar or vector), whose kernels back its geometry. The training loop itself
+     * runs on plain float rows ({@link dev.tensorloom.hyperbolic.BallRows}), the same on either backend.
+     */
     public HierarchyTrainer(Backend backend) {
         this.kernels = PoincareKernels.FAMILY.on(backend);
     }
