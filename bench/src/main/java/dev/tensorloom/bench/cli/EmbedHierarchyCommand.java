@@ -49,10 +49,10 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
      * The settings of the nouns run (after --data NOUNS --dims 10 --spaces POINCARE). At lr 1.0 (batches of 10) the
      * loss stopped at 0.306 from epoch 20 to 34 with MAP 0.54 (two runs on a loaded machine): the step is too long
      * to settle. 0.3 is the published rate, still five times the published per-pair step (0.3 over batches of 50,
-     * 1500 epochs, which would take hours here); 300 epochs fit well under an hour on two quiet cores. Not yet
-     * run to the end.
+     * 1500 epochs, which would take hours here); 250 epochs fit well under an hour on two cores (an epoch took
+     * 8.8 s with two threads on a nearly idle machine). Not yet run to the end.
      */
-    static final String NOUNS_RUN = "--epochs 300 --burn-in 20 --lr 0.3 --batch 10 --threads 2 --no-disk";
+    static final String NOUNS_RUN = "--epochs 250 --burn-in 20 --lr 0.3 --batch 10 --threads 2 --no-disk";
 
     /** The paper's reconstruction table for the nouns (REFERENCE.md §3): {mean rank, MAP} by space and dimension. */
     static final Map<String, double[]> PAPER_NOUNS = Map.of(
