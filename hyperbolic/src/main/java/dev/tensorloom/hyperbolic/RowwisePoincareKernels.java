@@ -30,6 +30,16 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
     protected abstract float dot(Tensor a, int i, Tensor b, int k);
 
     /**
+     * ⟨a_i, a_i⟩, ⟨b_k, b_k⟩ and ⟨a_i, b_k⟩ into into[0..2], each as {@link #dot} sums it; a backend may read the two
+     * rows once for all three.
+     */
+    protected void threeDots(Tensor a, int i, Tensor b, int k, double[] into) {
+        into[0] = dot(a, i, a, i);
+        into[1] = dot(b, k, b, k);
+        into[2] = dot(a, i, b, k);
+    }
+
+    /**
      * out[o,:] = α·a[i,:] + β·b[k,:] + γ·e[l,:], element by element (out's row may be one of the operand
      * rows); b and e may be null, their terms then left out.
      */
@@ -148,13 +158,15 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         final double xy;
 
         Row(Ball32 b, Tensor x, int i, Tensor y, int j) {
-            x2raw = dot(x, i, x, i);
-            y2raw = dot(y, j, y, j);
+            double[] dots = new double[3];
+            threeDots(x, i, y, j, dots);
+            x2raw = dots[0];
+            y2raw = dots[1];
             kx = b.projection(x2raw);
             ky = b.projection(y2raw);
             x2 = kx * kx * x2raw;
             y2 = ky * ky * y2raw;
-            xy = kx * ky * dot(x, i, y, j);
+            xy = kx * ky * dots[2];
         }
     }
 
@@ -271,18 +283,39 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         }, y, gradOut, gradY);
     }
 
-    /** exp_x(v) = x ⊕ exp₀(λ_x·v/2): the composition both passes follow. */
+    /**
+     * exp_x(v) = x' ⊕ exp₀(λ_{x'}·v/2), the composition the backward pass follows, in one pass over the rows:
+     * exp₀ of a multiple of v is a multiple of v, u = k·v, so x'⊕u needs only ⟨x,x⟩, ⟨v,v⟩ and ⟨x,v⟩ and the
+     * result is one combination of x and v (no temporary rows; each step's scale and projection as composed).
+     */
     @Override
     public void expmap(float c, Tensor x, Tensor v, Tensor out) {
         Ball32 b = new Ball32(c);
         Shapes.sameShape(x, v);
         Shapes.sameShape(x, out);
-        try (Arena arena = Arena.ofShared()) {
-            Tensor half = Tensor.allocate(arena, x.rows(), x.cols());
-            halfLambdaTimes(b, x, v, half);
-            expmap0(c, half, half);
-            mobiusAdd(c, x, half, out);
-        }
+        forEachRow(x.rows(), 3 * x.size(), i -> {
+            double[] dots = new double[3];
+            threeDots(x, i, v, i, dots);
+            double x2raw = dots[0];
+            double v2raw = dots[1];
+            double xvraw = dots[2];
+            double kx = b.projection(x2raw);
+            double x2 = kx * kx * x2raw;
+            // half = (λ_{x'}/2)·v, then u = exp₀(half) = ku·half, held inside the radius.
+            double halfLambda = (float) (b.lambda(x2) / 2);
+            double half2 = halfLambda * halfLambda * v2raw;
+            double ku = 1;
+            if (half2 != 0) {
+                double phi = b.expScale(Math.sqrt(half2)).value();
+                ku = b.projection(phi * phi * half2) * phi;
+            }
+            double onV = ku * halfLambda;
+            // x' ⊕ u' with u read projected, as mobiusAdd reads its operands.
+            double u2raw = onV * onV * v2raw;
+            double kuEntry = b.projection(u2raw);
+            Ball32.Mobius m = b.mobius(x2, kuEntry * kuEntry * u2raw, kx * kuEntry * onV * xvraw);
+            combine(out, i, (float) (m.onX() * kx), x, i, (float) (m.onY() * kuEntry * onV), v, i, 0, null, 0);
+        }, x, v, out);
     }
 
     @Override
@@ -501,10 +534,19 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
     @Override
     public void allPairsDistance(float c, Tensor x, Tensor y, Tensor out) {
         Ball32 b = new Ball32(c);
-        dense.matmulTransposedB(x, y, out);
+        Shapes.matmulTransposedB(x, y, out);
         double[][] xs = squaredNorms(b, x);
         double[][] ys = squaredNorms(b, y);
-        forEachRow(x.rows(), out.size(), i -> gramRowToDistances(c, out, i, xs[0][i], xs[1][i], ys[0], ys[1]), out);
+        gramThenRows(x, y, out, i -> gramRowToDistances(c, out, i, xs[0][i], xs[1][i], ys[0], ys[1]));
+    }
+
+    /**
+     * out = x·yᵀ, then rowStep(i) for every row of out: the dense family's product and a pass over the rows. A
+     * backend may fuse the two (the vector one runs the step on each block of rows while it is still in cache).
+     */
+    protected void gramThenRows(Tensor x, Tensor y, Tensor out, IntConsumer rowStep) {
+        dense.matmulTransposedB(x, y, out);
+        forEachRow(x.rows(), out.size(), rowStep, out);
     }
 
     /**

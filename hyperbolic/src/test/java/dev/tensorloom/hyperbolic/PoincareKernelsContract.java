@@ -565,6 +565,22 @@ abstract class PoincareKernelsContract {
         kernels.distance(c, xt, yt, dxy);
         kernels.distance(c, yt, xt, dyx);
         assertMatches(read(dxy), dyx, dim, "d(x,y) = d(y,x)");
+        // All pairs by the Gram matrix, where its closed form cancels most: each entry is the pair's row distance.
+        Tensor all = output(ROWS, ROWS);
+        kernels.allPairsDistance(c, xt, yt, all);
+        double[] allPairs = read(all);
+        for (int j = 0; j < ROWS; j++) {
+            double[] yj = new double[ROWS * dim];
+            for (int i = 0; i < ROWS; i++) {
+                System.arraycopy(y, j * dim, yj, i * dim, dim);
+            }
+            kernels.distance(c, xt, place(yj, ROWS, dim, false), dxy);
+            double[] column = new double[ROWS];
+            for (int i = 0; i < ROWS; i++) {
+                column[i] = allPairs[i * ROWS + j];
+            }
+            assertMatches(read(dxy), column, dim, "all pairs near the boundary, column " + j);
+        }
         Tensor g = place(gaussian(ROWS * dim), ROWS, dim, false);
         Tensor gx = place(new double[ROWS * dim], ROWS, dim, false);
         Tensor gy = place(new double[ROWS * dim], ROWS, dim, false);

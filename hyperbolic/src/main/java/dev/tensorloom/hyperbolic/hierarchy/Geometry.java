@@ -1,17 +1,19 @@
 package dev.tensorloom.hyperbolic.hierarchy;
 
+import dev.tensorloom.hyperbolic.BallRows;
 import dev.tensorloom.hyperbolic.Curvature;
 import dev.tensorloom.hyperbolic.PoincareKernels;
 import dev.tensorloom.hyperbolic.hierarchy.HierarchyEmbedding.Space;
-import dev.tensorloom.hyperbolic.optim.RiemannianSgd;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * What the training loop and the evaluation need of a space: row-wise scores and their backward pass, an SGD
- * step, and all-pairs scores. The Poincaré ball takes all four from the family's kernels and Riemannian SGD; the
- * Euclidean baseline is plain loops over ||u - v||², which is all it is.
+ * What the training loop and the evaluation need of a space: a pair's score with its gradient and an SGD step of
+ * one row, on plain float rows (a training pair is 51 scores of rows of 10 floats, far too little work for a kernel
+ * call each), and all-pairs scores for the evaluation. The Poincaré ball takes the first two from
+ * {@link BallRows} (the family's formulas, row by row) and all pairs from the family's kernels; the Euclidean
+ * baseline is plain loops over ||u - v||², which is all it is.
  */
 abstract sealed class Geometry {
 
@@ -21,44 +23,38 @@ abstract sealed class Geometry {
         return space == Space.POINCARE ? new Poincare(kernels, Curvature.fixed(curvature)) : new Euclidean();
     }
 
-    /** out[i] = score(u[i], v[i]). */
-    abstract void scores(Tensor u, Tensor v, Tensor out);
+    /**
+     * score(u, v) of the rows at a[u..] and b[v..], and its gradient as coefficients over the two rows:
+     * dscore/du = grad[g]·u + grad[g+1]·v, dscore/dv = grad[g+2]·u + grad[g+3]·v.
+     */
+    abstract double score(float[] a, int u, float[] b, int v, int dim, double[] grad, int g);
 
-    /** dL/du and dL/dv from dL/dscore. */
-    abstract void scoresBackward(Tensor u, Tensor v, Tensor gradOut, Tensor gradU, Tensor gradV);
-
-    /** points ← a step of rate lr against grad (overwritten); scratch has the points' shape. */
-    abstract void step(double lr, Tensor points, Tensor grad, Tensor scratch);
+    /** The row at points[x..] takes one step of rate lr against the gradient at grad[g..]; tmp holds dim floats. */
+    abstract void step(double lr, float[] points, int x, float[] grad, int g, int dim, float[] tmp);
 
     /** out[i, j] = score(x[i], y[j]). */
     abstract void allPairs(Tensor x, Tensor y, Tensor out);
 
-    /** The Poincaré ball: d(u,v) by the family's kernels, steps by Riemannian SGD with the exponential map. */
+    /** The Poincaré ball: d(u,v) and Riemannian SGD with the exponential map, as the family computes them. */
     static final class Poincare extends Geometry {
         private final PoincareKernels kernels;
-        private final Curvature curvature;
+        private final BallRows rows;
         private final float c;
 
         Poincare(PoincareKernels kernels, Curvature curvature) {
             this.kernels = kernels;
-            this.curvature = curvature;
             this.c = (float) curvature.value();
+            this.rows = new BallRows(c);
         }
 
         @Override
-        void scores(Tensor u, Tensor v, Tensor out) {
-            kernels.distance(c, u, v, out);
+        double score(float[] a, int u, float[] b, int v, int dim, double[] grad, int g) {
+            return rows.distance(a, u, b, v, dim, grad, g);
         }
 
         @Override
-        void scoresBackward(Tensor u, Tensor v, Tensor gradOut, Tensor gradU, Tensor gradV) {
-            kernels.distanceBackward(c, u, v, gradOut, gradU, gradV);
-        }
-
-        @Override
-        void step(double lr, Tensor points, Tensor grad, Tensor scratch) {
-            // A RiemannianSgd is a learning rate and the kernels: making one per step costs nothing.
-            new RiemannianSgd(kernels, lr).step(curvature, points, grad, scratch);
+        void step(double lr, float[] points, int x, float[] grad, int g, int dim, float[] tmp) {
+            rows.riemannianSgdStep(lr, points, x, grad, g, dim, tmp);
         }
 
         @Override
@@ -71,35 +67,23 @@ abstract sealed class Geometry {
     static final class Euclidean extends Geometry {
 
         @Override
-        void scores(Tensor u, Tensor v, Tensor out) {
-            for (int i = 0; i < u.rows(); i++) {
-                double s = 0;
-                for (int k = 0; k < u.cols(); k++) {
-                    double d = at(u, i, k) - at(v, i, k);
-                    s += d * d;
-                }
-                put(out, i, 0, (float) s, 1);
+        double score(float[] a, int u, float[] b, int v, int dim, double[] grad, int g) {
+            double s = 0;
+            for (int k = 0; k < dim; k++) {
+                double d = a[u + k] - b[v + k];
+                s += d * d;
             }
+            grad[g] = 2;
+            grad[g + 1] = -2;
+            grad[g + 2] = -2;
+            grad[g + 3] = 2;
+            return s;
         }
 
         @Override
-        void scoresBackward(Tensor u, Tensor v, Tensor gradOut, Tensor gradU, Tensor gradV) {
-            for (int i = 0; i < u.rows(); i++) {
-                float g = gradOut.segment().getAtIndex(F, gradOut.offset() + i);
-                for (int k = 0; k < u.cols(); k++) {
-                    float d = 2 * g * (at(u, i, k) - at(v, i, k));
-                    put(gradU, i, k, d, gradU.leadingDim());
-                    put(gradV, i, k, -d, gradV.leadingDim());
-                }
-            }
-        }
-
-        @Override
-        void step(double lr, Tensor points, Tensor grad, Tensor scratch) {
-            for (int i = 0; i < points.rows(); i++) {
-                for (int k = 0; k < points.cols(); k++) {
-                    put(points, i, k, (float) (at(points, i, k) - lr * at(grad, i, k)), points.leadingDim());
-                }
+        void step(double lr, float[] points, int x, float[] grad, int g, int dim, float[] tmp) {
+            for (int k = 0; k < dim; k++) {
+                points[x + k] = (float) (points[x + k] - lr * grad[g + k]);
             }
         }
 

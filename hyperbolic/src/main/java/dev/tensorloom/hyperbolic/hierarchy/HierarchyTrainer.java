@@ -5,10 +5,6 @@ import dev.tensorloom.hyperbolic.PoincareKernels;
 import dev.tensorloom.hyperbolic.hierarchy.HierarchyEmbedding.Space;
 import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.Parallelism;
-import dev.tensorloom.runtime.tensor.Tensor;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.SplittableRandom;
@@ -21,26 +17,29 @@ import java.util.concurrent.atomic.DoubleAdder;
  * <pre>
  *   L(u, v) = -log( e^{-d(u,v)} / (e^{-d(u,v)} + Σ_k e^{-d(u,v'_k)}) )
  * </pre>
- * averaged over a batch of pairs. d is the Poincaré distance (the family's {@code distance} and
- * {@code distanceBackward}) or the squared Euclidean distance. Points start uniform in ±{@link Options#initRange};
- * each batch's gradients are summed per node and the touched rows take one Riemannian SGD step (the exponential
- * map, which projects into the ball) or one plain SGD step.
+ * averaged over a batch of pairs. d is the Poincaré distance or the squared Euclidean distance. Points start
+ * uniform in ±{@link Options#initRange}; each batch's gradients are summed per node and the touched rows take one
+ * Riemannian SGD step (the exponential map, which projects into the ball) or one plain SGD step.
+ *
+ * <p><b>Rows, not tensors.</b> A pair is 51 distances of rows of 10 floats: a kernel call per batch (tensor views,
+ * gathering each candidate's row, the backend's per-row dispatch) cost more than the arithmetic. So the loop runs
+ * over plain float arrays, one pair at a time, through {@link dev.tensorloom.hyperbolic.BallRows}, which computes
+ * the family's distance, its backward pass and the exponential-map step with the kernels' own formulas (and is
+ * tested against them); the backend serves the evaluation's all-pairs distances.
  *
  * <p><b>Burn-in</b>, as the published code does it: for the first {@link Options#burnInEpochs} epochs the learning
  * rate is multiplied by {@link Options#burnInFactor} and negatives are drawn in proportion to
  * (1 + descendants)^0.75 instead of uniformly, so general nodes are pushed apart first and settle near the origin.
  *
  * <p><b>Threads</b>: Hogwild (Recht et al. 2011), as the published code trains. Each epoch's shuffled pairs are
- * cut into one contiguous share per thread; each thread gathers its batch's rows from the shared table, computes in
- * its own confined buffers (so the kernels run inline on that thread) and adds each stepped row's change to the
- * table without a lock. Updates of different threads may interleave; the method tolerates that (a point pushed
- * past the boundary by two changes at once is read back projected, as every kernel reads its points). With one thread on the scalar backend
- * the result is a function of the seed alone; on the vector backend it is so up to rounding, because the Vector
- * API may sum a row's lanes in another order once its reductions are compiled.
+ * cut into one contiguous share per thread; each thread copies its batch's rows out of the shared table, computes
+ * in its own arrays and adds each stepped row's change to the table without a lock. Updates of different threads
+ * may interleave; the method tolerates that (a point pushed past the boundary by two changes at once is read back
+ * projected, as every distance reads its points). With one thread the result is a function of the seed alone,
+ * on every backend.
  */
 public final class HierarchyTrainer {
 
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final double UNIGRAM_POWER = 0.75;
     /** Tries per negative before a pair settles for fewer distinct negatives (then some repeat). */
     private static final int TRIES_PER_NEGATIVE = 10;
@@ -123,7 +122,10 @@ public final class HierarchyTrainer {
 
     private final PoincareKernels kernels;
 
-    /** A trainer whose Poincaré ball runs on {@code backend}'s kernels (a host backend: scalar or vector). */
+    /**
+     * A trainer on a host backend (scalar or vector), whose kernels back its geometry. The training loop itself
+     * runs on plain float rows ({@link dev.tensorloom.hyperbolic.BallRows}), the same on either backend.
+     */
     public HierarchyTrainer(Backend backend) {
         this.kernels = PoincareKernels.FAMILY.on(backend);
     }
@@ -147,37 +149,34 @@ public final class HierarchyTrainer {
         int pairCount = pairs[0].length;
         double[] unigram = unigramTable(hierarchy);
         SplittableRandom random = new SplittableRandom(o.seed());
-        try (Arena arena = Arena.ofShared()) {
-            Tensor table = Tensor.allocate(arena, n, dim);
-            for (int i = 0; i < n; i++) {
-                for (int k = 0; k < dim; k++) {
-                    table.set((float) ((2 * random.nextDouble() - 1) * o.initRange()), i, k);
-                }
-            }
-            int[] order = new int[pairCount];
-            for (int e = 0; e < pairCount; e++) {
-                order[e] = e;
-            }
-            int used = o.pairsPerEpoch() == 0 ? pairCount : (int) Math.min(pairCount, o.pairsPerEpoch());
-            Parallelism pool = Parallelism.of(o.threads());
-            for (int epoch = 0; epoch < o.epochs(); epoch++) {
-                shuffle(order, random);
-                boolean burnIn = epoch < o.burnInEpochs();
-                double lr = burnIn ? o.learningRate() * o.burnInFactor() : o.learningRate();
-                DoubleAdder loss = new DoubleAdder();
-                int threads = o.threads();
-                long epochSeed = random.nextLong();
-                pool.forEach(threads, t -> {
-                    int from = (int) ((long) used * t / threads);
-                    int to = (int) ((long) used * (t + 1) / threads);
-                    SplittableRandom r = new SplittableRandom(epochSeed + 0x9E3779B97F4A7C15L * t);
-                    loss.add(new Worker(hierarchy, geometry, o, table, burnIn ? unigram : null)
-                            .run(order, from, to, pairs, lr, r, listener));
-                });
-                listener.epochDone(epoch, loss.sum() / used);
-            }
-            return new HierarchyEmbedding(hierarchy.names(), o.space(), o.curvature(), dim, table.toArray());
+        // The points, row after row, shared by the threads (Hogwild: plain reads and writes, no lock).
+        float[] table = new float[Math.multiplyExact(n, dim)];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = (float) ((2 * random.nextDouble() - 1) * o.initRange());
         }
+        int[] order = new int[pairCount];
+        for (int e = 0; e < pairCount; e++) {
+            order[e] = e;
+        }
+        int used = o.pairsPerEpoch() == 0 ? pairCount : (int) Math.min(pairCount, o.pairsPerEpoch());
+        Parallelism pool = Parallelism.of(o.threads());
+        for (int epoch = 0; epoch < o.epochs(); epoch++) {
+            shuffle(order, random);
+            boolean burnIn = epoch < o.burnInEpochs();
+            double lr = burnIn ? o.learningRate() * o.burnInFactor() : o.learningRate();
+            DoubleAdder loss = new DoubleAdder();
+            int threads = o.threads();
+            long epochSeed = random.nextLong();
+            pool.forEach(threads, t -> {
+                int from = (int) ((long) used * t / threads);
+                int to = (int) ((long) used * (t + 1) / threads);
+                SplittableRandom r = new SplittableRandom(epochSeed + 0x9E3779B97F4A7C15L * t);
+                loss.add(new Worker(hierarchy, geometry, o, table, burnIn ? unigram : null)
+                        .run(order, from, to, pairs, lr, r, listener));
+            });
+            listener.epochDone(epoch, loss.sum() / used);
+        }
+        return new HierarchyEmbedding(hierarchy.names(), o.space(), o.curvature(), dim, table);
     }
 
     /** Cumulative (1 + descendants)^0.75, the burn-in distribution of negatives. */
@@ -201,22 +200,27 @@ public final class HierarchyTrainer {
         }
     }
 
-    /** One thread's share of an epoch, with its own buffers in a confined arena. */
+    /**
+     * One thread's share of an epoch. A batch gives each node it touches a slot: the node's point as read from the
+     * table when first touched, and its summed gradient. Each pair's scores and gradients are computed straight
+     * from the slots' rows, the batch's summed gradients then step each slot once, and the stepped rows go back.
+     */
     private static final class Worker {
         private final Hierarchy hierarchy;
         private final Geometry geometry;
         private final Options o;
-        private final Tensor table;
+        private final float[] table;
         private final double[] unigram;
         private final int candidates;
         private final int dim;
         /** The batch slot of each node touched by the current batch, -1 elsewhere. */
         private final int[] slotOf;
         private final int[] slotNode;
-        /** The slot of each row's candidate in the current batch. */
-        private final int[] rowSlot;
+        /** The slots' points and gradients, dim floats per slot. */
+        private final float[] points;
+        private final float[] grads;
 
-        Worker(Hierarchy hierarchy, Geometry geometry, Options o, Tensor table, double[] unigram) {
+        Worker(Hierarchy hierarchy, Geometry geometry, Options o, float[] table, double[] unigram) {
             this.hierarchy = hierarchy;
             this.geometry = geometry;
             this.o = o;
@@ -226,93 +230,88 @@ public final class HierarchyTrainer {
             this.dim = o.dim();
             this.slotOf = new int[hierarchy.nodes()];
             Arrays.fill(slotOf, -1);
-            this.slotNode = new int[o.batchSize() * (candidates + 1)];
-            this.rowSlot = new int[o.batchSize() * candidates];
+            int maxSlots = o.batchSize() * (candidates + 1);
+            this.slotNode = new int[maxSlots];
+            this.points = new float[maxSlots * dim];
+            this.grads = new float[maxSlots * dim];
         }
 
         /** Trains on order[from, to); returns the summed loss. */
         double run(int[] order, int from, int to, int[][] pairs, double lr, SplittableRandom random,
                 Listener listener) {
-            int rows = o.batchSize() * candidates;
-            int maxSlots = slotNode.length;
             double lossSum = 0;
-            try (Arena arena = Arena.ofConfined()) {
-                Tensor u = Tensor.allocate(arena, rows, dim);
-                Tensor v = Tensor.allocate(arena, rows, dim);
-                Tensor d = Tensor.allocate(arena, rows);
-                Tensor gradD = Tensor.allocate(arena, rows);
-                Tensor gradU = Tensor.allocate(arena, rows, dim);
-                Tensor gradV = Tensor.allocate(arena, rows, dim);
-                Tensor points = Tensor.allocate(arena, maxSlots, dim);
-                Tensor grads = Tensor.allocate(arena, maxSlots, dim);
-                Tensor scratch = Tensor.allocate(arena, maxSlots, dim);
-                // With other threads writing the table, a row is moved by this step's change, not overwritten:
-                // general nodes are in nearly every batch, and overwriting would drop the other threads' steps.
-                boolean shared = o.threads() > 1;
-                Tensor before = Tensor.allocate(arena, shared ? maxSlots : 1, dim);
-                int[] candidate = new int[candidates];
-                for (int start = from; start < to; start += o.batchSize()) {
-                    int batch = Math.min(o.batchSize(), to - start);
-                    int r = batch * candidates;
-                    int slots = 0;
-                    for (int b = 0; b < batch; b++) {
-                        int e = order[start + b];
-                        int child = pairs[0][e];
-                        candidate[0] = pairs[1][e];
-                        sampleNegatives(child, candidate, random);
-                        slots = touch(child, slots, points);
-                        for (int j = 0; j < candidates; j++) {
-                            int row = b * candidates + j;
-                            copyRow(table, child, u, row);
-                            copyRow(table, candidate[j], v, row);
-                            slots = touch(candidate[j], slots, points);
-                            rowSlot[row] = slotOf[candidate[j]];
-                        }
+            // With other threads writing the table, a row is moved by this step's change, not overwritten:
+            // general nodes are in nearly every batch, and overwriting would drop the other threads' steps.
+            boolean shared = o.threads() > 1;
+            float[] before = new float[shared ? points.length : 0];
+            float[] tmp = new float[dim];
+            int[] candidate = new int[candidates];
+            int[] slot = new int[candidates];
+            double[] score = new double[candidates];
+            double[] grad = new double[4 * candidates];
+            for (int start = from; start < to; start += o.batchSize()) {
+                int batch = Math.min(o.batchSize(), to - start);
+                int slots = 0;
+                for (int b = 0; b < batch; b++) {
+                    int e = order[start + b];
+                    int child = pairs[0][e];
+                    candidate[0] = pairs[1][e];
+                    sampleNegatives(child, candidate, random);
+                    slots = touch(child, slots);
+                    int u = slotOf[child] * dim;
+                    for (int j = 0; j < candidates; j++) {
+                        slots = touch(candidate[j], slots);
+                        slot[j] = slotOf[candidate[j]] * dim;
+                        score[j] = geometry.score(points, u, points, slot[j], dim, grad, 4 * j);
                     }
-                    Tensor ub = u.slice(0, 0, r);
-                    Tensor vb = v.slice(0, 0, r);
-                    Tensor db = d.slice(0, 0, r);
-                    Tensor gdb = gradD.slice(0, 0, r);
-                    geometry.scores(ub, vb, db);
-                    lossSum += softmaxLossGradient(db, gdb, batch);
-                    Tensor gub = gradU.slice(0, 0, r);
-                    Tensor gvb = gradV.slice(0, 0, r);
-                    geometry.scoresBackward(ub, vb, gdb, gub, gvb);
-                    Tensor gs = grads.slice(0, 0, slots);
-                    zero(gs);
-                    for (int row = 0; row < r; row++) {
-                        int b = row / candidates;
-                        int child = pairs[0][order[start + b]];
-                        addRow(gub, row, gs, slotOf[child]);
+                    lossSum += softmaxLossGradient(score, batch);
+                    for (int j = 0; j < candidates; j++) {
+                        int v = slot[j];
+                        double g = score[j];
+                        addCombination(grads, u, g * grad[4 * j], u, g * grad[4 * j + 1], v);
+                        addCombination(grads, v, g * grad[4 * j + 2], u, g * grad[4 * j + 3], v);
                     }
-                    for (int row = 0; row < r; row++) {
-                        addRow(gvb, row, gs, rowSlot[row]);
-                    }
-                    Tensor ps = points.slice(0, 0, slots);
-                    if (shared) {
-                        before.slice(0, 0, slots).copyFrom(ps);
-                    }
-                    geometry.step(lr, ps, gs, scratch.slice(0, 0, slots));
-                    for (int s = 0; s < slots; s++) {
-                        if (shared) {
-                            addDelta(ps, before, s, table, slotNode[s]);
-                        } else {
-                            copyRow(ps, s, table, slotNode[s]);
-                        }
-                        slotOf[slotNode[s]] = -1;
-                    }
-                    listener.batchDone(batch);
                 }
+                if (shared) {
+                    System.arraycopy(points, 0, before, 0, slots * dim);
+                }
+                for (int s = 0; s < slots; s++) {
+                    int p = s * dim;
+                    geometry.step(lr, points, p, grads, p, dim, tmp);
+                    int t = slotNode[s] * dim;
+                    if (shared) {
+                        for (int k = 0; k < dim; k++) {
+                            table[t + k] += points[p + k] - before[p + k];
+                        }
+                    } else {
+                        System.arraycopy(points, p, table, t, dim);
+                    }
+                    slotOf[slotNode[s]] = -1;
+                }
+                listener.batchDone(batch);
             }
             return lossSum;
         }
 
-        /** Gives node a batch slot holding its current point, if it has none yet; returns the slot count. */
-        private int touch(int node, int slots, Tensor points) {
+        /** grads[to..] += α·points[x..] + β·points[y..]. */
+        private void addCombination(float[] into, int to, double alpha, int x, double beta, int y) {
+            float a = (float) alpha;
+            float b = (float) beta;
+            for (int k = 0; k < dim; k++) {
+                into[to + k] += a * points[x + k] + b * points[y + k];
+            }
+        }
+
+        /**
+         * Gives node a batch slot holding its current point and a zero gradient, if it has none yet; returns the
+         * slot count.
+         */
+        private int touch(int node, int slots) {
             if (slotOf[node] < 0) {
                 slotOf[node] = slots;
                 slotNode[slots] = node;
-                copyRow(table, node, points, slots);
+                System.arraycopy(table, node * dim, points, slots * dim, dim);
+                Arrays.fill(grads, slots * dim, (slots + 1) * dim, 0);
                 return slots + 1;
             }
             return slots;
@@ -346,67 +345,24 @@ public final class HierarchyTrainer {
         }
 
         /**
-         * For each pair of the batch (rows b·(K+1) .. b·(K+1)+K of d, the first its positive): the loss
-         * -log softmax(-d)_0 and its gradient [j = 0] - softmax(-d)_j, both divided by the batch size.
+         * For one pair's scores d (the first its positive): returns the loss -log softmax(-d)_0 and leaves in d its
+         * gradient [j = 0] - softmax(-d)_j, divided by the batch size.
          */
-        private double softmaxLossGradient(Tensor d, Tensor gradD, int batch) {
-            MemorySegment ds = d.segment();
-            MemorySegment gs = gradD.segment();
-            double loss = 0;
-            for (int b = 0; b < batch; b++) {
-                long base = b * (long) candidates;
-                double min = Double.POSITIVE_INFINITY;
-                for (int j = 0; j < candidates; j++) {
-                    min = Math.min(min, ds.getAtIndex(F, d.offset() + base + j));
-                }
-                double z = 0;
-                for (int j = 0; j < candidates; j++) {
-                    z += Math.exp(min - ds.getAtIndex(F, d.offset() + base + j));
-                }
-                for (int j = 0; j < candidates; j++) {
-                    double p = Math.exp(min - ds.getAtIndex(F, d.offset() + base + j)) / z;
-                    gs.setAtIndex(F, gradD.offset() + base + j, (float) (((j == 0 ? 1 : 0) - p) / batch));
-                }
-                loss += ds.getAtIndex(F, d.offset() + base) - min + Math.log(z);
+        private static double softmaxLossGradient(double[] d, int batch) {
+            double min = Double.POSITIVE_INFINITY;
+            for (double x : d) {
+                min = Math.min(min, x);
+            }
+            double z = 0;
+            for (double x : d) {
+                z += Math.exp(min - x);
+            }
+            double loss = d[0] - min + Math.log(z);
+            for (int j = 0; j < d.length; j++) {
+                double p = Math.exp(min - d[j]) / z;
+                d[j] = ((j == 0 ? 1 : 0) - p) / batch;
             }
             return loss;
-        }
-    }
-
-    private static void copyRow(Tensor from, int i, Tensor to, int j) {
-        int cols = from.cols();
-        MemorySegment.copy(from.segment(), (from.offset() + (long) i * from.leadingDim()) * Float.BYTES, to.segment(),
-                (to.offset() + (long) j * to.leadingDim()) * Float.BYTES, (long) cols * Float.BYTES);
-    }
-
-    private static void addRow(Tensor from, int i, Tensor to, int j) {
-        MemorySegment fs = from.segment();
-        MemorySegment ts = to.segment();
-        long fo = from.offset() + (long) i * from.leadingDim();
-        long to0 = to.offset() + (long) j * to.leadingDim();
-        for (int k = 0; k < from.cols(); k++) {
-            ts.setAtIndex(F, to0 + k, ts.getAtIndex(F, to0 + k) + fs.getAtIndex(F, fo + k));
-        }
-    }
-
-    /** table[j] += after[i] - before[i]. */
-    private static void addDelta(Tensor after, Tensor before, int i, Tensor table, int j) {
-        MemorySegment as = after.segment();
-        MemorySegment bs = before.segment();
-        MemorySegment ts = table.segment();
-        long ao = after.offset() + (long) i * after.leadingDim();
-        long bo = before.offset() + (long) i * before.leadingDim();
-        long to = table.offset() + (long) j * table.leadingDim();
-        for (int k = 0; k < after.cols(); k++) {
-            float delta = as.getAtIndex(F, ao + k) - bs.getAtIndex(F, bo + k);
-            ts.setAtIndex(F, to + k, ts.getAtIndex(F, to + k) + delta);
-        }
-    }
-
-    private static void zero(Tensor t) {
-        for (int i = 0; i < t.rows(); i++) {
-            t.segment().asSlice((t.offset() + (long) i * t.leadingDim()) * Float.BYTES, (long) t.cols() * Float.BYTES)
-                    .fill((byte) 0);
         }
     }
 }

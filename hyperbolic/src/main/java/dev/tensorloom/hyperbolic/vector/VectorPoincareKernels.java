@@ -4,15 +4,19 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.L;
 import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
+import dev.tensorloom.hyperbolic.PoincareKernels;
 import dev.tensorloom.hyperbolic.RowwisePoincareKernels;
+import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.Parallelism;
+import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.kernel.vector.Rows;
 import dev.tensorloom.runtime.kernel.vector.VectorBackend;
 import dev.tensorloom.runtime.tensor.Tensor;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.function.IntConsumer;
-import dev.tensorloom.hyperbolic.PoincareKernels;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -27,11 +31,16 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class VectorPoincareKernels extends RowwisePoincareKernels {
 
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
     private final Parallelism pool;
+    /** The dense family on one thread, for products that run inside a task of this family's own. */
+    private final Kernels single;
 
     public VectorPoincareKernels(VectorBackend backend) {
         super(backend.kernels());
         this.pool = backend.parallelism();
+        this.single = new VectorBackend(Parallelism.of(1)).kernels();
     }
 
     @Override
@@ -59,6 +68,40 @@ public final class VectorPoincareKernels extends RowwisePoincareKernels {
                     .fma(FloatVector.fromMemorySegment(S, bs, rb + o, NATIVE, m), s0);
         }
         return s0.add(s1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The three dot products of two rows in one pass over them. */
+    @Override
+    protected void threeDots(Tensor a, int i, Tensor b, int k, double[] into) {
+        int n = a.cols();
+        MemorySegment as = a.segment();
+        MemorySegment bs = b.segment();
+        long ra = Rows.byteOffset(a, i);
+        long rb = Rows.byteOffset(b, k);
+        FloatVector aa = FloatVector.zero(S);
+        FloatVector bb = aa;
+        FloatVector ab = aa;
+        int j = 0;
+        for (int end = n - L; j <= end; j += L) {
+            long o = (long) j * Float.BYTES;
+            FloatVector x = FloatVector.fromMemorySegment(S, as, ra + o, NATIVE);
+            FloatVector y = FloatVector.fromMemorySegment(S, bs, rb + o, NATIVE);
+            aa = x.fma(x, aa);
+            bb = y.fma(y, bb);
+            ab = x.fma(y, ab);
+        }
+        if (j < n) {
+            VectorMask<Float> m = S.indexInRange(j, n);
+            long o = (long) j * Float.BYTES;
+            FloatVector x = FloatVector.fromMemorySegment(S, as, ra + o, NATIVE, m);
+            FloatVector y = FloatVector.fromMemorySegment(S, bs, rb + o, NATIVE, m);
+            aa = x.fma(x, aa);
+            bb = y.fma(y, bb);
+            ab = x.fma(y, ab);
+        }
+        into[0] = aa.reduceLanes(VectorOperators.ADD);
+        into[1] = bb.reduceLanes(VectorOperators.ADD);
+        into[2] = ab.reduceLanes(VectorOperators.ADD);
     }
 
     @Override
@@ -90,36 +133,108 @@ public final class VectorPoincareKernels extends RowwisePoincareKernels {
             VectorShape.forBitSize(D.length() * Float.SIZE));
 
     /**
-     * The closed form of REFERENCE.md §3 in double lanes (float Gram entries widened, the distance narrowed back):
-     * artanh in double as the stability rule asks, without a scalar log per element.
+     * The closed form of REFERENCE.md §3, d = log((den + s)/(den - s))/√c with s = √c·||num|| (that is
+     * 2·artanh(s/den)/√c), rearranged so that the one cancellation near the boundary, den - s, is taken in double
+     * without a square root: (den + s)/(den - s) = (den + s)²/(den² - c·num²). The Gram entry is widened and a, b,
+     * num², den and den² - c·num² are computed in double lanes (num² cancels for nearby points, den² - c·num² near
+     * the boundary); then the well-conditioned rest, s, (den + s)² and the quotient, whose float rounding moves
+     * the logarithm by about 1e-7 in absolute terms, and the logarithm itself run in float lanes of the same count.
+     * The artanh clamp is s ≤ (1 - 1e-5)·den, the same bound on den² - c·num² from below.
      */
     @Override
     protected void gramRowToDistances(float c, Tensor out, int i, double xScale, double x2, double[] yScale,
             double[] y2) {
-        double cd = c;
-        double sqrtC = Math.sqrt(cd);
         MemorySegment os = out.segment();
         long row = Rows.byteOffset(out, i);
         int m = y2.length;
-        DoubleVector one = DoubleVector.broadcast(D, 1);
-        DoubleVector x2v = DoubleVector.broadcast(D, x2);
-        DoubleVector b = DoubleVector.broadcast(D, 1 - cd * x2);
-        for (int j = 0; j < m; j += D.length()) {
+        int step = D.length();
+        double cd = c;
+        float invSqrtC = (float) (1 / Math.sqrt(cd));
+        int j = 0;
+        // Whole vectors unmasked, the tail masked.
+        for (int end = m - step; j <= end; j += step) {
+            long o = row + (long) j * Float.BYTES;
+            DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(HALF, os, o, NATIVE)
+                    .convertShape(VectorOperators.F2D, D, 0);
+            g = g.mul(DoubleVector.fromArray(D, yScale, j)).mul(xScale);
+            closedForm(g, DoubleVector.fromArray(D, y2, j), cd, x2, invSqrtC).intoMemorySegment(os, o, NATIVE);
+        }
+        if (j < m) {
             VectorMask<Double> md = D.indexInRange(j, m);
             VectorMask<Float> mf = HALF.indexInRange(j, m);
             long o = row + (long) j * Float.BYTES;
             DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(HALF, os, o, NATIVE, mf)
                     .convertShape(VectorOperators.F2D, D, 0);
             g = g.mul(DoubleVector.fromArray(D, yScale, j, md)).mul(xScale);
-            DoubleVector yy = DoubleVector.fromArray(D, y2, j, md);
-            DoubleVector twoCg = g.mul(2 * cd);
-            DoubleVector a = yy.mul(cd).sub(twoCg).add(one);
-            DoubleVector num2 = a.mul(a).mul(x2v).add(b.mul(b).mul(yy)).sub(a.mul(b).mul(g).mul(2))
-                    .max(PoincareKernels.MIN_NORM * PoincareKernels.MIN_NORM);
-            DoubleVector den = yy.mul(x2v).mul(cd * cd).sub(twoCg).add(one).max(PoincareKernels.MIN_NORM);
-            DoubleVector z = num2.sqrt().div(den).mul(sqrtC).min(PoincareKernels.ARTANH_LIMIT);
-            DoubleVector d = one.add(z).div(one.sub(z)).lanewise(VectorOperators.LOG).mul(1 / sqrtC);
-            ((FloatVector) d.convertShape(VectorOperators.D2F, HALF, 0)).intoMemorySegment(os, o, NATIVE, mf);
+            closedForm(g, DoubleVector.fromArray(D, y2, j, md), cd, x2, invSqrtC).intoMemorySegment(os, o, NATIVE,
+                    mf);
+        }
+    }
+
+    /**
+     * The closed form for one row x (||x'||² = x2) against lanes of Gram entries g and squared norms yy; static,
+     * with scalars in, so that it inlines into the loop with its broadcasts hoisted.
+     */
+    private static FloatVector closedForm(DoubleVector g, DoubleVector yy, double c, double x2, float invSqrtC) {
+        double limit = PoincareKernels.ARTANH_LIMIT;
+        double b = 1 - c * x2;
+        DoubleVector oneMinusTwoCg = g.mul(-2 * c).add(1);
+        DoubleVector a = yy.mul(c).add(oneMinusTwoCg);
+        DoubleVector num2 = a.mul(a).mul(x2).add(yy.mul(b * b)).sub(a.mul(g).mul(2 * b))
+                .max(PoincareKernels.MIN_NORM * PoincareKernels.MIN_NORM);
+        DoubleVector den = yy.mul(x2 * c * c).add(oneMinusTwoCg).max(PoincareKernels.MIN_NORM);
+        DoubleVector den2 = den.mul(den);
+        DoubleVector cNum2 = num2.mul(c);
+        DoubleVector q = den2.sub(cNum2).max(den2.mul(1 - limit * limit));
+        FloatVector denF = (FloatVector) den.convertShape(VectorOperators.D2F, HALF, 0);
+        FloatVector sF = ((FloatVector) cNum2.convertShape(VectorOperators.D2F, HALF, 0)).sqrt()
+                .min(denF.mul((float) limit));
+        FloatVector p = denF.add(sF);
+        return p.mul(p).div((FloatVector) q.convertShape(VectorOperators.D2F, HALF, 0))
+                .lanewise(VectorOperators.LOG).mul(invSqrtC);
+    }
+
+    /**
+     * Rows of x per block of the fused all-pairs distance: the block's [rows, m] Gram rows (m = 4096: 768 KiB) are
+     * still in L2 when the elementwise step reads them back, instead of a second pass over the whole matrix in DRAM.
+     * A multiple of the micro-kernel's 6 rows.
+     */
+    static final int GRAM_BLOCK_ROWS = 48;
+
+    /**
+     * The Gram matrix by the vector backend's tuned GEMM ({@code matmul} with yᵀ packed once into its panels, not
+     * the dot-product kernel of {@code matmulTransposedB}), one block of rows per task, each block's product
+     * computed on its own thread and followed at once by the elementwise step on the same thread.
+     */
+    @Override
+    protected void gramThenRows(Tensor x, Tensor y, Tensor out, IntConsumer rowStep) {
+        int n = x.rows();
+        int m = y.rows();
+        int dim = x.cols();
+        if (n == 0 || m == 0) {
+            return;
+        }
+        try (Arena arena = Arena.ofShared()) {
+            Tensor yT = Tensor.allocate(arena, dim, m);
+            MemorySegment ys = y.segment();
+            MemorySegment ts = yT.segment();
+            for (int j = 0; j < m; j++) {
+                long row = y.offset() + (long) j * y.leadingDim();
+                for (int k = 0; k < dim; k++) {
+                    ts.setAtIndex(F, (long) k * m + j, ys.getAtIndex(F, row + k));
+                }
+            }
+            // Packed once; each block's product then runs inline on the thread that owns the block.
+            PreparedMatrix gram = single.prepare(yT);
+            int blocks = Math.ceilDiv(n, GRAM_BLOCK_ROWS);
+            Tasks.forElements(pool, (long) n * m, x, y, out).forEach(blocks, blk -> {
+                int from = blk * GRAM_BLOCK_ROWS;
+                int to = Math.min(n, from + GRAM_BLOCK_ROWS);
+                gram.multiply(x.slice(0, from, to), out.slice(0, from, to));
+                for (int i = from; i < to; i++) {
+                    rowStep.accept(i);
+                }
+            });
         }
     }
 
