@@ -149,7 +149,7 @@ public final class MpoModel implements AutoCloseable {
                     + " projections of a " + cfg.layers() + "-layer model");
         }
         List<MpoFile.Matrix> matrices = new ArrayList<>();
-        for (Map.Entry<String, Tensor> e : plainTensors(weights).entrySet()) {
+        for (Map.Entry<String, Tensor> e : weights.tensorsButProjections().entrySet()) {
             matrices.add(whole(e.getKey(), e.getValue()));
         }
         for (String name : projectionNames(cfg.layers())) {
@@ -260,33 +260,6 @@ public final class MpoModel implements AutoCloseable {
             case INTERMEDIATE -> new int[] {h, cfg.intermediateSize()};
             case OUTPUT -> new int[] {cfg.intermediateSize(), h};
         };
-    }
-
-    /** Every tensor of {@code w} but the projection matrices, by name, in file order. */
-    private static Map<String, Tensor> plainTensors(BertWeights w) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        out.put("embeddings.word", w.wordEmbeddings());
-        out.put("embeddings.position", w.positionEmbeddings());
-        if (w.tokenTypeEmbeddings() != null) {
-            out.put("embeddings.token_type", w.tokenTypeEmbeddings());
-        }
-        out.put("embeddings.norm.gamma", w.embeddingNormGamma());
-        out.put("embeddings.norm.beta", w.embeddingNormBeta());
-        for (int i = 0; i < w.layers().size(); i++) {
-            BertWeights.Layer l = w.layers().get(i);
-            String p = "layers." + i + ".";
-            out.put(p + "attention.query.bias", l.query().bias());
-            out.put(p + "attention.key.bias", l.key().bias());
-            out.put(p + "attention.value.bias", l.value().bias());
-            out.put(p + "attention.output.bias", l.attentionOutput().bias());
-            out.put(p + "attention.norm.gamma", l.attentionNormGamma());
-            out.put(p + "attention.norm.beta", l.attentionNormBeta());
-            out.put(p + "intermediate.bias", l.intermediate().bias());
-            out.put(p + "output.bias", l.output().bias());
-            out.put(p + "output.norm.gamma", l.outputNormGamma());
-            out.put(p + "output.norm.beta", l.outputNormBeta());
-        }
-        return out;
     }
 
     /** The model's fp32 tensors; each projection matrix is a zero placeholder (see the class comment). */

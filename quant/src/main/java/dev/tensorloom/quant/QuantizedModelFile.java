@@ -20,7 +20,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32;
@@ -108,7 +107,7 @@ public final class QuantizedModelFile {
                 .put(tokenizerJson);
         writeWithCrc(out, header);
 
-        for (Map.Entry<String, Tensor> e : fp32Tensors(weights).entrySet()) {
+        for (Map.Entry<String, Tensor> e : weights.tensorsButProjections().entrySet()) {
             writeFp32(out, e.getKey(), e.getValue());
         }
         for (int layer = 0; layer < cfg.layers(); layer++) {
@@ -126,29 +125,6 @@ public final class QuantizedModelFile {
                 }
             }
         }
-    }
-
-    /** Every fp32 tensor of the model but the projection matrices, by record name, in file order. */
-    private static Map<String, Tensor> fp32Tensors(BertWeights w) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        out.put("embeddings.word", w.wordEmbeddings());
-        out.put("embeddings.position", w.positionEmbeddings());
-        if (w.tokenTypeEmbeddings() != null) {
-            out.put("embeddings.token_type", w.tokenTypeEmbeddings());
-        }
-        out.put("embeddings.norm.gamma", w.embeddingNormGamma());
-        out.put("embeddings.norm.beta", w.embeddingNormBeta());
-        for (int layer = 0; layer < w.layers().size(); layer++) {
-            BertWeights.Layer l = w.layers().get(layer);
-            for (Component c : Component.values()) {
-                out.put(prefix(layer, c) + ".bias", c.of(l).bias());
-            }
-            out.put("layers." + layer + ".attention.norm.gamma", l.attentionNormGamma());
-            out.put("layers." + layer + ".attention.norm.beta", l.attentionNormBeta());
-            out.put("layers." + layer + ".output.norm.gamma", l.outputNormGamma());
-            out.put("layers." + layer + ".output.norm.beta", l.outputNormBeta());
-        }
-        return out;
     }
 
     /** layers.i.attention.query, ..., layers.i.intermediate, layers.i.output. */

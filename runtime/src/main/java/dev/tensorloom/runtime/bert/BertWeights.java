@@ -2,7 +2,9 @@ package dev.tensorloom.runtime.bert;
 
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Every parameter of a BERT encoder, in off-heap tensors: the projection matrices in
@@ -59,6 +61,37 @@ public record BertWeights(BertConfig config, Arena arena, Arena projectionArena,
         if (holdsProjections()) {
             projectionArena.close();
         }
+    }
+
+    /**
+     * Every tensor but the projection matrices (embedding tables, biases, LayerNorm parameters) under the names
+     * the model files use for them ({@code embeddings.word}, {@code layers.3.attention.query.bias}, ...): what a
+     * compressed model file stores as it is beside its compressed matrices.
+     */
+    public Map<String, Tensor> tensorsButProjections() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        out.put("embeddings.word", wordEmbeddings);
+        out.put("embeddings.position", positionEmbeddings);
+        if (tokenTypeEmbeddings != null) {
+            out.put("embeddings.token_type", tokenTypeEmbeddings);
+        }
+        out.put("embeddings.norm.gamma", embeddingNormGamma);
+        out.put("embeddings.norm.beta", embeddingNormBeta);
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            String p = "layers." + i + ".";
+            out.put(p + "attention.query.bias", l.query().bias());
+            out.put(p + "attention.key.bias", l.key().bias());
+            out.put(p + "attention.value.bias", l.value().bias());
+            out.put(p + "attention.output.bias", l.attentionOutput().bias());
+            out.put(p + "attention.norm.gamma", l.attentionNormGamma());
+            out.put(p + "attention.norm.beta", l.attentionNormBeta());
+            out.put(p + "intermediate.bias", l.intermediate().bias());
+            out.put(p + "output.bias", l.output().bias());
+            out.put(p + "output.norm.gamma", l.outputNormGamma());
+            out.put(p + "output.norm.beta", l.outputNormBeta());
+        }
+        return out;
     }
 
     /** Bytes of fp32 parameters held now: all of them, less the projection matrices once released. */
