@@ -5,7 +5,6 @@ import dev.tensorloom.hyperbolic.Curvature;
 import dev.tensorloom.hyperbolic.PoincareKernels;
 import dev.tensorloom.hyperbolic.hierarchy.HierarchyEmbedding.Space;
 import dev.tensorloom.runtime.tensor.Tensor;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
@@ -96,7 +95,7 @@ abstract sealed class Geometry {
                         double d = at(x, i, k) - at(y, j, k);
                         s += d * d;
                     }
-                    put(out, i, j, (float) s, out.leadingDim());
+                    put(out, i, j, (float) s);
                 }
             }
         }
@@ -106,9 +105,7 @@ abstract sealed class Geometry {
         return t.segment().getAtIndex(F, t.offset() + (long) row * t.leadingDim() + col);
     }
 
-    /** Writes t[row, col] of a tensor whose rows are ld apart (1 for a vector, read as a column). */
-    static void put(Tensor t, int row, int col, float value, int ld) {
-        MemorySegment s = t.segment();
-        s.setAtIndex(F, t.offset() + (long) row * ld + col, value);
+    static void put(Tensor t, int row, int col, float value) {
+        t.segment().setAtIndex(F, t.offset() + (long) row * t.leadingDim() + col, value);
     }
 }
