@@ -537,7 +537,7 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
         Shapes.matmulTransposedB(x, y, out);
         double[][] xs = squaredNorms(b, x);
         double[][] ys = squaredNorms(b, y);
-        gramThenRows(x, y, out, i -> gramRowToDistances(c, out, i, xs[0][i], xs[1][i], ys[0], ys[1]));
+        gramThenRows(x, y, out, gramToDistances(c, out, xs[0], xs[1], ys[0], ys[1]));
     }
 
     /**
@@ -550,17 +550,20 @@ public abstract class RowwisePoincareKernels implements PoincareKernels {
     }
 
     /**
-     * The elementwise step of all-pairs distance for row i: out[i,j] holds ⟨x_i, y_j⟩ of the unprojected
-     * points and becomes d(x_i', y_j') by the closed form, with x' = xScale·x, y_j' = yScale[j]·y_j and the
-     * projected squared norms x2, y2[j]. A backend may override it with SIMD lanes; it must compute in double.
+     * The elementwise step of all-pairs distance, made once per call: the step it returns turns row i of out,
+     * which holds ⟨x_i, y_j⟩ of the unprojected points, into d(x_i', y_j'), with x_i' = xScale[i]·x_i,
+     * y_j' = yScale[j]·y_j and the projected squared norms x2, y2. This one evaluates the closed form in double,
+     * entry by entry; a backend may override it with SIMD lanes.
      */
-    protected void gramRowToDistances(float c, Tensor out, int i, double xScale, double x2, double[] yScale,
+    protected IntConsumer gramToDistances(float c, Tensor out, double[] xScale, double[] x2, double[] yScale,
             double[] y2) {
         Ball32 b = new Ball32(c);
-        for (int j = 0; j < y2.length; j++) {
-            double g = get(out, i, j) * xScale * yScale[j];
-            set(out, i, j, (float) b.distanceValue(g, x2, y2[j]));
-        }
+        return i -> {
+            for (int j = 0; j < y2.length; j++) {
+                double g = get(out, i, j) * xScale[i] * yScale[j];
+                set(out, i, j, (float) b.distanceValue(g, x2[i], y2[j]));
+            }
+        };
     }
 
     @Override

@@ -17,12 +17,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.function.IntConsumer;
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The float32 Poincaré ball on the Vector API: the row dot products and linear combinations in SIMD lanes of
@@ -127,71 +124,68 @@ public final class VectorPoincareKernels extends RowwisePoincareKernels {
         }
     }
 
-    /** Double lanes, and floats of the same lane count, for the closed form's elementwise step. */
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Float> HALF = VectorSpecies.of(float.class,
-            VectorShape.forBitSize(D.length() * Float.SIZE));
-
     /**
-     * The closed form of REFERENCE.md §3, d = log((den + s)/(den - s))/√c with s = √c·||num|| (that is
-     * 2·artanh(s/den)/√c), rearranged so that the one cancellation near the boundary, den - s, is taken in double
-     * without a square root: (den + s)/(den - s) = (den + s)²/(den² - c·num²). The Gram entry is widened and a, b,
-     * num², den and den² - c·num² are computed in double lanes (num² cancels for nearby points, den² - c·num² near
-     * the boundary); then the well-conditioned rest, s, (den + s)² and the quotient, whose float rounding moves
-     * the logarithm by about 1e-7 in absolute terms, and the logarithm itself run in float lanes of the same count.
-     * The artanh clamp is s ≤ (1 - 1e-5)·den, the same bound on den² - c·num² from below.
+     * The distance in its arcosh form, in float lanes: with δ = ||x' - y'||² = x2 + y2 - 2⟨x', y'⟩ and
+     * t = 2c·δ/((1 - c·x2)(1 - c·y2)),
+     * <pre>
+     *   d = arcosh(1 + t)/√c = log1p(t + √(t·(t + 2)))/√c,
+     * </pre>
+     * capped at REFERENCE.md §3's artanh clamp, 2·artanh(1 - 1e-5)/√c (the closed form's d is monotone in its
+     * artanh argument, so capping d is clamping that argument). The two forms are equal; this one has a single
+     * cancellation, δ for nearby points, which the closed form has too (in num²) and which the Gram entry, a float
+     * sum, bounds in either: about ε·(x2 + y2). The other one, den² - c·num² near the boundary, is gone: 1 - c·x2
+     * is taken once per point in double, and with the projection's radius (1 - 4e-3)/√c it is at least 8e-3, so t
+     * stays below about 1e5 and every lane op is well conditioned. Per entry: four loads, seven float ops, a square
+     * root and a log1p, in lanes twice as wide as double ones.
      */
     @Override
-    protected void gramRowToDistances(float c, Tensor out, int i, double xScale, double x2, double[] yScale,
+    protected IntConsumer gramToDistances(float c, Tensor out, double[] xScale, double[] x2, double[] yScale,
             double[] y2) {
+        int m = y2.length;
+        double cd = c;
+        float[] ys = new float[m];
+        float[] yy = new float[m];
+        float[] ky = new float[m];
+        for (int j = 0; j < m; j++) {
+            ys[j] = (float) yScale[j];
+            yy[j] = (float) y2[j];
+            ky[j] = (float) (2 * cd / (1 - cd * y2[j]));
+        }
+        double limit = PoincareKernels.ARTANH_LIMIT;
+        float cap = (float) Math.log((1 + limit) / (1 - limit));
+        float invSqrtC = (float) (1 / Math.sqrt(cd));
+        return i -> arcoshRow(out, i, (float) (-2 * xScale[i]), (float) x2[i], (float) (1 / (1 - cd * x2[i])), ys,
+                yy, ky, cap, invSqrtC);
+    }
+
+    /** One row of {@link #gramToDistances}: whole vectors unmasked, the tail masked. */
+    private static void arcoshRow(Tensor out, int i, float minusTwoXs, float x2, float kx, float[] ys, float[] yy,
+            float[] ky, float cap, float invSqrtC) {
         MemorySegment os = out.segment();
         long row = Rows.byteOffset(out, i);
-        int m = y2.length;
-        int step = D.length();
-        double cd = c;
-        float invSqrtC = (float) (1 / Math.sqrt(cd));
+        int m = ys.length;
         int j = 0;
-        // Whole vectors unmasked, the tail masked.
-        for (int end = m - step; j <= end; j += step) {
+        for (int end = m - L; j <= end; j += L) {
             long o = row + (long) j * Float.BYTES;
-            DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(HALF, os, o, NATIVE)
-                    .convertShape(VectorOperators.F2D, D, 0);
-            g = g.mul(DoubleVector.fromArray(D, yScale, j)).mul(xScale);
-            closedForm(g, DoubleVector.fromArray(D, y2, j), cd, x2, invSqrtC).intoMemorySegment(os, o, NATIVE);
+            FloatVector g = FloatVector.fromMemorySegment(S, os, o, NATIVE);
+            arcosh(g, FloatVector.fromArray(S, ys, j), FloatVector.fromArray(S, yy, j), FloatVector.fromArray(S, ky, j),
+                    minusTwoXs, x2, kx, cap, invSqrtC).intoMemorySegment(os, o, NATIVE);
         }
         if (j < m) {
-            VectorMask<Double> md = D.indexInRange(j, m);
-            VectorMask<Float> mf = HALF.indexInRange(j, m);
+            VectorMask<Float> k = S.indexInRange(j, m);
             long o = row + (long) j * Float.BYTES;
-            DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(HALF, os, o, NATIVE, mf)
-                    .convertShape(VectorOperators.F2D, D, 0);
-            g = g.mul(DoubleVector.fromArray(D, yScale, j, md)).mul(xScale);
-            closedForm(g, DoubleVector.fromArray(D, y2, j, md), cd, x2, invSqrtC).intoMemorySegment(os, o, NATIVE,
-                    mf);
+            FloatVector g = FloatVector.fromMemorySegment(S, os, o, NATIVE, k);
+            arcosh(g, FloatVector.fromArray(S, ys, j, k), FloatVector.fromArray(S, yy, j, k),
+                    FloatVector.fromArray(S, ky, j, k), minusTwoXs, x2, kx, cap, invSqrtC)
+                    .intoMemorySegment(os, o, NATIVE, k);
         }
     }
 
-    /**
-     * The closed form for one row x (||x'||² = x2) against lanes of Gram entries g and squared norms yy; static,
-     * with scalars in, so that it inlines into the loop with its broadcasts hoisted.
-     */
-    private static FloatVector closedForm(DoubleVector g, DoubleVector yy, double c, double x2, float invSqrtC) {
-        double limit = PoincareKernels.ARTANH_LIMIT;
-        double b = 1 - c * x2;
-        DoubleVector oneMinusTwoCg = g.mul(-2 * c).add(1);
-        DoubleVector a = yy.mul(c).add(oneMinusTwoCg);
-        DoubleVector num2 = a.mul(a).mul(x2).add(yy.mul(b * b)).sub(a.mul(g).mul(2 * b))
-                .max(PoincareKernels.MIN_NORM * PoincareKernels.MIN_NORM);
-        DoubleVector den = yy.mul(x2 * c * c).add(oneMinusTwoCg).max(PoincareKernels.MIN_NORM);
-        DoubleVector den2 = den.mul(den);
-        DoubleVector cNum2 = num2.mul(c);
-        DoubleVector q = den2.sub(cNum2).max(den2.mul(1 - limit * limit));
-        FloatVector denF = (FloatVector) den.convertShape(VectorOperators.D2F, HALF, 0);
-        FloatVector sF = ((FloatVector) cNum2.convertShape(VectorOperators.D2F, HALF, 0)).sqrt()
-                .min(denF.mul((float) limit));
-        FloatVector p = denF.add(sF);
-        return p.mul(p).div((FloatVector) q.convertShape(VectorOperators.D2F, HALF, 0))
-                .lanewise(VectorOperators.LOG).mul(invSqrtC);
+    private static FloatVector arcosh(FloatVector g, FloatVector ys, FloatVector yy, FloatVector ky, float minusTwoXs,
+            float x2, float kx, float cap, float invSqrtC) {
+        FloatVector delta = g.mul(ys).fma(FloatVector.broadcast(S, minusTwoXs), yy.add(x2)).max(0f);
+        FloatVector t = delta.mul(ky).mul(kx);
+        return t.add(2f).mul(t).sqrt().add(t).lanewise(VectorOperators.LOG1P).min(cap).mul(invSqrtC);
     }
 
     /**
