@@ -8,7 +8,8 @@
 # GemmBenchmark's setup, which also checks one OpenBLAS product against ours.
 #
 #   bench/gemm-peers.sh OUT_DIR [JMH ARGS]   about 10 minutes; JMH ARGS such as -wi 1 -i 1 shorten it
-#   GEMM_SIZES=1024 bench/gemm-peers.sh ...  other sizes (JMH adds a second -p size to the first, not replaces)
+#   GEMM_SIZES=1024 GEMM_THREADS=1 bench/gemm-peers.sh ...   other sizes or thread counts (a -p size among the JMH
+#                                            ARGS would add to the sizes, not replace them)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT=${1:?usage: bench/gemm-peers.sh OUT_DIR [JMH ARGS]}
@@ -22,7 +23,8 @@ echo "$flags" >> "$OUT/machine.txt"
 run() { # run NAME LANES CORE JMH_ARGS...: one JMH run, its CSV in OUT/NAME.csv; fails unless LANES and CORE took
   local name=$1 lanes=$2 core=$3
   shift 3
-  "$ROOT/tensorloom" jmh 'jmh\.GemmBenchmark\.(vector|openblas)$' -p size="${GEMM_SIZES:-1024,2048,4096}" -p threads=2 "$@" \
+  "$ROOT/tensorloom" jmh 'jmh\.GemmBenchmark\.(vector|openblas)$' -p size="${GEMM_SIZES:-1024,2048,4096}" \
+    -p threads="${GEMM_THREADS:-2}" "$@" \
     -rf csv -rff "$OUT/$name.csv" > "$OUT/$name.log" 2>&1 || { tail -20 "$OUT/$name.log" >&2; exit 1; }
   grep -o -E '(vector: species|openblas: core) [^;]*' "$OUT/$name.log" | sort -u | sed "s/^/$name: /"
   grep -q "vector: species Species\[float, $lanes," "$OUT/$name.log" \

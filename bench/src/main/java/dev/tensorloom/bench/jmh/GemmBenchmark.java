@@ -80,21 +80,16 @@ public class GemmBenchmark {
         }
     }
 
-    /** The same operands for OpenBLAS, which runs on {@code threads} threads of its own. */
+    /** The vector backend's operands, for OpenBLAS, which runs on {@code threads} threads of its own. */
     @State(Scope.Benchmark)
-    public static class OpenBlasOperands extends Operands {
-        @Param({"384", "1024", "2048", "4096"})
-        public int size;
+    public static class OpenBlasOperands extends VectorOperands {
 
-        @Param({"2"})
-        public int threads;
-
-        @Setup
+        /** JMH calls the superclass's {@code @Setup}, which dispatches here. */
+        @Override
         public void setUp() {
-            allocate(size, BackendProvider.byName("vector", Parallelism.of(threads)).kernels());
+            super.setUp();
             OpenBlas.useThreads(threads);
-            System.out.println("openblas: core " + OpenBlas.coreName() + ", " + threads + " threads; vector species "
-                    + Simd.S);
+            System.out.println("openblas: core " + OpenBlas.coreName() + ", " + threads + " threads");
             OpenBlas.sgemm(a, b, c);
             float[] ours = product(kernels, a, b);
             float[] bound = product(kernels, abs(a), abs(b));
