@@ -3,7 +3,9 @@ package dev.tensorloom.bench.jmh;
 import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.Parallelism;
+import dev.tensorloom.runtime.kernel.vector.Simd;
 import dev.tensorloom.runtime.tensor.Tensor;
+import dev.tensorloom.testkit.FloatAssertions;
 import java.lang.foreign.Arena;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -27,6 +29,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code gflop} counter adds 2n³/10⁹ per call, so JMH reports it directly in GFLOP/s next to the calls
  * per second. The vector backend runs on {@code threads} kernel threads; the scalar oracle is single
  * threaded and only measured at the two small sizes, as it needs seconds per call beyond them.
+ *
+ * <p>{@code openblas} is the peer: OpenBLAS's cblas_sgemm on the same operands, sizes and thread count, in the
+ * same run. Its setup checks one OpenBLAS product against the vector backend's, so a wrong call fails the run
+ * instead of timing something else. bench/gemm-peers.sh runs both with AVX-512 and with AVX2 only.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -70,6 +76,38 @@ public class GemmBenchmark {
         @Setup
         public void setUp() {
             allocate(size, BackendProvider.byName("vector", Parallelism.of(threads)).kernels());
+            System.out.println("vector: species " + Simd.S + ", " + threads + " threads");
+        }
+    }
+
+    /** The vector backend's operands, for OpenBLAS, which runs on {@code threads} threads of its own. */
+    @State(Scope.Benchmark)
+    public static class OpenBlasOperands extends VectorOperands {
+
+        /** JMH calls the superclass's {@code @Setup}, which dispatches here. */
+        @Override
+        public void setUp() {
+            super.setUp();
+            OpenBlas.useThreads(threads);
+            System.out.println("openblas: core " + OpenBlas.coreName() + ", " + threads + " threads");
+            OpenBlas.sgemm(a, b, c);
+            float[] ours = product(kernels, a, b);
+            float[] bound = product(kernels, abs(a), abs(b));
+            FloatAssertions.assertProductClose(ours, c.toArray(), bound, size);
+        }
+
+        private float[] product(Kernels kernels, Tensor x, Tensor y) {
+            Tensor z = Tensor.allocate(arena, x.rows(), y.cols());
+            kernels.matmul(x, y, z);
+            return z.toArray();
+        }
+
+        private Tensor abs(Tensor x) {
+            float[] values = x.toArray();
+            for (int i = 0; i < values.length; i++) {
+                values[i] = Math.abs(values[i]);
+            }
+            return Tensor.of(arena, values, x.rows(), x.cols());
         }
     }
 
@@ -103,6 +141,13 @@ public class GemmBenchmark {
     @Benchmark
     public Tensor vector(VectorOperands o, Flops flops) {
         o.kernels.matmul(o.a, o.b, o.c);
+        flops.count(o.c, o.a);
+        return o.c;
+    }
+
+    @Benchmark
+    public Tensor openblas(OpenBlasOperands o, Flops flops) {
+        OpenBlas.sgemm(o.a, o.b, o.c);
         flops.count(o.c, o.a);
         return o.c;
     }
