@@ -92,8 +92,8 @@ final class QuantGemm {
         int kcMax = Math.min(DEPTH, k);
         int stride = Math.ceilDiv(kcMax, L) * L;
         int blockRows = Math.min(m, Math.max(PanelGemm.TILE_ROWS, MAX_A_FLOATS / k));
-        // Only the last block of rows can be cut inside a unit (blocks are whole units): the scratch of the
-        // channel-at-a-time path is made only when some block takes it.
+        // Only the last depth block can end inside a unit (DEPTH is whole units): the scratch of the
+        // channel-at-a-time path is made only when some block takes that path.
         boolean anyGeneric = units == null || k % (128 / units.planeWidth(0)) != 0;
         for (int i0 = 0; i0 < m; i0 += blockRows) {
             int rows = Math.min(blockRows, m - i0);
@@ -154,10 +154,10 @@ final class QuantGemm {
 
     /**
      * Row r (r &lt; rows) of dst, from dst[d0] with rows dstStride apart, = column r of the L×L block whose rows
-     * are src[s0 + i·srcStride ..]. log2 L rounds of out[2i] = LOW(in[i], in[i + L/2]), out[2i + 1] = HIGH(..):
-     * after the first, lane t of out[i] holds in[t mod 2 · L/2 + i/2][..], and the rounds compose to the
-     * transpose. Between rounds the vectors pass through {@code rounds} (two L×L halves, in L1): kept in locals
-     * across a loop they would not fit the register file anyway.
+     * are src[s0 + i·srcStride ..]. Each round sets out[2i] to the interleaved first halves of in[i] and
+     * in[i + L/2] (LOW) and out[2i + 1] to their interleaved second halves (HIGH); log2 L rounds of this perfect
+     * shuffle are the transpose. Between rounds the vectors pass through {@code rounds} (two L×L halves, in L1);
+     * {@link #transpose16} keeps them in registers.
      */
     private static void transpose(float[] src, int s0, int srcStride, float[] dst, int d0, int dstStride, int rows,
             float[] rounds) {
