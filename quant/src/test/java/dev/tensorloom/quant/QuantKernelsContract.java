@@ -18,9 +18,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The contract of {@link QuantKernels}, written once and run against every backend (one subclass each): GEMM
- * and GEMV over every group format, on sizes awkward for 4-, 8- and 16-lane vectors, 4-row blocks and 8-channel
- * panels (m of 1, 5 and 17; n of 1 and 13; per-channel k of 1, 37 and 131, primes; grouped k of one and three
- * groups), with a and c strided views whose margins must stay untouched; operands are placed where the backend
+ * and GEMV over every group format, on sizes awkward for 4-, 8- and 16-lane vectors, the dense micro-kernel's
+ * 6-row tiles and 8- to 32-column panels, and the vector GEMM's 512-row decode blocks (m of 1, 5 and 17; n of 1, 13
+ * and 40; per-channel k of 1, 37, 131 and 613, primes; grouped k of one and three groups, and 512 + one group),
+ * with a and c strided views whose margins must stay untouched; operands are placed where the backend
  * computes ({@code toDevice}, results back by {@code toHost}; nothing moves on the host backends). The
  * implementation under test must match the float64 oracle within {@link FloatAssertions}' product bound over
  * Σ|a||ŵ| (float32 sums of k products), and the oracle must match a float64 product with the dequantized weights
@@ -51,7 +52,9 @@ abstract class QuantKernelsContract {
     }
 
     private static int[] ks(GroupFormat f) {
-        return f.groupSize() == GroupFormat.PER_CHANNEL ? new int[] {1, 37, 131} : new int[] {f.groupSize(), 3 * f.groupSize()};
+        // 613 and 512 + g span two of the vector GEMM's 512-row decode blocks, the second one partial.
+        return f.groupSize() == GroupFormat.PER_CHANNEL ? new int[] {1, 37, 131, 613}
+                : new int[] {f.groupSize(), 3 * f.groupSize(), 512 + f.groupSize()};
     }
 
     @Test
@@ -178,7 +181,7 @@ abstract class QuantKernelsContract {
     @org.junit.jupiter.params.provider.EnumSource(GgmlType.class)
     void ggmlBlocksMultiplyAsTheOracleAndTheDequantizedProduct(GgmlType type) {
         Random random = new Random(type.ordinal() + 100);
-        int[] ks = type.blockSize() == 32 ? new int[] {32, 96, 512} : new int[] {256, 768};
+        int[] ks = type.blockSize() == 32 ? new int[] {32, 96, 512, 544} : new int[] {256, 768};
         for (int k : ks) {
             for (int n : new int[] {1, 13}) {
                 GgmlWeights b = randomBlocks(random, type, k, n);

@@ -40,14 +40,17 @@ final class GgmlRows {
         return (FloatVector) v.convert(VectorOperators.I2F, 0);
     }
 
-    /** Channel j's k weights into out[at ..] (k is whole blocks, so a multiple of L: no tail). */
-    static void dequantize(GgmlWeights b, int j, float[] out, int at) {
+    /**
+     * Channel j's weights [from, to) into out[at ..]; from and to are block boundaries (k is whole blocks, so a
+     * multiple of L: no tail).
+     */
+    static void dequantize(GgmlWeights b, int j, int from, int to, float[] out, int at) {
         byte[] data = b.data();
         GgmlType type = b.type();
-        int blocks = b.rows() / type.blockSize();
-        int o = j * b.rowBytes();
-        for (int i = 0; i < blocks; i++, o += type.blockBytes()) {
-            int y = at + i * type.blockSize();
+        int size = type.blockSize();
+        int o = j * b.rowBytes() + from / size * type.blockBytes();
+        for (int i = from / size; i < to / size; i++, o += type.blockBytes()) {
+            int y = at + i * size - from;
             switch (type) {
                 case Q4_0 -> {
                     float d = GgmlWeights.fp16(data, o);

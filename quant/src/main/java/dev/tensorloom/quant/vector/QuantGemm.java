@@ -5,97 +5,499 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
 import dev.tensorloom.quant.PackedWeights;
 import dev.tensorloom.runtime.kernel.Tasks;
-import dev.tensorloom.runtime.kernel.vector.Rows;
+import dev.tensorloom.runtime.kernel.vector.PanelGemm;
 import dev.tensorloom.runtime.tensor.Tensor;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * c = a·b for a batch of rows: the output channels are taken {@link #PANEL} at a time, dequantized once into a
- * float scratch of PANEL·k (48 KiB at k = 1536: L2-sized, and the only full-precision weights that ever exist),
- * and every row of a is multiplied by the panel, four rows by four channels at a time so eight loads feed
- * sixteen accumulators ({@link #fourByFour}). Decoding is paid once per panel, not once per row of a, which is what makes a batch cheaper
- * than that many GEMVs. a is first copied into a heap array padded with zeros to whole vectors (at most
- * {@link #MAX_A_FLOATS} floats at a time; a larger batch is taken a block of rows at a time, decoding again per
- * block). Threads take contiguous ranges of panels, each with its own scratch.
+ * c = a·b for a batch of rows, on the dense GEMM's own register tile: b is decoded, {@value #DEPTH} rows by
+ * {@link PanelGemm#PANEL_WIDTH} columns at a time, into float panels laid out as {@link PanelGemm} reads them,
+ * and {@link PanelGemm#multiply} runs the fp32 micro-kernel over every row of a against them while they sit in
+ * L1/L2. Threads split the columns, so every weight is decoded once per call (once per block of rows when a
+ * is larger than {@value #MAX_A_FLOATS} floats); the decoded panels are the only full-precision weights that
+ * ever exist.
+ *
+ * <p>The codes are stored by output channel and a panel row holds PANEL_WIDTH channels at one input index, so
+ * decoding includes a transpose. With 16 lanes and one bit plane (2, 4 and 8 bits, {@link #unitsPanel16}) the
+ * 16-byte units of 16 channels are transposed as bytes in registers before they are split into codes, and each
+ * run of codes is converted and scaled straight into panel rows with per-lane (per-channel) scales. Otherwise
+ * (3 bits, ggml's blocks, narrower vectors, a last block of k cut inside a unit) each channel is dequantized
+ * along k into a scratch, as the GEMVs read the codes, and every L×L block is transposed into place
+ * ({@link #transpose16}, {@link #transpose}). Measured by JFR at 10×384 times 384×1536, 4-bit g128, one thread
+ * (loaded 2-core Zen 4): the float-scratch route spent about as long decoding and transposing as in the
+ * micro-kernel; the byte transpose about 40% of it. The kernel this replaced multiplied channel-major scratch by
+ * a four-row, four-channel dot-product tile with a reduction per output, and ran the 4-bit encoder at 0.75x the
+ * fp32 one at batch 1 (~10 tokens).
  */
 final class QuantGemm {
 
-    static final int PANEL = 8;
+    /**
+     * Rows of b per decoded block: the dense GEMM's k block, and a multiple of every group size, code unit and
+     * ggml block (32, 64, 128, 256), so a block never starts inside a group.
+     */
+    static final int DEPTH = 512;
+    private static final int W = PanelGemm.PANEL_WIDTH;
     /** The most floats of a copied at once (16 MiB): larger batches are multiplied a block of rows at a time. */
     private static final int MAX_A_FLOATS = 1 << 22;
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /**
+     * Panels decoded before the rows of a are run against them, when a has many rows: 256 columns, so a
+     * {@value #DEPTH}-row block of them (512 KiB) stays in L2 while each tile of a meets all of them.
+     */
+    private static final int MAX_BLOCK_PANELS = Math.max(1, 256 / W);
+    private static final int ROUNDS = Integer.numberOfTrailingZeros(L);
+    /** Lane selections of one transpose round: lane t takes lane t/2 (+ L/2 for HIGH) of x (t even) or y (t odd). */
+    private static final FloatVector LOW = interleave(0);
+    private static final FloatVector HIGH = interleave(L / 2);
+    private static final IntVector LOW_INT = (IntVector) LOW.convert(VectorOperators.F2I, 0);
+    private static final IntVector HIGH_INT = (IntVector) HIGH.convert(VectorOperators.F2I, 0);
 
     private QuantGemm() {
     }
 
-    /** Writes output channel j's k weights into scratch[at ..], and zeros after them up to a multiple of L. */
+    /**
+     * Writes ŵ(p, j) for p in [from, to) into out[at + p - from], then zeros up to the next multiple of L; from
+     * is a multiple of {@link #DEPTH} and to is min(k, from + DEPTH).
+     */
     @FunctionalInterface
     interface ChannelDequantizer {
-        void dequantize(int j, float[] scratch, int at);
+        void dequantize(int j, int from, int to, float[] out, int at);
     }
 
     static void multiply(Tensor a, PackedWeights b, Tensor c, Tasks tasks) {
         CodeDecoder decoder = new CodeDecoder(b);
-        multiply(a, b.rows(), b.cols(), (j, scratch, at) -> dequantize(decoder, b, j, scratch, at), c, tasks);
+        ChannelDequantizer channels = CodeDecoder.wholeUnits(b)
+                ? (j, from, to, out, at) -> dequantizeByUnits(b, j, from, to, out, at)
+                : (j, from, to, out, at) -> dequantize(decoder, b, j, from, to, out, at);
+        multiply(a, b.rows(), b.cols(), channels, L == 16 && CodeDecoder.wholeUnits(b) ? b : null, c, tasks);
     }
 
     /** c = a·b for any b [k, n] whose channels {@code channels} dequantizes. */
     static void multiply(Tensor a, int k, int n, ChannelDequantizer channels, Tensor c, Tasks tasks) {
+        multiply(a, k, n, channels, null, c, tasks);
+    }
+
+    /** The product, with the panels decoded by {@link #unitsPanel16} where {@code units} is not null. */
+    private static void multiply(Tensor a, int k, int n, ChannelDequantizer channels, PackedWeights units, Tensor c,
+            Tasks tasks) {
         int m = a.rows();
         if (m == 0) {
             return;
         }
-        int panels = Math.ceilDiv(n, PANEL);
+        int panels = Math.ceilDiv(n, W);
         int chunks = Math.min(panels, 2 * tasks.threads());
         int perChunk = Math.ceilDiv(panels, chunks);
-        int stride = Math.ceilDiv(k, L) * L;
-        // a's rows, a block at a time, in a heap array padded with zeros to whole vectors: plain array loads.
-        int blockRows = Math.min(m, Math.max(4, MAX_A_FLOATS / stride));
-        float[] ap = new float[blockRows * stride];
+        int kcMax = Math.min(DEPTH, k);
+        int stride = Math.ceilDiv(kcMax, L) * L;
+        int blockRows = Math.min(m, Math.max(PanelGemm.TILE_ROWS, MAX_A_FLOATS / k));
+        // Only the last depth block can end inside a unit (DEPTH is whole units): the scratch of the
+        // channel-at-a-time path is made only when some block takes that path.
+        boolean anyGeneric = units == null || k % (128 / units.planeWidth(0)) != 0;
         for (int i0 = 0; i0 < m; i0 += blockRows) {
             int rows = Math.min(blockRows, m - i0);
-            for (int r = 0; r < rows; r++) {
-                MemorySegment.copy(a.segment(), F, Rows.byteOffset(a, i0 + r), ap, r * stride, k);
-            }
+            float[] rowsA = PanelGemm.rowsOf(a, i0, i0 + rows);
+            // Few rows: one panel at a time, so the scratch stays small; many: a block of panels per tile of a.
+            int blockPanels = Math.clamp(rows / (4 * PanelGemm.TILE_ROWS), 1, Math.min(perChunk, MAX_BLOCK_PANELS));
             int first = i0;
             tasks.forEach(Math.ceilDiv(panels, perChunk), chunk -> {
-                float[] scratch = new float[PANEL * stride];
-                int end = Math.min(panels, (chunk + 1) * perChunk);
-                for (int panel = chunk * perChunk; panel < end; panel++) {
-                    int j0 = panel * PANEL;
-                    int width = Math.min(PANEL, n - j0);
-                    for (int t = 0; t < width; t++) {
-                        channels.dequantize(j0 + t, scratch, t * stride);
+                float[] decoded = anyGeneric ? new float[W * stride] : null;
+                float[] block = new float[blockPanels * kcMax * W];
+                float[] rounds = new float[2 * L * L];
+                int[] channelRows = new int[L];
+                int[] bytes = new int[L * L];
+                int q1 = Math.min(panels, (chunk + 1) * perChunk);
+                for (int qb = chunk * perChunk; qb < q1; qb += blockPanels) {
+                    int count = Math.min(blockPanels, q1 - qb);
+                    for (int pc = 0; pc < k; pc += DEPTH) {
+                        int kc = Math.min(DEPTH, k - pc);
+                        boolean whole = units != null && kc % (128 / units.planeWidth(0)) == 0;
+                        for (int q = 0; q < count; q++) {
+                            if (whole) {
+                                unitsPanel16(units, (qb + q) * W, pc, kc, block, q * kc * W, rounds, channelRows, bytes);
+                            } else {
+                                decodePanel(channels, n, (qb + q) * W, pc, kc, decoded, stride, block, q * kc * W,
+                                        rounds);
+                            }
+                        }
+                        PanelGemm.multiply(rowsA, rows, k, pc, kc, block, count, c, first, qb * W, pc > 0);
                     }
-                    multiplyPanel(ap, rows, first, scratch, stride, j0, width, c);
                 }
             });
         }
     }
 
-    /** Channel j's weights ŵ(p, j) into scratch[at ..], zero past k up to the next multiple of L. */
-    private static void dequantize(CodeDecoder decoder, PackedWeights b, int j, float[] scratch, int at) {
-        if (CodeDecoder.wholeUnits(b)) {
-            dequantizeByUnits(b, j, scratch, at);
+    /**
+     * Columns [j0, j0 + W) of b over rows [pc, pc + kc) into panel[at ..] as kc rows of W floats: each channel
+     * decoded into its row of {@code decoded} (zeros past n), then every L×L block transposed into place.
+     */
+    private static void decodePanel(ChannelDequantizer channels, int n, int j0, int pc, int kc, float[] decoded,
+            int stride, float[] panel, int at, float[] rounds) {
+        for (int t = 0; t < W; t++) {
+            if (j0 + t < n) {
+                channels.dequantize(j0 + t, pc, pc + kc, decoded, t * stride);
+            } else {
+                Arrays.fill(decoded, t * stride, (t + 1) * stride, 0f);
+            }
+        }
+        for (int v = 0; v < W; v += L) {
+            for (int p = 0; p < kc; p += L) {
+                if (L == 16) {
+                    transpose16(decoded, v * stride + p, stride, panel, at + p * W + v, W, Math.min(L, kc - p), rounds);
+                } else {
+                    transpose(decoded, v * stride + p, stride, panel, at + p * W + v, W, Math.min(L, kc - p), rounds);
+                }
+            }
+        }
+    }
+
+    /**
+     * Row r (r &lt; rows) of dst, from dst[d0] with rows dstStride apart, = column r of the L×L block whose rows
+     * are src[s0 + i·srcStride ..]. Each round sets out[2i] to the interleaved first halves of in[i] and
+     * in[i + L/2] (LOW) and out[2i + 1] to their interleaved second halves (HIGH); log2 L rounds of this perfect
+     * shuffle are the transpose. Between rounds the vectors pass through {@code rounds} (two L×L halves, in L1);
+     * {@link #transpose16} keeps them in registers.
+     */
+    private static void transpose(float[] src, int s0, int srcStride, float[] dst, int d0, int dstStride, int rows,
+            float[] rounds) {
+        float[] in = src;
+        int inAt = s0;
+        int inStride = srcStride;
+        for (int r = 0; r < ROUNDS; r++) {
+            boolean last = r == ROUNDS - 1;
+            float[] out = last ? dst : rounds;
+            int outAt = last ? d0 : (r & 1) * L * L;
+            int outStride = last ? dstStride : L;
+            for (int i = 0; i < L / 2; i++) {
+                FloatVector x = FloatVector.fromArray(S, in, inAt + i * inStride);
+                FloatVector y = FloatVector.fromArray(S, in, inAt + (i + L / 2) * inStride);
+                if (!last || 2 * i < rows) {
+                    LOW.selectFrom(x, y).intoArray(out, outAt + 2 * i * outStride);
+                }
+                if (!last || 2 * i + 1 < rows) {
+                    HIGH.selectFrom(x, y).intoArray(out, outAt + (2 * i + 1) * outStride);
+                }
+            }
+            in = out;
+            inAt = outAt;
+            inStride = outStride;
+        }
+    }
+
+    /**
+     * {@link #transpose} for 16 lanes (AVX-512) in registers: sixteen loads, the four rounds as 64 lane
+     * selections (one vpermt2ps each) and sixteen stores, where the round-by-round version stores and reloads
+     * every vector four times. A short last block (rows &lt; 16) goes through {@code spill}.
+     */
+    private static void transpose16(float[] src, int s0, int srcStride, float[] dst, int d0, int dstStride, int rows,
+            float[] spill) {
+        FloatVector a0 = FloatVector.fromArray(S, src, s0 + 0 * srcStride);
+        FloatVector a1 = FloatVector.fromArray(S, src, s0 + 1 * srcStride);
+        FloatVector a2 = FloatVector.fromArray(S, src, s0 + 2 * srcStride);
+        FloatVector a3 = FloatVector.fromArray(S, src, s0 + 3 * srcStride);
+        FloatVector a4 = FloatVector.fromArray(S, src, s0 + 4 * srcStride);
+        FloatVector a5 = FloatVector.fromArray(S, src, s0 + 5 * srcStride);
+        FloatVector a6 = FloatVector.fromArray(S, src, s0 + 6 * srcStride);
+        FloatVector a7 = FloatVector.fromArray(S, src, s0 + 7 * srcStride);
+        FloatVector a8 = FloatVector.fromArray(S, src, s0 + 8 * srcStride);
+        FloatVector a9 = FloatVector.fromArray(S, src, s0 + 9 * srcStride);
+        FloatVector a10 = FloatVector.fromArray(S, src, s0 + 10 * srcStride);
+        FloatVector a11 = FloatVector.fromArray(S, src, s0 + 11 * srcStride);
+        FloatVector a12 = FloatVector.fromArray(S, src, s0 + 12 * srcStride);
+        FloatVector a13 = FloatVector.fromArray(S, src, s0 + 13 * srcStride);
+        FloatVector a14 = FloatVector.fromArray(S, src, s0 + 14 * srcStride);
+        FloatVector a15 = FloatVector.fromArray(S, src, s0 + 15 * srcStride);
+        FloatVector b0 = LOW.selectFrom(a0, a8);
+        FloatVector b1 = HIGH.selectFrom(a0, a8);
+        FloatVector b2 = LOW.selectFrom(a1, a9);
+        FloatVector b3 = HIGH.selectFrom(a1, a9);
+        FloatVector b4 = LOW.selectFrom(a2, a10);
+        FloatVector b5 = HIGH.selectFrom(a2, a10);
+        FloatVector b6 = LOW.selectFrom(a3, a11);
+        FloatVector b7 = HIGH.selectFrom(a3, a11);
+        FloatVector b8 = LOW.selectFrom(a4, a12);
+        FloatVector b9 = HIGH.selectFrom(a4, a12);
+        FloatVector b10 = LOW.selectFrom(a5, a13);
+        FloatVector b11 = HIGH.selectFrom(a5, a13);
+        FloatVector b12 = LOW.selectFrom(a6, a14);
+        FloatVector b13 = HIGH.selectFrom(a6, a14);
+        FloatVector b14 = LOW.selectFrom(a7, a15);
+        FloatVector b15 = HIGH.selectFrom(a7, a15);
+        FloatVector c0 = LOW.selectFrom(b0, b8);
+        FloatVector c1 = HIGH.selectFrom(b0, b8);
+        FloatVector c2 = LOW.selectFrom(b1, b9);
+        FloatVector c3 = HIGH.selectFrom(b1, b9);
+        FloatVector c4 = LOW.selectFrom(b2, b10);
+        FloatVector c5 = HIGH.selectFrom(b2, b10);
+        FloatVector c6 = LOW.selectFrom(b3, b11);
+        FloatVector c7 = HIGH.selectFrom(b3, b11);
+        FloatVector c8 = LOW.selectFrom(b4, b12);
+        FloatVector c9 = HIGH.selectFrom(b4, b12);
+        FloatVector c10 = LOW.selectFrom(b5, b13);
+        FloatVector c11 = HIGH.selectFrom(b5, b13);
+        FloatVector c12 = LOW.selectFrom(b6, b14);
+        FloatVector c13 = HIGH.selectFrom(b6, b14);
+        FloatVector c14 = LOW.selectFrom(b7, b15);
+        FloatVector c15 = HIGH.selectFrom(b7, b15);
+        FloatVector g0 = LOW.selectFrom(c0, c8);
+        FloatVector g1 = HIGH.selectFrom(c0, c8);
+        FloatVector g2 = LOW.selectFrom(c1, c9);
+        FloatVector g3 = HIGH.selectFrom(c1, c9);
+        FloatVector g4 = LOW.selectFrom(c2, c10);
+        FloatVector g5 = HIGH.selectFrom(c2, c10);
+        FloatVector g6 = LOW.selectFrom(c3, c11);
+        FloatVector g7 = HIGH.selectFrom(c3, c11);
+        FloatVector g8 = LOW.selectFrom(c4, c12);
+        FloatVector g9 = HIGH.selectFrom(c4, c12);
+        FloatVector g10 = LOW.selectFrom(c5, c13);
+        FloatVector g11 = HIGH.selectFrom(c5, c13);
+        FloatVector g12 = LOW.selectFrom(c6, c14);
+        FloatVector g13 = HIGH.selectFrom(c6, c14);
+        FloatVector g14 = LOW.selectFrom(c7, c15);
+        FloatVector g15 = HIGH.selectFrom(c7, c15);
+        FloatVector h0 = LOW.selectFrom(g0, g8);
+        FloatVector h1 = HIGH.selectFrom(g0, g8);
+        FloatVector h2 = LOW.selectFrom(g1, g9);
+        FloatVector h3 = HIGH.selectFrom(g1, g9);
+        FloatVector h4 = LOW.selectFrom(g2, g10);
+        FloatVector h5 = HIGH.selectFrom(g2, g10);
+        FloatVector h6 = LOW.selectFrom(g3, g11);
+        FloatVector h7 = HIGH.selectFrom(g3, g11);
+        FloatVector h8 = LOW.selectFrom(g4, g12);
+        FloatVector h9 = HIGH.selectFrom(g4, g12);
+        FloatVector h10 = LOW.selectFrom(g5, g13);
+        FloatVector h11 = HIGH.selectFrom(g5, g13);
+        FloatVector h12 = LOW.selectFrom(g6, g14);
+        FloatVector h13 = HIGH.selectFrom(g6, g14);
+        FloatVector h14 = LOW.selectFrom(g7, g15);
+        FloatVector h15 = HIGH.selectFrom(g7, g15);
+        if (rows == 16) {
+            h0.intoArray(dst, d0 + 0 * dstStride);
+            h1.intoArray(dst, d0 + 1 * dstStride);
+            h2.intoArray(dst, d0 + 2 * dstStride);
+            h3.intoArray(dst, d0 + 3 * dstStride);
+            h4.intoArray(dst, d0 + 4 * dstStride);
+            h5.intoArray(dst, d0 + 5 * dstStride);
+            h6.intoArray(dst, d0 + 6 * dstStride);
+            h7.intoArray(dst, d0 + 7 * dstStride);
+            h8.intoArray(dst, d0 + 8 * dstStride);
+            h9.intoArray(dst, d0 + 9 * dstStride);
+            h10.intoArray(dst, d0 + 10 * dstStride);
+            h11.intoArray(dst, d0 + 11 * dstStride);
+            h12.intoArray(dst, d0 + 12 * dstStride);
+            h13.intoArray(dst, d0 + 13 * dstStride);
+            h14.intoArray(dst, d0 + 14 * dstStride);
+            h15.intoArray(dst, d0 + 15 * dstStride);
             return;
         }
-        int k = b.rows();
+        h0.intoArray(spill, 0);
+        h1.intoArray(spill, 16);
+        h2.intoArray(spill, 32);
+        h3.intoArray(spill, 48);
+        h4.intoArray(spill, 64);
+        h5.intoArray(spill, 80);
+        h6.intoArray(spill, 96);
+        h7.intoArray(spill, 112);
+        h8.intoArray(spill, 128);
+        h9.intoArray(spill, 144);
+        h10.intoArray(spill, 160);
+        h11.intoArray(spill, 176);
+        h12.intoArray(spill, 192);
+        h13.intoArray(spill, 208);
+        h14.intoArray(spill, 224);
+        h15.intoArray(spill, 240);
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(spill, r * 16, dst, d0 + r * dstStride, 16);
+        }
+    }
+
+    /**
+     * The panel of columns [j0, j0 + W) over rows [pc, pc + kc) straight from the codes, for 16 lanes and the
+     * formats {@link CodeDecoder#wholeUnits} accepts, kc a whole number of units: the bytes are transposed before
+     * they are split into codes ({@link #transposeUnit}), so one 16×16 transpose serves 128/w codes per channel
+     * (2 per lane at 4 bits, 4 at 2 bits) instead of one, and no channel-major scratch of floats is written. Then
+     * per byte row and run one AND, conversion, FMA (each lane's own s/2^shift and -s·z, exact as in
+     * {@link #dequantizeByUnits}) and store. Channels past n repeat channel n - 1: finite, and never stored to c.
+     */
+    private static void unitsPanel16(PackedWeights b, int j0, int pc, int kc, float[] panel, int at, float[] lanes,
+            int[] rows, int[] bytes) {
+        byte[] codes = b.codes();
+        int n = b.cols();
+        int w = b.planeWidth(0);
+        int mask = (1 << w) - 1;
+        int unitValues = 128 / w;
         int g = b.groupSize();
-        for (int group = 0, from = 0; from < k; group++, from += g) {
+        int plane = b.planeStart(0);
+        for (int v = 0; v < W; v += 16) {
+            for (int t = 0; t < 16; t++) {
+                rows[t] = Math.min(n - 1, j0 + v + t) * b.rowBytes() + plane;
+            }
+            for (int p = pc; p < pc + kc;) {
+                int group = p / g;
+                int groupEnd = Math.min(pc + kc, (group + 1) * g);
+                for (int t = 0; t < 16; t++) {
+                    int j = Math.min(n - 1, j0 + v + t);
+                    float s = b.scale(group, j);
+                    lanes[t] = s;
+                    lanes[16 + t] = -s * b.zero(group, j);
+                }
+                FloatVector s0 = FloatVector.fromArray(S, lanes, 0);
+                FloatVector offset = FloatVector.fromArray(S, lanes, 16);
+                FloatVector s1 = s0.mul(Math.scalb(1f, -w));
+                FloatVector s2 = s0.mul(Math.scalb(1f, -2 * w));
+                FloatVector s3 = s0.mul(Math.scalb(1f, -3 * w));
+                for (; p < groupEnd; p += unitValues) {
+                    transposeUnit(codes, rows, p / unitValues * 16, bytes);
+                    int y0 = at + (p - pc) * W + v;
+                    for (int r = 0; r < 16; r++) {
+                        IntVector u = IntVector.fromArray(CodeDecoder.IS, bytes, r * 16);
+                        int y = y0 + r * W;
+                        ((FloatVector) u.and(mask).convert(VectorOperators.I2F, 0)).fma(s0, offset).intoArray(panel, y);
+                        if (w < 8) {
+                            ((FloatVector) u.and(mask << w).convert(VectorOperators.I2F, 0)).fma(s1, offset)
+                                    .intoArray(panel, y + 16 * W);
+                            if (w < 4) {
+                                ((FloatVector) u.and(mask << 4).convert(VectorOperators.I2F, 0)).fma(s2, offset)
+                                        .intoArray(panel, y + 32 * W);
+                                ((FloatVector) u.and(mask << 6).convert(VectorOperators.I2F, 0)).fma(s3, offset)
+                                        .intoArray(panel, y + 48 * W);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * out[16·r + t] = byte r of the 16-byte unit at codes[rows[t] + o], widened: the unit of 16 channels transposed
+     * in registers, sixteen widening loads, four rounds of 16 lane selections as in {@link #transpose}, sixteen
+     * stores.
+     */
+    private static void transposeUnit(byte[] codes, int[] rows, int o, int[] out) {
+        IntVector a0 = CodeDecoder.widen(codes, rows[0] + o);
+        IntVector a1 = CodeDecoder.widen(codes, rows[1] + o);
+        IntVector a2 = CodeDecoder.widen(codes, rows[2] + o);
+        IntVector a3 = CodeDecoder.widen(codes, rows[3] + o);
+        IntVector a4 = CodeDecoder.widen(codes, rows[4] + o);
+        IntVector a5 = CodeDecoder.widen(codes, rows[5] + o);
+        IntVector a6 = CodeDecoder.widen(codes, rows[6] + o);
+        IntVector a7 = CodeDecoder.widen(codes, rows[7] + o);
+        IntVector a8 = CodeDecoder.widen(codes, rows[8] + o);
+        IntVector a9 = CodeDecoder.widen(codes, rows[9] + o);
+        IntVector a10 = CodeDecoder.widen(codes, rows[10] + o);
+        IntVector a11 = CodeDecoder.widen(codes, rows[11] + o);
+        IntVector a12 = CodeDecoder.widen(codes, rows[12] + o);
+        IntVector a13 = CodeDecoder.widen(codes, rows[13] + o);
+        IntVector a14 = CodeDecoder.widen(codes, rows[14] + o);
+        IntVector a15 = CodeDecoder.widen(codes, rows[15] + o);
+        IntVector b0 = LOW_INT.selectFrom(a0, a8);
+        IntVector b1 = HIGH_INT.selectFrom(a0, a8);
+        IntVector b2 = LOW_INT.selectFrom(a1, a9);
+        IntVector b3 = HIGH_INT.selectFrom(a1, a9);
+        IntVector b4 = LOW_INT.selectFrom(a2, a10);
+        IntVector b5 = HIGH_INT.selectFrom(a2, a10);
+        IntVector b6 = LOW_INT.selectFrom(a3, a11);
+        IntVector b7 = HIGH_INT.selectFrom(a3, a11);
+        IntVector b8 = LOW_INT.selectFrom(a4, a12);
+        IntVector b9 = HIGH_INT.selectFrom(a4, a12);
+        IntVector b10 = LOW_INT.selectFrom(a5, a13);
+        IntVector b11 = HIGH_INT.selectFrom(a5, a13);
+        IntVector b12 = LOW_INT.selectFrom(a6, a14);
+        IntVector b13 = HIGH_INT.selectFrom(a6, a14);
+        IntVector b14 = LOW_INT.selectFrom(a7, a15);
+        IntVector b15 = HIGH_INT.selectFrom(a7, a15);
+        IntVector f0 = LOW_INT.selectFrom(b0, b8);
+        IntVector f1 = HIGH_INT.selectFrom(b0, b8);
+        IntVector f2 = LOW_INT.selectFrom(b1, b9);
+        IntVector f3 = HIGH_INT.selectFrom(b1, b9);
+        IntVector f4 = LOW_INT.selectFrom(b2, b10);
+        IntVector f5 = HIGH_INT.selectFrom(b2, b10);
+        IntVector f6 = LOW_INT.selectFrom(b3, b11);
+        IntVector f7 = HIGH_INT.selectFrom(b3, b11);
+        IntVector f8 = LOW_INT.selectFrom(b4, b12);
+        IntVector f9 = HIGH_INT.selectFrom(b4, b12);
+        IntVector f10 = LOW_INT.selectFrom(b5, b13);
+        IntVector f11 = HIGH_INT.selectFrom(b5, b13);
+        IntVector f12 = LOW_INT.selectFrom(b6, b14);
+        IntVector f13 = HIGH_INT.selectFrom(b6, b14);
+        IntVector f14 = LOW_INT.selectFrom(b7, b15);
+        IntVector f15 = HIGH_INT.selectFrom(b7, b15);
+        IntVector g0 = LOW_INT.selectFrom(f0, f8);
+        IntVector g1 = HIGH_INT.selectFrom(f0, f8);
+        IntVector g2 = LOW_INT.selectFrom(f1, f9);
+        IntVector g3 = HIGH_INT.selectFrom(f1, f9);
+        IntVector g4 = LOW_INT.selectFrom(f2, f10);
+        IntVector g5 = HIGH_INT.selectFrom(f2, f10);
+        IntVector g6 = LOW_INT.selectFrom(f3, f11);
+        IntVector g7 = HIGH_INT.selectFrom(f3, f11);
+        IntVector g8 = LOW_INT.selectFrom(f4, f12);
+        IntVector g9 = HIGH_INT.selectFrom(f4, f12);
+        IntVector g10 = LOW_INT.selectFrom(f5, f13);
+        IntVector g11 = HIGH_INT.selectFrom(f5, f13);
+        IntVector g12 = LOW_INT.selectFrom(f6, f14);
+        IntVector g13 = HIGH_INT.selectFrom(f6, f14);
+        IntVector g14 = LOW_INT.selectFrom(f7, f15);
+        IntVector g15 = HIGH_INT.selectFrom(f7, f15);
+        IntVector h0 = LOW_INT.selectFrom(g0, g8);
+        IntVector h1 = HIGH_INT.selectFrom(g0, g8);
+        IntVector h2 = LOW_INT.selectFrom(g1, g9);
+        IntVector h3 = HIGH_INT.selectFrom(g1, g9);
+        IntVector h4 = LOW_INT.selectFrom(g2, g10);
+        IntVector h5 = HIGH_INT.selectFrom(g2, g10);
+        IntVector h6 = LOW_INT.selectFrom(g3, g11);
+        IntVector h7 = HIGH_INT.selectFrom(g3, g11);
+        IntVector h8 = LOW_INT.selectFrom(g4, g12);
+        IntVector h9 = HIGH_INT.selectFrom(g4, g12);
+        IntVector h10 = LOW_INT.selectFrom(g5, g13);
+        IntVector h11 = HIGH_INT.selectFrom(g5, g13);
+        IntVector h12 = LOW_INT.selectFrom(g6, g14);
+        IntVector h13 = HIGH_INT.selectFrom(g6, g14);
+        IntVector h14 = LOW_INT.selectFrom(g7, g15);
+        IntVector h15 = HIGH_INT.selectFrom(g7, g15);
+        h0.intoArray(out, 0);
+        h1.intoArray(out, 16);
+        h2.intoArray(out, 32);
+        h3.intoArray(out, 48);
+        h4.intoArray(out, 64);
+        h5.intoArray(out, 80);
+        h6.intoArray(out, 96);
+        h7.intoArray(out, 112);
+        h8.intoArray(out, 128);
+        h9.intoArray(out, 144);
+        h10.intoArray(out, 160);
+        h11.intoArray(out, 176);
+        h12.intoArray(out, 192);
+        h13.intoArray(out, 208);
+        h14.intoArray(out, 224);
+        h15.intoArray(out, 240);
+    }
+
+    /** The selection of one round: lane t is lane from + t/2 of the first vector (t even) or the second (t odd). */
+    private static FloatVector interleave(int from) {
+        float[] index = new float[L];
+        for (int t = 0; t < L; t++) {
+            index[t] = from + t / 2 + (t % 2) * L;
+        }
+        return FloatVector.fromArray(S, index, 0);
+    }
+
+    /** Channel j's weights ŵ(p, j) for p in [from, to) into out[at ..], zero after them up to a multiple of L. */
+    private static void dequantize(CodeDecoder decoder, PackedWeights b, int j, int from, int to, float[] out,
+            int at) {
+        int g = b.groupSize();
+        for (int p = from; p < to;) {
+            int group = p / g;
+            int end = Math.min(to, (group + 1) * g);
             float s = b.scale(group, j);
             int z = b.zero(group, j);
-            int to = Math.min(k, from + g);
-            for (int p = from; p < to; p += L) {
+            for (; p < end; p += L) {
                 FloatVector w = decoder.levels(j, p, z).mul(s);
-                if (p + L > to) {
-                    w = w.blend(0f, S.indexInRange(p, to).not());
+                if (p + L > end) {
+                    w = w.blend(0f, S.indexInRange(p, end).not());
                 }
-                w.intoArray(scratch, at + p);
+                w.intoArray(out, at + p - from);
             }
         }
     }
@@ -104,124 +506,60 @@ final class QuantGemm {
      * {@link #dequantize} for the formats {@link CodeDecoder#wholeUnits} accepts, a unit at a time as
      * {@link UnitGemv} reads them: each L bytes loaded and widened once for their 8/w runs, each run masked in
      * place (u·2^shift) and scaled by one FMA, s/2^shift·(u·2^shift) - s·z, which is exact: s·u and s·z fit in
-     * float's mantissa, so the FMA's one rounding leaves s·(u - z), which float holds exactly.
+     * float's mantissa, so the FMA's one rounding leaves s·(u - z), which float holds exactly. The four scales
+     * s/2^shift are made once per group; whole units take the unrolled runs, the last unit of a row the loop.
      */
-    private static void dequantizeByUnits(PackedWeights b, int j, float[] scratch, int at) {
+    private static void dequantizeByUnits(PackedWeights b, int j, int from, int to, float[] out, int at) {
         byte[] codes = b.codes();
-        int k = b.rows();
         int w = b.planeWidth(0);
         int mask = (1 << w) - 1;
         int unitValues = 128 / w;
-        int limit = Math.ceilDiv(k, L) * L;
-        int units = Math.ceilDiv(k, unitValues);
-        int unitsPerGroup = b.groups() == 1 ? units : b.groupSize() / unitValues;
-        int o = j * b.rowBytes() + b.planeStart(0);
-        for (int group = 0, unit = 0; unit < units; group++) {
+        int g = b.groupSize();
+        int limit = from + Math.ceilDiv(to - from, L) * L;
+        int o = j * b.rowBytes() + b.planeStart(0) + from / unitValues * 16;
+        // One group at a time, its vectors made in the group's own scope: vectors carried across the loop in
+        // variables assigned on a branch were boxed by C2 (broadcastBits on top of the profile).
+        for (int p = from; p < to;) {
+            int group = p / g;
+            int groupEnd = Math.min(to, (group + 1) * g);
             float s = b.scale(group, j);
             FloatVector offset = FloatVector.broadcast(S, -s * b.zero(group, j));
-            for (int end = unit + unitsPerGroup; unit < end; unit++, o += 16) {
-                int p = unit * unitValues;
+            FloatVector f0 = FloatVector.broadcast(S, s);
+            FloatVector f1 = FloatVector.broadcast(S, Math.scalb(s, -w));
+            FloatVector f2 = FloatVector.broadcast(S, Math.scalb(s, -2 * w));
+            FloatVector f3 = FloatVector.broadcast(S, Math.scalb(s, -3 * w));
+            for (; p < groupEnd && p + unitValues <= limit; p += unitValues, o += 16) {
+                int y = at + p - from;
+                for (int h = 0; h < 16; h += L) {
+                    IntVector v = CodeDecoder.widen(codes, o + h);
+                    ((FloatVector) v.and(mask).convert(VectorOperators.I2F, 0)).fma(f0, offset)
+                            .intoArray(out, y + h);
+                    if (w < 8) {
+                        ((FloatVector) v.and(mask << w).convert(VectorOperators.I2F, 0)).fma(f1, offset)
+                                .intoArray(out, y + h + 16);
+                        if (w < 4) {
+                            ((FloatVector) v.and(mask << 4).convert(VectorOperators.I2F, 0)).fma(f2, offset)
+                                    .intoArray(out, y + h + 32);
+                            ((FloatVector) v.and(mask << 6).convert(VectorOperators.I2F, 0)).fma(f3, offset)
+                                    .intoArray(out, y + h + 48);
+                        }
+                    }
+                }
+            }
+            if (p < groupEnd) { // the row's last unit, cut by k: only its runs below the limit
                 for (int h = 0; h < 16; h += L) {
                     IntVector v = CodeDecoder.widen(codes, o + h);
                     for (int shift = 0, q = p + h; shift < 8 && q < limit; shift += w, q += 16) {
                         // u·2^shift masked in place, times s/2^shift, minus s·z: one rounding of the exact s·(u - z)
                         ((FloatVector) v.and(mask << shift).convert(VectorOperators.I2F, 0))
                                 .fma(FloatVector.broadcast(S, Math.scalb(s, -shift)), offset)
-                                .intoArray(scratch, at + q);
+                                .intoArray(out, at + q - from);
                     }
                 }
+                p += unitValues;
+                o += 16;
             }
         }
-        Arrays.fill(scratch, at + k, at + limit, 0f); // the padding codes' levels, past k
-    }
-
-    /**
-     * c[first + i, j0 + t] for the {@code rows} rows of ap and t < width: four rows by four channels at a time
-     * ({@link #fourByFour}), then the last rows one accumulator at a time.
-     * Every operand is a zero-padded heap array, so the loads are plain and unmasked (masked loads from a memory
-     * segment in a kernel this size were left uninlined by C2, and the profile showed the Vector API running as
-     * Java code).
-     */
-    private static void multiplyPanel(float[] ap, int rows, int first, float[] w, int stride, int j0, int width,
-            Tensor c) {
-        MemorySegment cs = c.segment();
-        int i = 0;
-        for (; i + 4 <= rows; i += 4) {
-            for (int t = 0; t < width; t += 4) {
-                // A panel's last one to three channels repeat its last channel: computed again, not stored.
-                int last = (width - 1) * stride;
-                float[] out = fourByFour(ap, i * stride, stride, w, t * stride, Math.min((t + 1) * stride, last),
-                        Math.min((t + 2) * stride, last), Math.min((t + 3) * stride, last));
-                for (int q = 0; q < 4 * Math.min(4, width - t); q++) {
-                    cs.set(F, Rows.byteOffset(c, first + i + (q & 3), j0 + t + (q >> 2)), out[q]);
-                }
-            }
-        }
-        for (; i < rows; i++) {
-            for (int t = 0; t < width; t++) {
-                cs.set(F, Rows.byteOffset(c, first + i, j0 + t), dot(ap, i * stride, w, t * stride, stride));
-            }
-        }
-    }
-
-    /**
-     * The sixteen dot products of four rows of ap (from ap[a0], {@code stride} apart) with four dequantized
-     * channels (from w[w0], w[w1], w[w2], w[w3]), as [row + 4·channel]: sixteen accumulators fed by eight loads.
-     * Its own method, returning plain floats: inside multiplyPanel, or storing its vectors through a helper, it
-     * exceeded C2's inlining budget (NodeCountInliningCutoff) and the vectors passed out of line were boxed,
-     * which measured several times slower than the four-rows-by-two-channels kernel it replaces.
-     */
-    private static float[] fourByFour(float[] ap, int a0, int stride, float[] w, int w0, int w1, int w2, int w3) {
-        int a1 = a0 + stride;
-        int a2 = a1 + stride;
-        int a3 = a2 + stride;
-        FloatVector s00 = FloatVector.zero(S), s10 = s00, s20 = s00, s30 = s00;
-        FloatVector s01 = s00, s11 = s00, s21 = s00, s31 = s00;
-        FloatVector s02 = s00, s12 = s00, s22 = s00, s32 = s00;
-        FloatVector s03 = s00, s13 = s00, s23 = s00, s33 = s00;
-        for (int p = 0; p < stride; p += L) {
-            FloatVector x0 = FloatVector.fromArray(S, ap, a0 + p);
-            FloatVector x1 = FloatVector.fromArray(S, ap, a1 + p);
-            FloatVector x2 = FloatVector.fromArray(S, ap, a2 + p);
-            FloatVector x3 = FloatVector.fromArray(S, ap, a3 + p);
-            FloatVector v = FloatVector.fromArray(S, w, w0 + p);
-            s00 = x0.fma(v, s00);
-            s10 = x1.fma(v, s10);
-            s20 = x2.fma(v, s20);
-            s30 = x3.fma(v, s30);
-            v = FloatVector.fromArray(S, w, w1 + p);
-            s01 = x0.fma(v, s01);
-            s11 = x1.fma(v, s11);
-            s21 = x2.fma(v, s21);
-            s31 = x3.fma(v, s31);
-            v = FloatVector.fromArray(S, w, w2 + p);
-            s02 = x0.fma(v, s02);
-            s12 = x1.fma(v, s12);
-            s22 = x2.fma(v, s22);
-            s32 = x3.fma(v, s32);
-            v = FloatVector.fromArray(S, w, w3 + p);
-            s03 = x0.fma(v, s03);
-            s13 = x1.fma(v, s13);
-            s23 = x2.fma(v, s23);
-            s33 = x3.fma(v, s33);
-        }
-        return new float[] {
-            s00.reduceLanes(VectorOperators.ADD), s10.reduceLanes(VectorOperators.ADD),
-            s20.reduceLanes(VectorOperators.ADD), s30.reduceLanes(VectorOperators.ADD),
-            s01.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
-            s21.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD),
-            s02.reduceLanes(VectorOperators.ADD), s12.reduceLanes(VectorOperators.ADD),
-            s22.reduceLanes(VectorOperators.ADD), s32.reduceLanes(VectorOperators.ADD),
-            s03.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD),
-            s23.reduceLanes(VectorOperators.ADD), s33.reduceLanes(VectorOperators.ADD)};
-    }
-
-    /** One padded row of a (at ap[aAt]) dotted with one dequantized channel (at w[wAt]), {@code length} floats. */
-    private static float dot(float[] ap, int aAt, float[] w, int wAt, int length) {
-        FloatVector sum = FloatVector.zero(S);
-        for (int p = 0; p < length; p += L) {
-            sum = FloatVector.fromArray(S, ap, aAt + p).fma(FloatVector.fromArray(S, w, wAt + p), sum);
-        }
-        return sum.reduceLanes(VectorOperators.ADD);
+        Arrays.fill(out, at + to - from, at + limit - from, 0f); // the padding codes' levels, past k
     }
 }

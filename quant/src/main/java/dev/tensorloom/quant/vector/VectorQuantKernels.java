@@ -11,8 +11,8 @@ import dev.tensorloom.runtime.tensor.Tensor;
 
 /**
  * The quant family in Vector API code on the vector backend's threads: GEMV decodes the packed codes in
- * registers ({@link QuantGemv}, {@link BlockGemv}); GEMM dequantizes a panel of output channels at a time into
- * scratch ({@link QuantGemm}). Whether a call spreads over the threads is {@link Tasks}'s decision.
+ * registers ({@link QuantGemv}, {@link BlockGemv}); GEMM decodes b into panels that the dense GEMM's
+ * micro-kernel multiplies ({@link QuantGemm}). Whether a call spreads over the threads is {@link Tasks}'s decision.
  */
 public final class VectorQuantKernels implements QuantKernels {
 
@@ -44,7 +44,7 @@ public final class VectorQuantKernels implements QuantKernels {
     @Override
     public void gemm(Tensor a, GgmlWeights b, Tensor c) {
         QuantShapes.gemm(a, b, c);
-        QuantGemm.multiply(a, b.rows(), b.cols(), (j, scratch, at) -> GgmlRows.dequantize(b, j, scratch, at), c,
+        QuantGemm.multiply(a, b.rows(), b.cols(), (j, from, to, out, at) -> GgmlRows.dequantize(b, j, from, to, out, at), c,
                 Tasks.forMultiplyAdds(parallelism, (long) a.rows() * b.rows() * b.cols(), a, c));
     }
 }

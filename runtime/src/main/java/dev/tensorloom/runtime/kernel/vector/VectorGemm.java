@@ -201,12 +201,12 @@ final class VectorGemm {
     }
 
     /** Offset of row r of a tile starting at a0 in a block with rows kc apart, or the zero row past the edge. */
-    private static int row(int a0, int r, int kc, int valid, int zeroRow) {
+    static int row(int a0, int r, int kc, int valid, int zeroRow) {
         return r < valid ? a0 + r * kc : zeroRow;
     }
 
     /** Copies a[i0..i1, pc..pc+kc) into dst, row-major with row length kc. */
-    private static void copyRows(Tensor a, int i0, int i1, int pc, int kc, float[] dst) {
+    static void copyRows(Tensor a, int i0, int i1, int pc, int kc, float[] dst) {
         long lda = a.leadingDim();
         for (int i = i0; i < i1; i++) {
             MemorySegment.copy(a.segment(), F, (a.offset() + i * lda + pc) * Float.BYTES, dst, (i - i0) * kc, kc);

@@ -1,0 +1,61 @@
+package dev.tensorloom.runtime.kernel.vector;
+
+import dev.tensorloom.runtime.tensor.Tensor;
+
+/**
+ * The dense GEMM's register tile ({@link GemmMicroKernel#packed}) over panels of b that the caller fills: the
+ * seam through which another family runs the fp32 micro-kernel on weights it keeps in its own form (the quant
+ * GEMM decodes low-bit codes into panels) instead of keeping a copy of the kernel.
+ *
+ * <p>A panel is {@link #PANEL_WIDTH} consecutive columns of b over kc consecutive rows of it, row after row:
+ * b[pc + p, j0 + t] at panel[p·PANEL_WIDTH + t], for p &lt; kc and t &lt; PANEL_WIDTH. Columns past b's last are
+ * never stored to c, but are multiplied: keep them finite (zero). The a operand is a heap array of rows lda
+ * floats apart, followed by one row of zeros that stands in for the missing rows of a bottom-edge tile
+ * ({@link #rowsOf} makes one). Both constants follow the vector width: read them, never assume them.
+ */
+public final class PanelGemm {
+
+    /** Columns of b per panel: floats per panel row. */
+    public static final int PANEL_WIDTH = GemmMicroKernel.NR;
+    /** Rows of a (and c) the micro-kernel takes at once. */
+    public static final int TILE_ROWS = GemmMicroKernel.MR;
+
+    private PanelGemm() {
+    }
+
+    /** Rows [i0, i1) of a, row-major, a.cols() floats each, followed by one zero row: the a operand of multiply. */
+    public static float[] rowsOf(Tensor a, int i0, int i1) {
+        float[] rows = new float[Math.multiplyExact(i1 - i0 + 1, a.cols())];
+        VectorGemm.copyRows(a, i0, i1, 0, a.cols(), rows);
+        return rows;
+    }
+
+    /**
+     * c[i0 + i, j0 + t] = Σ_{p &lt; kc} a[i·lda + pc + p] · panel_q[p, t'] for i &lt; rows, over {@code panelCount}
+     * panels q lying one after another in {@code panels} (kc·PANEL_WIDTH floats apart; column t = q·PANEL_WIDTH + t'),
+     * clipped to c's columns; {@code accumulate} adds to c instead. a holds {@code rows} rows lda floats apart
+     * and then a zero row, with pc + kc ≤ lda. Row tiles are taken outermost, so a tile of a stays in L1 while
+     * it meets every panel.
+     */
+    public static void multiply(float[] a, int rows, int lda, int pc, int kc, float[] panels, int panelCount, Tensor c,
+            int i0, int j0, boolean accumulate) {
+        int n = c.cols();
+        int zeroRow = rows * lda + pc;
+        float[] tile = new float[TILE_ROWS * PANEL_WIDTH];
+        long ldcBytes = (long) c.leadingDim() * Float.BYTES;
+        for (int ir = 0; ir < rows; ir += TILE_ROWS) {
+            int valid = Math.min(TILE_ROWS, rows - ir);
+            int a0 = ir * lda + pc;
+            long cRow = (c.offset() + (long) (i0 + ir) * c.leadingDim()) * Float.BYTES;
+            for (int q = 0; q < panelCount && j0 + q * PANEL_WIDTH < n; q++) {
+                GemmMicroKernel.packed(a, a0, VectorGemm.row(a0, 1, lda, valid, zeroRow),
+                        VectorGemm.row(a0, 2, lda, valid, zeroRow), VectorGemm.row(a0, 3, lda, valid, zeroRow),
+                        VectorGemm.row(a0, 4, lda, valid, zeroRow), VectorGemm.row(a0, 5, lda, valid, zeroRow),
+                        panels, q * kc * PANEL_WIDTH, kc, tile);
+                int j = j0 + q * PANEL_WIDTH;
+                GemmMicroKernel.flush(tile, c.segment(), cRow + (long) j * Float.BYTES, ldcBytes, valid,
+                        Math.min(PANEL_WIDTH, n - j), accumulate);
+            }
+        }
+    }
+}
