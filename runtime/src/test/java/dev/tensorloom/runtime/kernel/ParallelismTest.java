@@ -6,6 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -34,6 +40,82 @@ class ParallelismTest {
                 i -> p.forEach(16, j -> p.forEach(4, k -> sum.addAndGet(i * 64 + j * 4 + k)))));
         long n = 16 * 16 * 4;
         assertEquals(n * (n - 1) / 2, sum.get());
+    }
+
+    @Test
+    void theWorkersTakePartAlongsideTheCaller() throws InterruptedException {
+        for (int threads : new int[] {2, 3}) {
+            // Each body waits until every thread has one: that passes only when threads - 1 workers take indices.
+            CountDownLatch all = new CountDownLatch(threads);
+            Set<Thread> ran = ConcurrentHashMap.newKeySet();
+            Parallelism.of(threads).forEach(threads, i -> {
+                ran.add(Thread.currentThread());
+                all.countDown();
+                try {
+                    assertTrue(all.await(10, TimeUnit.SECONDS), "only " + ran.size() + " of " + threads + " threads came");
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            assertEquals(threads, ran.size());
+            assertTrue(ran.contains(Thread.currentThread()), "the caller works too");
+            for (Thread t : ran) {
+                assertTrue(t == Thread.currentThread() || t.isDaemon(), t.getName() + " is not a daemon thread");
+            }
+        }
+    }
+
+    @Test
+    void aFailingBodyIsRethrownAndThePoolGoesOn() {
+        Parallelism p = Parallelism.of(2);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> p.forEach(100, i -> {
+            if (i == 37) {
+                throw new IllegalStateException("index 37");
+            }
+        }));
+        assertEquals("index 37", e.getMessage());
+        AtomicIntegerArray visits = new AtomicIntegerArray(100);
+        p.forEach(100, visits::incrementAndGet);
+        for (int i = 0; i < 100; i++) {
+            assertEquals(1, visits.get(i), "index " + i + " after a failed loop");
+        }
+    }
+
+    @Test
+    void callersOnSeveralThreadsShareThePool() throws InterruptedException {
+        Parallelism p = Parallelism.of(2);
+        int callers = 4;
+        int loops = 200;
+        AtomicLong sum = new AtomicLong();
+        List<Thread> threads = new ArrayList<>();
+        for (int c = 0; c < callers; c++) {
+            threads.add(Thread.ofPlatform().start(() -> {
+                for (int l = 0; l < loops; l++) {
+                    p.forEach(10, sum::addAndGet);
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join(20_000);
+            assertTrue(!t.isAlive(), "a caller is still waiting after 20 s");
+        }
+        assertEquals((long) callers * loops * 45, sum.get());
+    }
+
+    @Test
+    void idleWorkersStopSpinningAndPark() throws InterruptedException {
+        Parallelism.of(3).forEach(100, i -> { });
+        List<Thread> workers = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("tensorloom-3-worker-")).toList();
+        assertEquals(2, workers.size(), "one pool of 3 threads has 2 workers");
+        // The spin is bounded (100 us): well within a second every worker is parked, using no CPU.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        for (Thread w : workers) {
+            while (w.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(Thread.State.WAITING, w.getState(), w.getName() + " still spins");
+        }
     }
 
     @Test
