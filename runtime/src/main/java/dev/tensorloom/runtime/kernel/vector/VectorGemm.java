@@ -94,7 +94,11 @@ final class VectorGemm {
 
         int threads = tasks.threads();
         int rowPanels = Math.ceilDiv(m, MR);
-        int rowBlocks = Math.min(rowPanels, threads * Math.ceilDiv(rowPanels, threads * (MC / MR)));
+        // Rows that fit one block stay one block: each row block streams all of b, and at a few rows (one
+        // sentence) reading b from DRAM is what the product costs, so the threads cut the columns instead and
+        // b is read once.
+        int rowBlocks = rowPanels <= MC / MR ? 1
+                : Math.min(rowPanels, threads * Math.ceilDiv(rowPanels, threads * (MC / MR)));
         int panelsPerRowBlock = Math.ceilDiv(rowPanels, rowBlocks);
         rowBlocks = Math.ceilDiv(rowPanels, panelsPerRowBlock);
         // Too few row blocks to keep every thread busy: cut the columns as well.
