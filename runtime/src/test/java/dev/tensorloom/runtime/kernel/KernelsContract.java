@@ -376,7 +376,8 @@ abstract class KernelsContract {
         return Stream.of(
                 Arguments.of(1, 1, 16, 1), Arguments.of(2, 7, 21, 3), Arguments.of(3, 13, 48, 4),
                 Arguments.of(3, 13, 384, 12), Arguments.of(2, 33, 64, 2), Arguments.of(4, 40, 96, 3),
-                Arguments.of(1, 97, 32, 1), Arguments.of(2, 128, 64, 2), Arguments.of(2, 512, 32, 1));
+                Arguments.of(1, 97, 32, 1), Arguments.of(2, 128, 64, 2), Arguments.of(2, 200, 64, 8),
+                Arguments.of(2, 512, 32, 1));
     }
 
     @ParameterizedTest(name = "batch={0} seq={1} hidden={2} heads={3}")
