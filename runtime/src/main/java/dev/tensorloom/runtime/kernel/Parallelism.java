@@ -14,7 +14,8 @@ import java.util.function.IntConsumer;
  *
  * <p>A loop is one job: the caller publishes it, every thread takes indices from one shared counter until
  * none is left, and the caller returns when all are done. After a job a worker spins for
- * {@value #SPIN_NANOS} ns (Thread.onSpinWait) watching for the next one before it parks, as OpenMP's and
+ * {@value #DEFAULT_SPIN_MICROS} µs ({@code -Dtensorloom.spinMicros}; Thread.onSpinWait) watching for the next
+ * one before it parks, as OpenMP's and
  * ONNX Runtime's pools do: an encoder's forward pass is some thirty kernel calls a few hundred microseconds
  * apart, and a parked worker takes tens of microseconds to wake, which left the one worker of a 2-thread pool
  * idle about 40% of a batch-1 pass (JFR, docs/BENCHMARKS.md). The spin is bounded in time, so an idle process
@@ -31,14 +32,22 @@ public final class Parallelism {
     public static final String THREADS_PROPERTY = "tensorloom.threads";
 
     /**
-     * How long a thread spins for the next job, or for a job's stragglers, before it parks: longer than the
-     * serial gaps between an encoder's kernel calls, short enough that a pool left idle sleeps at once.
+     * System property that sets how many microseconds a thread spins for the next loop before it parks
+     * (default {@value #DEFAULT_SPIN_MICROS}; 0 parks at once, which suits a machine with more busy threads
+     * than cores, where a spinning worker takes a core from a thread with work).
      */
-    static final long SPIN_NANOS = 100_000;
+    public static final String SPIN_PROPERTY = "tensorloom.spinMicros";
+
+    /**
+     * Longer than the serial gaps between an encoder's kernel calls, short enough that a pool left idle
+     * sleeps at once.
+     */
+    static final long DEFAULT_SPIN_MICROS = 100;
 
     private static final ConcurrentHashMap<Integer, Parallelism> POOLS = new ConcurrentHashMap<>();
 
     private final int threads;
+    private final long spinNanos;
     private final Worker[] workers;
     /** Held by the thread whose job the pool runs. */
     private final AtomicBoolean busy = new AtomicBoolean();
@@ -48,6 +57,7 @@ public final class Parallelism {
 
     private Parallelism(int threads) {
         this.threads = threads;
+        this.spinNanos = spinMicros() * 1000;
         // threads - 1 workers: the calling thread is the last one (see forEach).
         this.workers = new Worker[threads - 1];
         for (int w = 0; w < workers.length; w++) {
@@ -85,6 +95,24 @@ public final class Parallelism {
         }
     }
 
+    /** The spin before a thread parks, from {@code -Dtensorloom.spinMicros}, read when a pool starts. */
+    public static long spinMicros() {
+        String v = System.getProperty(SPIN_PROPERTY);
+        if (v == null || v.isBlank()) {
+            return DEFAULT_SPIN_MICROS;
+        }
+        try {
+            long n = Long.parseLong(v.trim());
+            if (n < 0 || n > 1_000_000) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("-D" + SPIN_PROPERTY
+                    + " must be a number of microseconds in [0, 1000000], got '" + v + "'");
+        }
+    }
+
     public int threads() {
         return threads;
     }
@@ -106,7 +134,7 @@ public final class Parallelism {
         }
         // The caller works too: the loop starts at once instead of waiting for a worker, and no more threads
         // run than there are cores.
-        Job job = new Job(++jobs, count, body, Thread.currentThread());
+        Job job = new Job(++jobs, count, body, Thread.currentThread(), spinNanos);
         try {
             current = job;
             for (Worker w : workers) {
@@ -131,13 +159,15 @@ public final class Parallelism {
         private final Thread caller;
         private final AtomicInteger next = new AtomicInteger();
         private final AtomicInteger done = new AtomicInteger();
+        private final long spinNanos;
         private volatile Throwable failure;
 
-        Job(long number, int count, IntConsumer body, Thread caller) {
+        Job(long number, int count, IntConsumer body, Thread caller, long spinNanos) {
             this.number = number;
             this.count = count;
             this.body = body;
             this.caller = caller;
+            this.spinNanos = spinNanos;
         }
 
         /** Takes indices until none is left; after a failure, claims the rest unrun so the job ends. */
@@ -161,7 +191,7 @@ public final class Parallelism {
         }
 
         void awaitDone() {
-            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            long spinUntil = System.nanoTime() + spinNanos;
             while (done.get() < count) {
                 if (System.nanoTime() < spinUntil) {
                     Thread.onSpinWait();
@@ -206,7 +236,7 @@ public final class Parallelism {
 
         /** Spins for a job newer than {@code seen} for a while, then parks until one is published. */
         private Job awaitJob(long seen) {
-            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            long spinUntil = System.nanoTime() + spinNanos;
             while (true) {
                 Job job = current;
                 if (job != null && job.number != seen) {

@@ -108,7 +108,7 @@ class ParallelismTest {
         List<Thread> workers = Thread.getAllStackTraces().keySet().stream()
                 .filter(t -> t.getName().startsWith("tensorloom-3-worker-")).toList();
         assertEquals(2, workers.size(), "one pool of 3 threads has 2 workers");
-        // The spin is bounded (100 us): well within a second every worker is parked, using no CPU.
+        // The spin is bounded (100 µs by default): well within a second every worker is parked, using no CPU.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
         for (Thread w : workers) {
             while (w.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
@@ -122,6 +122,32 @@ class ParallelismTest {
     void rejectsNonPositiveThreadCounts() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Parallelism.of(0));
         assertTrue(e.getMessage().contains("0"), e.getMessage());
+    }
+
+    @Test
+    void theSpinIsReadFromTheSystemProperty() {
+        String old = System.getProperty(Parallelism.SPIN_PROPERTY);
+        try {
+            System.clearProperty(Parallelism.SPIN_PROPERTY);
+            assertEquals(100, Parallelism.spinMicros());
+            System.setProperty(Parallelism.SPIN_PROPERTY, "0");
+            assertEquals(0, Parallelism.spinMicros());
+            // A pool that parks at once still runs every index once.
+            AtomicIntegerArray visits = new AtomicIntegerArray(50);
+            Parallelism.of(5).forEach(50, visits::incrementAndGet);
+            for (int i = 0; i < 50; i++) {
+                assertEquals(1, visits.get(i), "index " + i);
+            }
+            System.setProperty(Parallelism.SPIN_PROPERTY, "-1");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, Parallelism::spinMicros);
+            assertTrue(e.getMessage().contains("'-1'"), e.getMessage());
+        } finally {
+            if (old == null) {
+                System.clearProperty(Parallelism.SPIN_PROPERTY);
+            } else {
+                System.setProperty(Parallelism.SPIN_PROPERTY, old);
+            }
+        }
     }
 
     @Test
