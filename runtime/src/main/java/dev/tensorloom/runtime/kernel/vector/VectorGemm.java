@@ -40,6 +40,14 @@ final class VectorGemm {
     /** Largest row block of a per task. */
     static final int MC = 144;
     /**
+     * Up to this many rows of a, {@link #packed} keeps them in one block and gives the threads columns, so b is
+     * read once: each float of b meets only m multiply-adds, and below some 12 rows (2 threads of a Zen core's
+     * FMA rate against its share of DRAM bandwidth) reading b from DRAM is the product's time. At 100 rows the
+     * product is compute-bound, and one block of all 100 rows (paired, loaded machine) ran 0.92x the two
+     * row blocks that keep each thread's slice of a small beside b's block in L2.
+     */
+    static final int COLUMN_SPLIT_MAX_ROWS = 4 * MR;
+    /**
      * Up to this many rows of a, b is read in place instead of packed: measured at k=384, n=1536, streaming
      * is 2x faster at 10 rows, still ahead at 96 and behind from about 200.
      */
@@ -94,10 +102,9 @@ final class VectorGemm {
 
         int threads = tasks.threads();
         int rowPanels = Math.ceilDiv(m, MR);
-        // Rows that fit one block stay one block: each row block streams all of b, and at a few rows (one
-        // sentence) reading b from DRAM is what the product costs, so the threads cut the columns instead and
-        // b is read once.
-        int rowBlocks = rowPanels <= MC / MR ? 1
+        // A few rows stay one block: each row block streams all of b, and there reading b is what the product
+        // costs, so the threads cut the columns instead and b is read once.
+        int rowBlocks = m <= COLUMN_SPLIT_MAX_ROWS ? 1
                 : Math.min(rowPanels, threads * Math.ceilDiv(rowPanels, threads * (MC / MR)));
         int panelsPerRowBlock = Math.ceilDiv(rowPanels, rowBlocks);
         rowBlocks = Math.ceilDiv(rowPanels, panelsPerRowBlock);
