@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Multi-head attention that streams (the flash-attention order): one task per (sequence, head, block of
- * {@value #QUERY_BLOCK} to {@value #MAX_QUERY_BLOCK} queries), which walks the sequence's real keys in blocks of {@value #KEY_BLOCK} and
+ * {@value #QUERY_BLOCK} queries), which walks the sequence's real keys in blocks of {@value #KEY_BLOCK} and
  * keeps, per query, a running maximum m, a running sum l and an unnormalized output o. For each key block:
  * <ol>
  * <li>its keys are gathered transposed (Kᵀ, head dim × keys) and its values row by row into small arrays
@@ -35,8 +35,6 @@ final class VectorAttention {
     static final int QUERIES = 4;
     /** Queries per task: enough to reuse each gathered key block, few enough to give every thread work. */
     static final int QUERY_BLOCK = 32;
-    /** Queries per task when there are enough (sequence, head) pairs to share out (see {@link #queryBlocks}). */
-    static final int MAX_QUERY_BLOCK = 128;
     /** Keys per block: its Kᵀ and V (8 KiB each at head dim 32) stay in L1 across the task's queries. */
     static final int KEY_BLOCK = 64;
 
@@ -46,28 +44,14 @@ final class VectorAttention {
     static void apply(Tensor q, Tensor k, Tensor v, Tensor keyMask, int heads, Tensor out, int seq, Tasks tasks) {
         int batch = keyMask.rows();
         int headDim = q.cols() / heads;
-        int queryBlocks = queryBlocks(batch * heads, seq, tasks.threads());
-        int perBlock = Math.ceilDiv(seq, queryBlocks);
+        int queryBlocks = Math.ceilDiv(seq, QUERY_BLOCK);
         tasks.forEach(batch * heads * queryBlocks, task -> {
             int block = task % queryBlocks;
             int h = task / queryBlocks % heads;
             int b = task / queryBlocks / heads;
-            int t0 = block * perBlock;
-            if (t0 < seq) {
-                new Stream(q, k, v, out, seq, headDim, b, h).run(keyMask, t0, Math.min(seq, t0 + perBlock));
-            }
+            new Stream(q, k, v, out, seq, headDim, b, h).run(keyMask, block * QUERY_BLOCK,
+                    Math.min(seq, (block + 1) * QUERY_BLOCK));
         });
-    }
-
-    /**
-     * Query blocks per (sequence, head): blocks of {@value #QUERY_BLOCK}, or of up to {@value #MAX_QUERY_BLOCK}
-     * when the (sequence, head) pairs alone give every thread a few tasks. Each task gathers all of its
-     * sequence's keys and values, so at one sentence of ~100 tokens (12 pairs) blocks of 32 gathered every key
-     * four times per head; JFR put the gather at 3.4% of the encoder's samples.
-     */
-    static int queryBlocks(int pairs, int seq, int threads) {
-        int size = pairs >= 4 * threads ? MAX_QUERY_BLOCK : QUERY_BLOCK;
-        return Math.ceilDiv(seq, size);
     }
 
     /** One task's state: its queries, running maxima and sums, unnormalized outputs and the current key block. */
