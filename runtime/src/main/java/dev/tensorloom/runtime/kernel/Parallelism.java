@@ -40,7 +40,9 @@ public final class Parallelism {
     /**
      * System property that sets how many microseconds a thread spins for the next loop before it parks
      * (default {@value #DEFAULT_SPIN_MICROS}; 0 parks at once, which suits a machine with more busy threads
-     * than cores, where a spinning worker takes a core from a thread with work).
+     * than cores, where a spinning worker takes a core from a thread with work: on a 2-core machine at a load of
+     * 15-20, paired in one JVM, the encoder at batch 1 ran 1.1-1.5x faster at ~10 tokens and 1.1-1.9x at ~100
+     * with 0 than with 100).
      */
     public static final String SPIN_PROPERTY = "tensorloom.spinMicros";
 

@@ -41,10 +41,11 @@ final class VectorGemm {
     static final int MC = 144;
     /**
      * Up to this many rows of a, {@link #packed} keeps them in one block and gives the threads columns, so b is
-     * read once: each float of b meets only m multiply-adds, and below some 12 rows (2 threads of a Zen core's
-     * FMA rate against its share of DRAM bandwidth) reading b from DRAM is the product's time. At 100 rows the
-     * product is compute-bound, and one block of all 100 rows (paired, loaded machine) ran 0.92x the two
-     * row blocks that keep each thread's slice of a small beside b's block in L2.
+     * read once: each float of b meets only m multiply-adds, and by a rough roofline (a core's FMA rate against
+     * its share of DRAM bandwidth) below a dozen rows or so reading b is the product's time. Paired in one JVM
+     * on a loaded 2-core machine, the encoder at batch 1 ran 1.00-1.22x (min to median) at ~10 tokens with the
+     * columns cut; at ~100 tokens, where the product is compute-bound, one block of all rows ran 0.78-0.94x the
+     * two row blocks that keep each thread's slice of a small beside b's block in L2.
      */
     static final int COLUMN_SPLIT_MAX_ROWS = 4 * MR;
     /**
