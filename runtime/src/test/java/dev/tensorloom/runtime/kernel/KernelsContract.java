@@ -110,7 +110,8 @@ abstract class KernelsContract {
         int[][] shapes = {
             {1, 1, 1}, {1, 7, 13}, {7, 13, 1}, {13, 31, 97}, {97, 13, 31}, {31, 97, 7}, {6, 16, 32},
             {17, 33, 47}, {1, 2003, 5}, {13, 2003, 37}, {96, 40, 33}, {65, 129, 70}, {97, 300, 530},
-            {131, 257, 97}, {130, 67, 131}, {200, 31, 7}, {10, 384, 1536}, {101, 1100, 67}, {3, 1030, 5}};
+            {131, 257, 97}, {130, 67, 131}, {200, 31, 7}, {10, 384, 1536}, {101, 1100, 67}, {3, 1030, 5},
+            {20, 2003, 130}};
         List<Arguments> args = new ArrayList<>();
         for (int[] s : shapes) {
             args.add(Arguments.of(s[0], s[1], s[2], false));
@@ -376,7 +377,8 @@ abstract class KernelsContract {
         return Stream.of(
                 Arguments.of(1, 1, 16, 1), Arguments.of(2, 7, 21, 3), Arguments.of(3, 13, 48, 4),
                 Arguments.of(3, 13, 384, 12), Arguments.of(2, 33, 64, 2), Arguments.of(4, 40, 96, 3),
-                Arguments.of(1, 97, 32, 1), Arguments.of(2, 128, 64, 2), Arguments.of(2, 512, 32, 1));
+                Arguments.of(1, 97, 32, 1), Arguments.of(2, 128, 64, 2), Arguments.of(2, 200, 64, 8),
+                Arguments.of(2, 512, 32, 1));
     }
 
     @ParameterizedTest(name = "batch={0} seq={1} hidden={2} heads={3}")
