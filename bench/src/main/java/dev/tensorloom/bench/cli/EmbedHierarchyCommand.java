@@ -90,6 +90,10 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
             description = "Euclidean learning rate (default: ${DEFAULT-VALUE})")
     double euclideanLr;
 
+    @Option(names = "--optimizer", defaultValue = "SGD",
+            description = "SGD (Riemannian SGD, as published) or ADAM (Riemannian Adam) (default: ${DEFAULT-VALUE})")
+    HierarchyTrainer.Optimizer optimizer;
+
     @Option(names = "--negatives", defaultValue = "50", description = "negatives per pair (default: ${DEFAULT-VALUE})")
     int negatives;
 
@@ -147,7 +151,7 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
                 "train s", "s/epoch", "eval s");
         // s/epoch is per full epoch (every is-a pair once): with --pairs-per-epoch, scaled up from the pairs trained.
         long perEpoch = pairsPerEpoch == 0 ? hierarchy.pairs() : Math.min(hierarchy.pairs(), pairsPerEpoch);
-        HierarchyTrainer trainer = new HierarchyTrainer(host);
+        HierarchyTrainer trainer = new HierarchyTrainer();
         for (int dim : dims) {
             for (Space space : spaces) {
                 Options o = options(space, dim, threadCount);
@@ -156,7 +160,7 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
                 HierarchyEmbedding e = train(trainer, hierarchy, o, key + " " + name);
                 double trainSeconds = seconds(start);
                 long evalStart = System.nanoTime();
-                Reconstruction r = Reconstruction.evaluate(hierarchy, e, host, sample, seed);
+                Reconstruction r = Reconstruction.evaluate(hierarchy, e, sample, seed);
                 double evalSeconds = seconds(evalStart);
                 e.save(out.resolve(key + "-" + space.name().toLowerCase(Locale.ROOT) + "-d" + dim + ".tsv"));
                 double[] paper = data == Data.NOUNS ? PAPER_NOUNS.get(space.name().toLowerCase(Locale.ROOT) + "-" + dim)
@@ -170,9 +174,10 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
         }
         String evaluated = sample == 0 ? "every node with an ancestor" : sample + " sampled nodes";
         String report = "# Hierarchy embeddings: WordNet 3.1 " + key + "\n\n"
-                + String.format(Locale.ROOT, "%,d nodes, %,d is-a pairs; %d epochs (%d burn-in at lr/100), %d"
-                        + " negatives, batches of %d, %d threads, seed %d%s; reconstruction over %s.%n%n",
-                        hierarchy.nodes(), hierarchy.pairs(), epochs, Math.min(burnIn, epochs), negatives, batch,
+                + String.format(Locale.ROOT, "%,d nodes, %,d is-a pairs; %d epochs (%d burn-in at lr/100), Riemannian"
+                        + " %s at lr %s, %d negatives, batches of %d, %d threads, seed %d%s; reconstruction over %s.%n%n",
+                        hierarchy.nodes(), hierarchy.pairs(), epochs, Math.min(burnIn, epochs), optimizer, lr, negatives,
+                        batch,
                         threadCount, seed, pairsPerEpoch == 0 ? "" : ", " + pairsPerEpoch + " pairs per epoch",
                         evaluated)
                 + table.toMarkdown() + "\n"
@@ -194,7 +199,7 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
     private Options options(Space space, int dim, int threadCount) {
         return Options.paper(space, dim, epochs).withEpochs(epochs, Math.min(burnIn, epochs))
                 .withLearningRate(space == Space.POINCARE ? lr : euclideanLr).withBatch(batch, negatives)
-                .withThreads(threadCount).withSeed(seed).withPairsPerEpoch(pairsPerEpoch);
+                .withThreads(threadCount).withSeed(seed).withPairsPerEpoch(pairsPerEpoch).withOptimizer(optimizer);
     }
 
     private static HierarchyEmbedding train(HierarchyTrainer trainer, Hierarchy h, Options o, String task) {
