@@ -95,20 +95,10 @@ abstract sealed class Geometry {
             return Math.log(1 + t + sinh) / sqrtC;
         }
 
+        /** The value alone: the few extra operations of the gradient cost nothing next to the logarithm. */
         @Override
         double score(float[] a, int u, float[] b, int v, int dim) {
-            double x2 = 0;
-            double y2 = 0;
-            double diff2 = 0;
-            for (int k = 0; k < dim; k++) {
-                double p = a[u + k];
-                double q = b[v + k];
-                x2 += p * p;
-                y2 += q * q;
-                diff2 += (p - q) * (p - q);
-            }
-            double t = 2 * c * diff2 / ((1 - Math.min(c * x2, maxCx2)) * (1 - Math.min(c * y2, maxCx2)));
-            return Math.log(1 + t + Math.sqrt(t * (t + 2))) / sqrtC;
+            return score(a, u, b, v, dim, new double[4], 0);
         }
 
         /** 1/λ_x² = (1 - c||x||²)²/4. */

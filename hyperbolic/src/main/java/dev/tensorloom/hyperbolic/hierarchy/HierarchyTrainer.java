@@ -70,8 +70,11 @@ public final class HierarchyTrainer {
         }
 
         /**
-         * The published settings (REFERENCE.md §3, facebookresearch/poincare-embeddings): c = 1, 50 negatives,
-         * batches of 10, 20 burn-in epochs at lr/100, init in ±0.001, rate 0.3; one thread, seed 1.
+         * The published mammal settings (REFERENCE.md §3, facebookresearch/poincare-embeddings train-mammals.sh):
+         * c = 1, 50 negatives, batches of 10, 20 burn-in epochs at lr/100, init in ±0.001 (the paper's; the code
+         * uses ±0.0001), Riemannian SGD at 0.3; one thread, seed 1. Their nouns script differs: rate 1.0, batches
+         * of 50, 1,500 epochs on 5 Hogwild processes that each pass over every pair (7,500 passes), and 5
+         * negatives drawn in proportion to the descendant count during burn-in.
          */
         public static Options paper(Space space, int dim, int epochs) {
             return new Options(space, dim, 1.0, epochs, 20, 0.3, 0.01, 50, 10, 1, 1, 1e-3, 0, Optimizer.SGD);
@@ -224,41 +227,47 @@ public final class HierarchyTrainer {
         private static final double BETA2 = 0.999;
         private static final double EPSILON = 1e-8;
 
-        private final float[] first;
-        private final double[] second;
-        /** β₁ᵗ and β₂ᵗ of each row's own step count t, for the bias corrections (kept, not recomputed by pow). */
-        private final double[] beta1Power;
-        private final double[] beta2Power;
+        /**
+         * Per node, side by side so that a step touches one or two cache lines rather than four arrays: the first
+         * moment (dim floats), the second moment, and β₁ᵗ and β₂ᵗ of the row's own step count t (for the bias
+         * corrections, kept rather than recomputed by pow).
+         */
+        private final float[] state;
+        private final int stride;
 
         AdamState(int nodes, int dim) {
-            this.first = new float[Math.multiplyExact(nodes, dim)];
-            this.second = new double[nodes];
-            this.beta1Power = new double[nodes];
-            this.beta2Power = new double[nodes];
-            Arrays.fill(beta1Power, 1);
-            Arrays.fill(beta2Power, 1);
+            this.stride = dim + 3;
+            this.state = new float[Math.multiplyExact(nodes, stride)];
+            for (int node = 0; node < nodes; node++) {
+                state[node * stride + dim + 1] = 1;
+                state[node * stride + dim + 2] = 1;
+            }
         }
 
         /** Node's row at points[p..] takes one step from its Euclidean gradient at grad[p..] (left unchanged). */
         void step(Geometry geometry, double lr, int node, float[] points, int p, float[] grad, int dim) {
             double inverseMetric = geometry.inverseMetric(points, p, dim);
-            int m = node * dim;
+            int m = node * stride;
+            int v = m + dim;
             double g2 = 0;
             for (int k = 0; k < dim; k++) {
                 double g = inverseMetric * grad[p + k];
                 g2 += g * g;
-                first[m + k] = (float) (BETA1 * first[m + k] + (1 - BETA1) * g);
+                state[m + k] = (float) (BETA1 * state[m + k] + (1 - BETA1) * g);
             }
             // ||g||_x² = λ_x²·||g||² of the Riemannian gradient g = ∇ᴱ/λ_x².
-            second[node] = BETA2 * second[node] + (1 - BETA2) * g2 / inverseMetric;
-            double firstCorrection = 1 - (beta1Power[node] *= BETA1);
-            double secondCorrection = 1 - (beta2Power[node] *= BETA2);
-            geometry.move(points, p, first, m, -lr / firstCorrection
-                    / (Math.sqrt(second[node] / secondCorrection) + EPSILON), dim);
+            double second = BETA2 * state[v] + (1 - BETA2) * g2 / inverseMetric;
+            state[v] = (float) second;
+            double beta1Power = state[v + 1] * BETA1;
+            double beta2Power = state[v + 2] * BETA2;
+            state[v + 1] = (float) beta1Power;
+            state[v + 2] = (float) beta2Power;
+            geometry.move(points, p, state, m, -lr / (1 - beta1Power)
+                    / (Math.sqrt(second / (1 - beta2Power)) + EPSILON), dim);
             // Carry m to the new point: λ_x/λ_x' = √(1/λ_x'² ÷ 1/λ_x²).
             float transport = (float) Math.sqrt(geometry.inverseMetric(points, p, dim) / inverseMetric);
             for (int k = 0; k < dim; k++) {
-                first[m + k] *= transport;
+                state[m + k] *= transport;
             }
         }
     }
