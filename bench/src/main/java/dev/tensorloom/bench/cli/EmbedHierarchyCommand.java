@@ -50,13 +50,14 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
      * (train-nouns.sh) is Riemannian SGD at 1.0 over batches of 50 for 1,500 epochs on 5 Hogwild processes that
      * each pass over every pair: 7,500 passes, days on two cores. Riemannian Adam (Bécigneul &amp; Ganea 2019, who
      * show it converging faster than RSGD on this very hierarchy) gets further per pass: on 8 epochs' worth of pairs
-     * (loaded machine, 2026-11-30, 500 sampled nodes) Adam at 0.03 reached loss 0.32 and MAP 0.40, RSGD at 1.0 loss
-     * 1.02 and MAP 0.18; Adam at 0.1 stalled at loss 0.42 (MAP 0.30, 65k points at the boundary) and Adam at 0.01
-     * fell three times slower than at 0.03. An Adam epoch costs about 1.4 RSGD epochs, so 250 epochs are about 40
-     * minutes on two quiet cores (an RSGD epoch took 6.3 s). Not yet run to the end: whether it reaches the bar is
-     * open.
+     * (loaded machine, 2026-11-30, 500 sampled nodes) Adam at 0.03 over batches of 50 reached loss 0.31 and MAP
+     * 0.42 (over batches of 10: 0.32 and 0.40, at about 1.7 times the wall time), RSGD at 1.0 over batches of 10
+     * loss 1.02 and MAP 0.18; Adam at 0.1 stalled at loss 0.42 (MAP 0.30, 65k points at the boundary) and Adam at
+     * 0.01 fell three times slower than at 0.03. With batches of 50 a general node's row steps once per batch, so
+     * an Adam epoch costs about an RSGD epoch over batches of 10 (6.3 s on two quiet cores): 300 epochs are about
+     * 35 minutes. Not yet run to the end: whether it reaches the bar is open.
      */
-    static final String NOUNS_RUN = "--epochs 250 --burn-in 20 --optimizer ADAM --lr 0.03 --batch 10 --threads 2"
+    static final String NOUNS_RUN = "--epochs 300 --burn-in 20 --optimizer ADAM --lr 0.03 --batch 50 --threads 2"
             + " --no-disk";
 
     /** The paper's reconstruction table for the nouns (REFERENCE.md §3): {mean rank, MAP} by space and dimension. */
