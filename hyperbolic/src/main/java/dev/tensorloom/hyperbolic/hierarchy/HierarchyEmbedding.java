@@ -91,25 +91,14 @@ public final class HierarchyEmbedding {
 
     /**
      * The score the embedding was trained with, in float64: the Poincaré distance
-     * d(u,v) = arcosh(1 + 2c||u - v||²/((1 - c||u||²)(1 - c||v||²)))/√c, or ||u - v||² in Euclidean space.
+     * d(u,v) = arcosh(1 + 2c||u - v||²/((1 - c||u||²)(1 - c||v||²)))/√c (norms read at most (1 - 1e-5)/√c, the
+     * training radius), or ||u - v||² in Euclidean space.
      */
     public double distance(int i, int j) {
-        double uu = 0;
-        double vv = 0;
-        double diff = 0;
-        for (int k = 0; k < dim; k++) {
-            double u = coordinates[i * dim + k];
-            double v = coordinates[j * dim + k];
-            uu += u * u;
-            vv += v * v;
-            diff += (u - v) * (u - v);
-        }
-        if (space == Space.EUCLIDEAN) {
-            return diff;
-        }
-        double c = curvature;
-        double x = 1 + 2 * c * diff / Math.max((1 - c * uu) * (1 - c * vv), 1e-15);
-        return Math.log(x + Math.sqrt(x * x - 1)) / Math.sqrt(c);
+        Objects.checkIndex(i, size());
+        Objects.checkIndex(j, size());
+        return Geometry.of(space, space == Space.POINCARE ? curvature : 1).score(coordinates, i * dim, coordinates,
+                j * dim, dim);
     }
 
     /** Writes the text format of docs/FORMATS.md. */

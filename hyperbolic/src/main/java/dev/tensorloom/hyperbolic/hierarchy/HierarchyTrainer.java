@@ -1,9 +1,7 @@
 package dev.tensorloom.hyperbolic.hierarchy;
 
 import dev.tensorloom.hyperbolic.Curvature;
-import dev.tensorloom.hyperbolic.PoincareKernels;
 import dev.tensorloom.hyperbolic.hierarchy.HierarchyEmbedding.Space;
-import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.Parallelism;
 import java.util.Arrays;
 import java.util.Objects;
@@ -19,13 +17,13 @@ import java.util.concurrent.atomic.DoubleAdder;
  * </pre>
  * averaged over a batch of pairs. d is the Poincaré distance or the squared Euclidean distance. Points start
  * uniform in ±{@link Options#initRange}; each batch's gradients are summed per node and the touched rows take one
- * Riemannian SGD step (the exponential map, which projects into the ball) or one plain SGD step.
+ * Riemannian SGD step (the published retraction x ← x - lr·∇ᴱ/λ_x², then projected to the radius 1 - 1e-5) or one
+ * plain SGD step. The ball is the published one, not the float32 kernels': see {@link Geometry} for why.
  *
  * <p><b>Rows, not tensors.</b> A pair is 51 distances of rows of 10 floats: a kernel call per batch (tensor views,
  * gathering each candidate's row, the backend's per-row dispatch) cost more than the arithmetic. So the loop runs
- * over plain float arrays, one pair at a time, through {@link dev.tensorloom.hyperbolic.BallRows}, which computes
- * the family's distance, its backward pass and the exponential-map step with the kernels' own formulas (and is
- * tested against them); the backend serves the evaluation's all-pairs distances.
+ * over plain float arrays, one pair at a time, with the distance, its gradient and the step computed in double
+ * ({@link Geometry}); the result does not depend on the backend.
  *
  * <p><b>Burn-in</b>, as the published code does it: for the first {@link Options#burnInEpochs} epochs the learning
  * rate is multiplied by {@link Options#burnInFactor} and negatives are drawn in proportion to
@@ -52,10 +50,11 @@ public final class HierarchyTrainer {
      */
     public record Options(Space space, int dim, double curvature, int epochs, int burnInEpochs, double learningRate,
             double burnInFactor, int negatives, int batchSize, int threads, long seed, double initRange,
-            long pairsPerEpoch) {
+            long pairsPerEpoch, Optimizer optimizer) {
 
         public Options {
             Objects.requireNonNull(space, "space");
+            Objects.requireNonNull(optimizer, "optimizer");
             if (dim < 1 || epochs < 0 || burnInEpochs < 0 || negatives < 1 || batchSize < 1 || threads < 1
                     || pairsPerEpoch < 0) {
                 throw new IllegalArgumentException("options need dim, negatives, batch size and threads >= 1 and"
@@ -71,42 +70,69 @@ public final class HierarchyTrainer {
         }
 
         /**
-         * The published settings (REFERENCE.md §3, facebookresearch/poincare-embeddings): c = 1, 50 negatives,
-         * batches of 10, 20 burn-in epochs at lr/100, init in ±0.001, rate 0.3; one thread, seed 1.
+         * The published mammal settings (REFERENCE.md §3, facebookresearch/poincare-embeddings train-mammals.sh):
+         * c = 1, 50 negatives, batches of 10, 20 burn-in epochs at lr/100, init in ±0.001 (the paper's; the code
+         * uses ±0.0001), Riemannian SGD at 0.3; one thread, seed 1. Their nouns script differs: rate 1.0, batches
+         * of 50, 1,500 epochs on 5 Hogwild processes that each pass over every pair (7,500 passes), and 5
+         * negatives drawn in proportion to the descendant count during burn-in.
          */
         public static Options paper(Space space, int dim, int epochs) {
-            return new Options(space, dim, 1.0, epochs, 20, 0.3, 0.01, 50, 10, 1, 1, 1e-3, 0);
+            return new Options(space, dim, 1.0, epochs, 20, 0.3, 0.01, 50, 10, 1, 1, 1e-3, 0, Optimizer.SGD);
         }
 
         public Options withLearningRate(double lr) {
             return new Options(space, dim, curvature, epochs, burnInEpochs, lr, burnInFactor, negatives, batchSize,
-                    threads, seed, initRange, pairsPerEpoch);
+                    threads, seed, initRange, pairsPerEpoch, optimizer);
         }
 
         public Options withEpochs(int epochs, int burnInEpochs) {
             return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    batchSize, threads, seed, initRange, pairsPerEpoch);
+                    batchSize, threads, seed, initRange, pairsPerEpoch, optimizer);
         }
 
         public Options withThreads(int threads) {
             return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    batchSize, threads, seed, initRange, pairsPerEpoch);
+                    batchSize, threads, seed, initRange, pairsPerEpoch, optimizer);
         }
 
         public Options withSeed(long seed) {
             return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    batchSize, threads, seed, initRange, pairsPerEpoch);
+                    batchSize, threads, seed, initRange, pairsPerEpoch, optimizer);
         }
 
         public Options withBatch(int batchSize, int negatives) {
             return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    batchSize, threads, seed, initRange, pairsPerEpoch);
+                    batchSize, threads, seed, initRange, pairsPerEpoch, optimizer);
+        }
+
+        public Options withOptimizer(Optimizer optimizer) {
+            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
+                    batchSize, threads, seed, initRange, pairsPerEpoch, optimizer);
         }
 
         public Options withPairsPerEpoch(long pairsPerEpoch) {
             return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    batchSize, threads, seed, initRange, pairsPerEpoch);
+                    batchSize, threads, seed, initRange, pairsPerEpoch, optimizer);
         }
+    }
+
+    /**
+     * How a touched row steps from its batch gradient. Both are Riemannian: the gradient is scaled by the inverse
+     * metric 1/λ_x² and the point moves by the ball's retraction (plain SGD and Adam in Euclidean space).
+     */
+    public enum Optimizer {
+        /** x ← R_x(-lr·∇ᴱ/λ_x²): the published RiemannianSGD. */
+        SGD,
+        /**
+         * Riemannian Adam (Bécigneul &amp; Ganea 2019), kept per row and lazily, as sparse Adam does: a row's first
+         * moment (a tangent vector) and second moment (a scalar, the Riemannian squared norm λ_x²||g||²) decay only
+         * when the row is touched, its bias correction counts its own steps, and after each step the first moment
+         * is carried to the new point by the conformal factor λ_x/λ_x' (parallel transport up to the gyration, which
+         * is of second order in the step). β₁ = 0.9, β₂ = 0.999, ε = 1e-8. The step's Riemannian length is about
+         * lr whatever the gradient's size, which moves the rarely touched leaves of a large hierarchy as fast as
+         * its general nodes.
+         */
+        ADAM
     }
 
     /** Told of progress; called from the training threads. */
@@ -118,16 +144,6 @@ public final class HierarchyTrainer {
         /** Epoch {@code epoch} (from 0) ended with this mean loss per pair. */
         default void epochDone(int epoch, double meanLoss) {
         }
-    }
-
-    private final PoincareKernels kernels;
-
-    /**
-     * A trainer on a host backend (scalar or vector), whose kernels back its geometry. The training loop itself
-     * runs on plain float rows ({@link dev.tensorloom.hyperbolic.BallRows}), the same on either backend.
-     */
-    public HierarchyTrainer(Backend backend) {
-        this.kernels = PoincareKernels.FAMILY.on(backend);
     }
 
     public HierarchyEmbedding train(Hierarchy hierarchy, Options options) {
@@ -144,7 +160,7 @@ public final class HierarchyTrainer {
         }
         int n = hierarchy.nodes();
         int dim = o.dim();
-        Geometry geometry = Geometry.of(o.space(), kernels, o.curvature());
+        Geometry geometry = Geometry.of(o.space(), o.curvature());
         int[][] pairs = hierarchy.pairArrays();
         int pairCount = pairs[0].length;
         double[] unigram = unigramTable(hierarchy);
@@ -154,6 +170,7 @@ public final class HierarchyTrainer {
         for (int i = 0; i < table.length; i++) {
             table[i] = (float) ((2 * random.nextDouble() - 1) * o.initRange());
         }
+        AdamState adam = o.optimizer() == Optimizer.ADAM ? new AdamState(n, dim) : null;
         int[] order = new int[pairCount];
         for (int e = 0; e < pairCount; e++) {
             order[e] = e;
@@ -171,7 +188,7 @@ public final class HierarchyTrainer {
                 int from = (int) ((long) used * t / threads);
                 int to = (int) ((long) used * (t + 1) / threads);
                 SplittableRandom r = new SplittableRandom(epochSeed + 0x9E3779B97F4A7C15L * t);
-                loss.add(new Worker(hierarchy, geometry, o, table, burnIn ? unigram : null)
+                loss.add(new Worker(hierarchy, geometry, o, table, burnIn ? unigram : null, adam)
                         .run(order, from, to, pairs, lr, r, listener));
             });
             listener.epochDone(epoch, loss.sum() / used);
@@ -201,6 +218,61 @@ public final class HierarchyTrainer {
     }
 
     /**
+     * The moments of {@link Optimizer#ADAM}, a row per node, shared by the threads as the table is (Hogwild: a
+     * moment updated by two threads at once loses one of the updates, which the method tolerates as it does for
+     * the points).
+     */
+    private static final class AdamState {
+        private static final double BETA1 = 0.9;
+        private static final double BETA2 = 0.999;
+        private static final double EPSILON = 1e-8;
+
+        /**
+         * Per node, side by side so that a step touches one or two cache lines rather than four arrays: the first
+         * moment (dim floats), the second moment, and β₁ᵗ and β₂ᵗ of the row's own step count t (for the bias
+         * corrections, kept rather than recomputed by pow).
+         */
+        private final float[] state;
+        private final int stride;
+
+        AdamState(int nodes, int dim) {
+            this.stride = dim + 3;
+            this.state = new float[Math.multiplyExact(nodes, stride)];
+            for (int node = 0; node < nodes; node++) {
+                state[node * stride + dim + 1] = 1;
+                state[node * stride + dim + 2] = 1;
+            }
+        }
+
+        /** Node's row at points[p..] takes one step from its Euclidean gradient at grad[p..] (left unchanged). */
+        void step(Geometry geometry, double lr, int node, float[] points, int p, float[] grad, int dim) {
+            double inverseMetric = geometry.inverseMetric(points, p, dim);
+            int m = node * stride;
+            int v = m + dim;
+            double g2 = 0;
+            for (int k = 0; k < dim; k++) {
+                double g = inverseMetric * grad[p + k];
+                g2 += g * g;
+                state[m + k] = (float) (BETA1 * state[m + k] + (1 - BETA1) * g);
+            }
+            // ||g||_x² = λ_x²·||g||² of the Riemannian gradient g = ∇ᴱ/λ_x².
+            double second = BETA2 * state[v] + (1 - BETA2) * g2 / inverseMetric;
+            state[v] = (float) second;
+            double beta1Power = state[v + 1] * BETA1;
+            double beta2Power = state[v + 2] * BETA2;
+            state[v + 1] = (float) beta1Power;
+            state[v + 2] = (float) beta2Power;
+            geometry.move(points, p, state, m, -lr / (1 - beta1Power)
+                    / (Math.sqrt(second / (1 - beta2Power)) + EPSILON), dim);
+            // Carry m to the new point: λ_x/λ_x' = √(1/λ_x'² ÷ 1/λ_x²).
+            float transport = (float) Math.sqrt(geometry.inverseMetric(points, p, dim) / inverseMetric);
+            for (int k = 0; k < dim; k++) {
+                state[m + k] *= transport;
+            }
+        }
+    }
+
+    /**
      * One thread's share of an epoch. A batch gives each node it touches a slot: the node's point as read from the
      * table when first touched, and its summed gradient. Each pair's scores and gradients are computed straight
      * from the slots' rows, the batch's summed gradients then step each slot once, and the stepped rows go back.
@@ -211,6 +283,7 @@ public final class HierarchyTrainer {
         private final Options o;
         private final float[] table;
         private final double[] unigram;
+        private final AdamState adam;
         private final int candidates;
         private final int dim;
         /** The batch slot of each node touched by the current batch, -1 elsewhere. */
@@ -220,7 +293,8 @@ public final class HierarchyTrainer {
         private final float[] points;
         private final float[] grads;
 
-        Worker(Hierarchy hierarchy, Geometry geometry, Options o, float[] table, double[] unigram) {
+        Worker(Hierarchy hierarchy, Geometry geometry, Options o, float[] table, double[] unigram, AdamState adam) {
+            this.adam = adam;
             this.hierarchy = hierarchy;
             this.geometry = geometry;
             this.o = o;
@@ -244,7 +318,6 @@ public final class HierarchyTrainer {
             // general nodes are in nearly every batch, and overwriting would drop the other threads' steps.
             boolean shared = o.threads() > 1;
             float[] before = new float[shared ? points.length : 0];
-            float[] tmp = new float[dim];
             int[] candidate = new int[candidates];
             int[] slot = new int[candidates];
             double[] score = new double[candidates];
@@ -277,7 +350,11 @@ public final class HierarchyTrainer {
                 }
                 for (int s = 0; s < slots; s++) {
                     int p = s * dim;
-                    geometry.step(lr, points, p, grads, p, dim, tmp);
+                    if (adam == null) {
+                        geometry.step(lr, points, p, grads, p, dim);
+                    } else {
+                        adam.step(geometry, lr, slotNode[s], points, p, grads, dim);
+                    }
                     int t = slotNode[s] * dim;
                     if (shared) {
                         for (int k = 0; k < dim; k++) {

@@ -1,9 +1,6 @@
 package dev.tensorloom.hyperbolic.hierarchy;
 
-import dev.tensorloom.hyperbolic.PoincareKernels;
-import dev.tensorloom.runtime.kernel.Backend;
-import dev.tensorloom.runtime.tensor.Tensor;
-import java.lang.foreign.Arena;
+import dev.tensorloom.runtime.kernel.Parallelism;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -18,26 +15,24 @@ import java.util.SplittableRandom;
  *   <li><b>MAP</b>: the mean over u of the average precision of that ranking (ties grouped into one threshold,
  *       as scikit-learn's {@code average_precision_score} groups them).</li>
  * </ul>
- * Distances come from the embedding's space through the family's all-pairs kernel in blocks of query rows.
+ * Distances are the embedding's own score ({@link HierarchyEmbedding#distance}, in double, as the trainer computes
+ * it), one query node per task on the shared {@link Parallelism} pool.
  *
  * @param nodes  nodes evaluated (those with an ancestor, or a sample of them)
  * @param pairs  (u, ancestor) pairs ranked
  */
 public record Reconstruction(double meanRank, double map, int nodes, long pairs) {
 
-    private static final int BLOCK = 64;
-
     /** Every node with an ancestor. */
-    public static Reconstruction evaluate(Hierarchy hierarchy, HierarchyEmbedding embedding, Backend backend) {
-        return evaluate(hierarchy, embedding, backend, 0, 0);
+    public static Reconstruction evaluate(Hierarchy hierarchy, HierarchyEmbedding embedding) {
+        return evaluate(hierarchy, embedding, 0, 0);
     }
 
     /**
      * @param sample 0 for every node with an ancestor; else that many of them, drawn without replacement with
      *               {@code seed} (for the noun hierarchy, where all pairs of 82k nodes are 6.7·10⁹ distances)
      */
-    public static Reconstruction evaluate(Hierarchy hierarchy, HierarchyEmbedding embedding, Backend backend,
-            int sample, long seed) {
+    public static Reconstruction evaluate(Hierarchy hierarchy, HierarchyEmbedding embedding, int sample, long seed) {
         int n = hierarchy.nodes();
         if (embedding.size() != n || !embedding.names().equals(hierarchy.names())) {
             throw new IllegalArgumentException(embedding + " is not an embedding of " + hierarchy
@@ -47,34 +42,26 @@ public record Reconstruction(double meanRank, double map, int nodes, long pairs)
         if (queries.length == 0) {
             throw new IllegalArgumentException(hierarchy + " has no node with an ancestor to evaluate");
         }
-        Geometry geometry = Geometry.of(embedding.space(), PoincareKernels.FAMILY.on(backend),
+        Geometry geometry = Geometry.of(embedding.space(),
                 embedding.space() == HierarchyEmbedding.Space.POINCARE ? embedding.curvature() : 1);
+        float[] points = embedding.coordinates();
+        int dim = embedding.dim();
+        Ranking[] rankings = new Ranking[queries.length];
+        Parallelism.shared().forEach(queries.length, q -> {
+            int u = queries[q];
+            float[] row = new float[n];
+            for (int j = 0; j < n; j++) {
+                row[j] = (float) geometry.score(points, u * dim, points, j * dim, dim);
+            }
+            rankings[q] = rank(hierarchy, u, row);
+        });
         double rankSum = 0;
         double apSum = 0;
         long pairs = 0;
-        try (Arena arena = Arena.ofShared()) {
-            Tensor all = Tensor.of(arena, embedding.coordinates(), n, embedding.dim());
-            Tensor block = Tensor.allocate(arena, BLOCK, embedding.dim());
-            Tensor distances = Tensor.allocate(arena, BLOCK, n);
-            float[] row = new float[n];
-            for (int start = 0; start < queries.length; start += BLOCK) {
-                int count = Math.min(BLOCK, queries.length - start);
-                for (int q = 0; q < count; q++) {
-                    block.row(q).copyFrom(all.row(queries[start + q]));
-                }
-                Tensor out = distances.slice(0, 0, count);
-                geometry.allPairs(block.slice(0, 0, count), all, out);
-                for (int q = 0; q < count; q++) {
-                    int u = queries[start + q];
-                    for (int j = 0; j < n; j++) {
-                        row[j] = Geometry.at(out, q, j);
-                    }
-                    Ranking r = rank(hierarchy, u, row);
-                    rankSum += r.rankSum();
-                    apSum += r.averagePrecision();
-                    pairs += hierarchy.ancestorCount(u);
-                }
-            }
+        for (int q = 0; q < queries.length; q++) {
+            rankSum += rankings[q].rankSum();
+            apSum += rankings[q].averagePrecision();
+            pairs += hierarchy.ancestorCount(queries[q]);
         }
         return new Reconstruction(rankSum / pairs, apSum / queries.length, queries.length, pairs);
     }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tensorloom.hyperbolic.hierarchy.HierarchyEmbedding.Space;
-import dev.tensorloom.runtime.kernel.ScalarBackend;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -45,7 +44,7 @@ class ReconstructionTest {
         }
         for (Space space : Space.values()) {
             HierarchyEmbedding e = new HierarchyEmbedding(DIAMOND.names(), space, 1.0, 3, coordinates);
-            Reconstruction r = Reconstruction.evaluate(DIAMOND, e, new ScalarBackend());
+            Reconstruction r = Reconstruction.evaluate(DIAMOND, e);
             double rankSum = 0;
             double ap = 0;
             int nodes = 0;
@@ -77,11 +76,11 @@ class ReconstructionTest {
             coordinates[i] = (float) (random.nextGaussian() * 0.3);
         }
         HierarchyEmbedding e = new HierarchyEmbedding(DIAMOND.names(), Space.POINCARE, 1.0, 2, coordinates);
-        Reconstruction all = Reconstruction.evaluate(DIAMOND, e, new ScalarBackend());
-        assertEquals(all, Reconstruction.evaluate(DIAMOND, e, new ScalarBackend(), 5, 9), "a sample of all is all");
-        Reconstruction three = Reconstruction.evaluate(DIAMOND, e, new ScalarBackend(), 3, 9);
+        Reconstruction all = Reconstruction.evaluate(DIAMOND, e);
+        assertEquals(all, Reconstruction.evaluate(DIAMOND, e, 5, 9), "a sample of all is all");
+        Reconstruction three = Reconstruction.evaluate(DIAMOND, e, 3, 9);
         assertEquals(3, three.nodes());
-        assertEquals(three, Reconstruction.evaluate(DIAMOND, e, new ScalarBackend(), 3, 9), "a function of the seed");
+        assertEquals(three, Reconstruction.evaluate(DIAMOND, e, 3, 9), "a function of the seed");
         // The five nodes with an ancestor are 1..5 (animal, node 0, has none): one 3-subset must give these scores.
         boolean matched = false;
         for (int mask = 0; mask < 32; mask++) {
@@ -113,7 +112,6 @@ class ReconstructionTest {
     @Test
     void anEmbeddingOfAnotherHierarchyIsRefused() {
         HierarchyEmbedding other = new HierarchyEmbedding(List.of("a", "b"), Space.EUCLIDEAN, 0, 1, new float[2]);
-        assertThrows(IllegalArgumentException.class, () -> Reconstruction.evaluate(DIAMOND, other,
-                new ScalarBackend()));
+        assertThrows(IllegalArgumentException.class, () -> Reconstruction.evaluate(DIAMOND, other));
     }
 }
