@@ -22,15 +22,18 @@ import jdk.incubator.vector.VectorMask;
  * the bottom edge points its missing rows at a zero row instead of needing its own kernel. On Zen 4 the
  * packed kernel runs at 83-88% of the 114 GFLOP/s a register-only FMA loop reaches on one core; 4×3, 6×3,
  * 8×3 and 4×4 tiles measured the same within noise.
+ *
+ * <p>Public for the kernel families' own drivers over operands that are no plain matrix (the MPO sweep gathers its
+ * a rows from a permuted state and scatters the tile into the next one).
  */
-final class GemmMicroKernel {
+public final class GemmMicroKernel {
 
     /** Rows of c per tile. */
-    static final int MR = 6;
+    public static final int MR = 6;
     /** Vectors of c per tile row. */
-    static final int PANEL_VECTORS = 2;
+    public static final int PANEL_VECTORS = 2;
     /** Columns of c per tile, the width of a packed b panel. */
-    static final int NR = PANEL_VECTORS * L;
+    public static final int NR = PANEL_VECTORS * L;
 
     private GemmMicroKernel() {
     }
@@ -83,7 +86,7 @@ final class GemmMicroKernel {
      * Tile = a rows · b read in place: kc rows of b, ldbBytes apart, whose first {@code cols} columns are
      * real. For few rows of a, where packing b would cost as much as the product itself.
      */
-    static void streaming(float[] pa, int a0, int a1, int a2, int a3, int a4, int a5, MemorySegment b, long bOff,
+    public static void streaming(float[] pa, int a0, int a1, int a2, int a3, int a4, int a5, MemorySegment b, long bOff,
             long ldbBytes, int cols, int kc, float[] tile) {
         VectorMask<Float> m0 = S.indexInRange(0, cols);
         VectorMask<Float> m1 = S.indexInRange(L, cols);
