@@ -172,13 +172,15 @@ public final class VectorMpoKernels implements MpoKernels {
     }
 
     /**
-     * Whether a step runs as {@link StepProduct}: few enough rows that streaming the core beats packing it, or a
-     * core small enough ({@value #CACHED_CORE_FLOATS} floats) to stay in the first-level cache while it is streamed
-     * for every tile row.
+     * Whether a step runs as {@link StepProduct}: few enough rows that streaming the core beats packing it, or, with
+     * Q = 1 (rows gathered and tiles scattered by plain copies), a core small enough ({@value #CACHED_CORE_FLOATS}
+     * floats) to stay in the first-level cache while it is streamed for every tile row. With many rows and Q > 1 the
+     * scatter writes Q apart across a state larger than the caches (a 4096×4096 MPO's first step at batch 1 writes
+     * 143,360 floats 512 apart), where one GEMM per block writes in order.
      */
     private static boolean fused(MpoSweep.Step step) {
         return (long) step.blocks() * step.q() <= StepProduct.MAX_ROWS
-                || (long) step.r() * step.s() <= CACHED_CORE_FLOATS;
+                || step.q() == 1 && (long) step.r() * step.s() <= CACHED_CORE_FLOATS;
     }
 
     private static Tensor wrap(float[] values, long rows, long cols) {
