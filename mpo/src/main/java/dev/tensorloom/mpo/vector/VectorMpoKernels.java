@@ -115,8 +115,8 @@ public final class VectorMpoKernels implements MpoKernels {
         // rearranged core, from this thread's scratch: kernel threads may touch it (heap arrays and an automatic
         // arena), and nothing is allocated (or zeroed) per call.
         Scratch scratch = SCRATCH.get();
-        float[] state = scratch.state(stateFloats);
-        float[] next = scratch.next(stateFloats);
+        float[] state = scratch.floats(Scratch.STATE, stateFloats);
+        float[] next = scratch.floats(Scratch.NEXT, stateFloats);
 
         int rowsOfW = mpo.rows();
         MemorySegment xs = x.segment();
@@ -135,7 +135,7 @@ public final class VectorMpoKernels implements MpoKernels {
             if (fused(step)) {
                 // Few rows: a's rows gathered from the state, the core streamed, the tiles scattered; no transposes.
                 Tensor b = coreMatrix(core, step, false, scratch);
-                StepProduct.multiply(state, p, r, q, b, next, scratch.rows(rowsFloats),
+                StepProduct.multiply(state, p, r, q, b, next, scratch.floats(Scratch.ROWS, rowsFloats),
                         Tasks.forMultiplyAdds(parallelism, step.multiplyAdds(), b));
             } else if (q == 1) {
                 // The state is already [p, r]: one GEMM, no copy of the state.
@@ -153,8 +153,8 @@ public final class VectorMpoKernels implements MpoKernels {
                 }
             } else {
                 // [p][r][q] → [p·q, r], one GEMM with the core [r, s], then [p][q][s] → [p][s][q].
-                float[] across = scratch.across(stateFloats);
-                float[] product = scratch.product(stateFloats);
+                float[] across = scratch.floats(Scratch.ACROSS, stateFloats);
+                float[] product = scratch.floats(Scratch.PRODUCT, stateFloats);
                 transposeBlocks(state, across, p, r, q);
                 dense.matmul(wrap(across, (long) p * q, r), coreMatrix(core, step, false, scratch),
                         wrap(product, (long) p * q, s));
@@ -197,13 +197,13 @@ public final class VectorMpoKernels implements MpoKernels {
         if (step.coreAsStored() && !transposed) {
             return core.reshape(r, s);
         }
-        float[] from = scratch.from(r * s);
-        float[] into = scratch.into(r * s);
+        float[] from = scratch.floats(Scratch.FROM, r * s);
+        float[] into = scratch.floats(Scratch.INTO, r * s);
         MemorySegment.copy(core.segment(), F, Rows.start(core), from, 0, r * s);
         // Where (row, col) lies is a part fixed by the row plus a part fixed by the column (each digit and bond
         // belongs to one side): with both parts tabled, the copy writes in order and gathers from a core in cache.
-        int[] rowOffsets = scratch.rowOffsets(r);
-        int[] colOffsets = scratch.colOffsets(s);
+        int[] rowOffsets = scratch.offsets(Scratch.ROW_OFFSETS, r);
+        int[] colOffsets = scratch.offsets(Scratch.COL_OFFSETS, s);
         for (int row = 0; row < r; row++) {
             rowOffsets[row] = step.coreIndex(row, 0);
         }
@@ -256,43 +256,34 @@ public final class VectorMpoKernels implements MpoKernels {
 
     /** A thread's reusable arrays, each grown when a call needs more; freed with the thread. */
     private static final class Scratch {
-        private float[] state = new float[0];
-        private float[] next = new float[0];
-        private float[] across = new float[0];
-        private float[] product = new float[0];
-        private float[] rows = new float[0];
-        private float[] from = new float[0];
-        private float[] into = new float[0];
+        static final int STATE = 0;
+        static final int NEXT = 1;
+        static final int ACROSS = 2;
+        static final int PRODUCT = 3;
+        static final int ROWS = 4;
+        static final int FROM = 5;
+        static final int INTO = 6;
+        static final int ROW_OFFSETS = 0;
+        static final int COL_OFFSETS = 1;
+
+        private final float[][] floats = new float[7][0];
+        private final int[][] offsets = new int[2][0];
         private MemorySegment core = MemorySegment.NULL;
-        private int[] rowOffsets = new int[0];
-        private int[] colOffsets = new int[0];
 
-        float[] state(int floats) {
-            return state = grown(state, floats);
+        /** The array in {@code slot} (one of the float constants), at least {@code size} long. */
+        float[] floats(int slot, int size) {
+            if (floats[slot].length < size) {
+                floats[slot] = new float[Math.max(size, 2 * floats[slot].length)];
+            }
+            return floats[slot];
         }
 
-        float[] next(int floats) {
-            return next = grown(next, floats);
-        }
-
-        float[] across(int floats) {
-            return across = grown(across, floats);
-        }
-
-        float[] product(int floats) {
-            return product = grown(product, floats);
-        }
-
-        float[] rows(int floats) {
-            return rows = grown(rows, floats);
-        }
-
-        float[] from(int floats) {
-            return from = grown(from, floats);
-        }
-
-        float[] into(int floats) {
-            return into = grown(into, floats);
+        /** The offset table in {@code slot} ({@link #ROW_OFFSETS} or {@link #COL_OFFSETS}), at least {@code size} long. */
+        int[] offsets(int slot, int size) {
+            if (offsets[slot].length < size) {
+                offsets[slot] = new int[Math.max(size, 2 * offsets[slot].length)];
+            }
+            return offsets[slot];
         }
 
         /** The rearranged core, in native memory as the cores themselves are: the GEMMs read b as one kind of segment. */
@@ -302,18 +293,6 @@ public final class VectorMpoKernels implements MpoKernels {
                 core = Arena.ofAuto().allocate(Math.max(bytes, 2 * core.byteSize()), 64);
             }
             return core;
-        }
-
-        int[] rowOffsets(int count) {
-            return rowOffsets = rowOffsets.length >= count ? rowOffsets : new int[Math.max(count, 2 * rowOffsets.length)];
-        }
-
-        int[] colOffsets(int count) {
-            return colOffsets = colOffsets.length >= count ? colOffsets : new int[Math.max(count, 2 * colOffsets.length)];
-        }
-
-        private static float[] grown(float[] array, int floats) {
-            return array.length >= floats ? array : new float[Math.max(floats, 2 * array.length)];
         }
     }
 }
