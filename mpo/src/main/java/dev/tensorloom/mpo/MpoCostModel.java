@@ -21,7 +21,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * until its time settles: 0.3 to 3 s each); {@link #forBackend} does so once per backend and lets the system properties
  * {@value #DENSE_PROPERTY}, {@value #DIRECT_PROPERTY} (GFLOP/s), {@value #BANDWIDTH_PROPERTY} (GB/s) and
  * {@value #CALL_PROPERTY} (microseconds) override any of them; {@link #defaults()} are round figures of the
- * right order for a CPU, for tests and for callers who measure nothing.
+ * right order for a CPU, for tests and for callers who measure nothing; {@link #configured} applies the properties
+ * without measuring (to what was measured already, else to the defaults).
  *
  * @param denseFlopsPerSecond  the backend's GEMM rate
  * @param directFlopsPerSecond the direct sweep's rate (a chain of smaller products: at most GEMM's)
@@ -65,6 +66,16 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
      */
     public static MpoCostModel forBackend(Backend backend) {
         return MEASURED.computeIfAbsent(backend.toString(), name -> measure(backend)).withProperties();
+    }
+
+    /**
+     * The model for {@code backend} without measuring anything (measuring takes seconds): the constants
+     * {@link #forBackend} measured for it earlier in this process if it has, else {@link #defaults()}, with each
+     * constant whose system property is set replaced by the property's value. What a loaded model's projections
+     * choose their path by ({@link MpoModel#embedder}), so that loading stays quick and the properties still reach it.
+     */
+    public static MpoCostModel configured(Backend backend) {
+        return MEASURED.getOrDefault(backend.toString(), defaults()).withProperties();
     }
 
     /** This model with each constant whose system property is set replaced by the property's value. */

@@ -307,13 +307,32 @@ public final class MpoModel implements AutoCloseable {
     }
 
     /**
+     * What each projection, multiplied on {@code model}, does for a product of {@code rows} rows, by name in layer
+     * order: the estimate {@link MpoMatrix#choice} reports for the matrix {@link #preparer} makes of it.
+     */
+    public Map<String, MpoCostModel.Choice> choices(MpoCostModel model, int rows) {
+        Map<String, MpoCostModel.Choice> choices = new LinkedHashMap<>();
+        try (Arena arena = Arena.ofConfined()) {
+            projections.forEach((name, m) -> choices.put(name, model.choose(m.toMpo(arena), rows)));
+        }
+        return choices;
+    }
+
+    /**
      * An embedder over this model that owns its weights from now on (closing it frees them): the stored tokenizer,
-     * each projection an {@link MpoMatrix} on {@code options}' backend whose path the default cost model picks per
-     * call. Fails, and frees the weights, when the file holds no tokenizer.
+     * each projection an {@link MpoMatrix} on {@code options}' backend whose path
+     * {@link MpoCostModel#configured} picks per call (the {@code -Dtensorloom.mpo.*} properties over the defaults,
+     * nothing measured). Fails, and frees the weights, when the file holds no tokenizer.
      */
     public TextEmbedder embedder(EmbedderOptions options) throws IOException {
+        return embedder(options, MpoCostModel.configured(options.backend()));
+    }
+
+    /** {@link #embedder(EmbedderOptions)} with its projections' paths picked by {@code model}. */
+    public TextEmbedder embedder(EmbedderOptions options, MpoCostModel model) throws IOException {
         HfTokenizer tokenizer;
         try {
+            Objects.requireNonNull(model, "model");
             if (tokenizerJson.length == 0) {
                 throw new IOException("the MPO model holds no tokenizer.json, which embedding needs");
             }
@@ -323,7 +342,7 @@ public final class MpoModel implements AutoCloseable {
             throw e;
         }
         return TextEmbedder.of(weights, tokenizer,
-                options.withMatrices(preparer(options.backend(), MpoCostModel.defaults(), null)));
+                options.withMatrices(preparer(options.backend(), model, null)));
     }
 
     /** Frees the weights. */

@@ -74,6 +74,11 @@ public abstract class MpoKernelsContract {
                 new Case(new int[] {1, 17, 2}, new int[] {19, 1, 3}, new int[] {1, 1, 9, 1}),
                 new Case(new int[] {2, 2, 3, 2}, new int[] {3, 2, 2, 3}, new int[] {1, 4, 9, 5, 1}),
                 new Case(new int[] {4, 4, 4}, new int[] {6, 4, 4}, new int[] {1, 16, 16, 1}),
+                // Row factors growing to the right: swept right to left, every core read permuted, the state's
+                // trailing digits Q > 1 in the middle steps.
+                new Case(new int[] {2, 3, 4, 4}, new int[] {3, 2, 2, 2}, new int[] {1, 6, 9, 8, 1}),
+                // Right to left as well, the last step 40 columns wide (more than one 32-wide tile) beside Q = 2.
+                new Case(new int[] {3, 5}, new int[] {40, 2}, new int[] {1, 3, 1}),
                 // Over a million multiply-adds even for one row: the work is spread over the threads.
                 new Case(new int[] {8, 8, 8}, new int[] {8, 8, 8}, new int[] {1, 32, 32, 1}));
     }

@@ -1,6 +1,7 @@
 package dev.tensorloom.runtime.kernel.vector;
 
 import dev.tensorloom.runtime.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
 
 /**
  * The dense GEMM's register tile ({@link GemmMicroKernel#packed}) over panels of b that the caller fills: the
@@ -12,6 +13,9 @@ import dev.tensorloom.runtime.tensor.Tensor;
  * never stored to c, but are multiplied: keep them finite (zero). The a operand is a heap array of rows lda
  * floats apart, followed by one row of zeros that stands in for the missing rows of a bottom-edge tile
  * ({@link #rowsOf} makes one). Both constants follow the vector width: read them, never assume them.
+ *
+ * <p>A driver whose results go somewhere other than a plain matrix (the MPO sweep scatters each tile into its
+ * next state) takes one tile at a time from {@link #streamingTile}, with b read in place from memory.
  */
 public final class PanelGemm {
 
@@ -57,5 +61,19 @@ public final class PanelGemm {
                         Math.min(PANEL_WIDTH, n - j), accumulate);
             }
         }
+    }
+
+    /**
+     * tile[t·PANEL_WIDTH + u] = Σ_{p &lt; kc} a[a0 + t·lda + p] · b[p, u] for t &lt; TILE_ROWS, u &lt; PANEL_WIDTH: one
+     * tile with b read in place, kc rows {@code ldbBytes} apart from {@code bOff}, of which the first {@code cols}
+     * columns are real (masked; the masked loads must stay inside b's segment, or the Vector API takes its slow
+     * out-of-range path). Rows t &ge; valid of a read the zero row at {@code zeroRow}.
+     */
+    public static void streamingTile(float[] a, int a0, int lda, int valid, int zeroRow, MemorySegment b, long bOff,
+            long ldbBytes, int cols, int kc, float[] tile) {
+        GemmMicroKernel.streaming(a, a0, VectorGemm.row(a0, 1, lda, valid, zeroRow),
+                VectorGemm.row(a0, 2, lda, valid, zeroRow), VectorGemm.row(a0, 3, lda, valid, zeroRow),
+                VectorGemm.row(a0, 4, lda, valid, zeroRow), VectorGemm.row(a0, 5, lda, valid, zeroRow), b, bOff,
+                ldbBytes, cols, kc, tile);
     }
 }
