@@ -49,17 +49,14 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
      * The settings of the nouns run (after --data NOUNS --dims 10 --spaces POINCARE). The published nouns run
      * (train-nouns.sh) is Riemannian SGD at 1.0 over batches of 50 for 1,500 epochs on 5 Hogwild processes that
      * each pass over every pair: 7,500 passes, days on two cores. Riemannian Adam (Bécigneul &amp; Ganea 2019, who
-     * show it converging faster than RSGD on this very hierarchy) gets further per pass: on 8 epochs' worth of pairs
-     * (loaded machine, 2026-11-30, 500 sampled nodes) Adam at 0.03 over batches of 50 reached loss 0.31 and MAP
-     * 0.42 (over batches of 10: 0.32 and 0.40, at about 1.7 times the wall time), RSGD at 1.0 over batches of 10
-     * loss 1.02 and MAP 0.18; Adam at 0.1 stalled at loss 0.42 (MAP 0.30, 65k points at the boundary) and Adam at
-     * 0.01 fell three times slower than at 0.03. With batches of 50 a general node's row steps once per batch, so
-     * an Adam epoch costs about an RSGD epoch over batches of 10 (6.3 s on two quiet cores): 300 epochs are about
-     * 35 minutes. Not yet run to the end: whether it reaches the bar is open. Over 12 epochs' worth MAP rose 0.28,
-     * 0.42, 0.46 (at 4, 8, 12) with the mean rank near 320, and 37k of the 82k points sat on the radius 1 - 1e-5
-     * by then (1.3k at 8): watch that count in a full run.
+     * show it converging faster than RSGD on this very hierarchy) over the published batches of 50, in the
+     * published ball (radius 1 - 1e-5), gets there in far fewer: 60 epochs after 10 of burn-in reached mean rank
+     * 17.3 and MAP 0.821 on 2,000 sampled nodes (2026-11-30, 10 minutes, 9.9 s an epoch beside other work;
+     * docs/BENCHMARKS.md has the 100-epoch run). Adam at 0.1 stalled with tens of thousands of points on the
+     * boundary and at 0.01 fell three times slower than at 0.03; RSGD at 1.0 over batches of 10 reached MAP 0.18
+     * on 8 epochs' worth of pairs where Adam at 0.03 reached 0.42.
      */
-    static final String NOUNS_RUN = "--epochs 300 --burn-in 20 --optimizer ADAM --lr 0.03 --batch 50 --threads 2"
+    static final String NOUNS_RUN = "--epochs 100 --burn-in 10 --optimizer ADAM --lr 0.03 --batch 50 --threads 2"
             + " --no-disk";
 
     /** The paper's reconstruction table for the nouns (REFERENCE.md §3): {mean rank, MAP} by space and dimension. */
