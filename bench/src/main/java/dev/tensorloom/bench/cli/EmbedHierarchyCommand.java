@@ -50,9 +50,9 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
      * (train-nouns.sh) is Riemannian SGD at 1.0 over batches of 50 for 1,500 epochs on 5 Hogwild processes that
      * each pass over every pair: 7,500 passes, days on two cores. Riemannian Adam (Bécigneul &amp; Ganea 2019, who
      * show it converging faster than RSGD on this very hierarchy) over the published batches of 50, in the
-     * published ball (radius 1 - 1e-5), gets there in far fewer: 60 epochs after 10 of burn-in reached mean rank
-     * 17.3 and MAP 0.821 on 2,000 sampled nodes (2026-11-30, 10 minutes, 9.9 s an epoch beside other work;
-     * docs/BENCHMARKS.md has the 100-epoch run). Adam at 0.1 stalled with tens of thousands of points on the
+     * published ball (radius 1 - 1e-5), gets far in far fewer: these settings reached mean rank 16.5 and MAP
+     * 0.827 on 2,000 sampled nodes in 12 minutes on two quiet cores (6.9 s an epoch; 60 epochs: 17.3 and 0.821;
+     * docs/BENCHMARKS.md, 2026-11-30). Adam at 0.1 stalled with tens of thousands of points on the
      * boundary and at 0.01 fell three times slower than at 0.03; RSGD at 1.0 over batches of 10 reached MAP 0.18
      * on 8 epochs' worth of pairs where Adam at 0.03 reached 0.42.
      */
