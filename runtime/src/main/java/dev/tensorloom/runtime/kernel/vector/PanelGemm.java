@@ -6,7 +6,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * The dense GEMM's register tile ({@link GemmMicroKernel#packed}) over panels of b that the caller fills: the
  * seam through which another family runs the fp32 micro-kernel on weights it keeps in its own form (the quant
- * GEMM decodes low-bit codes into panels) instead of keeping a copy of the kernel.
+ * GEMM decodes low-bit codes into panels) instead of keeping a copy of the kernel. The dense GEMM's own
+ * packed path runs the same loop over its panels.
  *
  * <p>A panel is {@link #PANEL_WIDTH} consecutive columns of b over kc consecutive rows of it, row after row:
  * b[pc + p, j0 + t] at panel[p·PANEL_WIDTH + t], for p &lt; kc and t &lt; PANEL_WIDTH. Columns past b's last are
@@ -43,9 +44,18 @@ public final class PanelGemm {
      */
     public static void multiply(float[] a, int rows, int lda, int pc, int kc, float[] panels, int panelCount, Tensor c,
             int i0, int j0, boolean accumulate) {
+        multiply(a, rows, lda, pc, kc, panels, 0, kc * PANEL_WIDTH, panelCount, c, i0, j0, accumulate,
+                new float[TILE_ROWS * PANEL_WIDTH]);
+    }
+
+    /**
+     * {@link #multiply} over panels q at {@code first + q·stride} in {@code panels}, through the caller's tile:
+     * the dense GEMM's packed b keeps each depth block of a panel k·PANEL_WIDTH floats from the next one's.
+     */
+    static void multiply(float[] a, int rows, int lda, int pc, int kc, float[] panels, int first, int stride,
+            int panelCount, Tensor c, int i0, int j0, boolean accumulate, float[] tile) {
         int n = c.cols();
         int zeroRow = rows * lda + pc;
-        float[] tile = new float[TILE_ROWS * PANEL_WIDTH];
         long ldcBytes = (long) c.leadingDim() * Float.BYTES;
         for (int ir = 0; ir < rows; ir += TILE_ROWS) {
             int valid = Math.min(TILE_ROWS, rows - ir);
@@ -55,7 +65,7 @@ public final class PanelGemm {
                 GemmMicroKernel.packed(a, a0, VectorGemm.row(a0, 1, lda, valid, zeroRow),
                         VectorGemm.row(a0, 2, lda, valid, zeroRow), VectorGemm.row(a0, 3, lda, valid, zeroRow),
                         VectorGemm.row(a0, 4, lda, valid, zeroRow), VectorGemm.row(a0, 5, lda, valid, zeroRow),
-                        panels, q * kc * PANEL_WIDTH, kc, tile);
+                        panels, first + q * stride, kc, tile);
                 int j = j0 + q * PANEL_WIDTH;
                 GemmMicroKernel.flush(tile, c.segment(), cRow + (long) j * Float.BYTES, ldcBytes, valid,
                         Math.min(PANEL_WIDTH, n - j), accumulate);

@@ -11,6 +11,7 @@ import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -146,35 +147,21 @@ final class VectorGemm {
     /** Rows [i0, i1) of c times the column panels [p0, p1) of packed b. */
     private static void packedTile(Tensor a, float[] packedB, Tensor c, int i0, int i1, int p0, int p1) {
         int k = a.cols();
-        int n = c.cols();
         int rows = i1 - i0;
         int kcMax = Math.min(KC, k);
         // The a block, row-major, plus one zero row that stands in for the rows past m of a bottom-edge tile.
         float[] blockA = new float[(rows + 1) * kcMax];
-        int zeroRow = rows * kcMax;
         float[] tile = new float[MR * NR];
-        long ldcBytes = (long) c.leadingDim() * Float.BYTES;
         int panelsPerBlock = NC / NR;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
             copyRows(a, i0, i1, pc, kc, blockA);
-            boolean accumulate = pc > 0;
+            // A shorter last depth block moves the zero row into floats an earlier block wrote.
+            Arrays.fill(blockA, rows * kc, (rows + 1) * kc, 0f);
             for (int pb = p0; pb < p1; pb += panelsPerBlock) {
-                int pbEnd = Math.min(p1, pb + panelsPerBlock);
-                for (int ir = 0; ir < rows; ir += MR) {
-                    int valid = Math.min(MR, rows - ir);
-                    int a0 = ir * kc;
-                    long cRow = (c.offset() + (long) (i0 + ir) * c.leadingDim()) * Float.BYTES;
-                    for (int p = pb; p < pbEnd; p++) {
-                        GemmMicroKernel.packed(blockA, a0, row(a0, 1, kc, valid, zeroRow),
-                                row(a0, 2, kc, valid, zeroRow), row(a0, 3, kc, valid, zeroRow),
-                                row(a0, 4, kc, valid, zeroRow), row(a0, 5, kc, valid, zeroRow),
-                                packedB, (p * k + pc) * NR, kc, tile);
-                        int j0 = p * NR;
-                        GemmMicroKernel.flush(tile, c.segment(), cRow + (long) j0 * Float.BYTES, ldcBytes, valid,
-                                Math.min(NR, n - j0), accumulate);
-                    }
-                }
+                int count = Math.min(p1, pb + panelsPerBlock) - pb;
+                PanelGemm.multiply(blockA, rows, kc, 0, kc, packedB, (pb * k + pc) * NR, k * NR, count, c, i0,
+                        pb * NR, pc > 0, tile);
             }
         }
     }
