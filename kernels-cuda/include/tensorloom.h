@@ -167,6 +167,20 @@ TL_API tl_status tl_layer_norm(tl_stream stream, int64_t rows, int64_t cols,
 TL_API tl_status tl_gelu(tl_stream stream, int64_t rows, int64_t cols,
                          tl_buffer x, uint64_t x_offset, int64_t ldx);
 
+/* x = gelu(x + bias[:]) for every row, in one pass: tl_add_bias then tl_gelu, fused. */
+TL_API tl_status tl_add_bias_gelu(tl_stream stream, int64_t rows, int64_t cols,
+                                  tl_buffer x, uint64_t x_offset, int64_t ldx,
+                                  tl_buffer bias, uint64_t bias_offset);
+
+/* x = layerNorm((x + bias[:]) + residual), row by row, in one pass: tl_add_bias, tl_add and tl_layer_norm,
+ * fused, with the same sums in the same order; residual [rows, cols] is read, not changed. */
+TL_API tl_status tl_add_bias_residual_layer_norm(tl_stream stream, int64_t rows, int64_t cols,
+                                                 tl_buffer x, uint64_t x_offset, int64_t ldx,
+                                                 tl_buffer bias, uint64_t bias_offset,
+                                                 tl_buffer residual, uint64_t residual_offset, int64_t ldr,
+                                                 tl_buffer gamma, uint64_t gamma_offset,
+                                                 tl_buffer beta, uint64_t beta_offset, float epsilon);
+
 /* Each row of x becomes softmax(row); entries of -inf get probability 0, a row of all -inf becomes 0. */
 TL_API tl_status tl_softmax_rows(tl_stream stream, int64_t rows, int64_t cols,
                                  tl_buffer x, uint64_t x_offset, int64_t ldx);

@@ -1,17 +1,17 @@
-// Transformer layers, row by row: elementwise ops, layer norm and softmax.
+// Transformer layers, row by row: elementwise ops, layer norm and softmax, and the two epilogues that fuse them.
 #include "tl_internal.h"
 
 #include <cmath>
 
 namespace {
 
-enum class Elementwise { AddBias, Add, Gelu };
+enum class Elementwise { AddBias, Add, Gelu, AddBiasGelu };
 
 __device__ __forceinline__ float gelu(float v) { return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); }
 
 template <Elementwise OP>
 __device__ __forceinline__ float apply(float x, float y) {
-    return OP == Elementwise::Gelu ? gelu(x) : x + y;
+    return OP == Elementwise::Gelu ? gelu(x) : OP == Elementwise::AddBiasGelu ? gelu(x + y) : x + y;
 }
 
 template <Elementwise OP>
@@ -90,6 +90,37 @@ __global__ void __launch_bounds__(256)
         for (int c = lane; c < cols; c += 32) s += expf(xr[c] - m);
         const float inv = 1.0f / tl::warp_sum(s);
         for (int c = lane; c < cols; c += 32) xr[c] = expf(xr[c] - m) * inv;
+    }
+}
+
+// x = layerNorm((x + bias) + residual), one warp per row as in layer_norm_kernel: the first pass sums the row
+// as it writes x + bias + residual back (the oracle's order of additions), the second takes the variance
+// around that mean and the third normalizes, both rereading the row the first pass left in L1. One launch
+// and one read of x, bias and residual, where tl_add_bias, tl_add and tl_layer_norm read and write x three
+// times. No barriers: a warp's lanes only meet in the shuffles of warp_sum.
+__global__ void __launch_bounds__(256)
+    bias_residual_layer_norm_kernel(int64_t rows, int cols, float *__restrict__ x, int64_t ldx,
+                                    const float *__restrict__ bias, const float *__restrict__ residual, int64_t ldr,
+                                    const float *__restrict__ gamma, const float *__restrict__ beta, float epsilon) {
+    const int lane = threadIdx.x & 31;
+    const int64_t warps = int64_t(gridDim.x) * (blockDim.x >> 5);
+    for (int64_t r = int64_t(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5); r < rows; r += warps) {
+        float *xr = x + r * ldx;
+        const float *rr = residual + r * ldr;
+        float s = 0.f;
+        for (int c = lane; c < cols; c += 32) {
+            const float v = (xr[c] + bias[c]) + rr[c];
+            xr[c] = v;
+            s += v;
+        }
+        const float mean = tl::warp_sum(s) / float(cols);
+        float q = 0.f;
+        for (int c = lane; c < cols; c += 32) {
+            const float d = xr[c] - mean;
+            q = fmaf(d, d, q);
+        }
+        const float rstd = 1.0f / sqrtf(tl::warp_sum(q) / float(cols) + epsilon);
+        for (int c = lane; c < cols; c += 32) xr[c] = fmaf((xr[c] - mean) * rstd, gamma[c], beta[c]);
     }
 }
 
@@ -183,6 +214,57 @@ TL_API tl_status tl_gelu(tl_stream stream, int64_t rows, int64_t cols, tl_buffer
     TL_TRY(rows_prologue(fn, stream, rows, cols, x, x_offset, ldx, &s, &px, &empty));
     if (empty) return TL_OK;
     return launch_elementwise<Elementwise::Gelu>(fn, s, rows, cols, px, ldx, px, 0);
+}
+
+TL_API tl_status tl_add_bias_gelu(tl_stream stream, int64_t rows, int64_t cols, tl_buffer x, uint64_t x_offset,
+                                  int64_t ldx, tl_buffer bias, uint64_t bias_offset) {
+    static const char *fn = "tl_add_bias_gelu";
+    cudaStream_t s;
+    float *px = nullptr;
+    bool empty;
+    Buffer xb, bb;
+    TL_TRY(get_buffer(fn, "bias", bias, &bb));
+    TL_TRY(rows_prologue(fn, stream, rows, cols, x, x_offset, ldx, &s, &px, &empty));
+    if (empty) return TL_OK;
+    float *pb;
+    TL_TRY(check_vector(fn, "bias", "cols", bb, bias_offset, cols, &pb));
+    TL_TRY(get_buffer(fn, "x", x, &xb));
+    TL_TRY(check_no_partial_overlap(fn, "x", xb, x_offset, ldx, "bias", bb, bias_offset, 0, rows, cols));
+    return launch_elementwise<Elementwise::AddBiasGelu>(fn, s, rows, cols, px, ldx, pb, 0);
+}
+
+TL_API tl_status tl_add_bias_residual_layer_norm(tl_stream stream, int64_t rows, int64_t cols, tl_buffer x,
+                                                 uint64_t x_offset, int64_t ldx, tl_buffer bias, uint64_t bias_offset,
+                                                 tl_buffer residual, uint64_t residual_offset, int64_t ldr,
+                                                 tl_buffer gamma, uint64_t gamma_offset, tl_buffer beta,
+                                                 uint64_t beta_offset, float epsilon) {
+    static const char *fn = "tl_add_bias_residual_layer_norm";
+    cudaStream_t s;
+    float *px = nullptr;
+    bool empty;
+    Buffer xb, bb, rb, gb, eb;
+    TL_TRY(get_buffer(fn, "bias", bias, &bb));
+    TL_TRY(get_buffer(fn, "residual", residual, &rb));
+    TL_TRY(get_buffer(fn, "gamma", gamma, &gb));
+    TL_TRY(get_buffer(fn, "beta", beta, &eb));
+    TL_TRY(rows_prologue(fn, stream, rows, cols, x, x_offset, ldx, &s, &px, &empty));
+    if (!(epsilon >= 0.f) || std::isinf(epsilon))
+        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: epsilon = %g is not a finite non-negative number", fn,
+                    double(epsilon));
+    if (empty) return TL_OK;
+    if (cols > kMaxKernelDim) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: cols = %lld exceeds 2^31-1025", fn, (long long)cols);
+    float *pb, *pr, *pg, *pe;
+    TL_TRY(check_vector(fn, "bias", "cols", bb, bias_offset, cols, &pb));
+    TL_TRY(check_matrix(fn, "residual", "rows", "cols", "ldr", rb, residual_offset, rows, cols, ldr, &pr));
+    TL_TRY(check_vector(fn, "gamma", "cols", gb, gamma_offset, cols, &pg));
+    TL_TRY(check_vector(fn, "beta", "cols", eb, beta_offset, cols, &pe));
+    TL_TRY(get_buffer(fn, "x", x, &xb));
+    TL_TRY(check_no_partial_overlap(fn, "x", xb, x_offset, ldx, "bias", bb, bias_offset, 0, rows, cols));
+    TL_TRY(check_no_partial_overlap(fn, "x", xb, x_offset, ldx, "residual", rb, residual_offset, ldr, rows, cols));
+    const int c = int(cols);
+    TL_LAUNCH(bias_residual_layer_norm_kernel, dim3(row_blocks(rows, 8)), dim3(256), 0, s, rows, c, px, ldx, pb, pr,
+              ldr, pg, pe, epsilon);
+    return check_launch(fn, "bias_residual_layer_norm_kernel");
 }
 
 TL_API tl_status tl_layer_norm(tl_stream stream, int64_t rows, int64_t cols, tl_buffer x, uint64_t x_offset,

@@ -1,4 +1,4 @@
-// The row-wise layer kernels (bias, add, GELU, LayerNorm, softmax) against a double-precision reference
+// The row-wise layer kernels (bias, add, GELU, LayerNorm, softmax, and the fused epilogues) against a double-precision reference
 // on strided views and awkward sizes.
 #include "test_util.h"
 
@@ -113,6 +113,92 @@ void test_layer_norm(tl_stream s, int64_t rows, int64_t cols, int64_t pad, uint6
     OK(tl_free(b));
 }
 
+// The epilogues against the unfused definitions in double: x = gelu(x + bias), and x = layerNorm((x + bias) +
+// residual) with a residual whose mean is far from 0 (as an encoder's hidden states are); strided views, the
+// float4 and the scalar GELU paths, and refusals of overlapping operands.
+void test_epilogues(tl_stream s, int64_t rows, int64_t cols, int64_t pad, uint64_t off, unsigned seed) {
+    const int64_t ldx = cols + pad, ldr = cols + 2 * pad + 1;
+    auto hx = random_floats(off + rows * ldx, seed, -5.f, 5.f);
+    auto hr = random_floats(3 + rows * ldr, seed + 1, 17.f, 23.f);
+    auto hb = random_floats(cols + 1, seed + 2);
+    auto hg = random_floats(cols + 2, seed + 3, 0.5f, 1.5f);
+    auto he = random_floats(cols, seed + 4);
+    tl_buffer x = upload(s, hx), r = upload(s, hr), b = upload(s, hb), g = upload(s, hg), e = upload(s, he);
+
+    OK(tl_add_bias_gelu(s, rows, cols, x, off, ldx, b, 1));
+    auto g1 = download(s, x, hx.size());
+    int bad = 0;
+    for (int64_t i = 0; i < rows; ++i)
+        for (int64_t c = 0; c < cols; ++c) {
+            const double v = double(hx[off + i * ldx + c] + hb[1 + c]);  // the float sum, as tl_add_bias makes it
+            const double want = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+            if (!close(g1[off + i * ldx + c], want, std::fabs(v), 2e-6) && bad++ < 5)
+                CHECK(false, "add_bias_gelu %lldx%lld [%lld,%lld] = %g, want %g", (long long)rows, (long long)cols,
+                      (long long)i, (long long)c, g1[off + i * ldx + c], want);
+        }
+    CHECK(count_changed_outside(g1, hx, off, rows, cols, ldx) == 0, "add_bias_gelu wrote outside x");
+
+    OK(tl_copy_to_device(s, x, 0, hx.data(), hx.size() * sizeof(float)));
+    const float eps = 1e-12f;
+    OK(tl_add_bias_residual_layer_norm(s, rows, cols, x, off, ldx, b, 1, r, 3, ldr, g, 2, e, 0, eps));
+    auto g2 = download(s, x, hx.size());
+    std::vector<double> v(cols);
+    for (int64_t i = 0; i < rows; ++i) {
+        double mean = 0, var = 0;
+        for (int64_t c = 0; c < cols; ++c) {
+            v[c] = double((hx[off + i * ldx + c] + hb[1 + c]) + hr[3 + i * ldr + c]);
+            mean += v[c];
+        }
+        mean /= cols;
+        for (int64_t c = 0; c < cols; ++c) var += (v[c] - mean) * (v[c] - mean);
+        var /= cols;
+        for (int64_t c = 0; c < cols; ++c) {
+            const double want = (v[c] - mean) / std::sqrt(var + eps) * hg[2 + c] + he[c];
+            // the row's values near 20 leave the float mean about 20·√cols·u off, relative to a spread of ~2
+            if (!close(g2[off + i * ldx + c], want, 1.0 + std::fabs(want), 1e-4) && bad++ < 5)
+                CHECK(false, "add_bias_residual_layer_norm %lldx%lld [%lld,%lld] = %g, want %g", (long long)rows,
+                      (long long)cols, (long long)i, (long long)c, g2[off + i * ldx + c], want);
+        }
+    }
+    CHECK(count_changed_outside(g2, hx, off, rows, cols, ldx) == 0, "add_bias_residual_layer_norm wrote outside x");
+    CHECK(download(s, r, hr.size()) == hr, "add_bias_residual_layer_norm changed the residual");
+    OK(tl_free(x));
+    OK(tl_free(r));
+    OK(tl_free(b));
+    OK(tl_free(g));
+    OK(tl_free(e));
+}
+
+// Bad operands of the epilogues: a residual or bias that shares elements with x, a residual past its buffer,
+// a bad epsilon, a freed handle; none of them changes memory. Empty work is fine even with odd operands.
+void test_epilogue_refusals(tl_stream s) {
+    const int64_t rows = 4, cols = 4, ld = 8;
+    const auto h = random_floats(rows * ld + 8, 15);
+    tl_buffer m = upload(s, h), v = upload(s, random_floats(cols, 16)), freed = upload(s, h);
+    OK(tl_free(freed));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "tl_add_bias_gelu: x [rows=4, cols=4, ld=8 from offset 0] and bias",
+                  tl_add_bias_gelu(s, rows, cols, m, 0, ld, m, 9));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT,
+                  "tl_add_bias_residual_layer_norm: x [rows=4, cols=4, ld=8 from offset 0] and residual [same shape, ld=8 from offset 2] overlap",
+                  tl_add_bias_residual_layer_norm(s, rows, cols, m, 0, ld, v, 0, m, 2, ld, v, 0, v, 0, 1e-5f));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "residual",
+                  tl_add_bias_residual_layer_norm(s, rows, cols, m, 0, ld, v, 0, m, 16, ld, v, 0, v, 0, 1e-5f));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "gamma",
+                  tl_add_bias_residual_layer_norm(s, rows, cols, m, 0, ld, v, 0, m, 4, ld, v, 1, v, 0, 1e-5f));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "epsilon = -1",
+                  tl_add_bias_residual_layer_norm(s, rows, cols, m, 0, ld, v, 0, m, 4, ld, v, 0, v, 0, -1.f));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "cols = -1", tl_add_bias_gelu(s, rows, -1, m, 0, ld, v, 0));
+    EXPECT_STATUS(TL_ERROR_INVALID_HANDLE, nullptr,
+                  tl_add_bias_residual_layer_norm(s, rows, cols, m, 0, ld, v, 0, freed, 0, ld, v, 0, v, 0, 1e-5f));
+    EXPECT_STATUS(TL_ERROR_INVALID_HANDLE, nullptr, tl_add_bias_gelu(s, rows, cols, m, 0, ld, freed, 0));
+    CHECK(download(s, m, h.size()) == h, "a refused call changed memory");
+    OK(tl_add_bias_gelu(s, 0, cols, m, 0, ld, v, 0));
+    OK(tl_add_bias_residual_layer_norm(s, rows, 0, m, 0, ld, v, 0, m, 0, ld, v, 0, v, 0, 1e-5f));
+    CHECK(download(s, m, h.size()) == h, "empty work changed memory");
+    OK(tl_free(m));
+    OK(tl_free(v));
+}
+
 void test_softmax(tl_stream s, int64_t rows, int64_t cols, int64_t pad, uint64_t off, unsigned seed) {
     const int64_t ldx = cols + pad;
     auto hx = random_floats(off + rows * ldx, seed, -20.f, 20.f);
@@ -152,6 +238,12 @@ int main() {
     test_layer_norm(s, 1, 1, 0, 0, 20);  // variance 0: the output is beta
     test_layer_norm(s, 7, 384, 3, 5, 21);
     test_layer_norm(s, 3, 1001, 0, 1, 22);
+    test_epilogues(s, 1, 1, 0, 0, 50);       // one element: the layer norm's output is beta
+    test_epilogues(s, 1, 384, 0, 0, 51);     // one row; float4 GELU
+    test_epilogues(s, 5, 1536, 4, 4, 52);    // strided, float4 GELU
+    test_epilogues(s, 7, 13, 0, 1, 53);      // widths not a multiple of 4: scalar GELU
+    test_epilogues(s, 33, 385, 2, 3, 54);    // strided, more rows than a block's warps
+    test_epilogue_refusals(s);
     test_softmax(s, 1, 1, 0, 0, 30);
     test_softmax(s, 6, 37, 2, 3, 31);
     test_softmax(s, 3, 1000, 1, 0, 32);

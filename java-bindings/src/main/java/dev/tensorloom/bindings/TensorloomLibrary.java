@@ -59,6 +59,8 @@ public final class TensorloomLibrary {
     private final MethodHandle tl_add;
     private final MethodHandle tl_layer_norm;
     private final MethodHandle tl_gelu;
+    private final MethodHandle tl_add_bias_gelu;
+    private final MethodHandle tl_add_bias_residual_layer_norm;
     private final MethodHandle tl_softmax_rows;
     private final MethodHandle tl_attention;
     private final MethodHandle tl_gather_rows;
@@ -115,6 +117,11 @@ public final class TensorloomLibrary {
                 HANDLE, UINT64, INT64, HANDLE, UINT64, HANDLE, UINT64, FLOAT), ORDINARY);
         tl_gelu = bind(symbols, name, "tl_gelu", FunctionDescriptor.of(STATUS, HANDLE, INT64, INT64,
                 HANDLE, UINT64, INT64), ORDINARY);
+        tl_add_bias_gelu = bind(symbols, name, "tl_add_bias_gelu", FunctionDescriptor.of(STATUS, HANDLE, INT64, INT64,
+                HANDLE, UINT64, INT64, HANDLE, UINT64), ORDINARY);
+        tl_add_bias_residual_layer_norm = bind(symbols, name, "tl_add_bias_residual_layer_norm",
+                FunctionDescriptor.of(STATUS, HANDLE, INT64, INT64, HANDLE, UINT64, INT64, HANDLE, UINT64,
+                        HANDLE, UINT64, INT64, HANDLE, UINT64, HANDLE, UINT64, FLOAT), ORDINARY);
         tl_softmax_rows = bind(symbols, name, "tl_softmax_rows", FunctionDescriptor.of(STATUS, HANDLE, INT64, INT64,
                 HANDLE, UINT64, INT64), ORDINARY);
         tl_attention = bind(symbols, name, "tl_attention", FunctionDescriptor.of(STATUS, HANDLE,
@@ -378,6 +385,30 @@ public final class TensorloomLibrary {
     public int tl_gelu(MemorySegment stream, long rows, long cols, MemorySegment x, long xOffset, long ldx) {
         try {
             return (int) tl_gelu.invokeExact(stream, rows, cols, x, xOffset, ldx);
+        } catch (Throwable t) {
+            throw Downcalls.unchecked(t);
+        }
+    }
+
+    public int tl_add_bias_gelu(MemorySegment stream, long rows, long cols,
+                                MemorySegment x, long xOffset, long ldx,
+                                MemorySegment bias, long biasOffset) {
+        try {
+            return (int) tl_add_bias_gelu.invokeExact(stream, rows, cols, x, xOffset, ldx, bias, biasOffset);
+        } catch (Throwable t) {
+            throw Downcalls.unchecked(t);
+        }
+    }
+
+    public int tl_add_bias_residual_layer_norm(MemorySegment stream, long rows, long cols,
+                                               MemorySegment x, long xOffset, long ldx,
+                                               MemorySegment bias, long biasOffset,
+                                               MemorySegment residual, long residualOffset, long ldr,
+                                               MemorySegment gamma, long gammaOffset,
+                                               MemorySegment beta, long betaOffset, float epsilon) {
+        try {
+            return (int) tl_add_bias_residual_layer_norm.invokeExact(stream, rows, cols, x, xOffset, ldx, bias,
+                    biasOffset, residual, residualOffset, ldr, gamma, gammaOffset, beta, betaOffset, epsilon);
         } catch (Throwable t) {
             throw Downcalls.unchecked(t);
         }

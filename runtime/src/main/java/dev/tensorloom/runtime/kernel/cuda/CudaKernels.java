@@ -15,9 +15,9 @@ import java.lang.foreign.ValueLayout;
  * The dense kernels of the {@link CudaBackend}: kernels-cuda's functions (through {@link TensorloomLibrary}) on
  * device tensors of one {@link CudaDevice}, queued on its stream.
  *
- * <p>The epilogues are not fused here yet: {@link #addBiasGelu} and {@link #addBiasResidualLayerNorm} are
- * {@link Kernels}' defaults, two and three launches (tl_add_bias, tl_gelu; tl_add_bias, tl_add,
- * tl_layer_norm) that each read and write x through device memory, where one kernel apiece would do.
+ * <p>The epilogues are one kernel apiece ({@link #addBiasGelu}: tl_add_bias_gelu; {@link
+ * #addBiasResidualLayerNorm}: tl_add_bias_residual_layer_norm), which read and write x once where
+ * {@link Kernels}' defaults would launch two and three kernels that each pass over x in device memory.
  */
 final class CudaKernels implements Kernels {
 
@@ -125,6 +125,25 @@ final class CudaKernels implements Kernels {
     public void gelu(Tensor x) {
         check(tl, tl.tl_gelu(stream(), x.rows(), x.cols(), handle(x, "x"), x.offset(), x.leadingDim()),
                 "tl_gelu");
+    }
+
+    @Override
+    public void addBiasGelu(Tensor x, Tensor bias) {
+        Shapes.rowVector(x, bias, "bias");
+        check(tl, tl.tl_add_bias_gelu(stream(), x.rows(), x.cols(), handle(x, "x"), x.offset(), x.leadingDim(),
+                handle(bias, "bias"), bias.offset()), "tl_add_bias_gelu");
+    }
+
+    @Override
+    public void addBiasResidualLayerNorm(Tensor x, Tensor bias, Tensor residual, Tensor gamma, Tensor beta,
+            float epsilon) {
+        Shapes.biasResidualLayerNorm(x, bias, residual, gamma, beta);
+        check(tl, tl.tl_add_bias_residual_layer_norm(stream(), x.rows(), x.cols(),
+                handle(x, "x"), x.offset(), x.leadingDim(),
+                handle(bias, "bias"), bias.offset(),
+                handle(residual, "residual"), residual.offset(), residual.leadingDim(),
+                handle(gamma, "gamma"), gamma.offset(), handle(beta, "beta"), beta.offset(), epsilon),
+                "tl_add_bias_residual_layer_norm");
     }
 
     @Override
