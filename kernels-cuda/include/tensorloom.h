@@ -188,7 +188,8 @@ TL_API tl_status tl_softmax_rows(tl_stream stream, int64_t rows, int64_t cols,
 /* Multi-head scaled-dot-product attention over a padded batch. q, k, v and out are [batch·seq, heads·
  * head_dim] with their own leading dimensions (column views of one fused projection are fine); mask is a
  * contiguous float [batch, seq] with 1 for a real token and 0 for padding, and a padded key gets no
- * attention. Scores are scaled by 1/sqrt(head_dim). A query whose keys are all padding gets zeros. */
+ * attention. Scores are scaled by 1/sqrt(head_dim). A query whose keys are all padding gets zeros. Any seq
+ * (streamed: no memory grows with it); head_dim at most 512. */
 TL_API tl_status tl_attention(tl_stream stream, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
                               tl_buffer q, uint64_t q_offset, int64_t ldq,
                               tl_buffer k, uint64_t k_offset, int64_t ldk,

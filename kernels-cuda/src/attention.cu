@@ -1,4 +1,4 @@
-// Padded multi-head scaled-dot-product attention.
+// Padded multi-head scaled-dot-product attention, streamed (flash attention).
 #include "tl_internal.h"
 
 #include <climits>
@@ -6,25 +6,47 @@
 
 namespace {
 
-constexpr int kAttnThreads = 256;
-constexpr int kAttnMaxOutputs = 32;                       // outputs per thread held in registers
-constexpr int kAttnMaxTile = kAttnThreads * kAttnMaxOutputs;  // queries x head_dim per block
-constexpr int kAttnSharedBudget = 48 * 1024;              // dynamic shared memory without opt-in
+constexpr int kAttnThreads = 128;
+constexpr int kAttnMaxOutputs = 16;                           // head dimensions per thread, in registers
+constexpr int kAttnMaxHeadDim = 32 * kAttnMaxOutputs;         // a whole warp on one query at most
+constexpr int kAttnMaxChunk = 64;                             // keys per shared chunk
+constexpr int kAttnSharedBudget = 48 * 1024;                  // dynamic shared memory without opt-in
 
-// One block per (batch, head, tile of `qt` queries). The tile's scores against every key of the sequence
-// live in shared memory (qt x seq floats, sized at launch), so the softmax is exact and two-pass; keys and
-// then values stream through a shared chunk of `ch` rows (padded to hd+1 floats so that threads reading
-// different keys at the same dimension hit different banks). Barriers per block: 2 per key chunk, 2 per
-// value chunk and 2 more.
+// The max (sum) of v over the `group` lanes that share a query: xor shuffles below `group` stay inside an
+// aligned group of lanes, and every lane of the warp takes part (group is the same for the whole block).
+__device__ __forceinline__ float group_max(float v, int group) {
+    for (int off = group >> 1; off > 0; off >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
+    return v;
+}
+
+__device__ __forceinline__ float group_sum(float v, int group) {
+    for (int off = group >> 1; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+    return v;
+}
+
+// Flash attention: one block per (batch, head, tile of kAttnThreads / group queries). Thread tid works for
+// query i = tid / group of the tile, with its lane g = tid % group among the `group` lanes (a power of two,
+// inside one warp) that share the query: it scores keys g, g + group, ... of each chunk and owns head
+// dimensions g, g + group, ... of the output (at most kAttnMaxOutputs, in registers). Keys and values
+// stream through shared memory `ch` rows at a time; each query keeps a running max m and sum l of its
+// exponentials and rescales its output by exp(m_old - m_new) when a chunk raises the max (the online
+// softmax), so no buffer depends on the sequence length and no [seq, seq] scores exist. A padded key scores
+// -inf; a query whose keys are all padding keeps l = 0 and writes zeros.
+// Shared memory: the tile's queries, pre-scaled ([qt][hd + 1]), the chunk's keys ([ch][hd + 1]: lanes that
+// read different keys at the same dimension hit different banks), its values ([ch][hd]) and the queries'
+// probabilities for the chunk ([qt][ch + 1]). Barriers: 2 per chunk (the chunk is free to overwrite, the
+// chunk is loaded); the lanes of a query meet in shuffles and, between writing their probabilities and
+// reading the whole row, in one __syncwarp.
 __global__ void __launch_bounds__(kAttnThreads)
-    attention_kernel(int seq, int heads, int hd, int qt, int ch, const float *__restrict__ q, int64_t ldq,
-                     const float *__restrict__ k, int64_t ldk, const float *__restrict__ v, int64_t ldv,
-                     const float *__restrict__ mask, float *__restrict__ out, int64_t ldout, float scale) {
+    flash_attention_kernel(int seq, int heads, int hd, int group, int ch, const float *__restrict__ q, int64_t ldq,
+                           const float *__restrict__ k, int64_t ldk, const float *__restrict__ v, int64_t ldv,
+                           const float *__restrict__ mask, float *__restrict__ out, int64_t ldout, float scale) {
     TL_DYNAMIC_SHARED(float, smem);
-    float *qs = smem;             // [qt][hd], pre-scaled
-    float *scores = qs + qt * hd;  // [qt][seq]
-    float *kv = scores + int64_t(qt) * seq;  // [ch][hd + 1]
-    const int kv_stride = hd + 1;
+    const int qt = kAttnThreads / group;
+    float *qs = smem;                    // [qt][hd + 1]
+    float *ks = qs + qt * (hd + 1);      // [ch][hd + 1]
+    float *vs = ks + ch * (hd + 1);      // [ch][hd]
+    float *ps = vs + ch * hd;            // [qt][ch + 1]
 
     const int tid = threadIdx.x;
     const int tiles = (seq + qt - 1) / qt;
@@ -38,89 +60,79 @@ __global__ void __launch_bounds__(kAttnThreads)
     const int64_t col0 = int64_t(h) * hd;
     const float *mrow = mask + row0;
 
+    const int i = tid / group, g = tid - i * group;
+    const bool active = i < nq;  // the last tile may have fewer queries; idle lanes still join the shuffles
+    const float *qi = qs + i * (hd + 1);
+    float *pi = ps + i * (ch + 1);
+
     for (int e = tid; e < nq * hd; e += kAttnThreads) {
-        const int i = e / hd, d = e - i * hd;
-        qs[i * hd + d] = q[(row0 + q0 + i) * ldq + col0 + d] * scale;
+        const int r = e / hd, d = e - r * hd;
+        qs[r * (hd + 1) + d] = q[(row0 + q0 + r) * ldq + col0 + d] * scale;
     }
 
-    for (int j0 = 0; j0 < seq; j0 += ch) {
-        const int nk = tl::imin(ch, seq - j0);
-        __syncthreads();  // previous chunk fully consumed (and, the first time, qs written)
-        for (int e = tid; e < nk * hd; e += kAttnThreads) {
-            const int j = e / hd, d = e - j * hd;
-            kv[j * kv_stride + d] = k[(row0 + j0 + j) * ldk + col0 + d];
-        }
-        __syncthreads();
-        for (int p = tid; p < nq * nk; p += kAttnThreads) {
-            const int i = p / nk, j = p - i * nk;
-            float s = -INFINITY;
-            if (mrow[j0 + j] != 0.f) {
-                const float *qi = qs + i * hd;
-                const float *kj = kv + j * kv_stride;
-                s = 0.f;
-                for (int d = 0; d < hd; ++d) s = fmaf(qi[d], kj[d], s);
-            }
-            scores[int64_t(i) * seq + j0 + j] = s;
-        }
-    }
-    __syncthreads();
-
-    // Softmax of each query's row, a warp per row; a row with every key masked becomes zeros, which
-    // makes that query's output zero.
-    {
-        const int lane = tid & 31;
-        for (int i = tid >> 5; i < nq; i += kAttnThreads / 32) {
-            float *row = scores + int64_t(i) * seq;
-            float m = -INFINITY;
-            for (int j = lane; j < seq; j += 32) m = fmaxf(m, row[j]);
-            m = tl::warp_max(m);
-            if (m == -INFINITY) {
-                for (int j = lane; j < seq; j += 32) row[j] = 0.f;
-                continue;
-            }
-            float s = 0.f;
-            for (int j = lane; j < seq; j += 32) {
-                const float e = expf(row[j] - m);
-                row[j] = e;
-                s += e;
-            }
-            const float inv = 1.0f / tl::warp_sum(s);
-            for (int j = lane; j < seq; j += 32) row[j] *= inv;
-        }
-    }
-
+    float m = -INFINITY, l = 0.f;
     float acc[kAttnMaxOutputs];
 #pragma unroll
     for (int r = 0; r < kAttnMaxOutputs; ++r) acc[r] = 0.f;
-    const int nout = nq * hd;
 
     for (int j0 = 0; j0 < seq; j0 += ch) {
         const int nk = tl::imin(ch, seq - j0);
-        __syncthreads();  // softmax done / previous value chunk consumed
+        __syncthreads();  // the previous chunk fully consumed (and, the first time, qs written)
         for (int e = tid; e < nk * hd; e += kAttnThreads) {
             const int j = e / hd, d = e - j * hd;
-            kv[j * kv_stride + d] = v[(row0 + j0 + j) * ldv + col0 + d];
+            ks[j * (hd + 1) + d] = k[(row0 + j0 + j) * ldk + col0 + d];
+            vs[j * hd + d] = v[(row0 + j0 + j) * ldv + col0 + d];
         }
         __syncthreads();
+
+        float chunk_max = -INFINITY;
+        if (active) {
+            for (int j = g; j < nk; j += group) {
+                float s = -INFINITY;
+                if (mrow[j0 + j] != 0.f) {
+                    const float *kj = ks + j * (hd + 1);
+                    s = 0.f;
+                    for (int d = 0; d < hd; ++d) s = fmaf(qi[d], kj[d], s);
+                }
+                pi[j] = s;
+                chunk_max = fmaxf(chunk_max, s);
+            }
+        }
+        const float m_new = fmaxf(m, group_max(chunk_max, group));
+        // While every key so far was padding, m_new is -inf: exponentiate against 0 instead, so that the
+        // -inf scores give 0 rather than exp(-inf + inf) = NaN.
+        const float base = m_new == -INFINITY ? 0.f : m_new;
+        float chunk_sum = 0.f;
+        if (active) {
+            for (int j = g; j < nk; j += group) {
+                const float p = expf(pi[j] - base);
+                pi[j] = p;
+                chunk_sum += p;
+            }
+        }
+        const float alpha = expf(m - base);  // rescales what the earlier chunks summed to the new max
+        l = l * alpha + group_sum(chunk_sum, group);
+        m = m_new;
+        if (group > 1) __syncwarp();  // the query's whole row of probabilities is in ps
+        if (active) {
 #pragma unroll
-        for (int r = 0; r < kAttnMaxOutputs; ++r) {
-            const int o = tid + r * kAttnThreads;
-            if (o < nout) {
-                const int i = o / hd, d = o - i * hd;
-                const float *p = scores + int64_t(i) * seq + j0;
-                float a = acc[r];
-                for (int j = 0; j < nk; ++j) a = fmaf(p[j], kv[j * kv_stride + d], a);
-                acc[r] = a;
+            for (int r = 0; r < kAttnMaxOutputs; ++r) {
+                const int d = g + r * group;
+                if (d < hd) {
+                    float a = acc[r] * alpha;
+                    for (int j = 0; j < nk; ++j) a = fmaf(pi[j], vs[j * hd + d], a);
+                    acc[r] = a;
+                }
             }
         }
     }
 
+    if (active) {
+        const float inv = l > 0.f ? 1.0f / l : 0.f;
 #pragma unroll
-    for (int r = 0; r < kAttnMaxOutputs; ++r) {
-        const int o = tid + r * kAttnThreads;
-        if (o < nout) {
-            const int i = o / hd, d = o - i * hd;
-            out[(row0 + q0 + i) * ldout + col0 + d] = acc[r];
+        for (int r = 0; r < kAttnMaxOutputs; ++r) {
+            const int d = g + r * group;
+            if (d < hd) out[(row0 + q0 + i) * ldout + col0 + d] = acc[r] * inv;
         }
     }
 }
@@ -158,32 +170,32 @@ TL_API tl_status tl_attention(tl_stream stream, int64_t batch, int64_t seq, int6
     TL_TRY(check_vector(fn, "mask", "batch*seq", mb, mask_offset, rows, &M));
     TL_TRY(check_matrix(fn, "out", "batch*seq", "heads*head_dim", "ldout", ob, out_offset, rows, width, ldout, &O));
 
-    // Key/value chunk of at most 16 KiB; the rest of the budget holds the query tile and its scores.
+    // Lanes per query: the fewest (a power of two) that hold the query's head dimensions in registers.
     const int64_t hd = head_dim;
-    int64_t ch = (4096 / (hd + 1)) & ~int64_t(7);
-    if (ch > 64) ch = 64;
-    if (ch < 8) ch = 8;
+    if (hd > kAttnMaxHeadDim)
+        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: head_dim = %lld exceeds %d", fn, (long long)hd, kAttnMaxHeadDim);
+    int64_t group = 1;
+    while (group * kAttnMaxOutputs < hd) group *= 2;
+    const int64_t qt = kAttnThreads / group;
+    // The largest chunk of keys (a multiple of 8, at most kAttnMaxChunk, no longer than the sequence) whose
+    // keys, values and probabilities fit beside the query tile; it depends on head_dim only, never on seq.
+    const int64_t fixed = qt * (hd + 1) + qt;
+    const int64_t per_key = 2 * hd + 1 + qt;
+    int64_t ch = (kAttnSharedBudget / 4 - fixed) / per_key;
+    if (ch > kAttnMaxChunk) ch = kAttnMaxChunk;
+    if (ch > 8) ch &= ~int64_t(7);
     if (ch > seq) ch = seq;
-    const int64_t budget = kAttnSharedBudget / 4 - ch * (hd + 1);
-    int64_t qt = budget > 0 ? budget / (hd + seq) : 0;
-    if (qt > 32) qt = 32;
-    if (qt > kAttnMaxTile / hd) qt = kAttnMaxTile / hd;
-    if (qt > seq) qt = seq;
-    if (qt < 1)
-        return fail(TL_ERROR_INVALID_ARGUMENT,
-                    "%s: seq = %lld with head_dim = %lld needs more than %d bytes of shared memory per block", fn,
-                    (long long)seq, (long long)hd, kAttnSharedBudget);
     const int64_t tiles = (seq + qt - 1) / qt;
     int64_t blocks;
     if (__builtin_mul_overflow(batch * heads, tiles, &blocks) || blocks > INT_MAX)
         return fail(TL_ERROR_INVALID_ARGUMENT, "%s: %lld blocks of work exceed the grid", fn,
                     (long long)(batch * heads * tiles));
-    const size_t shared = size_t(qt * hd + qt * seq + ch * (hd + 1)) * sizeof(float);
-    const int S = int(seq), H = int(heads), D = int(hd), QT = int(qt), CH = int(ch);
+    const size_t shared = size_t(qt * (hd + 1) + ch * (hd + 1) + ch * hd + qt * (ch + 1)) * sizeof(float);
+    const int S = int(seq), H = int(heads), D = int(hd), G = int(group), CH = int(ch);
     const float scale = float(1.0 / std::sqrt(double(hd)));
-    TL_LAUNCH(attention_kernel, dim3(unsigned(blocks)), dim3(kAttnThreads), shared, s, S, H, D, QT, CH, Q, ldq, K,
-              ldk, V, ldv, M, O, ldout, scale);
-    return check_launch(fn, "attention_kernel");
+    TL_LAUNCH(flash_attention_kernel, dim3(unsigned(blocks)), dim3(kAttnThreads), shared, s, S, H, D, G, CH, Q, ldq,
+              K, ldk, V, ldv, M, O, ldout, scale);
+    return check_launch(fn, "flash_attention_kernel");
 }
 
 }  // extern "C"
