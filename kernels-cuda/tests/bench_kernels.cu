@@ -25,6 +25,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tensorloom.h"
@@ -387,6 +388,25 @@ int main(int argc, char **argv) {
         add_row("gelu", shape({rows, ffn}), us, calls, f * 2.0 * rows * ffn, 0);
         us = t.us_per_call([&] { TL_CHECK(tl_layer_norm(s, rows, hidden, y, 0, hidden, g, 0, bvec, 0, 1e-12f)); }, &calls);
         add_row("layer_norm", shape({rows, hidden}), us, calls, f * (2.0 * rows * hidden + 2.0 * hidden), 0);
+        // The epilogues, fused and as the unfused launches they replace (same bytes: what the math must move).
+        us = t.us_per_call([&] { TL_CHECK(tl_add_bias_gelu(s, rows, ffn, x, 0, ffn, bvec, 0)); }, &calls);
+        add_row("add_bias_gelu", shape({rows, ffn}), us, calls, f * (2.0 * rows * ffn + ffn), 0);
+        us = t.us_per_call([&] {
+            TL_CHECK(tl_add_bias(s, rows, ffn, x, 0, ffn, bvec, 0));
+            TL_CHECK(tl_gelu(s, rows, ffn, x, 0, ffn));
+        }, &calls);
+        add_row("add_bias, gelu", shape({rows, ffn}), us, calls, f * (2.0 * rows * ffn + ffn), 0);
+        us = t.us_per_call([&] {
+            TL_CHECK(tl_add_bias_residual_layer_norm(s, rows, hidden, x, 0, hidden, bvec, 0, y, 0, hidden, g, 0, bvec, 0,
+                                                     1e-12f));
+        }, &calls);
+        add_row("bias_residual_ln", shape({rows, hidden}), us, calls, f * (3.0 * rows * hidden + 3.0 * hidden), 0);
+        us = t.us_per_call([&] {
+            TL_CHECK(tl_add_bias(s, rows, hidden, x, 0, hidden, bvec, 0));
+            TL_CHECK(tl_add(s, rows, hidden, x, 0, hidden, y, 0, hidden));
+            TL_CHECK(tl_layer_norm(s, rows, hidden, x, 0, hidden, g, 0, bvec, 0, 1e-12f));
+        }, &calls);
+        add_row("bias, add, ln", shape({rows, hidden}), us, calls, f * (3.0 * rows * hidden + 3.0 * hidden), 0);
         const int srows = batch * heads * seq;
         tl_buffer scores = random_buffer(s, size_t(srows) * seq, 9, -5.f, 5.f);
         us = t.us_per_call([&] { TL_CHECK(tl_softmax_rows(s, srows, seq, scores, 0, seq)); }, &calls);
@@ -405,6 +425,22 @@ int main(int argc, char **argv) {
         }, &calls);
         add_row("attention", shape({batch, seq, heads, hd}), us, calls, 0, 4.0 * batch * heads * double(seq) * seq * hd);
         add_row("attention (traffic)", shape({batch, seq, heads, hd}), us, calls, f * (4.0 * rows * hidden + rows), 0);
+        {
+            // One long text, past the ~10k tokens the shared-memory score tile allowed at this head size.
+            const int long_seq = 16384;
+            tl_buffer lqkv = random_buffer(s, size_t(long_seq) * 3 * hidden, 12), lout, lmask;
+            TL_CHECK(tl_malloc(size_t(long_seq) * hidden * 4, &lout));
+            std::vector<float> ones(long_seq, 1.f);
+            TL_CHECK(tl_malloc(size_t(long_seq) * 4, &lmask));
+            TL_CHECK(tl_copy_to_device(s, lmask, 0, ones.data(), ones.size() * 4));
+            us = t.us_per_call([&] {
+                TL_CHECK(tl_attention(s, 1, long_seq, heads, hd, lqkv, 0, 3 * hidden, lqkv, hidden, 3 * hidden, lqkv,
+                                      2 * hidden, 3 * hidden, lmask, 0, lout, 0, hidden));
+            }, &calls);
+            add_row("attention", shape({1, long_seq, heads, hd}), us, calls, 0,
+                    4.0 * heads * double(long_seq) * long_seq * hd);
+            for (tl_buffer b : {lqkv, lout, lmask}) TL_CHECK(tl_free(b));
+        }
 
         std::vector<int32_t> ids(rows);
         for (int i = 0; i < rows; ++i) ids[i] = (i * 7919) % 30522;
@@ -422,6 +458,22 @@ int main(int argc, char **argv) {
         for (tl_buffer b : {x, y, g, bvec, scores, qkv, out, mask, table, pooled}) TL_CHECK(tl_free(b));
     }
 
+    // A fused epilogue against the launches it replaces, on the same shape: one pass over x instead of two or
+    // three, so it must take less time than they do together.
+    for (const auto &[fused, unfused] : {std::pair<std::string, std::string>{"add_bias_gelu", "add_bias, gelu"},
+                                         std::pair<std::string, std::string>{"bias_residual_ln", "bias, add, ln"}}) {
+        const Row *f = nullptr, *u = nullptr;
+        for (const Row &r : g_rows) {
+            if (r.kernel == fused) f = &r;
+            if (r.kernel == unfused) u = &r;
+        }
+        if (f && u) {
+            char line[160];
+            std::snprintf(line, sizeof line, "%s %s: %.2f of the time of %s (bar: below 1)", fused.c_str(),
+                          f->shape.c_str(), f->us / u->us, unfused.c_str());
+            g_notes.push_back(line);
+        }
+    }
     for (const Row &r : g_rows)
         if (r.kernel == "gemm" && r.shape == "4096x4096x4096" && !std::isnan(r.cublas_us)) {
             char line[160];
