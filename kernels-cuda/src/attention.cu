@@ -116,13 +116,13 @@ __global__ void __launch_bounds__(kAttnThreads)
         if (group > 1) __syncwarp();  // the query's whole row of probabilities is in ps
         if (active) {
 #pragma unroll
-            for (int r = 0; r < kAttnMaxOutputs; ++r) {
-                const int d = g + r * group;
-                if (d < hd) {
-                    float a = acc[r] * alpha;
-                    for (int j = 0; j < nk; ++j) a = fmaf(pi[j], vs[j * hd + d], a);
-                    acc[r] = a;
-                }
+            for (int r = 0; r < kAttnMaxOutputs; ++r) acc[r] *= alpha;
+            for (int j = 0; j < nk; ++j) {
+                const float p = pi[j];
+                const float *vj = vs + j * hd + g;
+#pragma unroll
+                for (int r = 0; r < kAttnMaxOutputs; ++r)
+                    if (g + r * group < hd) acc[r] = fmaf(p, vj[r * group], acc[r]);
             }
         }
     }
