@@ -15,15 +15,16 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The edges of the encoder's input on the fused paths (the epilogues and the streaming attention of the
- * vector backend) against the scalar oracle's unfused kernels: a batch of one padded token (no real key to
- * attend to), a full text beside one of padding alone, and the refusals of an empty batch and of a sequence
- * longer than the model's positions.
+ * vector and cuda backends, cuda on the CPU emulation in the build) against the scalar oracle's unfused
+ * kernels: a batch of one padded token (no real key to attend to), a full text beside one of padding alone,
+ * and the refusals of an empty batch and of a sequence longer than the model's positions.
  */
 class BertEncoderEdgeCasesTest {
 
     private static BertWeights weights;
     private static BertEncoder scalar;
     private static BertEncoder vector;
+    private static BertEncoder cuda;
 
     @BeforeAll
     static void load() throws Exception {
@@ -32,10 +33,12 @@ class BertEncoderEdgeCasesTest {
         }
         scalar = new BertEncoder(weights, BackendProvider.byName("scalar"));
         vector = new BertEncoder(weights, BackendProvider.byName("vector"));
+        cuda = new BertEncoder(weights, BackendProvider.byName("cuda"));
     }
 
     @AfterAll
     static void close() {
+        cuda.close();
         vector.close();
         scalar.close();
         weights.close();
@@ -45,7 +48,7 @@ class BertEncoderEdgeCasesTest {
     void anEmptyBatchIsRefusedByEveryBackend() {
         TokenBatch empty = new TokenBatch(0, 4, new int[0], new int[0], new float[0], new int[0]);
         try (Arena arena = Arena.ofShared()) {
-            for (BertEncoder encoder : new BertEncoder[] {scalar, vector}) {
+            for (BertEncoder encoder : new BertEncoder[] {scalar, vector, cuda}) {
                 var e = assertThrows(IllegalArgumentException.class, () -> encoder.forward(empty, arena));
                 assertTrue(e.getMessage().contains("empty batch"), e.getMessage());
             }
@@ -58,9 +61,11 @@ class BertEncoderEdgeCasesTest {
         TokenBatch padded = new TokenBatch(1, 1, new int[] {0}, new int[] {0}, new float[] {0f}, new int[] {0});
         try (Arena arena = Arena.ofShared()) {
             float[] expected = scalar.forward(padded, arena).toArray();
-            float[] actual = vector.forward(padded, arena).toArray();
-            // Two layers of O(1) LayerNormed values; the bound of the kernel contract's LayerNorm, per layer.
-            FloatAssertions.assertClose(expected, actual, expected.length, 1e-5, 1e-5);
+            for (BertEncoder encoder : new BertEncoder[] {vector, cuda}) {
+                float[] actual = encoder.forward(padded, arena).toArray();
+                // Two layers of O(1) LayerNormed values; the bound of the kernel contract's LayerNorm, per layer.
+                FloatAssertions.assertClose(expected, actual, expected.length, 1e-5, 1e-5);
+            }
         }
     }
 
@@ -76,8 +81,10 @@ class BertEncoderEdgeCasesTest {
         TokenBatch batch = new TokenBatch(2, seq, ids, new int[2 * seq], mask, new int[] {seq, 0});
         try (Arena arena = Arena.ofShared()) {
             float[] expected = scalar.forward(batch, arena).toArray();
-            float[] actual = vector.forward(batch, arena).toArray();
-            FloatAssertions.assertClose(expected, actual, weights.config().hiddenSize(), 1e-5, 1e-5);
+            for (BertEncoder encoder : new BertEncoder[] {vector, cuda}) {
+                float[] actual = encoder.forward(batch, arena).toArray();
+                FloatAssertions.assertClose(expected, actual, weights.config().hiddenSize(), 1e-5, 1e-5);
+            }
         }
     }
 
@@ -88,7 +95,7 @@ class BertEncoderEdgeCasesTest {
         java.util.Arrays.fill(mask, 1f);
         TokenBatch tooLong = new TokenBatch(1, seq, new int[seq], new int[seq], mask, new int[] {seq});
         try (Arena arena = Arena.ofShared()) {
-            for (BertEncoder encoder : new BertEncoder[] {scalar, vector}) {
+            for (BertEncoder encoder : new BertEncoder[] {scalar, vector, cuda}) {
                 var e = assertThrows(IllegalArgumentException.class, () -> encoder.forward(tooLong, arena));
                 assertTrue(e.getMessage().contains(seq + " tokens exceeds the model's " + (seq - 1) + " positions"),
                         e.getMessage());
