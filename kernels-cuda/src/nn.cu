@@ -50,6 +50,21 @@ __global__ void __launch_bounds__(256)
     }
 }
 
+// The last two passes of a LayerNorm over row xr, whose lane-partial sum is s, by the row's warp: the variance
+// in a second pass over (x - mean), with no cancellation, unlike E[x²] - E[x]², then the normalization.
+__device__ __forceinline__ void normalize_row(float *__restrict__ xr, int cols, int lane, float s,
+                                              const float *__restrict__ gamma, const float *__restrict__ beta,
+                                              float epsilon) {
+    const float mean = tl::warp_sum(s) / float(cols);
+    float q = 0.f;
+    for (int c = lane; c < cols; c += 32) {
+        const float d = xr[c] - mean;
+        q = fmaf(d, d, q);
+    }
+    const float rstd = 1.0f / sqrtf(tl::warp_sum(q) / float(cols) + epsilon);
+    for (int c = lane; c < cols; c += 32) xr[c] = fmaf((xr[c] - mean) * rstd, gamma[c], beta[c]);
+}
+
 // One warp per row: rows are independent, so a block never needs a barrier, and a row of a transformer
 // (a few hundred floats) is a handful of coalesced loads per lane that stay in L1 for the later passes.
 __global__ void __launch_bounds__(256)
@@ -61,15 +76,7 @@ __global__ void __launch_bounds__(256)
         float *xr = x + r * ldx;
         float s = 0.f;
         for (int c = lane; c < cols; c += 32) s += xr[c];
-        const float mean = tl::warp_sum(s) / float(cols);
-        // Second pass over (x - mean): no cancellation, unlike E[x²] - E[x]².
-        float q = 0.f;
-        for (int c = lane; c < cols; c += 32) {
-            const float d = xr[c] - mean;
-            q = fmaf(d, d, q);
-        }
-        const float rstd = 1.0f / sqrtf(tl::warp_sum(q) / float(cols) + epsilon);
-        for (int c = lane; c < cols; c += 32) xr[c] = fmaf((xr[c] - mean) * rstd, gamma[c], beta[c]);
+        normalize_row(xr, cols, lane, s, gamma, beta, epsilon);
     }
 }
 
@@ -113,14 +120,7 @@ __global__ void __launch_bounds__(256)
             xr[c] = v;
             s += v;
         }
-        const float mean = tl::warp_sum(s) / float(cols);
-        float q = 0.f;
-        for (int c = lane; c < cols; c += 32) {
-            const float d = xr[c] - mean;
-            q = fmaf(d, d, q);
-        }
-        const float rstd = 1.0f / sqrtf(tl::warp_sum(q) / float(cols) + epsilon);
-        for (int c = lane; c < cols; c += 32) xr[c] = fmaf((xr[c] - mean) * rstd, gamma[c], beta[c]);
+        normalize_row(xr, cols, lane, s, gamma, beta, epsilon);
     }
 }
 
