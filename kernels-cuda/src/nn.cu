@@ -137,6 +137,25 @@ tl_status rows_prologue(const char *fn, tl_stream stream, int64_t rows, int64_t 
     return check_matrix(fn, "x", "rows", "cols", "ldx", xb, x_offset, rows, cols, ldx, px);
 }
 
+// Common prologue of the LayerNorm functions: rows_prologue, then epsilon, the width and gamma and beta.
+tl_status layer_norm_prologue(const char *fn, tl_stream stream, int64_t rows, int64_t cols, tl_buffer x,
+                              uint64_t x_offset, int64_t ldx, tl_buffer gamma, uint64_t gamma_offset, tl_buffer beta,
+                              uint64_t beta_offset, float epsilon, cudaStream_t *s, float **px, float **pg,
+                              float **pe, bool *empty) {
+    using namespace tl;
+    Buffer gb, bb;
+    TL_TRY(get_buffer(fn, "gamma", gamma, &gb));
+    TL_TRY(get_buffer(fn, "beta", beta, &bb));
+    TL_TRY(rows_prologue(fn, stream, rows, cols, x, x_offset, ldx, s, px, empty));
+    if (!(epsilon >= 0.f) || std::isinf(epsilon))
+        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: epsilon = %g is not a finite non-negative number", fn,
+                    double(epsilon));
+    if (*empty) return TL_OK;
+    if (cols > kMaxKernelDim) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: cols = %lld exceeds 2^31-1025", fn, (long long)cols);
+    TL_TRY(check_vector(fn, "gamma", "cols", gb, gamma_offset, cols, pg));
+    return check_vector(fn, "beta", "cols", bb, beta_offset, cols, pe);
+}
+
 template <Elementwise OP>
 tl_status launch_elementwise(const char *fn, cudaStream_t s, int64_t rows, int64_t cols, float *x, int64_t ldx,
                              const float *y, int64_t ldy) {
@@ -164,15 +183,11 @@ tl_status launch_elementwise(const char *fn, cudaStream_t s, int64_t rows, int64
     return tl::check_launch(fn, "elementwise_kernel");
 }
 
-}  // namespace
-
-using namespace tl;
-
-extern "C" {
-
-TL_API tl_status tl_add_bias(tl_stream stream, int64_t rows, int64_t cols, tl_buffer x, uint64_t x_offset,
-                             int64_t ldx, tl_buffer bias, uint64_t bias_offset) {
-    static const char *fn = "tl_add_bias";
+// x = OP(x, bias) for every row: tl_add_bias and tl_add_bias_gelu.
+template <Elementwise OP>
+tl_status add_bias(const char *fn, tl_stream stream, int64_t rows, int64_t cols, tl_buffer x, uint64_t x_offset,
+                   int64_t ldx, tl_buffer bias, uint64_t bias_offset) {
+    using namespace tl;
     cudaStream_t s;
     float *px = nullptr;
     bool empty;
@@ -185,7 +200,18 @@ TL_API tl_status tl_add_bias(tl_stream stream, int64_t rows, int64_t cols, tl_bu
     Buffer xb;
     TL_TRY(get_buffer(fn, "x", x, &xb));
     TL_TRY(check_no_partial_overlap(fn, "x", xb, x_offset, ldx, "bias", bb, bias_offset, 0, rows, cols));
-    return launch_elementwise<Elementwise::AddBias>(fn, s, rows, cols, px, ldx, pb, 0);
+    return launch_elementwise<OP>(fn, s, rows, cols, px, ldx, pb, 0);
+}
+
+}  // namespace
+
+using namespace tl;
+
+extern "C" {
+
+TL_API tl_status tl_add_bias(tl_stream stream, int64_t rows, int64_t cols, tl_buffer x, uint64_t x_offset,
+                             int64_t ldx, tl_buffer bias, uint64_t bias_offset) {
+    return add_bias<Elementwise::AddBias>("tl_add_bias", stream, rows, cols, x, x_offset, ldx, bias, bias_offset);
 }
 
 TL_API tl_status tl_add(tl_stream stream, int64_t rows, int64_t cols, tl_buffer x, uint64_t x_offset, int64_t ldx,
@@ -218,19 +244,8 @@ TL_API tl_status tl_gelu(tl_stream stream, int64_t rows, int64_t cols, tl_buffer
 
 TL_API tl_status tl_add_bias_gelu(tl_stream stream, int64_t rows, int64_t cols, tl_buffer x, uint64_t x_offset,
                                   int64_t ldx, tl_buffer bias, uint64_t bias_offset) {
-    static const char *fn = "tl_add_bias_gelu";
-    cudaStream_t s;
-    float *px = nullptr;
-    bool empty;
-    Buffer xb, bb;
-    TL_TRY(get_buffer(fn, "bias", bias, &bb));
-    TL_TRY(rows_prologue(fn, stream, rows, cols, x, x_offset, ldx, &s, &px, &empty));
-    if (empty) return TL_OK;
-    float *pb;
-    TL_TRY(check_vector(fn, "bias", "cols", bb, bias_offset, cols, &pb));
-    TL_TRY(get_buffer(fn, "x", x, &xb));
-    TL_TRY(check_no_partial_overlap(fn, "x", xb, x_offset, ldx, "bias", bb, bias_offset, 0, rows, cols));
-    return launch_elementwise<Elementwise::AddBiasGelu>(fn, s, rows, cols, px, ldx, pb, 0);
+    return add_bias<Elementwise::AddBiasGelu>("tl_add_bias_gelu", stream, rows, cols, x, x_offset, ldx, bias,
+                                              bias_offset);
 }
 
 TL_API tl_status tl_add_bias_residual_layer_norm(tl_stream stream, int64_t rows, int64_t cols, tl_buffer x,
@@ -240,24 +255,17 @@ TL_API tl_status tl_add_bias_residual_layer_norm(tl_stream stream, int64_t rows,
                                                  uint64_t beta_offset, float epsilon) {
     static const char *fn = "tl_add_bias_residual_layer_norm";
     cudaStream_t s;
-    float *px = nullptr;
+    float *px = nullptr, *pg, *pe;
     bool empty;
-    Buffer xb, bb, rb, gb, eb;
+    Buffer xb, bb, rb;
     TL_TRY(get_buffer(fn, "bias", bias, &bb));
     TL_TRY(get_buffer(fn, "residual", residual, &rb));
-    TL_TRY(get_buffer(fn, "gamma", gamma, &gb));
-    TL_TRY(get_buffer(fn, "beta", beta, &eb));
-    TL_TRY(rows_prologue(fn, stream, rows, cols, x, x_offset, ldx, &s, &px, &empty));
-    if (!(epsilon >= 0.f) || std::isinf(epsilon))
-        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: epsilon = %g is not a finite non-negative number", fn,
-                    double(epsilon));
+    TL_TRY(layer_norm_prologue(fn, stream, rows, cols, x, x_offset, ldx, gamma, gamma_offset, beta, beta_offset,
+                               epsilon, &s, &px, &pg, &pe, &empty));
     if (empty) return TL_OK;
-    if (cols > kMaxKernelDim) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: cols = %lld exceeds 2^31-1025", fn, (long long)cols);
-    float *pb, *pr, *pg, *pe;
+    float *pb, *pr;
     TL_TRY(check_vector(fn, "bias", "cols", bb, bias_offset, cols, &pb));
     TL_TRY(check_matrix(fn, "residual", "rows", "cols", "ldr", rb, residual_offset, rows, cols, ldr, &pr));
-    TL_TRY(check_vector(fn, "gamma", "cols", gb, gamma_offset, cols, &pg));
-    TL_TRY(check_vector(fn, "beta", "cols", eb, beta_offset, cols, &pe));
     TL_TRY(get_buffer(fn, "x", x, &xb));
     TL_TRY(check_no_partial_overlap(fn, "x", xb, x_offset, ldx, "bias", bb, bias_offset, 0, rows, cols));
     TL_TRY(check_no_partial_overlap(fn, "x", xb, x_offset, ldx, "residual", rb, residual_offset, ldr, rows, cols));
@@ -272,20 +280,11 @@ TL_API tl_status tl_layer_norm(tl_stream stream, int64_t rows, int64_t cols, tl_
                                uint64_t beta_offset, float epsilon) {
     static const char *fn = "tl_layer_norm";
     cudaStream_t s;
-    float *px = nullptr;
+    float *px = nullptr, *g, *be;
     bool empty;
-    Buffer gb, bb;
-    TL_TRY(get_buffer(fn, "gamma", gamma, &gb));
-    TL_TRY(get_buffer(fn, "beta", beta, &bb));
-    TL_TRY(rows_prologue(fn, stream, rows, cols, x, x_offset, ldx, &s, &px, &empty));
-    if (!(epsilon >= 0.f) || std::isinf(epsilon))
-        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: epsilon = %g is not a finite non-negative number", fn,
-                    double(epsilon));
+    TL_TRY(layer_norm_prologue(fn, stream, rows, cols, x, x_offset, ldx, gamma, gamma_offset, beta, beta_offset,
+                               epsilon, &s, &px, &g, &be, &empty));
     if (empty) return TL_OK;
-    if (cols > kMaxKernelDim) return fail(TL_ERROR_INVALID_ARGUMENT, "%s: cols = %lld exceeds 2^31-1025", fn, (long long)cols);
-    float *g, *be;
-    TL_TRY(check_vector(fn, "gamma", "cols", gb, gamma_offset, cols, &g));
-    TL_TRY(check_vector(fn, "beta", "cols", bb, beta_offset, cols, &be));
     const int c = int(cols);
     TL_LAUNCH(layer_norm_kernel, dim3(row_blocks(rows, 8)), dim3(256), 0, s, rows, c, px, ldx, g, be, epsilon);
     return check_launch(fn, "layer_norm_kernel");
