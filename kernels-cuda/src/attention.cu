@@ -36,7 +36,7 @@ __device__ __forceinline__ float group_sum(float v, int group) {
 // read different keys at the same dimension hit different banks), its values ([ch][hd]) and the queries'
 // probabilities for the chunk ([qt][ch + 1]). Barriers: 2 per chunk (the chunk is free to overwrite, the
 // chunk is loaded); the lanes of a query meet in shuffles and, between writing their probabilities and
-// reading the whole row, in one __syncwarp.
+// reading the whole row, in one __syncwarp (none when a query has a single lane).
 __global__ void __launch_bounds__(kAttnThreads)
     flash_attention_kernel(int seq, int heads, int hd, int group, int ch, const float *__restrict__ q, int64_t ldq,
                            const float *__restrict__ k, int64_t ldk, const float *__restrict__ v, int64_t ldv,
