@@ -209,6 +209,7 @@ java_tests() {
     --select-class dev.tensorloom.runtime.kernel.CudaKernelsContractTest \
     --select-class dev.tensorloom.runtime.kernel.CudaKernelsTest \
     --select-class dev.tensorloom.runtime.kernel.BackendProviderTest \
+    --select-class dev.tensorloom.runtime.bert.BertEncoderEdgeCasesTest \
     --select-class dev.tensorloom.outside.KernelFamilyTest \
     --select-class dev.tensorloom.mpo.cuda.CudaMpoKernelsContractTest \
     --select-class dev.tensorloom.quant.CudaQuantKernelsContractTest \
