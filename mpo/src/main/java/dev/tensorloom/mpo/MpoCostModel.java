@@ -2,6 +2,7 @@ package dev.tensorloom.mpo;
 
 import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.Kernels;
+import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.util.List;
@@ -88,11 +89,11 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
 
     /**
      * Times the constants on {@code backend}, best of several runs each: the GEMM rate on a 192×512 by 512×512
-     * product; the direct rate on a 4096×4096 MPO of 4 cores of 8×8 with bonds 32 and one row (two steps of
-     * [512, 256]·[256, 256] carry the work; a 1024×1024 one, whose steps are a few microseconds, measured a tenth of
-     * the rate the curve's MPOs run at);
-     * the bandwidth as the bytes of a 4096×4096 GEMV over the time it takes on a matrix not in cache (64 MiB, two
-     * of them alternating); the call cost as the time of a 4×4 GEMM.
+     * product; the direct rate on a 4096×4096 MPO of 4 cores of 8×8 with bonds 32 and one row, prepared once as an
+     * {@link MpoMatrix} prepares it (two steps of [512, 256]·[256, 256] carry the work; a 1024×1024 one, whose steps
+     * are a few microseconds, measured a tenth of the rate the curve's MPOs run at); the bandwidth as the bytes of a
+     * 4096×4096 GEMV over the time it takes on a matrix not in cache (64 MiB, two of them alternating); the call cost
+     * as the time of a 4×4 GEMM.
      */
     public static MpoCostModel measure(Backend backend) {
         Kernels kernels = backend.kernels();
@@ -110,11 +111,12 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
             for (int k = 0; k < cores.length; k++) {
                 cores[k] = place(backend, arena, random, bonds[k], shape.rowFactor(k), shape.colFactor(k), bonds[k + 1]);
             }
-            Mpo mpo = new Mpo(shape, bonds, cores);
+            // Prepared once, as an MpoMatrix runs its direct products.
+            PreparedMatrix mpo = mpoKernels.prepareDirect(new Mpo(shape, bonds, cores));
             Tensor x = place(backend, arena, random, 1, 4096);
             Tensor y = backend.allocate(arena, 1, 4096);
             double direct = 2.0 * MpoCost.directMultiplyAdds(shape, bonds, 1)
-                    / best(backend, y, 20, () -> mpoKernels.multiply(mpo, x, y));
+                    / best(backend, y, 20, () -> mpo.multiply(x, y));
 
             int n = 4096;
             Tensor[] w = {backend.allocate(arena, n, n), backend.allocate(arena, n, n)};

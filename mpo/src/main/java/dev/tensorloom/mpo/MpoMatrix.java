@@ -11,7 +11,8 @@ import java.util.Objects;
  * A weight matrix b [I, J] held as MPO cores, multiplying itself: each call asks the {@link MpoCostModel} (or
  * follows a forced path) whether to sweep the cores directly or to multiply by the dense W, which it contracts
  * the first time it is needed and keeps in the backend's prepared form (packed panels on the vector backend),
- * so the dense path runs at the backend's GEMM speed. A transformer layer takes it like any other
+ * so the dense path runs at the backend's GEMM speed; the direct path is likewise prepared once
+ * ({@link MpoKernels#prepareDirect}). A transformer layer takes it like any other
  * {@link PreparedMatrix}.
  */
 public final class MpoMatrix implements PreparedMatrix {
@@ -22,6 +23,7 @@ public final class MpoMatrix implements PreparedMatrix {
     private final MpoCostModel model;
     private final MpoCostModel.Path forced;
     private volatile DenseCache dense;
+    private volatile PreparedMatrix direct;
 
     /**
      * The dense W as the backend prepared it, and W itself (in an automatic arena) only while the prepared form
@@ -70,11 +72,12 @@ public final class MpoMatrix implements PreparedMatrix {
     }
 
     /**
-     * Drops the dense W, if one was kept: to be called after the cores' values change (a training step on the
-     * auxiliary tensors), so the next dense product contracts them afresh.
+     * Drops the dense W, if one was kept, and the prepared direct product: to be called after the cores' values
+     * change (a training step on the auxiliary tensors), so the next product reads them afresh.
      */
     public synchronized void coresChanged() {
         dense = null;
+        direct = null;
     }
 
     /** Whether the dense W has been contracted and kept. */
@@ -96,10 +99,24 @@ public final class MpoMatrix implements PreparedMatrix {
     public void multiply(Tensor a, Tensor c) {
         Shapes.matmul(a, this, c);
         if (choice(a.rows()).path() == MpoCostModel.Path.DIRECT) {
-            kernels.multiply(mpo, a, c);
+            direct().multiply(a, c);
         } else {
             dense().multiply(a, c);
         }
+    }
+
+    private PreparedMatrix direct() {
+        PreparedMatrix d = direct;
+        if (d == null) {
+            synchronized (this) {
+                d = direct;
+                if (d == null) {
+                    d = kernels.prepareDirect(mpo);
+                    direct = d;
+                }
+            }
+        }
+        return d;
     }
 
     private PreparedMatrix dense() {
@@ -119,11 +136,15 @@ public final class MpoMatrix implements PreparedMatrix {
         return cache.w();
     }
 
-    /** The cores' bytes, plus the dense W's prepared form once it is kept (a form that reads W counts W). */
+    /**
+     * The cores' bytes, plus those of the prepared direct product's own copies and of the dense W's prepared form,
+     * once they are kept (a form that reads W counts W).
+     */
     @Override
     public long bytes() {
         DenseCache cache = dense;
-        return mpo.bytes() + (cache == null ? 0 : cache.w().bytes());
+        PreparedMatrix d = direct;
+        return mpo.bytes() + (d == null || d.readsSource() ? 0 : d.bytes()) + (cache == null ? 0 : cache.w().bytes());
     }
 
     /** The cores (and the dense matrix cached from them) are this matrix's own; its source is not read. */

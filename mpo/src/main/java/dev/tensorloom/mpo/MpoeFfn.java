@@ -1,7 +1,9 @@
 package dev.tensorloom.mpo;
 
 import dev.tensorloom.runtime.bert.BertWeights;
+import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.Erf;
+import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -24,7 +26,10 @@ import java.util.Random;
  *
  * <p>Built from a dense FFN ({@link #fromDense}): W1 and W2 decomposed by TT-SVD with a bond cap, every expert
  * starting from those cores with its auxiliary cores perturbed (a stand-in for training, which would make them
- * differ); the biases are the dense FFN's, shared by the experts. A host (float64) implementation.
+ * differ); the biases are the dense FFN's, shared by the experts. {@link #forward} is the float64 host
+ * implementation, written to be read; {@link #float32} runs the same layer in float32 on a backend, each projection's
+ * experts one {@link SharedCoreProduct} of the MPO kernels (on the vector backend the central core is absorbed into
+ * every routed row in one step, read once per batch), checked against the float64 pass.
  */
 public final class MpoeFfn {
 
@@ -65,6 +70,10 @@ public final class MpoeFfn {
 
         void read(float[] core) {
             bytes += (long) core.length * Float.BYTES;
+        }
+
+        void add(long read) {
+            bytes += read;
         }
     }
 
@@ -335,6 +344,106 @@ public final class MpoeFfn {
             }
         }
         return out;
+    }
+
+    /**
+     * This layer in float32 on {@code backend}: each expert's W1 and W2 an MPO whose cores are placed there (into
+     * {@code arena}), the central cores placed once and shared by every expert's MPO, each projection's experts
+     * prepared as one {@link SharedCoreProduct}.
+     */
+    public Float32 float32(Backend backend, Arena arena) {
+        return new Float32(backend, arena);
+    }
+
+    /** The layer in float32 on a backend; see {@link #float32}. */
+    public final class Float32 {
+
+        private final Backend backend;
+        private final SharedCoreProduct upProduct;
+        private final SharedCoreProduct downProduct;
+        private final Tensor bias1;
+        private final Tensor bias2;
+
+        private Float32(Backend backend, Arena arena) {
+            this.backend = backend;
+            MpoKernels kernels = MpoKernels.FAMILY.on(backend);
+            this.upProduct = kernels.prepareSharedCore(placed(up, backend, arena), up.shape().centralCore());
+            this.downProduct = kernels.prepareSharedCore(placed(down, backend, arena), down.shape().centralCore());
+            this.bias1 = backend.toDevice(Tensor.of(arena, b1, intermediate), arena);
+            this.bias2 = backend.toDevice(Tensor.of(arena, b2, hidden), arena);
+        }
+
+        /**
+         * y [m, hidden] for x [m, hidden], routed as {@link #route} routes it; each token's row goes to each of its
+         * experts once, the rows grouped by expert. {@code traffic} (or null) counts the weight bytes the kernels
+         * read.
+         */
+        public float[] forward(float[] x, int m, Traffic traffic) {
+            Routing routing = route(x, m);
+            int rows = m * topK;
+            int[] starts = new int[experts + 1];
+            for (int[] chosen : routing.experts()) {
+                for (int e : chosen) {
+                    starts[e + 1]++;
+                }
+            }
+            for (int e = 0; e < experts; e++) {
+                starts[e + 1] += starts[e];
+            }
+            int[] tokens = new int[rows];
+            double[] gates = new double[rows];
+            int[] filled = Arrays.copyOf(starts, experts);
+            for (int t = 0; t < m; t++) {
+                for (int k = 0; k < topK; k++) {
+                    int row = filled[routing.experts()[t][k]]++;
+                    tokens[row] = t;
+                    gates[row] = routing.gates()[t][k];
+                }
+            }
+            Kernels kernels = backend.kernels();
+            float[] y = new float[m * hidden];
+            try (Arena call = Arena.ofShared()) {
+                Tensor grouped = backend.allocate(call, rows, hidden);
+                kernels.gatherRows(backend.toDevice(Tensor.of(call, x, m, hidden), call), tokens, grouped);
+                Tensor h = backend.allocate(call, rows, intermediate);
+                long bytes = upProduct.multiply(starts, grouped, h);
+                kernels.addBiasGelu(h, bias1);
+                Tensor out = backend.allocate(call, rows, hidden);
+                bytes += downProduct.multiply(starts, h, out);
+                kernels.addBias(out, bias2);
+                float[] o = backend.toHost(out, call).toArray();
+                for (int row = 0; row < rows; row++) {
+                    float g = (float) gates[row];
+                    int to = tokens[row] * hidden;
+                    for (int i = 0; i < hidden; i++) {
+                        y[to + i] += g * o[row * hidden + i];
+                    }
+                }
+                if (traffic != null) {
+                    traffic.add(bytes);
+                }
+            }
+            return y;
+        }
+    }
+
+    /** Every expert's MPO of {@code p}, cores placed where {@code backend} computes; one central core for all. */
+    private List<Mpo> placed(Projection p, Backend backend, Arena arena) {
+        MpoShape shape = p.shape();
+        int[] d = p.bonds();
+        int c = shape.centralCore();
+        Tensor central = backend.toDevice(
+                Tensor.of(arena, p.central(), d[c], shape.rowFactor(c), shape.colFactor(c), d[c + 1]), arena);
+        List<Mpo> mpos = new ArrayList<>();
+        for (int e = 0; e < experts; e++) {
+            Tensor[] cores = new Tensor[shape.cores()];
+            for (int k = 0; k < cores.length; k++) {
+                cores[k] = k == c ? central : backend.toDevice(
+                        Tensor.of(arena, p.core(e, k), d[k], shape.rowFactor(k), shape.colFactor(k), d[k + 1]), arena);
+            }
+            mpos.add(new Mpo(shape, d, cores));
+        }
+        return mpos;
     }
 
     /**

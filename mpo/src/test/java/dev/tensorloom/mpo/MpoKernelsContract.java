@@ -4,13 +4,17 @@ import static dev.tensorloom.testkit.FloatAssertions.ABSOLUTE_TOLERANCE;
 import static dev.tensorloom.testkit.FloatAssertions.PRODUCT_TOLERANCE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.tensorloom.runtime.kernel.Backend;
+import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.kernel.ScalarBackend;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -19,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The contract of {@link MpoKernels}, written once and run against every backend (one subclass each): both
@@ -106,8 +111,30 @@ public abstract class MpoKernelsContract {
     @ParameterizedTest(name = "{0}, batch {1}")
     @MethodSource("casesAndBatches")
     void directProductMatchesTheOracle(Case c, int m) {
-        Random random = new Random(31L * m + c.bonds().length);
-        Mpo host = randomMpo(c, random);
+        Mpo host = randomMpo(c, new Random(31L * m + c.bonds().length));
+        assertDirectProduct(c, host, m, (mpo, x, y) -> kernels.multiply(mpo, x, y));
+    }
+
+    /** One prepared product serves every batch size, and multiplies as {@code multiply} does. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void preparedDirectProductMatchesTheOracleAtEveryBatch(Case c) {
+        Mpo host = randomMpo(c, new Random(5L + c.bonds().length));
+        Mpo mpo = placed(host);
+        PreparedMatrix prepared = kernels.prepareDirect(mpo);
+        assertEquals(c.shape().rows(), prepared.rows());
+        assertEquals(c.shape().cols(), prepared.cols());
+        for (int m : new int[] {1, 17, 2, 33, 1}) {
+            assertDirectProduct(c, host, m, (unused, x, y) -> prepared.multiply(x, y));
+        }
+    }
+
+    private interface Product {
+        void multiply(Mpo mpo, Tensor x, Tensor y);
+    }
+
+    private void assertDirectProduct(Case c, Mpo host, int m, Product product) {
+        Random random = new Random(7L * m + c.bonds().length);
         MpoShape shape = c.shape();
         Tensor x = Tensor.allocate(arena, m + MARGIN, shape.rows() + MARGIN);
         fill(x, random);
@@ -119,8 +146,64 @@ public abstract class MpoKernelsContract {
 
         Tensor xPlaced = backend.toDevice(x, arena).slice(0, 1, 1 + m).slice(1, 2, 2 + shape.rows());
         Placed y = new Placed(Tensor.allocate(arena, m + MARGIN, shape.cols() + MARGIN));
-        kernels.multiply(placed(host), xPlaced, y.view(m, shape.cols()));
+        product.multiply(placed(host), xPlaced, y.view(m, shape.cols()));
         assertWithin(expected, y.result(), scale, c + " batch " + m);
+    }
+
+    /**
+     * MPOs sharing one core multiply their own groups of rows (one empty), at every position of the shared core in
+     * a sweep that runs right to left, at batches of few rows and of many; the bytes read lie between the shared core
+     * read once and the whole MPO read per group.
+     */
+    @ParameterizedTest(name = "shared core {0}")
+    @ValueSource(ints = {0, 1, 2, 3})
+    void sharedCoreProductsMatchTheOracleGroupByGroup(int shared) {
+        Case c = new Case(new int[] {2, 3, 4, 4}, new int[] {3, 2, 2, 2}, new int[] {1, 6, 9, 8, 1});
+        Random random = new Random(40 + shared);
+        List<Mpo> hosts = new ArrayList<>();
+        for (int g = 0; g < 3; g++) {
+            Tensor[] cores = randomMpo(c, random).cores();
+            if (g > 0) {
+                cores[shared] = hosts.get(0).core(shared);
+            }
+            hosts.add(new Mpo(c.shape(), c.bonds(), cores));
+        }
+        SharedCoreProduct product = kernels.prepareSharedCore(hosts.stream().map(this::placed).toList(), shared);
+        MpoShape shape = c.shape();
+        for (int[] starts : new int[][] {{0, 2, 2, 7}, {0, 40, 41, 80}}) {
+            int m = starts[3];
+            Tensor x = Tensor.allocate(arena, m, shape.rows());
+            fill(x, random);
+            Tensor y = backend.allocate(arena, m, shape.cols());
+            long bytes = product.multiply(starts, backend.toDevice(x, arena), y);
+            Tensor back = backend.toHost(y, arena);
+            int groups = 0;
+            for (int g = 0; g < 3; g++) {
+                if (starts[g + 1] == starts[g]) {
+                    continue;
+                }
+                groups++;
+                Tensor rows = x.slice(0, starts[g], starts[g + 1]);
+                Tensor expected = Tensor.allocate(arena, rows.rows(), shape.cols());
+                ORACLE.multiply(hosts.get(g), rows, expected);
+                Tensor scale = Tensor.allocate(arena, rows.rows(), shape.cols());
+                ORACLE.multiply(absolute(hosts.get(g)), absolute(rows), scale);
+                assertWithin(expected, back.slice(0, starts[g], starts[g + 1]), scale,
+                        "group " + g + " of " + Arrays.toString(starts));
+            }
+            long core = hosts.get(0).core(shared).size() * Float.BYTES;
+            long whole = hosts.get(0).bytes();
+            assertTrue(bytes >= core + groups * (whole - core) && bytes <= groups * whole, bytes + " bytes read");
+        }
+    }
+
+    @Test
+    void mposOfOtherShapesCannotShareACore() {
+        Mpo a = randomMpo(new Case(new int[] {2, 3}, new int[] {4, 5}, new int[] {1, 2, 1}), new Random(8));
+        Mpo b = randomMpo(new Case(new int[] {2, 3}, new int[] {4, 5}, new int[] {1, 3, 1}), new Random(9));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> kernels.prepareSharedCore(List.of(placed(a), placed(b)), 0));
+        assertTrue(e.getMessage().contains("their shapes or bonds differ"), e.getMessage());
     }
 
     @Test

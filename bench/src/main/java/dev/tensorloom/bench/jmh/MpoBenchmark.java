@@ -10,6 +10,7 @@ import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.Parallelism;
+import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.util.Arrays;
@@ -43,16 +44,19 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <ul>
  *   <li>{@code dense}: the backend's GEMV over Wᵀ at batch 1, its GEMM over W above: the cached dense path.
- *   <li>{@code direct}: {@link MpoKernels#multiply}, W never formed, in the order of
- *       {@link MpoSweep#cheapestOrder}.
+ *   <li>{@code direct}: the direct product as an {@code MpoMatrix} runs it, prepared once per copy
+ *       ({@link MpoKernels#prepareDirect}), W never formed, in the order of {@link MpoSweep#cheapestOrder}.
  *   <li>{@code auto}: per call, the path the cost model picks, run as the two cells above run it. Its constants
  *       are measured ({@link MpoCostModel#measure}) before the second iteration, so run at least one warm-up
  *       iteration; {@code -jvmArgsAppend -Dtensorloom.mpo.bandwidthGBps=...} and the other
  *       {@code tensorloom.mpo.*} properties give them instead. Setup prints them, the real ratio, the bonds,
  *       the chosen order, the pick and the model's crossover batch.
  *   <li>{@code toDense}: {@link MpoKernels#contractToDense}, the MPOs rotated the same way.
- *   <li>{@code stepGemm}: the backend's GEMM (warm) on the shape of the direct product's largest step,
- *       [P·Q, r]·[r, s]: the rate the direct path's GEMMs could reach at their own shape.
+ *   <li>{@code stepGemm}: the direct product's steps as plain GEMMs on the same backend and threads, warm: for each
+ *       step of the chosen order one [P·Q, r]·[r, s] product, so the same FLOPs in the same shapes as
+ *       {@code direct}, with operands laid out as the GEMM wants them and no state to rearrange between steps:
+ *       the rate a chain of products of these shapes reaches, the reference of issue 9's "direct at 50% of the
+ *       GEMM" (the square {@code gemm} is the backend's best rate, beside it).
  *   <li>{@code gemm}: the backend's square GEMM, {@link GemmBenchmark}'s cell, the reference GFLOP/s.
  * </ul>
  * Counters: {@code gflop} adds each call's FLOPs from the cost formulas ({@link MpoCost}: 2·batch·I·J dense,
@@ -92,6 +96,8 @@ public class MpoBenchmark {
         /** Wᵀ [J, I] for the GEMV at batch 1, W [I, J] for the GEMM above. */
         Tensor[] dense;
         Mpo[] mpos;
+        /** The direct product of each copy, prepared as an {@code MpoMatrix} prepares it. */
+        PreparedMatrix[] directs;
         Tensor x;
         Tensor xRow;
         Tensor y;
@@ -151,6 +157,10 @@ public class MpoBenchmark {
                 }
                 mpos[c] = new Mpo(mpoShape, bonds, copies);
             }
+            directs = new PreparedMatrix[mpos.length];
+            for (int c = 0; c < mpos.length; c++) {
+                directs[c] = mpoKernels.prepareDirect(mpos[c]);
+            }
             directFlops = 2 * MpoCost.directMultiplyAdds(mpoShape, bonds, batch);
             toDenseFlops = 2 * MpoCost.toDenseMultiplyAdds(mpoShape, bonds);
 
@@ -196,6 +206,12 @@ public class MpoBenchmark {
             return mpo;
         }
 
+        PreparedMatrix nextDirect() {
+            PreparedMatrix direct = directs[nextMpo];
+            nextMpo = nextMpo + 1 == mpos.length ? 0 : nextMpo + 1;
+            return direct;
+        }
+
         void dense(Counters counters) {
             Tensor a = dense[nextDense];
             nextDense = nextDense + 1 == dense.length ? 0 : nextDense + 1;
@@ -209,7 +225,7 @@ public class MpoBenchmark {
         }
 
         void direct(Counters counters) {
-            mpoKernels.multiply(nextMpo(), x, y);
+            nextDirect().multiply(x, y);
             counters.gflop += directFlops / 1e9;
             counters.gbRead += mpoBytes / 1e9;
         }
@@ -225,22 +241,32 @@ public class MpoBenchmark {
         return shape.cappedBonds(cap);
     }
 
-    /** A warm GEMM a [m, k]·b [k, n]. */
+    /** Warm GEMMs a [m, k]·b [k, n], one after another. */
     abstract static class Gemm {
         Arena arena;
-        Backend backend;
         Kernels kernels;
-        Tensor a;
-        Tensor b;
-        Tensor c;
+        Tensor[] a;
+        Tensor[] b;
+        Tensor[] c;
+        double gflop;
 
-        void allocate(int threads, int m, int k, int n) {
+        /** Products of the shapes {m, k, n} of {@code shapes}, on the vector backend with {@code threads} threads. */
+        void allocate(int threads, int[]... shapes) {
             kernels = BackendProvider.byName("vector", Parallelism.of(threads)).kernels();
             arena = Arena.ofShared();
-            Random random = new Random(m * 31L + n);
-            a = Tensor.of(arena, uniform(random, m * k), m, k);
-            b = Tensor.of(arena, uniform(random, k * n), k, n);
-            c = Tensor.allocate(arena, m, n);
+            a = new Tensor[shapes.length];
+            b = new Tensor[shapes.length];
+            c = new Tensor[shapes.length];
+            for (int g = 0; g < shapes.length; g++) {
+                int m = shapes[g][0];
+                int k = shapes[g][1];
+                int n = shapes[g][2];
+                Random random = new Random(m * 31L + n);
+                a[g] = Tensor.of(arena, uniform(random, m * k), m, k);
+                b[g] = Tensor.of(arena, uniform(random, k * n), k, n);
+                c[g] = Tensor.allocate(arena, m, n);
+                gflop += 2.0 * m * k * n / 1e9;
+            }
         }
 
         @TearDown
@@ -249,15 +275,18 @@ public class MpoBenchmark {
         }
     }
 
-    /** The GEMM of the shape of the direct product's largest step at one point of the curve. */
+    /** The GEMMs of the direct product's steps at one point of the curve: its FLOPs, in its shapes. */
     @State(Scope.Benchmark)
     public static class StepGemm extends Gemm {
         @Setup
         public void setUp(Curve curve) {
             List<MpoSweep.Step> steps = MpoSweep.of(curve.mpos[0], curve.batch);
-            MpoSweep.Step largest = steps.stream()
-                    .max((s, t) -> Long.compare(s.multiplyAdds(), t.multiplyAdds())).orElseThrow();
-            allocate(curve.threads, largest.blocks() * largest.q(), largest.r(), largest.s());
+            allocate(curve.threads, steps.stream().map(s -> new int[] {s.blocks() * s.q(), s.r(), s.s()})
+                    .toArray(int[][]::new));
+            if (Math.abs(gflop - curve.directFlops / 1e9) > 1e-12 * gflop) {
+                throw new IllegalStateException("step GEMMs of " + gflop + " GFLOP for a direct product of "
+                        + curve.directFlops / 1e9);
+            }
         }
     }
 
@@ -272,7 +301,7 @@ public class MpoBenchmark {
 
         @Setup
         public void setUp() {
-            allocate(gemmThreads, gemmSize, gemmSize, gemmSize);
+            allocate(gemmThreads, new int[] {gemmSize, gemmSize, gemmSize});
         }
     }
 
@@ -333,10 +362,12 @@ public class MpoBenchmark {
     }
 
     private static Tensor gemm(Gemm g, Counters counters) {
-        g.kernels.matmul(g.a, g.b, g.c);
-        counters.gflop += 2.0 * g.c.rows() * g.c.cols() * g.a.cols() / 1e9;
-        counters.gbRead += g.b.size() * (double) Float.BYTES / 1e9;
-        return g.c;
+        for (int i = 0; i < g.a.length; i++) {
+            g.kernels.matmul(g.a[i], g.b[i], g.c[i]);
+            counters.gbRead += g.b[i].size() * (double) Float.BYTES / 1e9;
+        }
+        counters.gflop += g.gflop;
+        return g.c[g.c.length - 1];
     }
 
     static float[] uniform(Random random, int size) {

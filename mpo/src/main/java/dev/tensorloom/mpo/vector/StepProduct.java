@@ -11,12 +11,13 @@ import dev.tensorloom.runtime.kernel.vector.Rows;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 
 /**
- * One step of the direct sweep, out[p][s][q] = Σ_r b[r][s]·in[p][r][q], as one product over the P·Q rows (p, q)
- * with no rearranging pass of the state on either side: the rows of a are gathered from the state in its own
- * layout into the row-major copy the GEMM takes anyway, b (the core as the step's matrix) is read in place by
- * {@link PanelGemm#streamingTile}, and each tile of results goes straight to its places in the next state.
+ * One step of the direct sweep as one product over its rows, a's rows [rows, r] times the core as a matrix
+ * [r, s], on the GEMM's micro-kernel through {@link PanelGemm#streamingTile}: b is read in place and each tile of
+ * results goes straight to its places in the next state ({@link Target}), which is laid out as the rows the next
+ * step multiplies. So between two such steps the state is written once, by the tiles, and read once, as a's rows.
  *
  * <p>The alternative, the state transposed to [P·Q, r] and the product transposed back around the backend's GEMM,
  * touches every state float three more times (two transposes, the GEMM's own row copy), and at batch 1 the
@@ -30,19 +31,43 @@ final class StepProduct {
      * same count; above it packing b pays, and the caller takes the backend's packed GEMM.
      */
     static final int MAX_ROWS = 16 * TILE_ROWS;
+    /** A run of at least this many consecutive destinations is copied a vector at a time, a shorter one by floats. */
+    private static final int VECTOR_RUN = 4;
 
     private StepProduct() {
     }
 
     /**
-     * out[p][s][q] = Σ_r b[r][s]·in[p][r][q] for p < blocks, q < width (out is the next state, written whole).
-     * {@code rowsA} holds at least (blocks·width + 1)·r floats; b [r, s] has unit column stride.
+     * Where element (row, col) of a step's product goes in the array the next step reads: rows repeat every
+     * {@code rowsPerBatch} rows, one batch row's state {@code perBatch} floats further on each time, so
+     * row = b·rowsPerBatch + t goes to b·perBatch + rowDest[t] + colDest[col] (the sum holds because both layouts
+     * are mixed-radix numbers over the same digits, and a row and a column own disjoint digits).
+     * {@code runs[col]} counts the columns from col on, inside its panel, whose destinations follow one another.
      */
-    static void multiply(float[] in, int blocks, int r, int width, Tensor b, float[] out, float[] rowsA,
-            Tasks tasks) {
-        int rows = blocks * width;
+    record Target(int[] rowDest, int perBatch, int[] colDest, int[] runs) {
+
+        Target(int[] rowDest, int perBatch, int[] colDest) {
+            this(rowDest, perBatch, colDest, runs(colDest));
+        }
+
+        private static int[] runs(int[] colDest) {
+            int[] runs = new int[colDest.length];
+            for (int c = colDest.length - 1; c >= 0; c--) {
+                boolean joins = c + 1 < colDest.length && (c + 1) % PANEL_WIDTH != 0 && colDest[c + 1] == colDest[c] + 1;
+                runs[c] = joins ? runs[c + 1] + 1 : 1;
+            }
+            return runs;
+        }
+    }
+
+    /**
+     * out[target(i, c)] = Σ_k rowsA[i·r + k]·b[k][c] for i &lt; rows, c &lt; b.cols(). {@code rowsA} holds the rows
+     * and then one zero row; b [r, s] has unit column stride and {@link PanelGemm#PANEL_WIDTH} readable floats after
+     * its last row (the masked loads of its last panel stay inside the segment); out has {@link Simd#L} floats to
+     * spare after its last destination.
+     */
+    static void multiply(float[] rowsA, int rows, int r, Tensor b, Target target, float[] out, Tasks tasks) {
         int s = b.cols();
-        gatherRows(in, blocks, r, width, rowsA);
         int zeroRow = rows * r;
         // Column strips for the threads, and bands of rows as well when there are too few strips to go round.
         int panels = Math.ceilDiv(s, PANEL_WIDTH);
@@ -54,7 +79,8 @@ final class StepProduct {
         long ldbBytes = (long) b.leadingDim() * Float.BYTES;
         long b0 = Rows.byteOffset(b, 0);
         tasks.forEach(strips * bands, task -> {
-            float[] tile = new float[TILE_ROWS * PANEL_WIDTH];
+            // Spare floats after the tile: a run's masked vector never reaches past the array's end.
+            float[] tile = new float[TILE_ROWS * PANEL_WIDTH + L];
             int strip = task % strips;
             int band = task / strips;
             int end = Math.min(panels, (strip + 1) * panelsPerStrip);
@@ -66,17 +92,17 @@ final class StepProduct {
                     int valid = Math.min(TILE_ROWS, lastRow - i);
                     PanelGemm.streamingTile(rowsA, i * r, r, valid, zeroRow, b.segment(),
                             b0 + (long) j0 * Float.BYTES, ldbBytes, cols, r, tile);
-                    scatter(tile, out, i, valid, j0, cols, s, width);
+                    scatter(tile, out, i, valid, j0, cols, target);
                 }
             }
         });
     }
 
     /**
-     * rowsA[(p·Q + q)·r + k] = in[(p·r + k)·Q + q], then one zero row for the tiles past the last row; for Q = 1
-     * the state already is a's rows.
+     * rowsA[(p·Q + q)·r + k] = in[(p·r + k)·Q + q], the rows of a step from a state in the chain's order
+     * [P][r][Q], then one zero row for the tiles past the last row; for Q = 1 the state already is a's rows.
      */
-    private static void gatherRows(float[] in, int blocks, int r, int width, float[] rowsA) {
+    static void gatherRows(float[] in, int blocks, int r, int width, float[] rowsA) {
         int rows = blocks * width;
         if (width == 1) {
             System.arraycopy(in, 0, rowsA, 0, rows * r);
@@ -104,17 +130,31 @@ final class StepProduct {
         Arrays.fill(rowsA, rows * r, (rows + 1) * r, 0f);
     }
 
-    /** Rows [i, i + valid) and columns [j0, j0 + cols) of the product, row (p, q) and column c to out[p][c][q]. */
-    private static void scatter(float[] tile, float[] out, int i, int valid, int j0, int cols, int s, int width) {
+    /** Rows [i, i + valid) and columns [j0, j0 + cols) of the product to their places in out. */
+    private static void scatter(float[] tile, float[] out, int i, int valid, int j0, int cols, Target target) {
+        int[] rowDest = target.rowDest();
+        int[] colDest = target.colDest();
+        int[] runs = target.runs();
+        int rowsPerBatch = rowDest.length;
         for (int t = 0; t < valid; t++) {
             int row = i + t;
-            if (width == 1) {
-                System.arraycopy(tile, t * PANEL_WIDTH, out, row * s + j0, cols);
-            } else {
-                int base = (row / width * s + j0) * width + row % width;
-                for (int c = 0; c < cols; c++) {
-                    out[base + c * width] = tile[t * PANEL_WIDTH + c];
+            int base = row / rowsPerBatch * target.perBatch() + rowDest[row % rowsPerBatch];
+            int from = t * PANEL_WIDTH;
+            for (int c = 0; c < cols; ) {
+                int j = j0 + c;
+                int run = Math.min(runs[j], cols - c);
+                int to = base + colDest[j];
+                if (run >= VECTOR_RUN) {
+                    for (int v = 0; v < run; v += L) {
+                        VectorMask<Float> m = S.indexInRange(v, run);
+                        FloatVector.fromArray(S, tile, from + c + v, m).intoArray(out, to + v, m);
+                    }
+                } else {
+                    for (int e = 0; e < run; e++) {
+                        out[to + e] = tile[from + c + e];
+                    }
                 }
+                c += run;
             }
         }
     }

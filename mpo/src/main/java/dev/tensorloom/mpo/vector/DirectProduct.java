@@ -1,0 +1,433 @@
+package dev.tensorloom.mpo.vector;
+
+import static dev.tensorloom.runtime.kernel.vector.PanelGemm.PANEL_WIDTH;
+import static dev.tensorloom.runtime.kernel.vector.Simd.L;
+import static dev.tensorloom.runtime.kernel.vector.Simd.S;
+
+import dev.tensorloom.mpo.Mpo;
+import dev.tensorloom.mpo.MpoArguments;
+import dev.tensorloom.mpo.MpoSweep;
+import dev.tensorloom.runtime.kernel.Kernels;
+import dev.tensorloom.runtime.kernel.Parallelism;
+import dev.tensorloom.runtime.kernel.PreparedMatrix;
+import dev.tensorloom.runtime.kernel.Tasks;
+import dev.tensorloom.runtime.kernel.vector.Rows;
+import dev.tensorloom.runtime.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.IntStream;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * The direct product x·W by one MPO on the vector backend, planned once: the order of {@link MpoSweep#cheapestOrder},
+ * and for each step of few rows (a {@link StepProduct}) its core copied into the matrix [r, s] the step reads, and
+ * where each element of its product goes in the next state. Every call after only multiplies and places results:
+ * at batch 1 on a 1536×384 MPO the steps take microseconds, and rearranging the cores per call, then gathering the
+ * state's rows and scattering the tiles as two passes, weighed as much as the products.
+ *
+ * <p>Between two steps of few rows the state is kept as the rows the next step multiplies, [P·Q, r], not in the
+ * chain's order [P][r][Q]: the tiles are written there directly. The columns of each copied core are ordered so
+ * that consecutive columns land on consecutive floats of the next state wherever they can (the new bond the next
+ * step contracts innermost), so the tiles go out in vector runs rather than float by float. A step of many rows
+ * runs on the backend's packed GEMM, with the state in the chain's order around it (see
+ * {@link VectorMpoKernels}).
+ *
+ * <p>The copies are of the cores' values when the plan is made: plan again after they change.
+ */
+final class DirectProduct implements PreparedMatrix {
+
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /**
+     * A GEMM call's fixed cost counted in floats copied: a step runs as one GEMM per block rather than transposing
+     * the state when the blocks' calls cost less than the transposes would copy.
+     */
+    private static final long CALL_FLOATS = 4096;
+    /** A core of at most this many floats (16 KiB) is streamed from the first-level cache. */
+    private static final int CACHED_CORE_FLOATS = 4096;
+    /** Side of the square tiles the state transposes copy. */
+    private static final int TILE = 16;
+
+    private final Mpo mpo;
+    private final Parallelism parallelism;
+    private final Kernels dense;
+    private final int[] order;
+    /** Per step, for a step of few rows at batch 1 (else null): the core as read, and where its product goes. */
+    private final Tensor[] stepCores;
+    private final StepProduct.Target[] toNextRows;
+    private final StepProduct.Target[] toChain;
+    private final long bytes;
+
+    DirectProduct(Mpo mpo, Parallelism parallelism, Kernels dense) {
+        this(mpo, parallelism, dense, -1);
+    }
+
+    /**
+     * A plan that leaves out the step absorbing core {@code skipped} (-1 for none), for MPOs whose shared core's step
+     * one other plan runs for them all ({@link SharedCoreDirect}).
+     */
+    DirectProduct(Mpo mpo, Parallelism parallelism, Kernels dense, int skipped) {
+        this.mpo = mpo;
+        this.parallelism = parallelism;
+        this.dense = dense;
+        this.order = MpoSweep.cheapestOrder(mpo.shape(), mpo.bonds());
+        List<MpoSweep.Step> steps = MpoSweep.of(mpo.shape(), mpo.bonds(), 1, order);
+        int n = steps.size();
+        stepCores = new Tensor[n];
+        toNextRows = new StepProduct.Target[n];
+        toChain = new StepProduct.Target[n];
+        Arena arena = Arena.ofAuto();
+        long copied = 0;
+        for (int t = 0; t < n; t++) {
+            MpoSweep.Step step = steps.get(t);
+            if (!fused(step) || step.core() == skipped) {
+                continue;
+            }
+            MpoSweep.Step next = t + 1 < n && fused(steps.get(t + 1)) ? steps.get(t + 1) : null;
+            int[] chainRows = chainRowDest(step);
+            int[] chainCols = IntStream.range(0, step.s()).map(c -> c * step.q()).toArray();
+            // The columns in the order of their places in the next step's rows, when the next step has few rows too.
+            int[] columns = IntStream.range(0, step.s()).boxed()
+                    .sorted(Comparator.comparingInt(c -> next == null ? c : rowsIndex(next, c * step.q())))
+                    .mapToInt(Integer::intValue).toArray();
+            int perBatch = step.outputSize();
+            toChain[t] = new StepProduct.Target(chainRows, perBatch,
+                    Arrays.stream(columns).map(c -> chainCols[c]).toArray());
+            if (next != null) {
+                toNextRows[t] = new StepProduct.Target(Arrays.stream(chainRows).map(e -> rowsIndex(next, e)).toArray(),
+                        perBatch, Arrays.stream(columns).map(c -> rowsIndex(next, chainCols[c])).toArray());
+            }
+            stepCores[t] = copyCore(mpo.core(step.core()), step, columns, arena);
+            copied += (long) step.r() * step.s();
+        }
+        this.bytes = copied * Float.BYTES;
+    }
+
+    @Override
+    public int rows() {
+        return mpo.rows();
+    }
+
+    @Override
+    public int cols() {
+        return mpo.cols();
+    }
+
+    /** The copied cores; a step of many rows reads its core from the MPO itself. */
+    @Override
+    public long bytes() {
+        return bytes;
+    }
+
+    @Override
+    public void multiply(Tensor x, Tensor y) {
+        MpoArguments.multiply(mpo, x, y);
+        int m = x.rows();
+        if (m == 0) {
+            return;
+        }
+        float[] in = Scratch.of().floats(Scratch.INPUT, m * mpo.rows());
+        int rowsOfW = mpo.rows();
+        MemorySegment xs = x.segment();
+        for (int b = 0; b < m; b++) {
+            MemorySegment.copy(xs, F, Rows.byteOffset(x, b), in, b * rowsOfW, rowsOfW);
+        }
+        float[] out = run(in, m, 0, order.length);
+        int colsOfW = mpo.cols();
+        MemorySegment ys = y.segment();
+        for (int b = 0; b < m; b++) {
+            MemorySegment.copy(out, b * colsOfW, ys, F, Rows.byteOffset(y, b), colsOfW);
+        }
+    }
+
+    /** The position in the sweep of the step that absorbs core k. */
+    int stepOf(int k) {
+        for (int t = 0; t < order.length; t++) {
+            if (order[t] == k) {
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("core " + k + " of " + mpo);
+    }
+
+    /** Floats of the state, per row of the batch, after steps [0, t). */
+    int stateSize(int t) {
+        return t == 0 ? mpo.rows() : MpoSweep.of(mpo.shape(), mpo.bonds(), 1, order).get(t - 1).outputSize();
+    }
+
+    /**
+     * Steps [from, to) of the sweep for m rows: {@code in} holds the state after step from - 1 in the chain's order
+     * (x itself for step 0), and the state after step to - 1, in the chain's order, is returned in an array of this
+     * thread's scratch, valid until its next call. {@code in} is only read.
+     */
+    float[] run(float[] in, int m, int from, int to) {
+        if (from == to) {
+            return in;
+        }
+        List<MpoSweep.Step> steps = MpoSweep.of(mpo.shape(), mpo.bonds(), m, order);
+        int stateFloats = m * Math.max(mpo.rows(), mpo.cols());
+        for (MpoSweep.Step step : steps) {
+            stateFloats = Math.max(stateFloats, Math.max(step.blocks() * step.r() * step.q(), step.outputSize()));
+            stateFloats = Math.max(stateFloats, (step.blocks() * step.q() + 1) * step.r());
+        }
+        stateFloats += L;
+        // The states (two, in turn), the rows of a step gathered from the chain's order, and the two transposed
+        // around the backend's GEMM, from this thread's scratch: kernel threads may touch it (heap arrays and an
+        // automatic arena), and nothing is allocated (or zeroed) per call.
+        Scratch scratch = Scratch.of();
+        float[] first = scratch.floats(Scratch.STATE, stateFloats);
+        float[] second = scratch.floats(Scratch.NEXT, stateFloats);
+        float[] state = in;
+        boolean stateIsRows = false;
+        for (int t = from; t < to; t++) {
+            float[] next = state == first ? second : first;
+            MpoSweep.Step step = steps.get(t);
+            Tensor core = mpo.core(step.core());
+            int p = step.blocks();
+            int q = step.q();
+            int r = step.r();
+            int s = step.s();
+            long rs = (long) r * s;
+            long transposing = (long) p * q * (r + s) + (step.coreAsStored() ? 0 : rs);
+            long perBlock = p * CALL_FLOATS + rs;
+            if (fused(step)) {
+                // Few rows: the core as planned, streamed; the tiles written where the next step reads them.
+                int rows = p * q;
+                float[] rowsA;
+                if (stateIsRows) {
+                    rowsA = state;
+                    Arrays.fill(rowsA, rows * r, (rows + 1) * r, 0f);
+                } else {
+                    rowsA = scratch.floats(Scratch.ROWS, stateFloats);
+                    StepProduct.gatherRows(state, p, r, q, rowsA);
+                }
+                Tensor b = stepCores[t];
+                boolean nextIsRows = t + 1 < to && fused(steps.get(t + 1));
+                StepProduct.multiply(rowsA, rows, r, b, nextIsRows ? toNextRows[t] : toChain[t], next,
+                        Tasks.forMultiplyAdds(parallelism, step.multiplyAdds(), b));
+                stateIsRows = nextIsRows;
+            } else if (q == 1) {
+                // The state is already [p, r]: one GEMM, no copy of the state.
+                dense.matmul(wrap(state, p, r), coreMatrix(core, step, false, scratch), wrap(next, p, s));
+            } else if (q >= L && perBlock < transposing) {
+                // Few blocks, each wide: out_p [s, q] = coreᵀ [s, r]·in_p [r, q], a GEMM per block.
+                Tensor transposed = coreMatrix(core, step, true, scratch);
+                MemorySegment inBlocks = MemorySegment.ofArray(state);
+                MemorySegment outBlocks = MemorySegment.ofArray(next);
+                long inBytes = (long) r * q * Float.BYTES;
+                long outBytes = (long) s * q * Float.BYTES;
+                for (int block = 0; block < p; block++) {
+                    dense.matmul(transposed, Tensor.wrap(inBlocks.asSlice(block * inBytes, inBytes), r, q),
+                            Tensor.wrap(outBlocks.asSlice(block * outBytes, outBytes), s, q));
+                }
+            } else {
+                // [p][r][q] → [p·q, r], one GEMM with the core [r, s], then [p][q][s] → [p][s][q].
+                float[] across = scratch.floats(Scratch.ACROSS, stateFloats);
+                float[] product = scratch.floats(Scratch.PRODUCT, stateFloats);
+                transposeBlocks(state, across, p, r, q);
+                dense.matmul(wrap(across, (long) p * q, r), coreMatrix(core, step, false, scratch),
+                        wrap(product, (long) p * q, s));
+                transposeBlocks(product, next, p, q, s);
+            }
+            state = next;
+        }
+        return state;
+    }
+
+    /** The copied cores are the plan's own. */
+    @Override
+    public boolean readsSource() {
+        return false;
+    }
+
+    @Override
+    public String toString() {
+        return "DirectProduct[" + mpo + ", order " + Arrays.toString(order) + "]";
+    }
+
+    /**
+     * Whether a step runs as {@link StepProduct}: few enough rows that streaming the core beats packing it, or, with
+     * Q = 1 (rows gathered and tiles scattered by plain copies), a core small enough ({@value #CACHED_CORE_FLOATS}
+     * floats) to stay in the first-level cache while it is streamed for every tile row. With many rows and Q > 1 the
+     * scatter writes Q apart across a state larger than the caches (a 4096×4096 MPO's first step at batch 1 writes
+     * 143,360 floats 512 apart), where one GEMM per block writes in order. A step that is fused for m rows is fused
+     * for one row, where the plan was made.
+     */
+    private static boolean fused(MpoSweep.Step step) {
+        return (long) step.blocks() * step.q() <= StepProduct.MAX_ROWS
+                || step.q() == 1 && (long) step.r() * step.s() <= CACHED_CORE_FLOATS;
+    }
+
+    /** For one batch row, where row (p, q) of the step's product starts in the chain's order [P][s][Q]. */
+    private static int[] chainRowDest(MpoSweep.Step step) {
+        int q = step.q();
+        int[] dest = new int[step.blocks() * q];
+        for (int row = 0; row < dest.length; row++) {
+            dest[row] = row / q * step.s() * q + row % q;
+        }
+        return dest;
+    }
+
+    /** Where the float at {@code chain} of a state in the chain's order [P][r][Q] lies in the step's rows [P·Q, r]. */
+    private static int rowsIndex(MpoSweep.Step step, int chain) {
+        int r = step.r();
+        int q = step.q();
+        int p = chain / (r * q);
+        int k = chain / q % r;
+        return (p * q + chain % q) * r + k;
+    }
+
+    /**
+     * The step's matrix [r, s] of core k with its columns in {@code columns}' order, in native memory with
+     * {@link PanelGemm#PANEL_WIDTH} floats to spare after it: the micro-kernel reads b a whole tile row wide, masked,
+     * and a masked load that runs past the end of its segment takes the Vector API's out-of-range path; with such
+     * loads in it the kernel ran about three times slower for the whole run (loaded machine, one thread: a 1536×384
+     * MPO at 10× direct at 16 against 48 GFLOP/s with the spare floats).
+     */
+    private static Tensor copyCore(Tensor core, MpoSweep.Step step, int[] columns, Arena arena) {
+        int r = step.r();
+        int s = step.s();
+        float[] from = new float[r * s];
+        MemorySegment.copy(core.segment(), F, Rows.start(core), from, 0, r * s);
+        float[] into = new float[r * s];
+        for (int row = 0; row < r; row++) {
+            for (int c = 0; c < s; c++) {
+                into[row * s + c] = from[step.coreIndex(row, columns[c])];
+            }
+        }
+        MemorySegment to = arena.allocate(((long) r * s + PANEL_WIDTH) * Float.BYTES, 64);
+        MemorySegment.copy(into, 0, to, F, 0, r * s);
+        return Tensor.wrap(to, r, s);
+    }
+
+    private static Tensor wrap(float[] values, long rows, long cols) {
+        return Tensor.wrap(MemorySegment.ofArray(values), rows, cols);
+    }
+
+    /**
+     * Core k as the step's matrix [r, s], or its transpose [s, r], for a step of many rows: the core itself when it
+     * is stored that way, else a rearranged copy in this thread's scratch (its size, once per call, against the
+     * step's many rows).
+     */
+    private static Tensor coreMatrix(Tensor core, MpoSweep.Step step, boolean transposed, Scratch scratch) {
+        int r = step.r();
+        int s = step.s();
+        if (step.coreAsStored() && !transposed) {
+            return core.reshape(r, s);
+        }
+        float[] from = scratch.floats(Scratch.FROM, r * s);
+        float[] into = scratch.floats(Scratch.INTO, r * s);
+        MemorySegment.copy(core.segment(), F, Rows.start(core), from, 0, r * s);
+        // Where (row, col) lies is a part fixed by the row plus a part fixed by the column (each digit and bond
+        // belongs to one side): with both parts tabled, the copy writes in order and gathers from a core in cache.
+        int[] rowOffsets = scratch.offsets(Scratch.ROW_OFFSETS, r);
+        int[] colOffsets = scratch.offsets(Scratch.COL_OFFSETS, s);
+        for (int row = 0; row < r; row++) {
+            rowOffsets[row] = step.coreIndex(row, 0);
+        }
+        for (int col = 0; col < s; col++) {
+            colOffsets[col] = step.coreIndex(0, col);
+        }
+        if (transposed) {
+            for (int col = 0; col < s; col++) {
+                gather(from, colOffsets[col], rowOffsets, r, into, col * r);
+            }
+        } else {
+            for (int row = 0; row < r; row++) {
+                gather(from, rowOffsets[row], colOffsets, s, into, row * s);
+            }
+        }
+        MemorySegment to = scratch.core(r * s);
+        MemorySegment.copy(into, 0, to, F, 0, r * s);
+        return transposed ? Tensor.wrap(to, s, r) : Tensor.wrap(to, r, s);
+    }
+
+    /** to[at + e] = from[base + offsets[e]] for e < count, a vector of lanes at a time. */
+    private static void gather(float[] from, int base, int[] offsets, int count, float[] to, int at) {
+        int e = 0;
+        for (; e <= count - L; e += L) {
+            FloatVector.fromArray(S, from, base, offsets, e).intoArray(to, at + e);
+        }
+        for (; e < count; e++) {
+            to[at + e] = from[base + offsets[e]];
+        }
+    }
+
+    /** to[p][b][a] = from[p][a][b] for every block p, in tiles that keep both sides' lines in cache. */
+    private static void transposeBlocks(float[] from, float[] to, int blocks, int a, int b) {
+        int size = blocks * a * b;
+        for (int block = 0; block < size; block += a * b) {
+            for (int i0 = 0; i0 < a; i0 += TILE) {
+                int i1 = Math.min(a, i0 + TILE);
+                for (int j0 = 0; j0 < b; j0 += TILE) {
+                    int j1 = Math.min(b, j0 + TILE);
+                    for (int i = i0; i < i1; i++) {
+                        int row = block + i * b;
+                        for (int j = j0; j < j1; j++) {
+                            to[block + j * a + i] = from[row + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** A thread's reusable arrays, each grown when a call needs more; freed with the thread. */
+    static final class Scratch {
+        static final int STATE = 0;
+        static final int NEXT = 1;
+        static final int ACROSS = 2;
+        static final int PRODUCT = 3;
+        static final int ROWS = 4;
+        static final int FROM = 5;
+        static final int INTO = 6;
+        /** The input of a product, read by {@link #run}. */
+        static final int INPUT = 7;
+        /** Two more, for a caller of {@link #run} that keeps states between its calls. */
+        static final int KEPT = 8;
+        static final int KEPT_TOO = 9;
+        static final int ROW_OFFSETS = 0;
+        static final int COL_OFFSETS = 1;
+        private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+        private final float[][] floats = new float[10][0];
+        private final int[][] offsets = new int[2][0];
+        private MemorySegment core = MemorySegment.NULL;
+
+        /** This thread's. */
+        static Scratch of() {
+            return SCRATCH.get();
+        }
+
+        /** The array in {@code slot} (one of the float constants), at least {@code size} long. */
+        float[] floats(int slot, int size) {
+            if (floats[slot].length < size) {
+                floats[slot] = new float[Math.max(size, 2 * floats[slot].length)];
+            }
+            return floats[slot];
+        }
+
+        /** The offset table in {@code slot} ({@link #ROW_OFFSETS} or {@link #COL_OFFSETS}), at least {@code size} long. */
+        int[] offsets(int slot, int size) {
+            if (offsets[slot].length < size) {
+                offsets[slot] = new int[Math.max(size, 2 * offsets[slot].length)];
+            }
+            return offsets[slot];
+        }
+
+        /**
+         * A rearranged core of a step of many rows, in native memory as the cores themselves are, with a panel width of
+         * floats to spare (see {@link #copyCore}) for a GEMM that streams it.
+         */
+        MemorySegment core(int floats) {
+            long bytes = ((long) floats + PANEL_WIDTH) * Float.BYTES;
+            if (core.byteSize() < bytes) {
+                core = Arena.ofAuto().allocate(Math.max(bytes, 2 * core.byteSize()), 64);
+            }
+            return core;
+        }
+    }
+}
