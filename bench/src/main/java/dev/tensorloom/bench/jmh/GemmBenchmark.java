@@ -3,6 +3,7 @@ package dev.tensorloom.bench.jmh;
 import dev.tensorloom.runtime.kernel.BackendProvider;
 import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.Parallelism;
+import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.kernel.vector.Simd;
 import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.testkit.FloatAssertions;
@@ -111,6 +112,43 @@ public class GemmBenchmark {
         }
     }
 
+    /**
+     * The encoder's products: {@code shape} is m×k×n, a [m,k] times a weight [k,n] prepared once as a loaded layer
+     * holds it (10 and 100 rows: a sentence at batch 1; 3200: batch 32 of ~100 tokens).
+     */
+    @State(Scope.Benchmark)
+    public static class PreparedOperands {
+        @Param({"10x384x1536", "100x384x1536", "3200x384x1536", "3200x1536x384", "3200x384x384"})
+        public String shape;
+
+        @Param({"2"})
+        public int threads;
+
+        Arena arena;
+        Tensor a;
+        Tensor c;
+        PreparedMatrix weights;
+
+        @Setup
+        public void setUp() {
+            String[] dims = shape.split("x");
+            int m = Integer.parseInt(dims[0]);
+            int k = Integer.parseInt(dims[1]);
+            int n = Integer.parseInt(dims[2]);
+            arena = Arena.ofShared();
+            Random random = new Random(m + k + n);
+            a = randomMatrix(arena, random, m, k);
+            c = Tensor.allocate(arena, m, n);
+            weights = BackendProvider.byName("vector", Parallelism.of(threads)).kernels()
+                    .prepare(randomMatrix(arena, random, k, n));
+        }
+
+        @TearDown
+        public void free() {
+            arena.close();
+        }
+    }
+
     @State(Scope.Benchmark)
     public static class ScalarOperands extends Operands {
         @Param({"384", "1024"})
@@ -153,6 +191,13 @@ public class GemmBenchmark {
     }
 
     @Benchmark
+    public Tensor prepared(PreparedOperands o, Flops flops) {
+        o.weights.multiply(o.a, o.c);
+        flops.count(o.c, o.a);
+        return o.c;
+    }
+
+    @Benchmark
     public Tensor scalar(ScalarOperands o, Flops flops) {
         o.kernels.matmul(o.a, o.b, o.c);
         flops.count(o.c, o.a);
@@ -160,10 +205,14 @@ public class GemmBenchmark {
     }
 
     static Tensor randomMatrix(Arena arena, Random random, int n) {
-        float[] values = new float[n * n];
+        return randomMatrix(arena, random, n, n);
+    }
+
+    static Tensor randomMatrix(Arena arena, Random random, int rows, int cols) {
+        float[] values = new float[rows * cols];
         for (int i = 0; i < values.length; i++) {
             values[i] = random.nextFloat() * 2 - 1;
         }
-        return Tensor.of(arena, values, n, n);
+        return Tensor.of(arena, values, rows, cols);
     }
 }

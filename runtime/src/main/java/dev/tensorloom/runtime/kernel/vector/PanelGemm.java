@@ -44,27 +44,28 @@ public final class PanelGemm {
      */
     public static void multiply(float[] a, int rows, int lda, int pc, int kc, float[] panels, int panelCount, Tensor c,
             int i0, int j0, boolean accumulate) {
-        multiply(a, rows, lda, pc, kc, panels, 0, kc * PANEL_WIDTH, panelCount, c, i0, j0, accumulate,
-                new float[TILE_ROWS * PANEL_WIDTH]);
+        multiply(a, pc, rows, lda, rows * lda + pc, kc, panels, 0, kc * PANEL_WIDTH, panelCount, c, i0, j0,
+                accumulate, new float[TILE_ROWS * PANEL_WIDTH]);
     }
 
     /**
-     * {@link #multiply} over panels q at {@code first + q·stride} in {@code panels}, through the caller's tile:
-     * the dense GEMM's packed b keeps each depth block of a panel k·PANEL_WIDTH floats from the next one's.
+     * {@link #multiply} over panels q at {@code first + q·stride} in {@code panels}, through the caller's tile, for
+     * the {@code rows} rows of a that start at {@code a0} (lda floats apart) with the zero row at {@code zeroRow}:
+     * the dense GEMM's blocks of b keep each depth block of a panel more than kc·PANEL_WIDTH floats from the next
+     * panel's, and its tasks take a few rows from the middle of a shared block of a.
      */
-    static void multiply(float[] a, int rows, int lda, int pc, int kc, float[] panels, int first, int stride,
-            int panelCount, Tensor c, int i0, int j0, boolean accumulate, float[] tile) {
+    static void multiply(float[] a, int a0, int rows, int lda, int zeroRow, int kc, float[] panels, int first,
+            int stride, int panelCount, Tensor c, int i0, int j0, boolean accumulate, float[] tile) {
         int n = c.cols();
-        int zeroRow = rows * lda + pc;
         long ldcBytes = (long) c.leadingDim() * Float.BYTES;
         for (int ir = 0; ir < rows; ir += TILE_ROWS) {
             int valid = Math.min(TILE_ROWS, rows - ir);
-            int a0 = ir * lda + pc;
+            int r0 = a0 + ir * lda;
             long cRow = (c.offset() + (long) (i0 + ir) * c.leadingDim()) * Float.BYTES;
             for (int q = 0; q < panelCount && j0 + q * PANEL_WIDTH < n; q++) {
-                GemmMicroKernel.packed(a, a0, VectorGemm.row(a0, 1, lda, valid, zeroRow),
-                        VectorGemm.row(a0, 2, lda, valid, zeroRow), VectorGemm.row(a0, 3, lda, valid, zeroRow),
-                        VectorGemm.row(a0, 4, lda, valid, zeroRow), VectorGemm.row(a0, 5, lda, valid, zeroRow),
+                GemmMicroKernel.packed(a, r0, VectorGemm.row(r0, 1, lda, valid, zeroRow),
+                        VectorGemm.row(r0, 2, lda, valid, zeroRow), VectorGemm.row(r0, 3, lda, valid, zeroRow),
+                        VectorGemm.row(r0, 4, lda, valid, zeroRow), VectorGemm.row(r0, 5, lda, valid, zeroRow),
                         panels, first + q * stride, kc, tile);
                 int j = j0 + q * PANEL_WIDTH;
                 GemmMicroKernel.flush(tile, c.segment(), cRow + (long) j * Float.BYTES, ldcBytes, valid,

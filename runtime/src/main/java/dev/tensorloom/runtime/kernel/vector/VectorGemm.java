@@ -15,17 +15,27 @@ import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * c = a·b for a row-major b [k,n], the layout of ONNX MatMul weights, in the Goto/BLIS scheme.
+ * c = a·b for a row-major b [k,n], the layout of ONNX MatMul weights, in the Goto/BLIS scheme. b is cut into
+ * panels NR columns wide (kc rows of NR floats each, contiguous), and {@link GemmMicroKernel#packed} runs an MR-row
+ * sliver of a (12 KiB at KC, in L1) over every panel of a KC×NC block of b (512 KiB, in L2). Two loop orders
+ * around that, by the size of b:
  *
- * <p>b is packed into panels NR columns wide (once per call, or once for good by {@link #pack} when b is a
- * layer's constant weights) (kc rows of NR floats each, contiguous), the
- * rows of a are split into blocks, and for each depth block of {@value #KC} a block of a is copied into a
- * small array; {@link GemmMicroKernel#packed} then multiplies an MR-row sliver of it (12 KiB, stays in L1)
- * with every panel sliver of a {@value #KC}×{@value #NC} block of b (512 KiB, stays in L2).
- * Tiles of (row block × column range) are spread over the threads in equal numbers.
+ * <ul>
+ *   <li>b under {@link #LARGE_B_FLOATS} (16 MiB, every weight of MiniLM and BERT-base): {@link #rowBlocked}. Row
+ *       blocks of {@link #MC} rows are the tasks, and each reads all of b again, from L3, where b stays.
+ *   <li>b larger (2048 and 4096 squared): {@link #blocked}, the BLIS order with the roles of a and b swapped.
+ *       Depth blocks of KC and row blocks of a as large as {@link #A_BLOCK_FLOATS} (8 MiB, in L3; every row at
+ *       4096) are the outer loops; each block of a is copied once into a shared array, and the tasks own column
+ *       blocks of b, each running every row of the block of a past its block of b while that sits in L2. So b
+ *       comes from memory once per row block of a (once per depth block at 4096, where the row blocks read all
+ *       64 MiB of it once per 144 rows, about 2 GiB per product), and when b was not packed ahead, each task
+ *       packs its own block into an array of its own just before use instead of the whole of b going out to
+ *       memory packed and coming back.
+ * </ul>
  *
- * <p>With few rows (one sentence at batch 1) packing b would cost as much as the product, so b is read in
- * place by {@link GemmMicroKernel#streaming}, one column strip per task.
+ * <p>b comes packed once for good by {@link #pack} (a layer's constant weights) or as it lies. With few rows (one
+ * sentence at batch 1) packing b would cost as much as the product, so b is read in place by
+ * {@link GemmMicroKernel#streaming}, one column strip per task.
  */
 final class VectorGemm {
 
@@ -33,21 +43,26 @@ final class VectorGemm {
 
     /**
      * Depth of a k block: long enough to amortize loading and storing the c tile, and for the encoder's
-     * k = 384 a single block (measured 2-4% faster than 256 on Zen 4). An MR×KC sliver of a is 12 KiB.
+     * k = 384 a single block (measured 2-4% faster than 256 on Zen 4). An MR×KC sliver of a is 12 KiB of the
+     * 32 KiB L1.
      */
     static final int KC = 512;
-    /** Columns of b per L2 block: the KC×NC block of b (512 KiB) plus the row block of a fit the 1 MiB L2. */
-    static final int NC = 256;
-    /** Largest row block of a per task. */
-    static final int MC = 144;
     /**
-     * Up to this many rows of a, {@link #packed} keeps them in one block and gives the threads columns, so b is
-     * read once: each float of b meets only m multiply-adds, and by a rough roofline (a core's FMA rate against
-     * its share of DRAM bandwidth) below a dozen rows or so reading b is the product's time. Paired in one JVM
-     * on a loaded 2-core machine, the encoder at batch 1 ran 1.00-1.22x (min to median) at ~10 tokens with the
-     * columns cut; at ~100 tokens, where the product is compute-bound, one block of all rows ran 0.78-0.94x the
-     * two row blocks that keep each thread's slice of a small beside b's block in L2.
+     * Columns of b per L2 block: a KC×NC block of b is 512 KiB, half of Zen 4's 1 MiB L2, which leaves room for
+     * the slivers of a and c passing through. In floats it is the same at every vector width, so it is 8 panels
+     * at 16 lanes and 16 at 8.
      */
+    static final int NC = 256;
+    /**
+     * Floats of a per L3 block in {@link #blocked}, 8 MiB: a quarter of the 32 MiB L3, so that the block of a and
+     * the blocks of b on their way to L2 stay in it beside other work. At 4096 that is every row of a, KC deep, so
+     * b is read from memory once per depth block; when all of a fits (m·k up to 2M floats) it is one block of all
+     * its depth and the product is one parallel loop, each task walking the depth KC at a time.
+     */
+    static final int A_BLOCK_FLOATS = 2 << 20;
+    /** Tasks per thread in {@link #blocked}, so that a thread slowed by another process leaves no long tail. */
+    private static final int TASKS_PER_THREAD = 4;
+    /** Up to this many rows of a the threads take columns only: each float of b meets few multiply-adds. */
     static final int COLUMN_SPLIT_MAX_ROWS = 4 * MR;
     /**
      * Up to this many rows of a, b is read in place instead of packed: measured at k=384, n=1536, streaming
@@ -55,28 +70,46 @@ final class VectorGemm {
      */
     static final int STREAMING_MAX_ROWS = 16 * MR;
 
+    /** Row blocks of a per task in {@link #rowBlocked}: 24 row tiles, 288 KiB of a at KC. */
+    static final int MC = 144;
+    /**
+     * Floats of b from which {@link #blocked} runs the product, 16 MiB, half the L3: smaller, b stays in L3 beside a
+     * and c and {@link #rowBlocked} reads it again per row block at little cost; from there on (2048 and 4096
+     * squared) the three no longer fit and b comes back from memory for each row block.
+     */
+    static final int LARGE_B_FLOATS = 4 << 20;
+
+    /**
+     * The cache blocking of {@link #multiply}: depth block, panels per block of b, floats per block of a, and the
+     * size of b from which the L3 loop runs. Tests shrink it to cross every block edge at small sizes.
+     */
+    record Blocking(int kc, int ncPanels, int aBlockFloats, int largeBFloats) {
+        static final Blocking CACHES = new Blocking(KC, NC / NR, A_BLOCK_FLOATS, LARGE_B_FLOATS);
+    }
+
     private VectorGemm() {
     }
 
     static void multiply(Tensor a, Tensor b, Tensor c, Tasks tasks) {
-        multiply(a, b, null, c, tasks);
+        multiply(a, b, null, c, tasks, Blocking.CACHES);
     }
 
     /** c = a·b with b already packed by {@link #pack}. */
     static void multiply(Tensor a, PackedPanels b, Tensor c, Tasks tasks) {
-        multiply(a, null, b, c, tasks);
+        multiply(a, null, b, c, tasks, Blocking.CACHES);
     }
 
     /** Packs b [k,n] into panels NR columns wide, the layout the packed micro-kernel reads. */
     static PackedPanels pack(Tensor b, Tasks tasks) {
+        int k = b.rows();
         int panels = Math.ceilDiv(b.cols(), NR);
-        float[] packedB = new float[Math.multiplyExact(panels * NR, b.rows())];
-        tasks.forEach(panels, p -> packPanel(b, p, packedB));
-        return new PackedPanels(b.rows(), b.cols(), packedB, tasks.pool());
+        float[] packedB = new float[Math.multiplyExact(panels * NR, k)];
+        tasks.forEach(panels, p -> packPanels(b, 0, k, p, p + 1, packedB, p * k * NR));
+        return new PackedPanels(k, b.cols(), packedB, tasks.pool());
     }
 
-    /** c = a·b from b itself or, when packedB is not null, from its panels. */
-    private static void multiply(Tensor a, Tensor b, PackedPanels packedB, Tensor c, Tasks tasks) {
+    /** c = a·b from b itself or, when packedB is not null, from its panels, blocked as {@code blocking} says. */
+    static void multiply(Tensor a, Tensor b, PackedPanels packedB, Tensor c, Tasks tasks, Blocking blocking) {
         int m = a.rows();
         int n = c.cols();
         int k = a.cols();
@@ -87,16 +120,23 @@ final class VectorGemm {
             VectorElementwise.fill(c, 0f);
             return;
         }
-        if (packedB != null) {
-            packed(a, packedB, c, tasks);
-        } else if (m <= STREAMING_MAX_ROWS) {
+        if (packedB == null && m <= STREAMING_MAX_ROWS) {
             streaming(a, b, c, tasks);
+        } else if ((long) k * n >= blocking.largeBFloats()) {
+            blocked(a, b, packedB, c, tasks, blocking);
         } else {
-            packed(a, pack(b, tasks), c, tasks);
+            rowBlocked(a, packedB != null ? packedB : pack(b, tasks), c, tasks);
         }
     }
 
-    private static void packed(Tensor a, PackedPanels b, Tensor c, Tasks tasks) {
+    /**
+     * Row blocks of at most {@link #MC} rows, spread over the threads, each against all of b, one KC×NC block of b
+     * after another: every row block reads b again, which costs little while b stays in L3 (all of the encoder's
+     * weights), and each thread's slice of a stays in L2 beside the block of b. On the encoder's products (m = 3200,
+     * k and n 384 or 1536) {@link #blocked}, where every column block reads all of a from L3, ran about a fifth
+     * fewer calls per second in back-to-back runs on a loaded 2-core machine, so it is kept for large b.
+     */
+    private static void rowBlocked(Tensor a, PackedPanels b, Tensor c, Tasks tasks) {
         int m = a.rows();
         int n = b.cols();
         int panels = Math.ceilDiv(n, NR);
@@ -119,33 +159,12 @@ final class VectorGemm {
             int i1 = Math.min(m, i0 + panelsPerRowBlock * MR);
             int p0 = t % columnBlocks * panelsPerColBlock;
             int p1 = Math.min(panels, p0 + panelsPerColBlock);
-            packedTile(a, packedB, c, i0, i1, p0, p1);
+            rowBlock(a, packedB, c, i0, i1, p0, p1);
         });
     }
 
-    /** Copies columns [p·NR, p·NR + NR) of b into panel p, row after row, zero-padding past n. */
-    private static void packPanel(Tensor b, int panel, float[] packed) {
-        int k = b.rows();
-        int n = b.cols();
-        int j0 = panel * NR;
-        MemorySegment seg = b.segment();
-        long ldb = b.leadingDim();
-        int dst = panel * k * NR;
-        boolean full = j0 + NR <= n;
-        for (int p = 0; p < k; p++) {
-            long src = (b.offset() + p * ldb + j0) * Float.BYTES;
-            for (int v = 0; v < PANEL_VECTORS; v++) {
-                long off = src + (long) v * L * Float.BYTES;
-                FloatVector x = full
-                        ? FloatVector.fromMemorySegment(S, seg, off, NATIVE)
-                        : FloatVector.fromMemorySegment(S, seg, off, NATIVE, S.indexInRange(j0 + v * L, n));
-                x.intoArray(packed, dst + p * NR + v * L);
-            }
-        }
-    }
-
     /** Rows [i0, i1) of c times the column panels [p0, p1) of packed b. */
-    private static void packedTile(Tensor a, float[] packedB, Tensor c, int i0, int i1, int p0, int p1) {
+    private static void rowBlock(Tensor a, float[] packedB, Tensor c, int i0, int i1, int p0, int p1) {
         int k = a.cols();
         int rows = i1 - i0;
         int kcMax = Math.min(KC, k);
@@ -160,12 +179,125 @@ final class VectorGemm {
             Arrays.fill(blockA, rows * kc, (rows + 1) * kc, 0f);
             for (int pb = p0; pb < p1; pb += panelsPerBlock) {
                 int count = Math.min(p1, pb + panelsPerBlock) - pb;
-                PanelGemm.multiply(blockA, rows, kc, 0, kc, packedB, (pb * k + pc) * NR, k * NR, count, c, i0,
-                        pb * NR, pc > 0, tile);
+                PanelGemm.multiply(blockA, 0, rows, kc, rows * kc, kc, packedB, (pb * k + pc) * NR, k * NR, count, c,
+                        i0, pb * NR, pc > 0, tile);
             }
         }
     }
 
+    private static void blocked(Tensor a, Tensor b, PackedPanels packedB, Tensor c, Tasks tasks, Blocking blocking) {
+        int m = a.rows();
+        int k = a.cols();
+        int panels = Math.ceilDiv(c.cols(), NR);
+        // One block of a with all its depth when it fits, else blocks KC deep of as many rows as fit.
+        int depth = (long) m * k <= blocking.aBlockFloats() ? k : Math.min(blocking.kc(), k);
+        int blockRows = Math.min(m, Math.max(MR, blocking.aBlockFloats() / depth / MR * MR));
+        float[] blockA = new float[(blockRows + 1) * depth];
+
+        // Each task owns a column block no wider than the L2 block, so b is read once per row block of a; when there
+        // are too few to feed the threads (a narrow b), narrower ones, and then the rows are cut as well.
+        int threads = tasks.threads();
+        int target = threads == 1 ? 1 : TASKS_PER_THREAD * threads;
+        int colBlocks = Math.max(Math.ceilDiv(panels, blocking.ncPanels()), Math.min(panels, target));
+        int panelsPerBlock = Math.ceilDiv(panels, colBlocks);
+        int columnBlocks = Math.ceilDiv(panels, panelsPerBlock);
+        int rowTiles = Math.ceilDiv(blockRows, MR);
+        int tilesPerPart = Math.ceilDiv(rowTiles, Math.min(rowTiles, Math.ceilDiv(target, columnBlocks)));
+        int rowParts = Math.ceilDiv(rowTiles, tilesPerPart);
+
+        for (int pd = 0; pd < k; pd += depth) {
+            int span = Math.min(depth, k - pd);
+            int depth0 = pd;
+            for (int ic = 0; ic < m; ic += blockRows) {
+                int rows = Math.min(blockRows, m - ic);
+                int i0 = ic;
+                copyBlock(a, i0, i0 + rows, depth0, span, blockA, tasks);
+                // The zero row that stands in for rows past m of a bottom-edge tile.
+                Arrays.fill(blockA, rows * span, (rows + 1) * span, 0f);
+                tasks.forEach(columnBlocks * rowParts, t -> {
+                    int p0 = t / rowParts * panelsPerBlock;
+                    int p1 = Math.min(panels, p0 + panelsPerBlock);
+                    int r0 = t % rowParts * tilesPerPart * MR;
+                    int r1 = Math.min(rows, r0 + tilesPerPart * MR);
+                    if (r0 < r1) {
+                        blockTask(a.cols(), blockA, rows, span, depth0, r0, r1, b, packedB, p0, p1, c, i0,
+                                blocking.kc());
+                    }
+                });
+            }
+        }
+    }
+
+    /**
+     * Rows [r0, r1) of a block of a ({@code rows} rows of {@code span} floats, depths [depth0, depth0 + span) of a,
+     * then the zero row) times the column panels [p0, p1) of b, into c's rows from i0 + r0: KC-deep block by
+     * block, the block of b from packedB or packed here from b.
+     */
+    private static void blockTask(int k, float[] blockA, int rows, int span, int depth0, int r0, int r1, Tensor b,
+            PackedPanels packedB, int p0, int p1, Tensor c, int i0, int kcMax) {
+        float[] tile = new float[MR * NR];
+        float[] own = packedB == null ? new float[Math.min(kcMax, span) * (p1 - p0) * NR] : null;
+        for (int d = 0; d < span; d += kcMax) {
+            int kc = Math.min(kcMax, span - d);
+            int pc = depth0 + d;
+            if (packedB != null) {
+                PanelGemm.multiply(blockA, r0 * span + d, r1 - r0, span, rows * span + d, kc, packedB.panels(),
+                        (p0 * k + pc) * NR, k * NR, p1 - p0, c, i0 + r0, p0 * NR, pc > 0, tile);
+            } else {
+                packPanels(b, pc, kc, p0, p1, own, 0);
+                PanelGemm.multiply(blockA, r0 * span + d, r1 - r0, span, rows * span + d, kc, own, 0, kc * NR,
+                        p1 - p0, c, i0 + r0, p0 * NR, pc > 0, tile);
+            }
+        }
+    }
+
+    /**
+     * Copies rows [pc, pc + kc) of b's column panels [p0, p1) into dst from dstOff, panel after panel, each kc rows
+     * of NR floats, zero-padding past n. Row by row, so b is read along its rows; the columns past n are never
+     * read, not even by a masked load.
+     */
+    private static void packPanels(Tensor b, int pc, int kc, int p0, int p1, float[] dst, int dstOff) {
+        int n = b.cols();
+        MemorySegment seg = b.segment();
+        long ldb = b.leadingDim();
+        for (int p = 0; p < kc; p++) {
+            long src = (b.offset() + (pc + p) * ldb) * Float.BYTES;
+            for (int q = p0; q < p1; q++) {
+                int j0 = q * NR;
+                int to = dstOff + ((q - p0) * kc + p) * NR;
+                if (j0 + NR <= n) {
+                    for (int v = 0; v < PANEL_VECTORS; v++) {
+                        FloatVector.fromMemorySegment(S, seg, src + (long) (j0 + v * L) * Float.BYTES, NATIVE)
+                                .intoArray(dst, to + v * L);
+                    }
+                } else {
+                    // The last panel: a bounded copy, since a masked load could reach past the segment's end.
+                    MemorySegment.copy(seg, F, src + (long) j0 * Float.BYTES, dst, to, n - j0);
+                    Arrays.fill(dst, to + n - j0, to + NR, 0f);
+                }
+            }
+        }
+    }
+
+    /** Copies a[i0..i1, pc..pc+kc) into dst, row-major with row length kc, the threads taking rows when it is large. */
+    private static void copyBlock(Tensor a, int i0, int i1, int pc, int kc, float[] dst, Tasks tasks) {
+        if ((long) (i1 - i0) * kc < PARALLEL_COPY_FLOATS) {
+            copyRows(a, i0, i1, pc, kc, dst);
+        } else {
+            long lda = a.leadingDim();
+            tasks.forEachRow(i1 - i0, i -> MemorySegment.copy(a.segment(), F,
+                    (a.offset() + (i0 + i) * lda + pc) * Float.BYTES, dst, i * kc, kc));
+        }
+    }
+
+    /** Floats of a below which its block is copied on the calling thread: a parallel loop would cost more. */
+    private static final int PARALLEL_COPY_FLOATS = 1 << 16;
+
+    /**
+     * Full panels read b in place. A last panel narrower than NR is copied into a panel of its own first: read in
+     * place, its masked loads would reach past b's last column, and on b's last rows past the end of its segment,
+     * where the Vector API takes its out-of-range path (about 3x slower for a whole MPO run).
+     */
     private static void streaming(Tensor a, Tensor b, Tensor c, Tasks tasks) {
         int m = a.rows();
         int n = b.cols();
@@ -183,7 +315,12 @@ final class VectorGemm {
             int pEnd = Math.min(panels, (s + 1) * panelsPerStrip);
             for (int p = s * panelsPerStrip; p < pEnd; p++) {
                 int j0 = p * NR;
-                int cols = Math.min(NR, n - j0);
+                if (j0 + NR > n) {
+                    float[] last = new float[k * NR];
+                    packPanels(b, 0, k, p, p + 1, last, 0);
+                    PanelGemm.multiply(rowsA, 0, m, k, zeroRow, k, last, 0, k * NR, 1, c, 0, j0, false, tile);
+                    continue;
+                }
                 long bOff = (b.offset() + j0) * Float.BYTES;
                 for (int i = 0; i < m; i += MR) {
                     int valid = Math.min(MR, m - i);
@@ -191,9 +328,9 @@ final class VectorGemm {
                     GemmMicroKernel.streaming(rowsA, a0, row(a0, 1, k, valid, zeroRow),
                             row(a0, 2, k, valid, zeroRow), row(a0, 3, k, valid, zeroRow),
                             row(a0, 4, k, valid, zeroRow), row(a0, 5, k, valid, zeroRow),
-                            b.segment(), bOff, ldbBytes, cols, k, tile);
+                            b.segment(), bOff, ldbBytes, NR, k, tile);
                     long cOff = (c.offset() + (long) i * c.leadingDim() + j0) * Float.BYTES;
-                    GemmMicroKernel.flush(tile, c.segment(), cOff, ldcBytes, valid, cols, false);
+                    GemmMicroKernel.flush(tile, c.segment(), cOff, ldcBytes, valid, NR, false);
                 }
             }
         });

@@ -9,7 +9,6 @@ import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -63,12 +62,16 @@ final class VectorGemv {
             s3 = FloatVector.fromMemorySegment(S, a, aOff + o + 3 * step, NATIVE)
                     .fma(FloatVector.fromMemorySegment(S, x, xOff + o + 3 * step, NATIVE), s3);
         }
-        for (int p = (int) (o / Float.BYTES); p < k; p += L) {
-            VectorMask<Float> m = S.indexInRange(p, k);
-            long po = (long) p * Float.BYTES;
-            s0 = FloatVector.fromMemorySegment(S, a, aOff + po, NATIVE, m)
-                    .fma(FloatVector.fromMemorySegment(S, x, xOff + po, NATIVE, m), s0);
+        for (long end = bytes - step; o <= end; o += step) {
+            s0 = FloatVector.fromMemorySegment(S, a, aOff + o, NATIVE)
+                    .fma(FloatVector.fromMemorySegment(S, x, xOff + o, NATIVE), s0);
         }
-        return s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        float sum = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        // The last k mod L floats one by one: a masked load there reaches past the end of x (for every row, when x
+        // ends its segment) and of a's last row, where the Vector API takes its slow out-of-range path.
+        for (; o < bytes; o += Float.BYTES) {
+            sum += a.get(F, aOff + o) * x.get(F, xOff + o);
+        }
+        return sum;
     }
 }
