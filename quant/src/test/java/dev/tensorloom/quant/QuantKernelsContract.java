@@ -183,7 +183,7 @@ abstract class QuantKernelsContract {
         Random random = new Random(type.ordinal() + 100);
         int[] ks = type.blockSize() == 32 ? new int[] {32, 96, 512, 544} : new int[] {256, 768};
         for (int k : ks) {
-            for (int n : new int[] {1, 13}) {
+            for (int n : new int[] {1, 13, 40}) {
                 GgmlWeights b = randomBlocks(random, type, k, n);
                 checkProducts(type.toString(), b, dequantized(b), random);
             }
