@@ -111,7 +111,7 @@ final class GgmlRows {
         int w = PanelGemm.PANEL_WIDTH;
         float[] lanes = scratch.lanes;
         int[] rows = scratch.rows;
-        int[] bytes = scratch.bytes;
+        byte[] bytes = scratch.bytes;
         for (int v = 0; v < w; v += 16) {
             for (int t = 0; t < 16; t++) {
                 rows[t] = Math.min(n - 1, j0 + v + t) * b.rowBytes();
@@ -128,7 +128,7 @@ final class GgmlRows {
                     FloatVector d16 = d.mul(1f / 16);
                     QuantGemm.transposeUnit(data, rows, o + 2, bytes);
                     for (int r = 0; r < 16; r++) {
-                        IntVector u = IntVector.fromArray(CodeDecoder.IS, bytes, r * 16);
+                        IntVector u = QuantGemm.row(bytes, r);
                         floats(u.and(0x0F)).fma(d, offset).intoArray(panel, y0 + r * w);
                         floats(u.and(0xF0)).fma(d16, offset).intoArray(panel, y0 + (16 + r) * w);
                     }
@@ -136,7 +136,7 @@ final class GgmlRows {
                     for (int half = 0; half < 32; half += 16) {
                         QuantGemm.transposeUnit(data, rows, o + 2 + half, bytes);
                         for (int r = 0; r < 16; r++) {
-                            floats(IntVector.fromArray(CodeDecoder.IS, bytes, r * 16)).mul(d)
+                            floats(QuantGemm.row(bytes, r)).mul(d)
                                     .intoArray(panel, y0 + (half + r) * w);
                         }
                     }

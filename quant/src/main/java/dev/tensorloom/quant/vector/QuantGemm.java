@@ -65,6 +65,9 @@ final class QuantGemm {
     private static final VectorSpecies<Byte> B64 = ByteVector.SPECIES_512;
     private static final ByteVector LOW_BYTES = byteInterleave(0);
     private static final ByteVector HIGH_BYTES = byteInterleave(32);
+    /** Where {@link #transposeQuad}'s sixteen vectors lie in its scratch between the rounds. */
+    private static final int[] SIXTEENTHS = {0, 64, 128, 192, 256, 320, 384, 448, 512, 576, 640, 704, 768, 832, 896,
+        960};
 
     private QuantGemm() {
     }
@@ -94,8 +97,15 @@ final class QuantGemm {
     static final class Scratch {
         final float[] lanes = new float[2 * L * L];
         final int[] rows = new int[L];
-        final int[] bytes = new int[L * L];
+        /** Transposed code bytes: 16 rows of 16 int lanes (read as ints: {@link #row}). */
+        final byte[] bytes = new byte[16 * 64];
+        /** {@link #transposeQuad}'s vectors between its rounds. */
         final byte[] half = new byte[16 * 64];
+    }
+
+    /** Row r of a transposed block as 16 int lanes (the int stores of {@link #transposeUnit} read back). */
+    static IntVector row(byte[] bytes, int r) {
+        return ByteVector.fromArray(B64, bytes, 64 * r).reinterpretAsInts();
     }
 
     static void multiply(Tensor a, PackedWeights b, Tensor c, Tasks tasks) {
@@ -364,7 +374,7 @@ final class QuantGemm {
     private static void unitsPanel16(PackedWeights b, int j0, int pc, int kc, float[] panel, int at, Scratch scratch) {
         float[] lanes = scratch.lanes;
         int[] rows = scratch.rows;
-        int[] bytes = scratch.bytes;
+        byte[] bytes = scratch.bytes;
         byte[] codes = b.codes();
         int n = b.cols();
         int w = b.planeWidth(0);
@@ -381,7 +391,7 @@ final class QuantGemm {
                 // Four units at once while they lie inside the block, else one.
                 int units = p + 4 * unitValues <= pc + kc ? 4 : 1;
                 if (units == 4) {
-                    transposeQuad(codes, rows, p / unitValues * 16, scratch.half, bytes);
+                    transposeQuad(codes, rows, p / unitValues * 16, scratch);
                 } else {
                     transposeUnit(codes, rows, p / unitValues * 16, bytes);
                 }
@@ -404,8 +414,7 @@ final class QuantGemm {
                     FloatVector s3 = s0.mul(Math.scalb(1f, -3 * w));
                     int y0 = at + (p - pc) * W + v;
                     for (int r = 0; r < 16; r++) {
-                        IntVector u = IntVector.fromArray(CodeDecoder.IS, bytes, r * 16)
-                                .lanewise(VectorOperators.LSHR, 8 * unit);
+                        IntVector u = row(bytes, r).lanewise(VectorOperators.LSHR, 8 * unit);
                         int y = y0 + r * W;
                         ((FloatVector) u.and(mask).convert(VectorOperators.I2F, 0)).fma(s0, offset).intoArray(panel, y);
                         if (w < 8) {
@@ -425,11 +434,11 @@ final class QuantGemm {
     }
 
     /**
-     * out[16·r + t] = byte r of the 16-byte unit at codes[rows[t] + o], widened: the unit of 16 channels transposed
-     * in registers, sixteen widening loads, four rounds of 16 lane selections as in {@link #transpose}, sixteen
-     * stores.
+     * Int lane t of row r of out ({@link #row}) = byte r of the 16-byte unit at codes[rows[t] + o], widened: the unit
+     * of 16 channels transposed in registers, sixteen widening loads, four rounds of 16 lane selections as in
+     * {@link #transpose}, sixteen stores.
      */
-    static void transposeUnit(byte[] codes, int[] rows, int o, int[] out) {
+    static void transposeUnit(byte[] codes, int[] rows, int o, byte[] out) {
         IntVector a0 = CodeDecoder.widen(codes, rows[0] + o);
         IntVector a1 = CodeDecoder.widen(codes, rows[1] + o);
         IntVector a2 = CodeDecoder.widen(codes, rows[2] + o);
@@ -510,135 +519,57 @@ final class QuantGemm {
         IntVector h13 = HIGH_INT.selectFrom(g6, g14);
         IntVector h14 = LOW_INT.selectFrom(g7, g15);
         IntVector h15 = HIGH_INT.selectFrom(g7, g15);
-        h0.intoArray(out, 0);
-        h1.intoArray(out, 16);
-        h2.intoArray(out, 32);
-        h3.intoArray(out, 48);
-        h4.intoArray(out, 64);
-        h5.intoArray(out, 80);
-        h6.intoArray(out, 96);
-        h7.intoArray(out, 112);
-        h8.intoArray(out, 128);
-        h9.intoArray(out, 144);
-        h10.intoArray(out, 160);
-        h11.intoArray(out, 176);
-        h12.intoArray(out, 192);
-        h13.intoArray(out, 208);
-        h14.intoArray(out, 224);
-        h15.intoArray(out, 240);
+        h0.reinterpretAsBytes().intoArray(out, 0);
+        h1.reinterpretAsBytes().intoArray(out, 64);
+        h2.reinterpretAsBytes().intoArray(out, 128);
+        h3.reinterpretAsBytes().intoArray(out, 192);
+        h4.reinterpretAsBytes().intoArray(out, 256);
+        h5.reinterpretAsBytes().intoArray(out, 320);
+        h6.reinterpretAsBytes().intoArray(out, 384);
+        h7.reinterpretAsBytes().intoArray(out, 448);
+        h8.reinterpretAsBytes().intoArray(out, 512);
+        h9.reinterpretAsBytes().intoArray(out, 576);
+        h10.reinterpretAsBytes().intoArray(out, 640);
+        h11.reinterpretAsBytes().intoArray(out, 704);
+        h12.reinterpretAsBytes().intoArray(out, 768);
+        h13.reinterpretAsBytes().intoArray(out, 832);
+        h14.reinterpretAsBytes().intoArray(out, 896);
+        h15.reinterpretAsBytes().intoArray(out, 960);
     }
 
     /**
-     * out[16·r + t] = bytes r of the four consecutive 16-byte units at codes[rows[t] + o] (byte u of int lane t is
-     * unit u's byte r): 16 channels' 64 bytes transposed in registers as 64-lane byte vectors, sixteen loads, six
-     * rounds of the perfect shuffle of {@link #transpose} at byte granularity (a round rotates a byte's 10-bit
-     * address, vector then lane, left by one; after six, the vector is the byte's row r and the lane its channel
-     * and unit) and sixteen stores. It serves four units with 96 lane selections where {@link #transposeUnit}
-     * takes 64 for one. The rounds run in two methods of three, through {@code half} (1 KiB, in L1): all six in
-     * one left C2 over its inlining budget, and the Vector API calls it left out of line ran about 7x slower.
+     * Int lane t of row r of scratch.bytes ({@link #row}) = bytes r of the four consecutive 16-byte units at
+     * codes[rows[t] + o] (byte u of the int is unit u's byte r): 16 channels' 64 bytes transposed in registers as
+     * 64-lane byte vectors, sixteen loads, six rounds of the perfect shuffle of {@link #transpose} at byte
+     * granularity (a round rotates a byte's 10-bit address, vector then lane, left by one; after six, the vector is
+     * the byte's row r and the lane its channel and unit) and sixteen stores. It serves four units with 96 lane selections where
+     * {@link #transposeUnit} takes 64 for one. The rounds run as two calls of three, through {@code scratch.half}
+     * (1 KiB, in L1): all six in one method left C2 over its inlining budget, and the Vector API calls it left out
+     * of line ran about 7x slower.
      */
-    static void transposeQuad(byte[] codes, int[] rows, int o, byte[] half, int[] out) {
-        ByteVector a0 = ByteVector.fromArray(B64, codes, rows[0] + o);
-        ByteVector a1 = ByteVector.fromArray(B64, codes, rows[1] + o);
-        ByteVector a2 = ByteVector.fromArray(B64, codes, rows[2] + o);
-        ByteVector a3 = ByteVector.fromArray(B64, codes, rows[3] + o);
-        ByteVector a4 = ByteVector.fromArray(B64, codes, rows[4] + o);
-        ByteVector a5 = ByteVector.fromArray(B64, codes, rows[5] + o);
-        ByteVector a6 = ByteVector.fromArray(B64, codes, rows[6] + o);
-        ByteVector a7 = ByteVector.fromArray(B64, codes, rows[7] + o);
-        ByteVector a8 = ByteVector.fromArray(B64, codes, rows[8] + o);
-        ByteVector a9 = ByteVector.fromArray(B64, codes, rows[9] + o);
-        ByteVector a10 = ByteVector.fromArray(B64, codes, rows[10] + o);
-        ByteVector a11 = ByteVector.fromArray(B64, codes, rows[11] + o);
-        ByteVector a12 = ByteVector.fromArray(B64, codes, rows[12] + o);
-        ByteVector a13 = ByteVector.fromArray(B64, codes, rows[13] + o);
-        ByteVector a14 = ByteVector.fromArray(B64, codes, rows[14] + o);
-        ByteVector a15 = ByteVector.fromArray(B64, codes, rows[15] + o);
-        ByteVector b0 = LOW_BYTES.selectFrom(a0, a8);
-        ByteVector b1 = HIGH_BYTES.selectFrom(a0, a8);
-        ByteVector b2 = LOW_BYTES.selectFrom(a1, a9);
-        ByteVector b3 = HIGH_BYTES.selectFrom(a1, a9);
-        ByteVector b4 = LOW_BYTES.selectFrom(a2, a10);
-        ByteVector b5 = HIGH_BYTES.selectFrom(a2, a10);
-        ByteVector b6 = LOW_BYTES.selectFrom(a3, a11);
-        ByteVector b7 = HIGH_BYTES.selectFrom(a3, a11);
-        ByteVector b8 = LOW_BYTES.selectFrom(a4, a12);
-        ByteVector b9 = HIGH_BYTES.selectFrom(a4, a12);
-        ByteVector b10 = LOW_BYTES.selectFrom(a5, a13);
-        ByteVector b11 = HIGH_BYTES.selectFrom(a5, a13);
-        ByteVector b12 = LOW_BYTES.selectFrom(a6, a14);
-        ByteVector b13 = HIGH_BYTES.selectFrom(a6, a14);
-        ByteVector b14 = LOW_BYTES.selectFrom(a7, a15);
-        ByteVector b15 = HIGH_BYTES.selectFrom(a7, a15);
-        ByteVector c0 = LOW_BYTES.selectFrom(b0, b8);
-        ByteVector c1 = HIGH_BYTES.selectFrom(b0, b8);
-        ByteVector c2 = LOW_BYTES.selectFrom(b1, b9);
-        ByteVector c3 = HIGH_BYTES.selectFrom(b1, b9);
-        ByteVector c4 = LOW_BYTES.selectFrom(b2, b10);
-        ByteVector c5 = HIGH_BYTES.selectFrom(b2, b10);
-        ByteVector c6 = LOW_BYTES.selectFrom(b3, b11);
-        ByteVector c7 = HIGH_BYTES.selectFrom(b3, b11);
-        ByteVector c8 = LOW_BYTES.selectFrom(b4, b12);
-        ByteVector c9 = HIGH_BYTES.selectFrom(b4, b12);
-        ByteVector c10 = LOW_BYTES.selectFrom(b5, b13);
-        ByteVector c11 = HIGH_BYTES.selectFrom(b5, b13);
-        ByteVector c12 = LOW_BYTES.selectFrom(b6, b14);
-        ByteVector c13 = HIGH_BYTES.selectFrom(b6, b14);
-        ByteVector c14 = LOW_BYTES.selectFrom(b7, b15);
-        ByteVector c15 = HIGH_BYTES.selectFrom(b7, b15);
-        ByteVector d0 = LOW_BYTES.selectFrom(c0, c8);
-        ByteVector d1 = HIGH_BYTES.selectFrom(c0, c8);
-        ByteVector d2 = LOW_BYTES.selectFrom(c1, c9);
-        ByteVector d3 = HIGH_BYTES.selectFrom(c1, c9);
-        ByteVector d4 = LOW_BYTES.selectFrom(c2, c10);
-        ByteVector d5 = HIGH_BYTES.selectFrom(c2, c10);
-        ByteVector d6 = LOW_BYTES.selectFrom(c3, c11);
-        ByteVector d7 = HIGH_BYTES.selectFrom(c3, c11);
-        ByteVector d8 = LOW_BYTES.selectFrom(c4, c12);
-        ByteVector d9 = HIGH_BYTES.selectFrom(c4, c12);
-        ByteVector d10 = LOW_BYTES.selectFrom(c5, c13);
-        ByteVector d11 = HIGH_BYTES.selectFrom(c5, c13);
-        ByteVector d12 = LOW_BYTES.selectFrom(c6, c14);
-        ByteVector d13 = HIGH_BYTES.selectFrom(c6, c14);
-        ByteVector d14 = LOW_BYTES.selectFrom(c7, c15);
-        ByteVector d15 = HIGH_BYTES.selectFrom(c7, c15);
-        d0.intoArray(half, 0);
-        d1.intoArray(half, 64);
-        d2.intoArray(half, 128);
-        d3.intoArray(half, 192);
-        d4.intoArray(half, 256);
-        d5.intoArray(half, 320);
-        d6.intoArray(half, 384);
-        d7.intoArray(half, 448);
-        d8.intoArray(half, 512);
-        d9.intoArray(half, 576);
-        d10.intoArray(half, 640);
-        d11.intoArray(half, 704);
-        d12.intoArray(half, 768);
-        d13.intoArray(half, 832);
-        d14.intoArray(half, 896);
-        d15.intoArray(half, 960);
-        transposeQuadRest(half, out);
+    private static void transposeQuad(byte[] codes, int[] rows, int o, Scratch scratch) {
+        threeRounds(codes, rows, o, scratch.half);
+        threeRounds(scratch.half, SIXTEENTHS, 0, scratch.bytes);
     }
 
-    /** The last three rounds of {@link #transposeQuad}, from {@code half}. */
-    private static void transposeQuadRest(byte[] half, int[] out) {
-        ByteVector a0 = ByteVector.fromArray(B64, half, 0);
-        ByteVector a1 = ByteVector.fromArray(B64, half, 64);
-        ByteVector a2 = ByteVector.fromArray(B64, half, 128);
-        ByteVector a3 = ByteVector.fromArray(B64, half, 192);
-        ByteVector a4 = ByteVector.fromArray(B64, half, 256);
-        ByteVector a5 = ByteVector.fromArray(B64, half, 320);
-        ByteVector a6 = ByteVector.fromArray(B64, half, 384);
-        ByteVector a7 = ByteVector.fromArray(B64, half, 448);
-        ByteVector a8 = ByteVector.fromArray(B64, half, 512);
-        ByteVector a9 = ByteVector.fromArray(B64, half, 576);
-        ByteVector a10 = ByteVector.fromArray(B64, half, 640);
-        ByteVector a11 = ByteVector.fromArray(B64, half, 704);
-        ByteVector a12 = ByteVector.fromArray(B64, half, 768);
-        ByteVector a13 = ByteVector.fromArray(B64, half, 832);
-        ByteVector a14 = ByteVector.fromArray(B64, half, 896);
-        ByteVector a15 = ByteVector.fromArray(B64, half, 960);
+    /** Vector t at src[starts[t] + o] for t &lt; 16, three rounds, vector t to dst at byte 64·t. */
+    private static void threeRounds(byte[] src, int[] starts, int o, byte[] dst) {
+        ByteVector a0 = ByteVector.fromArray(B64, src, starts[0] + o);
+        ByteVector a1 = ByteVector.fromArray(B64, src, starts[1] + o);
+        ByteVector a2 = ByteVector.fromArray(B64, src, starts[2] + o);
+        ByteVector a3 = ByteVector.fromArray(B64, src, starts[3] + o);
+        ByteVector a4 = ByteVector.fromArray(B64, src, starts[4] + o);
+        ByteVector a5 = ByteVector.fromArray(B64, src, starts[5] + o);
+        ByteVector a6 = ByteVector.fromArray(B64, src, starts[6] + o);
+        ByteVector a7 = ByteVector.fromArray(B64, src, starts[7] + o);
+        ByteVector a8 = ByteVector.fromArray(B64, src, starts[8] + o);
+        ByteVector a9 = ByteVector.fromArray(B64, src, starts[9] + o);
+        ByteVector a10 = ByteVector.fromArray(B64, src, starts[10] + o);
+        ByteVector a11 = ByteVector.fromArray(B64, src, starts[11] + o);
+        ByteVector a12 = ByteVector.fromArray(B64, src, starts[12] + o);
+        ByteVector a13 = ByteVector.fromArray(B64, src, starts[13] + o);
+        ByteVector a14 = ByteVector.fromArray(B64, src, starts[14] + o);
+        ByteVector a15 = ByteVector.fromArray(B64, src, starts[15] + o);
         ByteVector b0 = LOW_BYTES.selectFrom(a0, a8);
         ByteVector b1 = HIGH_BYTES.selectFrom(a0, a8);
         ByteVector b2 = LOW_BYTES.selectFrom(a1, a9);
@@ -687,22 +618,22 @@ final class QuantGemm {
         ByteVector d13 = HIGH_BYTES.selectFrom(c6, c14);
         ByteVector d14 = LOW_BYTES.selectFrom(c7, c15);
         ByteVector d15 = HIGH_BYTES.selectFrom(c7, c15);
-        d0.reinterpretAsInts().intoArray(out, 0);
-        d1.reinterpretAsInts().intoArray(out, 16);
-        d2.reinterpretAsInts().intoArray(out, 32);
-        d3.reinterpretAsInts().intoArray(out, 48);
-        d4.reinterpretAsInts().intoArray(out, 64);
-        d5.reinterpretAsInts().intoArray(out, 80);
-        d6.reinterpretAsInts().intoArray(out, 96);
-        d7.reinterpretAsInts().intoArray(out, 112);
-        d8.reinterpretAsInts().intoArray(out, 128);
-        d9.reinterpretAsInts().intoArray(out, 144);
-        d10.reinterpretAsInts().intoArray(out, 160);
-        d11.reinterpretAsInts().intoArray(out, 176);
-        d12.reinterpretAsInts().intoArray(out, 192);
-        d13.reinterpretAsInts().intoArray(out, 208);
-        d14.reinterpretAsInts().intoArray(out, 224);
-        d15.reinterpretAsInts().intoArray(out, 240);
+        d0.intoArray(dst, 0);
+        d1.intoArray(dst, 64);
+        d2.intoArray(dst, 128);
+        d3.intoArray(dst, 192);
+        d4.intoArray(dst, 256);
+        d5.intoArray(dst, 320);
+        d6.intoArray(dst, 384);
+        d7.intoArray(dst, 448);
+        d8.intoArray(dst, 512);
+        d9.intoArray(dst, 576);
+        d10.intoArray(dst, 640);
+        d11.intoArray(dst, 704);
+        d12.intoArray(dst, 768);
+        d13.intoArray(dst, 832);
+        d14.intoArray(dst, 896);
+        d15.intoArray(dst, 960);
     }
 
     /** The selection of one round: lane t is lane from + t/2 of the first vector (t even) or the second (t odd). */
