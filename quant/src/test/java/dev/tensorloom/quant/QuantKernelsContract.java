@@ -8,6 +8,7 @@ import dev.tensorloom.runtime.kernel.ScalarBackend;
 import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.testkit.FloatAssertions;
 import java.lang.foreign.Arena;
+import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -85,9 +86,14 @@ abstract class QuantKernelsContract {
      * float64 product with the dequantized weights w [k, n].
      */
     private void checkProducts(String what, QuantizedWeights b, float[] w, Random random) {
+        checkProducts(what, b, w, random, 1, 5, 17);
+    }
+
+    /** {@link #checkProducts} with GEMMs of the given row counts. */
+    private void checkProducts(String what, QuantizedWeights b, float[] w, Random random, int... rowCounts) {
         int k = b.rows();
         int n = b.cols();
-        for (int m : new int[] {1, 5, 17}) {
+        for (int m : rowCounts) {
             String where = what + ", m " + m + " k " + k + " n " + n;
             float[] av = gaussians(random, m * k, 0);
             Tensor aParent = Tensor.allocate(arena, m, k + 3);
@@ -183,9 +189,27 @@ abstract class QuantKernelsContract {
         Random random = new Random(type.ordinal() + 100);
         int[] ks = type.blockSize() == 32 ? new int[] {32, 96, 512, 544} : new int[] {256, 768};
         for (int k : ks) {
-            for (int n : new int[] {1, 13}) {
+            for (int n : new int[] {1, 13, 40}) {
                 GgmlWeights b = randomBlocks(random, type, k, n);
                 checkProducts(type.toString(), b, dequantized(b), random);
+            }
+        }
+    }
+
+    /**
+     * 11 and 12 rows (two row tiles of the vector micro-kernel, the second short by one and full), over k of whole
+     * quads of units (the vector GEMM transposes four code units at once) and of a quad and one unit more, with
+     * groups inside a quad and one group per channel.
+     */
+    @Test
+    void twelveRowsOverQuadsOfUnitsMatchTheOracle() {
+        Random random = new Random(12);
+        for (GroupFormat format : List.of(GroupFormat.asymmetric(4, 128), GroupFormat.symmetric(4, 32),
+                GroupFormat.asymmetric(2, 64), GroupFormat.symmetric(8, GroupFormat.PER_CHANNEL))) {
+            // Five units (a quad and one more), or five quads where the group is a quad.
+            for (int k : new int[] {384, format.groupSize() == 128 ? 640 : 5 * 128 / format.bits()}) {
+                PackedWeights b = Rtn.quantize(Tensor.of(arena, gaussians(random, k * 40, 0.2), k, 40), format);
+                checkProducts(format.toString(), b, dequantized(b), random, 11, 12);
             }
         }
     }

@@ -1,9 +1,11 @@
 package dev.tensorloom.quant.vector;
 
 import static dev.tensorloom.runtime.kernel.vector.Simd.L;
+import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
 import dev.tensorloom.quant.GgmlType;
 import dev.tensorloom.quant.GgmlWeights;
+import dev.tensorloom.runtime.kernel.vector.PanelGemm;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -17,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Q8_0 are decoded the way llama3.java reads them: a block's bytes widened to int lanes (Q4_0: low nibbles are
  * weights 0..15, high nibbles 16..31), minus the offset, times d. Q4_K and Q6_K are decoded in vectors too, with
  * ggml's float operations in ggml's order, so the scratch holds exactly what
- * {@code dequantize_row_q4_K}/{@code _q6_K} would.
+ * {@code dequantize_row_q4_K}/{@code _q6_K} would. With 16 lanes, Q4_0 and Q8_0 panels of the GEMM are decoded
+ * straight from the blocks instead ({@link #panel16}).
  */
 final class GgmlRows {
 
@@ -67,6 +70,77 @@ final class GgmlRows {
                     }
                 }
                 default -> decodeK(type, data, o, out, y);
+            }
+        }
+    }
+
+    /**
+     * The GEMM's panel decoder for Q4_0 and Q8_0 at 16 lanes, or null where the channel route serves (other types,
+     * narrower vectors).
+     */
+    static QuantGemm.PanelDecoder panels(GgmlWeights b) {
+        if (L != 16 || (b.type() != GgmlType.Q4_0 && b.type() != GgmlType.Q8_0)) {
+            return null;
+        }
+        return new QuantGemm.PanelDecoder() {
+            @Override
+            public boolean takes(int kc) {
+                return true; // k is whole blocks, and a depth block is a multiple of every block size
+            }
+
+            @Override
+            public void decode(int j0, int pc, int kc, float[] panel, int at, QuantGemm.Scratch scratch) {
+                panel16(b, j0, pc, kc, panel, at, scratch);
+            }
+        };
+    }
+
+    /**
+     * Columns [j0, j0 + W) over rows [pc, pc + kc) of Q4_0 or Q8_0 blocks into panel rows as
+     * {@link PanelGemm} reads them, as the group formats' panels are made: the 16 code bytes of 16 channels'
+     * blocks transposed in registers ({@link QuantGemm#transposeUnit}), then per byte row the codes converted and
+     * scaled with each lane's own d. Q4_0's (u - 8)·d is one FMA, u·d - 8d, exact (u·d fits in float's mantissa,
+     * and so does the result), the high nibble masked in place as 16u times d/16; Q8_0's signed byte times d is
+     * exact too, so the panels hold what ggml's dequantize_row_* writes. Channels past n repeat channel n - 1.
+     */
+    static void panel16(GgmlWeights b, int j0, int pc, int kc, float[] panel, int at, QuantGemm.Scratch scratch) {
+        byte[] data = b.data();
+        int n = b.cols();
+        boolean q4 = b.type() == GgmlType.Q4_0;
+        int blockBytes = b.type().blockBytes();
+        int w = PanelGemm.PANEL_WIDTH;
+        float[] lanes = scratch.lanes;
+        int[] rows = scratch.rows;
+        byte[] bytes = scratch.bytes;
+        for (int v = 0; v < w; v += 16) {
+            for (int t = 0; t < 16; t++) {
+                rows[t] = Math.min(n - 1, j0 + v + t) * b.rowBytes();
+            }
+            for (int p = pc; p < pc + kc; p += 32) {
+                int o = p / 32 * blockBytes;
+                for (int t = 0; t < 16; t++) {
+                    lanes[t] = GgmlWeights.fp16(data, rows[t] + o);
+                }
+                FloatVector d = FloatVector.fromArray(S, lanes, 0);
+                int y0 = at + (p - pc) * w + v;
+                if (q4) {
+                    FloatVector offset = d.mul(-8f);
+                    FloatVector d16 = d.mul(1f / 16);
+                    QuantGemm.transposeUnit(data, rows, o + 2, bytes);
+                    for (int r = 0; r < 16; r++) {
+                        IntVector u = QuantGemm.row(bytes, r);
+                        floats(u.and(0x0F)).fma(d, offset).intoArray(panel, y0 + r * w);
+                        floats(u.and(0xF0)).fma(d16, offset).intoArray(panel, y0 + (16 + r) * w);
+                    }
+                } else {
+                    for (int half = 0; half < 32; half += 16) {
+                        QuantGemm.transposeUnit(data, rows, o + 2 + half, bytes);
+                        for (int r = 0; r < 16; r++) {
+                            floats(QuantGemm.row(bytes, r)).mul(d)
+                                    .intoArray(panel, y0 + (half + r) * w);
+                        }
+                    }
+                }
             }
         }
     }

@@ -8,9 +8,11 @@ import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.kernel.vector.PanelGemm;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.util.Arrays;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * c = a·b for a batch of rows, on the dense GEMM's own register tile: b is decoded, {@value #DEPTH} rows by
@@ -23,14 +25,20 @@ import jdk.incubator.vector.VectorOperators;
  * <p>The codes are stored by output channel and a panel row holds PANEL_WIDTH channels at one input index, so
  * decoding includes a transpose. With 16 lanes and one bit plane (2, 4 and 8 bits, {@link #unitsPanel16}) the
  * 16-byte units of 16 channels are transposed as bytes in registers before they are split into codes, and each
- * run of codes is converted and scaled straight into panel rows with per-lane (per-channel) scales. Otherwise
- * (3 bits, ggml's blocks, narrower vectors, a last block of k cut inside a unit) each channel is dequantized
+ * run of codes is converted and scaled straight into panel rows with per-lane (per-channel) scales; ggml's Q4_0
+ * and Q8_0 blocks take the same route a block at a time ({@link GgmlRows#panel16}). Otherwise (3 bits, ggml's
+ * K-quants, narrower vectors, a last block of k cut inside a unit) each channel is dequantized
  * along k into a scratch, as the GEMVs read the codes, and every L×L block is transposed into place
  * ({@link #transpose16}, {@link #transpose}). Measured by JFR at 10×384 times 384×1536, 4-bit g128, one thread
  * (loaded 2-core Zen 4): the float-scratch route spent about as long decoding and transposing as in the
  * micro-kernel; the byte transpose about 40% of it. The kernel this replaced multiplied channel-major scratch by
  * a four-row, four-channel dot-product tile with a reduction per output, and ran the 4-bit encoder at 0.75x the
  * fp32 one at batch 1 (~10 tokens).
+ *
+ * <p>Lost to the panels for few rows (10×384 times 384×1536, 4-bit g128, one thread, thread CPU time on the
+ * loaded 2-core Zen 4): decoding each weight vector in registers and feeding it straight to the accumulators of
+ * all rows, skipping the panel store and reload. A 12-row × 16-channel tile (one broadcast per FMA) took 0.228
+ * ms where the panels took 0.206; 12 rows × 32 channels (24 accumulators) 0.324.
  */
 final class QuantGemm {
 
@@ -53,6 +61,13 @@ final class QuantGemm {
     private static final FloatVector HIGH = interleave(L / 2);
     private static final IntVector LOW_INT = (IntVector) LOW.convert(VectorOperators.F2I, 0);
     private static final IntVector HIGH_INT = (IntVector) HIGH.convert(VectorOperators.F2I, 0);
+    /** 64-lane bytes, for {@link #transposeQuad} (used only with 16 float lanes, 512-bit vectors). */
+    private static final VectorSpecies<Byte> B64 = ByteVector.SPECIES_512;
+    private static final ByteVector LOW_BYTES = byteInterleave(0);
+    private static final ByteVector HIGH_BYTES = byteInterleave(32);
+    /** Where {@link #transposeQuad}'s sixteen vectors lie in its scratch between the rounds. */
+    private static final int[] SIXTEENTHS = {0, 64, 128, 192, 256, 320, 384, 448, 512, 576, 640, 704, 768, 832, 896,
+        960};
 
     private QuantGemm() {
     }
@@ -66,21 +81,58 @@ final class QuantGemm {
         void dequantize(int j, int from, int to, float[] out, int at);
     }
 
+    /**
+     * Decodes a panel (columns [j0, j0 + W) of b over rows [pc, pc + kc)) straight from the codes: the 16-lane
+     * route on which the code bytes of 16 channels are transposed in registers before they are split.
+     */
+    interface PanelDecoder {
+
+        /** Whether a depth block of kc rows takes this route (the last block of k may end inside a unit). */
+        boolean takes(int kc);
+
+        void decode(int j0, int pc, int kc, float[] panel, int at, Scratch scratch);
+    }
+
+    /** One task's scratch for a {@link PanelDecoder}: per-lane scales, the 16 channels' rows, transposed bytes. */
+    static final class Scratch {
+        final float[] lanes = new float[2 * L * L];
+        final int[] rows = new int[L];
+        /** Transposed code bytes: 16 rows of 16 int lanes (read as ints: {@link #row}). */
+        final byte[] bytes = new byte[16 * 64];
+        /** {@link #transposeQuad}'s vectors between its rounds. */
+        final byte[] half = new byte[16 * 64];
+    }
+
+    /** Row r of a transposed block as 16 int lanes (the int stores of {@link #transposeUnit} read back). */
+    static IntVector row(byte[] bytes, int r) {
+        return ByteVector.fromArray(B64, bytes, 64 * r).reinterpretAsInts();
+    }
+
     static void multiply(Tensor a, PackedWeights b, Tensor c, Tasks tasks) {
         CodeDecoder decoder = new CodeDecoder(b);
-        ChannelDequantizer channels = CodeDecoder.wholeUnits(b)
+        boolean units = CodeDecoder.wholeUnits(b);
+        ChannelDequantizer channels = units
                 ? (j, from, to, out, at) -> dequantizeByUnits(b, j, from, to, out, at)
                 : (j, from, to, out, at) -> dequantize(decoder, b, j, from, to, out, at);
-        multiply(a, b.rows(), b.cols(), channels, L == 16 && CodeDecoder.wholeUnits(b) ? b : null, c, tasks);
+        PanelDecoder panels = L == 16 && units ? new PanelDecoder() {
+            @Override
+            public boolean takes(int kc) {
+                return kc % (128 / b.planeWidth(0)) == 0;
+            }
+
+            @Override
+            public void decode(int j0, int pc, int kc, float[] panel, int at, Scratch s) {
+                unitsPanel16(b, j0, pc, kc, panel, at, s);
+            }
+        } : null;
+        multiply(a, b.rows(), b.cols(), channels, panels, c, tasks);
     }
 
-    /** c = a·b for any b [k, n] whose channels {@code channels} dequantizes. */
-    static void multiply(Tensor a, int k, int n, ChannelDequantizer channels, Tensor c, Tasks tasks) {
-        multiply(a, k, n, channels, null, c, tasks);
-    }
-
-    /** The product, with the panels decoded by {@link #unitsPanel16} where {@code units} is not null. */
-    private static void multiply(Tensor a, int k, int n, ChannelDequantizer channels, PackedWeights units, Tensor c,
+    /**
+     * c = a·b for any b [k, n] whose channels {@code channels} dequantizes, with the panels decoded by
+     * {@code panels} where it is not null and takes the depth block.
+     */
+    static void multiply(Tensor a, int k, int n, ChannelDequantizer channels, PanelDecoder panelDecoder, Tensor c,
             Tasks tasks) {
         int m = a.rows();
         if (m == 0) {
@@ -94,7 +146,7 @@ final class QuantGemm {
         int blockRows = Math.min(m, Math.max(PanelGemm.TILE_ROWS, MAX_A_FLOATS / k));
         // Only the last depth block can end inside a unit (DEPTH is whole units): the scratch of the
         // channel-at-a-time path is made only when some block takes that path.
-        boolean anyGeneric = units == null || k % (128 / units.planeWidth(0)) != 0;
+        boolean anyGeneric = panelDecoder == null || !panelDecoder.takes(k - (Math.ceilDiv(k, DEPTH) - 1) * DEPTH);
         for (int i0 = 0; i0 < m; i0 += blockRows) {
             int rows = Math.min(blockRows, m - i0);
             float[] rowsA = PanelGemm.rowsOf(a, i0, i0 + rows);
@@ -104,21 +156,19 @@ final class QuantGemm {
             tasks.forEach(Math.ceilDiv(panels, perChunk), chunk -> {
                 float[] decoded = anyGeneric ? new float[W * stride] : null;
                 float[] block = new float[blockPanels * kcMax * W];
-                float[] rounds = new float[2 * L * L];
-                int[] channelRows = new int[L];
-                int[] bytes = new int[L * L];
+                Scratch scratch = new Scratch();
                 int q1 = Math.min(panels, (chunk + 1) * perChunk);
                 for (int qb = chunk * perChunk; qb < q1; qb += blockPanels) {
                     int count = Math.min(blockPanels, q1 - qb);
                     for (int pc = 0; pc < k; pc += DEPTH) {
                         int kc = Math.min(DEPTH, k - pc);
-                        boolean whole = units != null && kc % (128 / units.planeWidth(0)) == 0;
+                        boolean fast = panelDecoder != null && panelDecoder.takes(kc);
                         for (int q = 0; q < count; q++) {
-                            if (whole) {
-                                unitsPanel16(units, (qb + q) * W, pc, kc, block, q * kc * W, rounds, channelRows, bytes);
+                            if (fast) {
+                                panelDecoder.decode((qb + q) * W, pc, kc, block, q * kc * W, scratch);
                             } else {
                                 decodePanel(channels, n, (qb + q) * W, pc, kc, decoded, stride, block, q * kc * W,
-                                        rounds);
+                                        scratch.lanes);
                             }
                         }
                         PanelGemm.multiply(rowsA, rows, k, pc, kc, block, count, c, first, qb * W, pc > 0);
@@ -315,13 +365,16 @@ final class QuantGemm {
     /**
      * The panel of columns [j0, j0 + W) over rows [pc, pc + kc) straight from the codes, for 16 lanes and the
      * formats {@link CodeDecoder#wholeUnits} accepts, kc a whole number of units: the bytes are transposed before
-     * they are split into codes ({@link #transposeUnit}), so one 16×16 transpose serves 128/w codes per channel
-     * (2 per lane at 4 bits, 4 at 2 bits) instead of one, and no channel-major scratch of floats is written. Then
-     * per byte row and run one AND, conversion, FMA (each lane's own s/2^shift and -s·z, exact as in
-     * {@link #dequantizeByUnits}) and store. Channels past n repeat channel n - 1: finite, and never stored to c.
+     * they are split into codes, four units at a time ({@link #transposeQuad}; a last one, two or three alone by
+     * {@link #transposeUnit}), so one transpose serves 128/w codes per channel and unit (2 per lane at 4 bits, 4
+     * at 2 bits) instead of one, and no channel-major scratch of floats is written. Then per unit and byte row a
+     * shift to the unit's byte, and per run one AND, conversion, FMA (each lane's own s/2^shift and -s·z, exact as
+     * in {@link #dequantizeByUnits}) and store. Channels past n repeat channel n - 1: finite, and never stored to c.
      */
-    private static void unitsPanel16(PackedWeights b, int j0, int pc, int kc, float[] panel, int at, float[] lanes,
-            int[] rows, int[] bytes) {
+    private static void unitsPanel16(PackedWeights b, int j0, int pc, int kc, float[] panel, int at, Scratch scratch) {
+        float[] lanes = scratch.lanes;
+        int[] rows = scratch.rows;
+        byte[] bytes = scratch.bytes;
         byte[] codes = b.codes();
         int n = b.cols();
         int w = b.planeWidth(0);
@@ -333,25 +386,35 @@ final class QuantGemm {
             for (int t = 0; t < 16; t++) {
                 rows[t] = Math.min(n - 1, j0 + v + t) * b.rowBytes() + plane;
             }
+            int loaded = -1;
             for (int p = pc; p < pc + kc;) {
-                int group = p / g;
-                int groupEnd = Math.min(pc + kc, (group + 1) * g);
-                for (int t = 0; t < 16; t++) {
-                    int j = Math.min(n - 1, j0 + v + t);
-                    float s = b.scale(group, j);
-                    lanes[t] = s;
-                    lanes[16 + t] = -s * b.zero(group, j);
-                }
-                FloatVector s0 = FloatVector.fromArray(S, lanes, 0);
-                FloatVector offset = FloatVector.fromArray(S, lanes, 16);
-                FloatVector s1 = s0.mul(Math.scalb(1f, -w));
-                FloatVector s2 = s0.mul(Math.scalb(1f, -2 * w));
-                FloatVector s3 = s0.mul(Math.scalb(1f, -3 * w));
-                for (; p < groupEnd; p += unitValues) {
+                // Four units at once while they lie inside the block, else one.
+                int units = p + 4 * unitValues <= pc + kc ? 4 : 1;
+                if (units == 4) {
+                    transposeQuad(codes, rows, p / unitValues * 16, scratch);
+                } else {
                     transposeUnit(codes, rows, p / unitValues * 16, bytes);
+                }
+                for (int unit = 0; unit < units; unit++, p += unitValues) {
+                    int group = p / g;
+                    if (group != loaded) {
+                        for (int t = 0; t < 16; t++) {
+                            int j = Math.min(n - 1, j0 + v + t);
+                            float s = b.scale(group, j);
+                            lanes[t] = s;
+                            lanes[16 + t] = -s * b.zero(group, j);
+                        }
+                        loaded = group;
+                    }
+                    // The unit's vectors made in its own scope (carried across the loop, C2 boxed them).
+                    FloatVector s0 = FloatVector.fromArray(S, lanes, 0);
+                    FloatVector offset = FloatVector.fromArray(S, lanes, 16);
+                    FloatVector s1 = s0.mul(Math.scalb(1f, -w));
+                    FloatVector s2 = s0.mul(Math.scalb(1f, -2 * w));
+                    FloatVector s3 = s0.mul(Math.scalb(1f, -3 * w));
                     int y0 = at + (p - pc) * W + v;
                     for (int r = 0; r < 16; r++) {
-                        IntVector u = IntVector.fromArray(CodeDecoder.IS, bytes, r * 16);
+                        IntVector u = row(bytes, r).lanewise(VectorOperators.LSHR, 8 * unit);
                         int y = y0 + r * W;
                         ((FloatVector) u.and(mask).convert(VectorOperators.I2F, 0)).fma(s0, offset).intoArray(panel, y);
                         if (w < 8) {
@@ -371,11 +434,11 @@ final class QuantGemm {
     }
 
     /**
-     * out[16·r + t] = byte r of the 16-byte unit at codes[rows[t] + o], widened: the unit of 16 channels transposed
-     * in registers, sixteen widening loads, four rounds of 16 lane selections as in {@link #transpose}, sixteen
-     * stores.
+     * Int lane t of row r of out ({@link #row}) = byte r of the 16-byte unit at codes[rows[t] + o], widened: the unit
+     * of 16 channels transposed in registers, sixteen widening loads, four rounds of 16 lane selections as in
+     * {@link #transpose}, sixteen stores.
      */
-    private static void transposeUnit(byte[] codes, int[] rows, int o, int[] out) {
+    static void transposeUnit(byte[] codes, int[] rows, int o, byte[] out) {
         IntVector a0 = CodeDecoder.widen(codes, rows[0] + o);
         IntVector a1 = CodeDecoder.widen(codes, rows[1] + o);
         IntVector a2 = CodeDecoder.widen(codes, rows[2] + o);
@@ -456,22 +519,121 @@ final class QuantGemm {
         IntVector h13 = HIGH_INT.selectFrom(g6, g14);
         IntVector h14 = LOW_INT.selectFrom(g7, g15);
         IntVector h15 = HIGH_INT.selectFrom(g7, g15);
-        h0.intoArray(out, 0);
-        h1.intoArray(out, 16);
-        h2.intoArray(out, 32);
-        h3.intoArray(out, 48);
-        h4.intoArray(out, 64);
-        h5.intoArray(out, 80);
-        h6.intoArray(out, 96);
-        h7.intoArray(out, 112);
-        h8.intoArray(out, 128);
-        h9.intoArray(out, 144);
-        h10.intoArray(out, 160);
-        h11.intoArray(out, 176);
-        h12.intoArray(out, 192);
-        h13.intoArray(out, 208);
-        h14.intoArray(out, 224);
-        h15.intoArray(out, 240);
+        h0.reinterpretAsBytes().intoArray(out, 0);
+        h1.reinterpretAsBytes().intoArray(out, 64);
+        h2.reinterpretAsBytes().intoArray(out, 128);
+        h3.reinterpretAsBytes().intoArray(out, 192);
+        h4.reinterpretAsBytes().intoArray(out, 256);
+        h5.reinterpretAsBytes().intoArray(out, 320);
+        h6.reinterpretAsBytes().intoArray(out, 384);
+        h7.reinterpretAsBytes().intoArray(out, 448);
+        h8.reinterpretAsBytes().intoArray(out, 512);
+        h9.reinterpretAsBytes().intoArray(out, 576);
+        h10.reinterpretAsBytes().intoArray(out, 640);
+        h11.reinterpretAsBytes().intoArray(out, 704);
+        h12.reinterpretAsBytes().intoArray(out, 768);
+        h13.reinterpretAsBytes().intoArray(out, 832);
+        h14.reinterpretAsBytes().intoArray(out, 896);
+        h15.reinterpretAsBytes().intoArray(out, 960);
+    }
+
+    /**
+     * Int lane t of row r of scratch.bytes ({@link #row}) = bytes r of the four consecutive 16-byte units at
+     * codes[rows[t] + o] (byte u of the int is unit u's byte r): 16 channels' 64 bytes transposed in registers as
+     * 64-lane byte vectors, sixteen loads, six rounds of the perfect shuffle of {@link #transpose} at byte
+     * granularity (a round rotates a byte's 10-bit address, vector then lane, left by one; after six, the vector is
+     * the byte's row r and the lane its channel and unit) and sixteen stores. It serves four units with 96 lane selections where
+     * {@link #transposeUnit} takes 64 for one. The rounds run as two calls of three, through {@code scratch.half}
+     * (1 KiB, in L1): all six in one method left C2 over its inlining budget, and the Vector API calls it left out
+     * of line ran about 7x slower.
+     */
+    private static void transposeQuad(byte[] codes, int[] rows, int o, Scratch scratch) {
+        threeRounds(codes, rows, o, scratch.half);
+        threeRounds(scratch.half, SIXTEENTHS, 0, scratch.bytes);
+    }
+
+    /** Vector t at src[starts[t] + o] for t &lt; 16, three rounds, vector t to dst at byte 64·t. */
+    private static void threeRounds(byte[] src, int[] starts, int o, byte[] dst) {
+        ByteVector a0 = ByteVector.fromArray(B64, src, starts[0] + o);
+        ByteVector a1 = ByteVector.fromArray(B64, src, starts[1] + o);
+        ByteVector a2 = ByteVector.fromArray(B64, src, starts[2] + o);
+        ByteVector a3 = ByteVector.fromArray(B64, src, starts[3] + o);
+        ByteVector a4 = ByteVector.fromArray(B64, src, starts[4] + o);
+        ByteVector a5 = ByteVector.fromArray(B64, src, starts[5] + o);
+        ByteVector a6 = ByteVector.fromArray(B64, src, starts[6] + o);
+        ByteVector a7 = ByteVector.fromArray(B64, src, starts[7] + o);
+        ByteVector a8 = ByteVector.fromArray(B64, src, starts[8] + o);
+        ByteVector a9 = ByteVector.fromArray(B64, src, starts[9] + o);
+        ByteVector a10 = ByteVector.fromArray(B64, src, starts[10] + o);
+        ByteVector a11 = ByteVector.fromArray(B64, src, starts[11] + o);
+        ByteVector a12 = ByteVector.fromArray(B64, src, starts[12] + o);
+        ByteVector a13 = ByteVector.fromArray(B64, src, starts[13] + o);
+        ByteVector a14 = ByteVector.fromArray(B64, src, starts[14] + o);
+        ByteVector a15 = ByteVector.fromArray(B64, src, starts[15] + o);
+        ByteVector b0 = LOW_BYTES.selectFrom(a0, a8);
+        ByteVector b1 = HIGH_BYTES.selectFrom(a0, a8);
+        ByteVector b2 = LOW_BYTES.selectFrom(a1, a9);
+        ByteVector b3 = HIGH_BYTES.selectFrom(a1, a9);
+        ByteVector b4 = LOW_BYTES.selectFrom(a2, a10);
+        ByteVector b5 = HIGH_BYTES.selectFrom(a2, a10);
+        ByteVector b6 = LOW_BYTES.selectFrom(a3, a11);
+        ByteVector b7 = HIGH_BYTES.selectFrom(a3, a11);
+        ByteVector b8 = LOW_BYTES.selectFrom(a4, a12);
+        ByteVector b9 = HIGH_BYTES.selectFrom(a4, a12);
+        ByteVector b10 = LOW_BYTES.selectFrom(a5, a13);
+        ByteVector b11 = HIGH_BYTES.selectFrom(a5, a13);
+        ByteVector b12 = LOW_BYTES.selectFrom(a6, a14);
+        ByteVector b13 = HIGH_BYTES.selectFrom(a6, a14);
+        ByteVector b14 = LOW_BYTES.selectFrom(a7, a15);
+        ByteVector b15 = HIGH_BYTES.selectFrom(a7, a15);
+        ByteVector c0 = LOW_BYTES.selectFrom(b0, b8);
+        ByteVector c1 = HIGH_BYTES.selectFrom(b0, b8);
+        ByteVector c2 = LOW_BYTES.selectFrom(b1, b9);
+        ByteVector c3 = HIGH_BYTES.selectFrom(b1, b9);
+        ByteVector c4 = LOW_BYTES.selectFrom(b2, b10);
+        ByteVector c5 = HIGH_BYTES.selectFrom(b2, b10);
+        ByteVector c6 = LOW_BYTES.selectFrom(b3, b11);
+        ByteVector c7 = HIGH_BYTES.selectFrom(b3, b11);
+        ByteVector c8 = LOW_BYTES.selectFrom(b4, b12);
+        ByteVector c9 = HIGH_BYTES.selectFrom(b4, b12);
+        ByteVector c10 = LOW_BYTES.selectFrom(b5, b13);
+        ByteVector c11 = HIGH_BYTES.selectFrom(b5, b13);
+        ByteVector c12 = LOW_BYTES.selectFrom(b6, b14);
+        ByteVector c13 = HIGH_BYTES.selectFrom(b6, b14);
+        ByteVector c14 = LOW_BYTES.selectFrom(b7, b15);
+        ByteVector c15 = HIGH_BYTES.selectFrom(b7, b15);
+        ByteVector d0 = LOW_BYTES.selectFrom(c0, c8);
+        ByteVector d1 = HIGH_BYTES.selectFrom(c0, c8);
+        ByteVector d2 = LOW_BYTES.selectFrom(c1, c9);
+        ByteVector d3 = HIGH_BYTES.selectFrom(c1, c9);
+        ByteVector d4 = LOW_BYTES.selectFrom(c2, c10);
+        ByteVector d5 = HIGH_BYTES.selectFrom(c2, c10);
+        ByteVector d6 = LOW_BYTES.selectFrom(c3, c11);
+        ByteVector d7 = HIGH_BYTES.selectFrom(c3, c11);
+        ByteVector d8 = LOW_BYTES.selectFrom(c4, c12);
+        ByteVector d9 = HIGH_BYTES.selectFrom(c4, c12);
+        ByteVector d10 = LOW_BYTES.selectFrom(c5, c13);
+        ByteVector d11 = HIGH_BYTES.selectFrom(c5, c13);
+        ByteVector d12 = LOW_BYTES.selectFrom(c6, c14);
+        ByteVector d13 = HIGH_BYTES.selectFrom(c6, c14);
+        ByteVector d14 = LOW_BYTES.selectFrom(c7, c15);
+        ByteVector d15 = HIGH_BYTES.selectFrom(c7, c15);
+        d0.intoArray(dst, 0);
+        d1.intoArray(dst, 64);
+        d2.intoArray(dst, 128);
+        d3.intoArray(dst, 192);
+        d4.intoArray(dst, 256);
+        d5.intoArray(dst, 320);
+        d6.intoArray(dst, 384);
+        d7.intoArray(dst, 448);
+        d8.intoArray(dst, 512);
+        d9.intoArray(dst, 576);
+        d10.intoArray(dst, 640);
+        d11.intoArray(dst, 704);
+        d12.intoArray(dst, 768);
+        d13.intoArray(dst, 832);
+        d14.intoArray(dst, 896);
+        d15.intoArray(dst, 960);
     }
 
     /** The selection of one round: lane t is lane from + t/2 of the first vector (t even) or the second (t odd). */
@@ -481,6 +643,15 @@ final class QuantGemm {
             index[t] = from + t / 2 + (t % 2) * L;
         }
         return FloatVector.fromArray(S, index, 0);
+    }
+
+    /** {@link #interleave} for 64 byte lanes. */
+    private static ByteVector byteInterleave(int from) {
+        byte[] index = new byte[64];
+        for (int t = 0; t < 64; t++) {
+            index[t] = (byte) (from + t / 2 + (t % 2) * 64);
+        }
+        return ByteVector.fromArray(B64, index, 0);
     }
 
     /** Channel j's weights ŵ(p, j) for p in [from, to) into out[at ..], zero after them up to a multiple of L. */

@@ -44,7 +44,7 @@ public final class VectorQuantKernels implements QuantKernels {
     @Override
     public void gemm(Tensor a, GgmlWeights b, Tensor c) {
         QuantShapes.gemm(a, b, c);
-        QuantGemm.multiply(a, b.rows(), b.cols(), (j, from, to, out, at) -> GgmlRows.dequantize(b, j, from, to, out, at), c,
-                Tasks.forMultiplyAdds(parallelism, (long) a.rows() * b.rows() * b.cols(), a, c));
+        QuantGemm.multiply(a, b.rows(), b.cols(), (j, from, to, out, at) -> GgmlRows.dequantize(b, j, from, to, out, at),
+                GgmlRows.panels(b), c, Tasks.forMultiplyAdds(parallelism, (long) a.rows() * b.rows() * b.cols(), a, c));
     }
 }
