@@ -105,6 +105,19 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "10", description = "pairs per batch (default: ${DEFAULT-VALUE})")
     int batch;
 
+    @Option(names = "--burn-in-negatives", description = "negatives per pair during burn-in (default: as published,"
+            + " a tenth of --negatives for the nouns, all of them for the mammals)")
+    Integer burnInNegatives;
+
+    @Option(names = "--dampening", description = "burn-in negatives are drawn by descendants^dampening (default: as"
+            + " published, 1.0 for the nouns, 0.75 for the mammals)")
+    Double dampening;
+
+    @Option(names = "--adam-epsilon", defaultValue = "1e-8",
+            description = "epsilon of --optimizer ADAM, in units of the Riemannian gradient's norm (default:"
+                    + " ${DEFAULT-VALUE})")
+    double adamEpsilon;
+
     @Option(names = "--threads", description = "training threads (default: the processors)")
     Integer threads;
 
@@ -178,11 +191,13 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
             }
         }
         String evaluated = sample == 0 ? "every node with an ancestor" : sample + " sampled nodes";
+        Options first = options(spaces.getFirst(), dims.getFirst(), threadCount);
         String report = "# Hierarchy embeddings: WordNet 3.1 " + key + "\n\n"
-                + String.format(Locale.ROOT, "%,d nodes, %,d is-a pairs; %d epochs (%d burn-in at lr/100), Riemannian"
-                        + " %s at lr %s, %d negatives, batches of %d, %d threads, seed %d%s; reconstruction over %s.%n%n",
-                        hierarchy.nodes(), hierarchy.pairs(), epochs, Math.min(burnIn, epochs), optimizer, lr, negatives,
-                        batch,
+                + String.format(Locale.ROOT, "%,d nodes, %,d is-a pairs; %d epochs (%d burn-in at lr/100 with %d"
+                        + " negatives drawn by descendants^%s), Riemannian %s at lr %s (Euclidean %s), %d negatives,"
+                        + " batches of %d, %d threads, seed %d%s; reconstruction over %s.%n%n",
+                        hierarchy.nodes(), hierarchy.pairs(), epochs, Math.min(burnIn, epochs),
+                        first.burnInNegatives(), first.dampening(), optimizer, lr, euclideanLr, negatives, batch,
                         threadCount, seed, pairsPerEpoch == 0 ? "" : ", " + pairsPerEpoch + " pairs per epoch",
                         evaluated)
                 + table.toMarkdown() + "\n"
@@ -202,9 +217,13 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
     }
 
     private Options options(Space space, int dim, int threadCount) {
-        return Options.paper(space, dim, epochs).withEpochs(epochs, Math.min(burnIn, epochs))
+        Options published = data == Data.NOUNS ? Options.nouns(space, dim, epochs) : Options.paper(space, dim, epochs);
+        Options o = published.withEpochs(epochs, Math.min(burnIn, epochs))
                 .withLearningRate(space == Space.POINCARE ? lr : euclideanLr).withBatch(batch, negatives)
-                .withThreads(threadCount).withSeed(seed).withPairsPerEpoch(pairsPerEpoch).withOptimizer(optimizer);
+                .withThreads(threadCount).withSeed(seed).withPairsPerEpoch(pairsPerEpoch).withOptimizer(optimizer)
+                .withAdamEpsilon(adamEpsilon);
+        return o.withBurnInSampling(burnInNegatives != null ? burnInNegatives : o.burnInNegatives(),
+                dampening != null ? dampening : o.dampening());
     }
 
     private static HierarchyEmbedding train(HierarchyTrainer trainer, Hierarchy h, Options o, String task) {
