@@ -48,16 +48,21 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
     /**
      * The settings of the nouns run (after --data NOUNS --dims 10 --spaces POINCARE). The published nouns run
      * (train-nouns.sh) is Riemannian SGD at 1.0 over batches of 50 for 1,500 epochs on 5 Hogwild processes that
-     * each pass over every pair: 7,500 passes, days on two cores. Riemannian Adam (Bécigneul &amp; Ganea 2019, who
-     * show it converging faster than RSGD on this very hierarchy) over the published batches of 50, in the
-     * published ball (radius 1 - 1e-5), gets far in far fewer: these settings reached mean rank 16.5 and MAP
-     * 0.827 on 2,000 sampled nodes in 12 minutes on two quiet cores (6.9 s an epoch; 60 epochs: 17.3 and 0.821;
-     * docs/BENCHMARKS.md, 2026-11-30). Adam at 0.1 stalled with tens of thousands of points on the
-     * boundary and at 0.01 fell three times slower than at 0.03; RSGD at 1.0 over batches of 10 reached MAP 0.18
-     * on 8 epochs' worth of pairs where Adam at 0.03 reached 0.42.
+     * each pass over every pair: 7,500 passes, days on two cores. Riemannian Adam (Bécigneul &amp; Ganea 2019) over
+     * the published batches of 50, with the published burn-in sampling (5 negatives by descendants^1.0, lr/100)
+     * and ±1e-4 initialisation ({@link Options#nouns}), gets far in far fewer: on 2,000 sampled nodes, mean rank
+     * 7.46 / MAP 0.804 after 20 epochs, 6.26 / 0.857 after 25, 6.12 / 0.868 after 30, 6.19 / 0.877 after 35, 6.12 / 0.878
+     * after 40 (one run, 2026-11-30; the loss flat at 0.022 from about epoch 33). Past about 25 epochs the constant rate drives
+     * the points to the ball's radius 1 - 1e-5 (none there at epoch 20, 9,882 at 25, 64,581 at 30): Adam's step is
+     * about lr whatever the gradient's size, so the vanishing pushes a far negative gets still move it outward,
+     * and the mean rank stops falling. The same trainer with the earlier sampling (50 burn-in negatives by
+     * (1 + descendants)^0.75, ±1e-3) had mean rank 17.3 after 60 epochs and 16.5 after 100, with 66,000 points at
+     * the radius and its worst pairs leaves there, 18-20 from their direct parents. Euclidean: Adam at 0.01 (at 0.3 its loss
+     * stays above the uniform scores' 3.93; on the mammals, d10, 50 epochs: 0.3 reaches loss 2.92, MAP 0.18, 0.01
+     * loss 1.43, MAP 0.32, where Poincaré at 0.03 reaches MAP 0.97).
      */
-    static final String NOUNS_RUN = "--epochs 100 --burn-in 10 --optimizer ADAM --lr 0.03 --batch 50 --threads 2"
-            + " --no-disk";
+    static final String NOUNS_RUN = "--epochs 30 --burn-in 5 --optimizer ADAM --lr 0.03 --euclidean-lr 0.01"
+            + " --batch 50 --threads 2 --no-disk";
 
     /** The paper's reconstruction table for the nouns (REFERENCE.md §3): {mean rank, MAP} by space and dimension. */
     static final Map<String, double[]> PAPER_NOUNS = Map.of(
@@ -104,6 +109,19 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
 
     @Option(names = "--batch", defaultValue = "10", description = "pairs per batch (default: ${DEFAULT-VALUE})")
     int batch;
+
+    @Option(names = "--burn-in-negatives", description = "negatives per pair during burn-in (default: as published,"
+            + " a tenth of --negatives for the nouns, all of them for the mammals)")
+    Integer burnInNegatives;
+
+    @Option(names = "--dampening", description = "burn-in negatives are drawn by descendants^dampening (default: as"
+            + " published, 1.0 for the nouns, 0.75 for the mammals)")
+    Double dampening;
+
+    @Option(names = "--adam-epsilon", defaultValue = "1e-8",
+            description = "epsilon of --optimizer ADAM, in units of the Riemannian gradient's norm (default:"
+                    + " ${DEFAULT-VALUE})")
+    double adamEpsilon;
 
     @Option(names = "--threads", description = "training threads (default: the processors)")
     Integer threads;
@@ -178,11 +196,13 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
             }
         }
         String evaluated = sample == 0 ? "every node with an ancestor" : sample + " sampled nodes";
+        Options first = options(spaces.getFirst(), dims.getFirst(), threadCount);
         String report = "# Hierarchy embeddings: WordNet 3.1 " + key + "\n\n"
-                + String.format(Locale.ROOT, "%,d nodes, %,d is-a pairs; %d epochs (%d burn-in at lr/100), Riemannian"
-                        + " %s at lr %s, %d negatives, batches of %d, %d threads, seed %d%s; reconstruction over %s.%n%n",
-                        hierarchy.nodes(), hierarchy.pairs(), epochs, Math.min(burnIn, epochs), optimizer, lr, negatives,
-                        batch,
+                + String.format(Locale.ROOT, "%,d nodes, %,d is-a pairs; %d epochs (%d burn-in at lr/100 with %d"
+                        + " negatives drawn by descendants^%s), Riemannian %s at lr %s (Euclidean %s), %d negatives,"
+                        + " batches of %d, %d threads, seed %d%s; reconstruction over %s.%n%n",
+                        hierarchy.nodes(), hierarchy.pairs(), epochs, Math.min(burnIn, epochs),
+                        first.burnInNegatives(), first.dampening(), optimizer, lr, euclideanLr, negatives, batch,
                         threadCount, seed, pairsPerEpoch == 0 ? "" : ", " + pairsPerEpoch + " pairs per epoch",
                         evaluated)
                 + table.toMarkdown() + "\n"
@@ -202,9 +222,13 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
     }
 
     private Options options(Space space, int dim, int threadCount) {
-        return Options.paper(space, dim, epochs).withEpochs(epochs, Math.min(burnIn, epochs))
+        Options published = data == Data.NOUNS ? Options.nouns(space, dim, epochs) : Options.paper(space, dim, epochs);
+        Options o = published.withEpochs(epochs, Math.min(burnIn, epochs))
                 .withLearningRate(space == Space.POINCARE ? lr : euclideanLr).withBatch(batch, negatives)
-                .withThreads(threadCount).withSeed(seed).withPairsPerEpoch(pairsPerEpoch).withOptimizer(optimizer);
+                .withThreads(threadCount).withSeed(seed).withPairsPerEpoch(pairsPerEpoch).withOptimizer(optimizer)
+                .withAdamEpsilon(adamEpsilon);
+        return o.withBurnInSampling(burnInNegatives != null ? burnInNegatives : o.burnInNegatives(),
+                dampening != null ? dampening : o.dampening());
     }
 
     private static HierarchyEmbedding train(HierarchyTrainer trainer, Hierarchy h, Options o, String task) {

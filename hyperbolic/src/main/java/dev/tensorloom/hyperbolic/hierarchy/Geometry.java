@@ -40,11 +40,24 @@ abstract sealed class Geometry {
 
     /**
      * One Riemannian SGD step of rate lr against the Euclidean gradient at grad[g..]: x ← R_x(-lr·∇ᴱ/λ_x²), the
-     * published RiemannianSGD (rgrad, then its expm, which for the ball is x + step) with its renormalisation.
+     * published RiemannianSGD (rgrad, then its expm, which for the ball is x + step) with its renormalisation, the
+     * Riemannian gradient's row clipped to {@link #maxGradientNorm} as the published rgrad clips it.
      */
     final void step(double lr, float[] points, int x, float[] grad, int g, int dim) {
-        move(points, x, grad, g, -lr * inverseMetric(points, x, dim), dim);
+        double scale = inverseMetric(points, x, dim);
+        double n2 = 0;
+        for (int k = 0; k < dim; k++) {
+            n2 += (double) grad[g + k] * grad[g + k];
+        }
+        double norm = scale * Math.sqrt(n2);
+        if (norm > maxGradientNorm()) {
+            scale *= maxGradientNorm() / norm;
+        }
+        move(points, x, grad, g, -lr * scale, dim);
     }
+
+    /** The largest Euclidean norm {@link #step} lets the Riemannian gradient ∇ᴱ/λ_x² of a row have. */
+    abstract double maxGradientNorm();
 
     /**
      * The Poincaré ball of curvature -c: d(u,v) = arcosh(1 + 2c||u - v||²/(αβ))/√c with α = 1 - c||u||²,
@@ -53,6 +66,11 @@ abstract sealed class Geometry {
     static final class Poincare extends Geometry {
         /** The published boundary margin (PoincareManifold's eps): points stay within (1 - EPS)/√c. */
         static final double EPS = 1e-5;
+        /**
+         * The published clip of each row's Riemannian gradient (hype/manifolds/poincare.py:48, {@code
+         * n_vals.renorm_(2, 0, 5)} on the sparse gradient's rows, after the 1/λ² scaling).
+         */
+        static final double MAX_GRADIENT_NORM = 5;
         /** Floor of sinh(√c·d) in the gradient: coincident points get a zero gradient, not NaN. */
         private static final double MIN_SINH = 1e-15;
 
@@ -99,6 +117,11 @@ abstract sealed class Geometry {
         @Override
         double score(float[] a, int u, float[] b, int v, int dim) {
             return score(a, u, b, v, dim, new double[4], 0);
+        }
+
+        @Override
+        double maxGradientNorm() {
+            return MAX_GRADIENT_NORM;
         }
 
         /** 1/λ_x² = (1 - c||x||²)²/4. */
@@ -156,6 +179,12 @@ abstract sealed class Geometry {
         @Override
         double inverseMetric(float[] points, int x, int dim) {
             return 1;
+        }
+
+        /** The published Euclidean manifold's rgrad returns the gradient as it is (hype/manifolds/euclidean.py:31). */
+        @Override
+        double maxGradientNorm() {
+            return Double.POSITIVE_INFINITY;
         }
 
         @Override

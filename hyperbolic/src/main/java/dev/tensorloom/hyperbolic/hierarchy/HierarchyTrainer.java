@@ -26,8 +26,20 @@ import java.util.concurrent.atomic.DoubleAdder;
  * ({@link Geometry}); the result does not depend on the backend.
  *
  * <p><b>Burn-in</b>, as the published code does it: for the first {@link Options#burnInEpochs} epochs the learning
- * rate is multiplied by {@link Options#burnInFactor} and negatives are drawn in proportion to
- * (1 + descendants)^0.75 instead of uniformly, so general nodes are pushed apart first and settle near the origin.
+ * rate is multiplied by {@link Options#burnInFactor} (hype/train.py:17-19), each pair takes
+ * {@link Options#burnInNegatives} negatives (graph_dataset.pyx:236-238, {@code neg_multiplier}) and they are drawn
+ * in proportion to descendants^{@link Options#dampening} ({@link BurnInDistribution}), so the general nodes are
+ * pushed apart first and settle near the origin. After burn-in, negatives are uniform. Either way a pair's
+ * negatives are distinct, never the child itself nor one of its ancestors.
+ *
+ * <p><b>Against the published code</b> (facebookresearch/poincare-embeddings at b1364a1): the loss is
+ * hype/energy_function.py:47-48 (cross-entropy of -d over [positive, negatives]) averaged over the batch
+ * (hype/train.py:38); negatives as {@link NegativeSampler} (graph_dataset.pyx:204-229); burn-in as above, with the
+ * nouns script's 5 negatives and descendants^1.0 ({@link Options#nouns}, train-nouns.sh:37-48); initialisation in
+ * ±1e-4 (hype/manifolds/manifold.py:26-27); Riemannian SGD with the row clip at 5 (hype/rsgd.py:55-57,
+ * hype/manifolds/poincare.py:41-49, {@link Geometry}). Not as published: the published runs train 1,500 epochs on 5
+ * Hogwild processes that each pass over every pair, which this trainer replaces by Riemannian Adam over far fewer
+ * epochs (see {@link Optimizer#ADAM}); its evaluation ranks as {@link Reconstruction} does (hype/graph.py:173-203).
  *
  * <p><b>Threads</b>: Hogwild (Recht et al. 2011), as the published code trains. Each epoch's shuffled pairs are
  * cut into one contiguous share per thread; each thread copies its batch's rows out of the shared table, computes
@@ -38,31 +50,40 @@ import java.util.concurrent.atomic.DoubleAdder;
  */
 public final class HierarchyTrainer {
 
-    private static final double UNIGRAM_POWER = 0.75;
-    /** Tries per negative before a pair settles for fewer distinct negatives (then some repeat). */
+    /**
+     * Draws per pair before it settles for fewer distinct negatives (then some repeat): 10 per negative of the
+     * full count, during burn-in too (hype/graph_dataset.pyx:76, {@code max_tries = 10 * nnegs}).
+     */
     private static final int TRIES_PER_NEGATIVE = 10;
 
     /**
      * @param learningRate    SGD rate after burn-in, per batch-mean gradient (the published runs use 0.3 for
      *                        mammals and 1.0 for nouns)
+     * @param burnInNegatives negatives per pair during burn-in (the published nouns run: 5, a tenth of its 50)
+     * @param dampening       burn-in negatives are drawn in proportion to descendants^dampening (published: 0.75
+     *                        by default, 1.0 in the nouns script)
+     * @param adamEpsilon     ε of {@link Optimizer#ADAM}, in units of the Riemannian gradient's norm
      * @param pairsPerEpoch   0 for every pair each epoch; else only the first pairs of each epoch's shuffle (to time
      *                        or smoke-test the noun hierarchy)
      */
     public record Options(Space space, int dim, double curvature, int epochs, int burnInEpochs, double learningRate,
-            double burnInFactor, int negatives, int batchSize, int threads, long seed, double initRange,
-            long pairsPerEpoch, Optimizer optimizer) {
+            double burnInFactor, int negatives, int burnInNegatives, double dampening, int batchSize, int threads,
+            long seed, double initRange, long pairsPerEpoch, Optimizer optimizer, double adamEpsilon) {
 
         public Options {
             Objects.requireNonNull(space, "space");
             Objects.requireNonNull(optimizer, "optimizer");
-            if (dim < 1 || epochs < 0 || burnInEpochs < 0 || negatives < 1 || batchSize < 1 || threads < 1
-                    || pairsPerEpoch < 0) {
-                throw new IllegalArgumentException("options need dim, negatives, batch size and threads >= 1 and"
-                        + " epochs, burn-in epochs and pairs per epoch >= 0: " + this);
+            if (dim < 1 || epochs < 0 || burnInEpochs < 0 || negatives < 1 || burnInNegatives < 1 || batchSize < 1
+                    || threads < 1 || pairsPerEpoch < 0) {
+                throw new IllegalArgumentException("options need dim, negatives, burn-in negatives, batch size and"
+                        + " threads >= 1 and epochs, burn-in epochs and pairs per epoch >= 0: " + this);
             }
-            if (!(learningRate > 0) || !(burnInFactor > 0) || !(initRange > 0)) {
-                throw new IllegalArgumentException("learning rate, burn-in factor and init range must be positive: "
-                        + this);
+            if (!(learningRate > 0) || !(burnInFactor > 0) || !(initRange > 0) || !(adamEpsilon > 0)) {
+                throw new IllegalArgumentException("learning rate, burn-in factor, init range and Adam's epsilon must"
+                        + " be positive: " + this);
+            }
+            if (!(dampening >= 0) || Double.isInfinite(dampening)) {
+                throw new IllegalArgumentException("dampening must be finite and >= 0: " + this);
             }
             if (space == Space.POINCARE) {
                 Curvature.requirePositive(curvature);
@@ -71,48 +92,83 @@ public final class HierarchyTrainer {
 
         /**
          * The published mammal settings (REFERENCE.md §3, facebookresearch/poincare-embeddings train-mammals.sh):
-         * c = 1, 50 negatives, batches of 10, 20 burn-in epochs at lr/100, init in ±0.001 (the paper's; the code
-         * uses ±0.0001), Riemannian SGD at 0.3; one thread, seed 1. Their nouns script differs: rate 1.0, batches
-         * of 50, 1,500 epochs on 5 Hogwild processes that each pass over every pair (7,500 passes), and 5
-         * negatives drawn in proportion to the descendant count during burn-in.
+         * c = 1, 50 negatives (50 during burn-in too: neg_multiplier 1), batches of 10, 20 burn-in epochs at lr/100
+         * with negatives drawn by descendants^0.75, init in ±1e-4 (hype/manifolds/manifold.py:26; the paper's text
+         * says ±1e-3), Riemannian SGD at 0.3; one thread, seed 1. Their nouns script differs: see {@link #nouns}.
          */
         public static Options paper(Space space, int dim, int epochs) {
-            return new Options(space, dim, 1.0, epochs, 20, 0.3, 0.01, 50, 10, 1, 1, 1e-3, 0, Optimizer.SGD);
+            return new Options(space, dim, 1.0, epochs, 20, 0.3, 0.01, 50, 50, 0.75, 10, 1, 1, 1e-4, 0,
+                    Optimizer.SGD, 1e-8);
+        }
+
+        /**
+         * The published nouns settings (train-nouns.sh): {@link #paper} with rate 1.0, batches of 50, 5 negatives
+         * during burn-in (-neg_multiplier 0.1) drawn by descendants^1.0 (-dampening 1.0, the later of its two
+         * -dampening flags). It runs 1,500 epochs on 5 Hogwild processes that each pass over every pair.
+         */
+        public static Options nouns(Space space, int dim, int epochs) {
+            return paper(space, dim, epochs).withLearningRate(1.0).withBatch(50, 50).withBurnInSampling(5, 1.0);
         }
 
         public Options withLearningRate(double lr) {
-            return new Options(space, dim, curvature, epochs, burnInEpochs, lr, burnInFactor, negatives, batchSize,
-                    threads, seed, initRange, pairsPerEpoch, optimizer);
+            return new Options(space, dim, curvature, epochs, burnInEpochs, lr, burnInFactor, negatives,
+                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
+                    adamEpsilon);
         }
 
         public Options withEpochs(int epochs, int burnInEpochs) {
             return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    batchSize, threads, seed, initRange, pairsPerEpoch, optimizer);
+                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
+                    adamEpsilon);
         }
 
         public Options withThreads(int threads) {
             return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    batchSize, threads, seed, initRange, pairsPerEpoch, optimizer);
+                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
+                    adamEpsilon);
         }
 
         public Options withSeed(long seed) {
             return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    batchSize, threads, seed, initRange, pairsPerEpoch, optimizer);
+                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
+                    adamEpsilon);
         }
 
+        /** Batch size and negatives per pair; burn-in keeps its share of negatives (at least 1). */
         public Options withBatch(int batchSize, int negatives) {
+            int burnIn = Math.max(1, (int) Math.round((double) burnInNegatives * negatives / this.negatives));
             return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    batchSize, threads, seed, initRange, pairsPerEpoch, optimizer);
+                    burnIn, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer, adamEpsilon);
+        }
+
+        public Options withBurnInSampling(int burnInNegatives, double dampening) {
+            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
+                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
+                    adamEpsilon);
         }
 
         public Options withOptimizer(Optimizer optimizer) {
             return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    batchSize, threads, seed, initRange, pairsPerEpoch, optimizer);
+                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
+                    adamEpsilon);
+        }
+
+        public Options withAdamEpsilon(double adamEpsilon) {
+            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
+                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
+                    adamEpsilon);
+        }
+
+        public Options withInitRange(double initRange) {
+            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
+                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
+                    adamEpsilon);
         }
 
         public Options withPairsPerEpoch(long pairsPerEpoch) {
             return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    batchSize, threads, seed, initRange, pairsPerEpoch, optimizer);
+                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
+                    adamEpsilon);
         }
     }
 
@@ -128,7 +184,7 @@ public final class HierarchyTrainer {
          * moment (a tangent vector) and second moment (a scalar, the Riemannian squared norm λ_x²||g||²) decay only
          * when the row is touched, its bias correction counts its own steps, and after each step the first moment
          * is carried to the new point by the conformal factor λ_x/λ_x' (parallel transport up to the gyration, which
-         * is of second order in the step). β₁ = 0.9, β₂ = 0.999, ε = 1e-8. The step's Riemannian length is about
+         * is of second order in the step). β₁ = 0.9, β₂ = 0.999, ε = {@link Options#adamEpsilon}. The step's Riemannian length is about
          * lr whatever the gradient's size, which moves the rarely touched leaves of a large hierarchy as fast as
          * its general nodes.
          */
@@ -144,6 +200,18 @@ public final class HierarchyTrainer {
         /** Epoch {@code epoch} (from 0) ended with this mean loss per pair. */
         default void epochDone(int epoch, double meanLoss) {
         }
+
+        /**
+         * Whether {@link #pointsAfter} wants the points after epoch {@code epoch} (a copy of the table each time it
+         * does).
+         */
+        default boolean wantsPoints(int epoch) {
+            return false;
+        }
+
+        /** The points after epoch {@code epoch} (from 0), a copy, when {@link #wantsPoints} asked for them. */
+        default void pointsAfter(int epoch, HierarchyEmbedding points) {
+        }
     }
 
     public HierarchyEmbedding train(Hierarchy hierarchy, Options options) {
@@ -151,6 +219,14 @@ public final class HierarchyTrainer {
     }
 
     public HierarchyEmbedding train(Hierarchy hierarchy, Options o, Listener listener) {
+        return train(hierarchy, o, listener, null);
+    }
+
+    /**
+     * Trains from {@code start}'s points instead of the uniform initialisation (to continue a run, or to fine-tune
+     * an embedding with another optimizer); null starts afresh.
+     */
+    public HierarchyEmbedding train(Hierarchy hierarchy, Options o, Listener listener, HierarchyEmbedding start) {
         if (hierarchy.pairs() == 0) {
             throw new IllegalArgumentException("nothing to train on: " + hierarchy + " has no is-a pairs");
         }
@@ -163,14 +239,21 @@ public final class HierarchyTrainer {
         Geometry geometry = Geometry.of(o.space(), o.curvature());
         int[][] pairs = hierarchy.pairArrays();
         int pairCount = pairs[0].length;
-        double[] unigram = unigramTable(hierarchy);
+        BurnInDistribution burnInDraws = new BurnInDistribution(hierarchy, o.dampening());
         SplittableRandom random = new SplittableRandom(o.seed());
         // The points, row after row, shared by the threads (Hogwild: plain reads and writes, no lock).
         float[] table = new float[Math.multiplyExact(n, dim)];
         for (int i = 0; i < table.length; i++) {
             table[i] = (float) ((2 * random.nextDouble() - 1) * o.initRange());
         }
-        AdamState adam = o.optimizer() == Optimizer.ADAM ? new AdamState(n, dim) : null;
+        if (start != null) {
+            if (!start.names().equals(hierarchy.names()) || start.dim() != dim || start.space() != o.space()) {
+                throw new IllegalArgumentException("cannot start training " + o.space() + " d" + dim + " of "
+                        + hierarchy + " from " + start + ": its names, space or dimension differ");
+            }
+            System.arraycopy(start.coordinates(), 0, table, 0, table.length);
+        }
+        AdamState adam = o.optimizer() == Optimizer.ADAM ? new AdamState(n, dim, o.adamEpsilon()) : null;
         int[] order = new int[pairCount];
         for (int e = 0; e < pairCount; e++) {
             order[e] = e;
@@ -188,24 +271,59 @@ public final class HierarchyTrainer {
                 int from = (int) ((long) used * t / threads);
                 int to = (int) ((long) used * (t + 1) / threads);
                 SplittableRandom r = new SplittableRandom(epochSeed + 0x9E3779B97F4A7C15L * t);
-                loss.add(new Worker(hierarchy, geometry, o, table, burnIn ? unigram : null, adam)
+                loss.add(new Worker(hierarchy, geometry, o, table, burnIn ? burnInDraws : null, adam)
                         .run(order, from, to, pairs, lr, r, listener));
             });
             listener.epochDone(epoch, loss.sum() / used);
+            if (listener.wantsPoints(epoch)) {
+                listener.pointsAfter(epoch, new HierarchyEmbedding(hierarchy.names(), o.space(), o.curvature(), dim,
+                        table));
+            }
         }
         return new HierarchyEmbedding(hierarchy.names(), o.space(), o.curvature(), dim, table);
     }
 
-    /** Cumulative (1 + descendants)^0.75, the burn-in distribution of negatives. */
-    private static double[] unigramTable(Hierarchy h) {
-        int[] counts = h.descendantCounts();
-        double[] cumulative = new double[counts.length];
-        double sum = 0;
-        for (int i = 0; i < counts.length; i++) {
-            sum += Math.pow(1 + counts[i], UNIGRAM_POWER);
-            cumulative[i] = sum;
+    /**
+     * The published burn-in distribution of negatives (hype/graph_dataset.pyx:90-117): node w with probability
+     * descendants(w)^dampening / Σ_v descendants(v)^dampening, where descendants(w) counts the pairs with w as
+     * the ancestor ({@code counts[h] += weights[i]}, line 93, then {@code counts ** sample_dampening}, line 96).
+     * A leaf has weight 0 (for dampening > 0) and is never drawn: burn-in pushes the general nodes apart. The
+     * published code draws with the alias method; here a binary search over the cumulative weights draws the same
+     * distribution.
+     */
+    static final class BurnInDistribution {
+        private final double[] cumulative;
+
+        BurnInDistribution(Hierarchy h, double dampening) {
+            int[] counts = h.descendantCounts();
+            cumulative = new double[counts.length];
+            double sum = 0;
+            for (int i = 0; i < counts.length; i++) {
+                sum += Math.pow(counts[i], dampening);
+                cumulative[i] = sum;
+            }
         }
-        return cumulative;
+
+        /** The probability of drawing node w. */
+        double probability(int w) {
+            return (cumulative[w] - (w == 0 ? 0 : cumulative[w - 1])) / cumulative[cumulative.length - 1];
+        }
+
+        /** One draw: the first node whose cumulative weight exceeds a uniform x in [0, total). */
+        int draw(SplittableRandom random) {
+            double x = random.nextDouble() * cumulative[cumulative.length - 1];
+            int lo = 0;
+            int hi = cumulative.length - 1;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (cumulative[mid] > x) {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            return lo;
+        }
     }
 
     private static void shuffle(int[] a, SplittableRandom random) {
@@ -225,7 +343,6 @@ public final class HierarchyTrainer {
     private static final class AdamState {
         private static final double BETA1 = 0.9;
         private static final double BETA2 = 0.999;
-        private static final double EPSILON = 1e-8;
 
         /**
          * Per node, side by side so that a step touches one or two cache lines rather than four arrays: the first
@@ -234,8 +351,10 @@ public final class HierarchyTrainer {
          */
         private final float[] state;
         private final int stride;
+        private final double epsilon;
 
-        AdamState(int nodes, int dim) {
+        AdamState(int nodes, int dim, double epsilon) {
+            this.epsilon = epsilon;
             this.stride = dim + 3;
             this.state = new float[Math.multiplyExact(nodes, stride)];
             for (int node = 0; node < nodes; node++) {
@@ -263,11 +382,59 @@ public final class HierarchyTrainer {
             state[v + 1] = (float) beta1Power;
             state[v + 2] = (float) beta2Power;
             geometry.move(points, p, state, m, -lr / (1 - beta1Power)
-                    / (Math.sqrt(second / (1 - beta2Power)) + EPSILON), dim);
+                    / (Math.sqrt(second / (1 - beta2Power)) + epsilon), dim);
             // Carry m to the new point: λ_x/λ_x' = √(1/λ_x'² ÷ 1/λ_x²).
             float transport = (float) Math.sqrt(geometry.inverseMetric(points, p, dim) / inverseMetric);
             for (int k = 0; k < dim; k++) {
                 state[m + k] *= transport;
+            }
+        }
+    }
+
+    /**
+     * Draws a pair's negatives as the published sampler does (hype/graph_dataset.pyx:204-229): distinct nodes
+     * ({@code unordered_set}), never the child itself ({@code n != t}) nor one of its ancestors (no edge (t, n)),
+     * drawn from the burn-in distribution or uniformly, at most {@code maxTries} draws; when fewer distinct ones
+     * turn up, the ones found repeat (lines 227-229). One per thread.
+     */
+    static final class NegativeSampler {
+        private final Hierarchy hierarchy;
+        private final BurnInDistribution burnInDraws;
+        private final int maxTries;
+        /** Per node, the last pair that drew it (so that a pair's negatives are distinct). */
+        private final int[] drawnBy;
+        private int pairStamp;
+
+        /** burnInDraws: null for uniform draws. */
+        NegativeSampler(Hierarchy hierarchy, BurnInDistribution burnInDraws, int maxTries) {
+            this.hierarchy = hierarchy;
+            this.burnInDraws = burnInDraws;
+            this.maxTries = maxTries;
+            this.drawnBy = new int[hierarchy.nodes()];
+        }
+
+        /** Fills candidate[1..count) with child's negatives (candidate[0], the positive, is left alone). */
+        void sample(int child, int[] candidate, int count, SplittableRandom random) {
+            int n = hierarchy.nodes();
+            int stamp = ++pairStamp;
+            if (stamp == 0) {  // wrapped around after 2^32 pairs: forget every mark
+                Arrays.fill(drawnBy, 0);
+                stamp = ++pairStamp;
+            }
+            int found = 1;
+            for (int tries = 0; found < count && tries < maxTries; tries++) {
+                int w = burnInDraws == null ? random.nextInt(n) : burnInDraws.draw(random);
+                if (w != child && drawnBy[w] != stamp && !hierarchy.isA(child, w)) {
+                    drawnBy[w] = stamp;
+                    candidate[found++] = w;
+                }
+            }
+            if (found == 1) {
+                throw new IllegalStateException("no negative found for '" + hierarchy.name(child) + "' in "
+                        + maxTries + " draws: it is a kind of nearly every node that can be drawn");
+            }
+            for (int j = found; j < count; j++) {
+                candidate[j] = candidate[1 + random.nextInt(found - 1)];
             }
         }
     }
@@ -282,8 +449,9 @@ public final class HierarchyTrainer {
         private final Geometry geometry;
         private final Options o;
         private final float[] table;
-        private final double[] unigram;
+        private final NegativeSampler sampler;
         private final AdamState adam;
+        /** 1 + the negatives per pair of this epoch. */
         private final int candidates;
         private final int dim;
         /** The batch slot of each node touched by the current batch, -1 elsewhere. */
@@ -293,14 +461,16 @@ public final class HierarchyTrainer {
         private final float[] points;
         private final float[] grads;
 
-        Worker(Hierarchy hierarchy, Geometry geometry, Options o, float[] table, double[] unigram, AdamState adam) {
+        /** burnInDraws: the burn-in distribution during burn-in, null after (uniform draws). */
+        Worker(Hierarchy hierarchy, Geometry geometry, Options o, float[] table, BurnInDistribution burnInDraws,
+                AdamState adam) {
             this.adam = adam;
             this.hierarchy = hierarchy;
             this.geometry = geometry;
             this.o = o;
             this.table = table;
-            this.unigram = unigram;
-            this.candidates = o.negatives() + 1;
+            this.candidates = (burnInDraws == null ? o.negatives() : o.burnInNegatives()) + 1;
+            this.sampler = new NegativeSampler(hierarchy, burnInDraws, TRIES_PER_NEGATIVE * o.negatives());
             this.dim = o.dim();
             this.slotOf = new int[hierarchy.nodes()];
             Arrays.fill(slotOf, -1);
@@ -329,7 +499,7 @@ public final class HierarchyTrainer {
                     int e = order[start + b];
                     int child = pairs[0][e];
                     candidate[0] = pairs[1][e];
-                    sampleNegatives(child, candidate, random);
+                    sampler.sample(child, candidate, candidates, random);
                     slots = touch(child, slots);
                     int u = slotOf[child] * dim;
                     for (int j = 0; j < candidates; j++) {
@@ -392,33 +562,6 @@ public final class HierarchyTrainer {
                 return slots + 1;
             }
             return slots;
-        }
-
-        /** candidate[1..K]: nodes that child is not a kind of, other than child itself. */
-        private void sampleNegatives(int child, int[] candidate, SplittableRandom random) {
-            int n = hierarchy.nodes();
-            int found = 1;
-            for (int tries = 0; found < candidate.length && tries < TRIES_PER_NEGATIVE * (candidate.length - 1);
-                    tries++) {
-                int w = unigram == null ? random.nextInt(n) : drawUnigram(random);
-                if (w != child && !hierarchy.isA(child, w)) {
-                    candidate[found++] = w;
-                }
-            }
-            if (found == 1) {
-                throw new IllegalStateException("no negative found for '" + hierarchy.name(child) + "' in "
-                        + TRIES_PER_NEGATIVE * (candidate.length - 1) + " draws: it is a kind of nearly every node");
-            }
-            // Too few distinct draws (rare): repeat the ones found, as the published code does.
-            for (int j = found; j < candidate.length; j++) {
-                candidate[j] = candidate[1 + random.nextInt(found - 1)];
-            }
-        }
-
-        private int drawUnigram(SplittableRandom random) {
-            double x = random.nextDouble() * unigram[unigram.length - 1];
-            int i = Arrays.binarySearch(unigram, x);
-            return Math.min(i >= 0 ? i : -i - 1, unigram.length - 1);
         }
 
         /**

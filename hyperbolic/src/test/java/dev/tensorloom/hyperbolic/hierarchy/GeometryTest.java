@@ -116,6 +116,44 @@ class GeometryTest {
     }
 
     /**
+     * The published rgrad clips each row's Riemannian gradient ∇ᴱ/λ_x² to Euclidean norm 5
+     * (hype/manifolds/poincare.py:48): a huge gradient moves a point near the origin by lr·5 along it, a small one
+     * by the unclipped step; Euclidean rows are never clipped.
+     */
+    @ParameterizedTest
+    @ValueSource(doubles = {0.1, 1, 10})
+    void aHugeRiemannianGradientIsClippedToThePublishedNorm(double c) {
+        Geometry ball = Geometry.of(Space.POINCARE, c);
+        Random random = new Random(12);
+        double lr = 1e-3;
+        for (int t = 0; t < 20; t++) {
+            float[] x = point(random, c, 0.5);
+            float[] g = new float[DIM];
+            for (int k = 0; k < DIM; k++) {
+                g[k] = (float) (1e4 * random.nextGaussian());
+            }
+            double x2 = c * norm(toDouble(x)) * norm(toDouble(x));
+            double riemannian = (1 - x2) * (1 - x2) / 4 * norm(toDouble(g));
+            assertTrue(riemannian > 5, "the test's gradient needs clipping: " + riemannian);
+            float[] before = x.clone();
+            ball.step(lr, x, 0, g, 0, DIM);
+            double[] moved = new double[DIM];
+            for (int k = 0; k < DIM; k++) {
+                moved[k] = x[k] - (double) before[k];
+                // Along -g: each coordinate's share of the step is g's share of its norm.
+                assertEquals(-lr * 5 * g[k] / norm(toDouble(g)), moved[k], 1e-7, "c " + c);
+            }
+            assertEquals(lr * 5, norm(moved), 5e-7, "c " + c);
+        }
+        Geometry flat = Geometry.of(Space.EUCLIDEAN, 1);
+        float[] x = new float[DIM];
+        float[] g = new float[DIM];
+        g[0] = 1e4f;
+        flat.step(lr, x, 0, g, 0, DIM);
+        assertEquals(-lr * 1e4, x[0], 1e-9, "Euclidean steps are not clipped");
+    }
+
+    /**
      * The published radius (1 - 1e-5)/√c reaches 2·artanh(1 - 1e-5)/√c = 12.2/√c from the origin; the float32
      * kernels' (1 - 4e-3)/√c only 6.2/√c, too little room for the 82k nouns (98% of them ended on that sphere).
      */

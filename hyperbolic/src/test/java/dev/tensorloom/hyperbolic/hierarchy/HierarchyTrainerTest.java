@@ -95,13 +95,45 @@ class HierarchyTrainerTest {
     }
 
     @Test
+    void trainingContinuesFromAStartAndShowsThePointsAfterTheEpochsAskedFor() {
+        Options o = shortRun(Space.POINCARE, 1).withEpochs(2, 1).withPairsPerEpoch(500);
+        HierarchyTrainer trainer = new HierarchyTrainer();
+        List<Integer> shown = new java.util.ArrayList<>();
+        float[][] last = new float[1][];
+        HierarchyEmbedding first = trainer.train(mammals, o, new HierarchyTrainer.Listener() {
+            @Override
+            public boolean wantsPoints(int epoch) {
+                return epoch == 1;
+            }
+
+            @Override
+            public void pointsAfter(int epoch, HierarchyEmbedding points) {
+                shown.add(epoch);
+                last[0] = points.coordinates();
+            }
+        }, null);
+        assertEquals(List.of(1), shown);
+        assertArrayEquals(first.coordinates(), last[0], "the points after the last epoch are the result");
+        // No epochs from a start: the start itself; more epochs from it: it moves.
+        HierarchyEmbedding same = trainer.train(mammals, o.withEpochs(0, 0), new HierarchyTrainer.Listener() { },
+                first);
+        assertArrayEquals(first.coordinates(), same.coordinates());
+        HierarchyEmbedding further = trainer.train(mammals, o, new HierarchyTrainer.Listener() { }, first);
+        assertFalse(java.util.Arrays.equals(first.coordinates(), further.coordinates()));
+        HierarchyEmbedding other = new HierarchyEmbedding(mammals.names(), Space.POINCARE, 1, 4,
+                new float[mammals.nodes() * 4]);
+        assertThrows(IllegalArgumentException.class, () -> trainer.train(mammals, o, new HierarchyTrainer.Listener() {
+        }, other));
+    }
+
+    @Test
     void nothingToTrainOnIsAClearError() {
         Hierarchy lonely = Hierarchy.closureOf(List.of("a", "b"), new int[0], new int[0]);
         String message = assertThrows(IllegalArgumentException.class, () -> new HierarchyTrainer().train(lonely,
                 shortRun(Space.POINCARE, 1))).getMessage();
         assertEquals("nothing to train on: Hierarchy[2 nodes, 0 is-a pairs] has no is-a pairs", message);
         assertThrows(IllegalArgumentException.class, () -> Options.paper(Space.POINCARE, 5, 10).withThreads(0));
-        assertThrows(IllegalArgumentException.class, () -> new Options(Space.POINCARE, 5, 0, 1, 0, 0.1, 0.01, 5, 10,
-                1, 1, 1e-3, 0, Optimizer.SGD));
+        assertThrows(IllegalArgumentException.class, () -> new Options(Space.POINCARE, 5, 0, 1, 0, 0.1, 0.01, 5, 5,
+                1.0, 10, 1, 1, 1e-3, 0, Optimizer.SGD, 1e-8));
     }
 }
