@@ -220,7 +220,7 @@ final class VectorGemm {
                     int r0 = t % rowParts * tilesPerPart * MR;
                     int r1 = Math.min(rows, r0 + tilesPerPart * MR);
                     if (r0 < r1) {
-                        blockTask(a.cols(), blockA, rows, span, depth0, r0, r1, b, packedB, p0, p1, c, i0,
+                        blockTask(k, blockA, rows, span, depth0, r0, r1, b, packedB, p0, p1, c, i0,
                                 blocking.kc());
                     }
                 });
@@ -240,14 +240,15 @@ final class VectorGemm {
         for (int d = 0; d < span; d += kcMax) {
             int kc = Math.min(kcMax, span - d);
             int pc = depth0 + d;
-            if (packedB != null) {
-                PanelGemm.multiply(blockA, r0 * span + d, r1 - r0, span, rows * span + d, kc, packedB.panels(),
-                        (p0 * k + pc) * NR, k * NR, p1 - p0, c, i0 + r0, p0 * NR, pc > 0, tile);
-            } else {
+            // The block's panels: packed ahead (each panel k deep), or packed here (each kc deep).
+            float[] panelsB = own != null ? own : packedB.panels();
+            int bOff = own != null ? 0 : (p0 * k + pc) * NR;
+            int bStride = own != null ? kc * NR : k * NR;
+            if (own != null) {
                 packPanels(b, pc, kc, p0, p1, own, 0);
-                PanelGemm.multiply(blockA, r0 * span + d, r1 - r0, span, rows * span + d, kc, own, 0, kc * NR,
-                        p1 - p0, c, i0 + r0, p0 * NR, pc > 0, tile);
             }
+            PanelGemm.multiply(blockA, r0 * span + d, r1 - r0, span, rows * span + d, kc, panelsB, bOff, bStride,
+                    p1 - p0, c, i0 + r0, p0 * NR, pc > 0, tile);
         }
     }
 
