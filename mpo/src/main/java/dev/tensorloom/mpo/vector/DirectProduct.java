@@ -61,6 +61,13 @@ final class DirectProduct implements PreparedMatrix {
      * thread); each store also writes its floats, so 48 rather than the difference alone.
      */
     private static final long STORE_MULTIPLY_ADDS = 48;
+    /**
+     * A transposed step's multiply-adds count 1/8 more: its b is the state on the heap and its a the core's columns,
+     * and at 10× a 1536×384 MPO's middle step [96]·[256×140] transposed, with 10% fewer padded multiply-adds, left
+     * the whole product 3-8% slower (loaded machine, best of windows, one and two threads), where at 100× the
+     * transposed steps' 44% fewer made it 20-28% faster.
+     */
+    private static final long COLUMNS_SURCHARGE = 8;
     /** Steps of few rows up to which the plan tries every choice of orientations (2^n plans). */
     private static final int SEARCHED_STEPS = 8;
     /** Side of the square tiles the state transposes copy. */
@@ -80,8 +87,8 @@ final class DirectProduct implements PreparedMatrix {
     /** For a {@link Orientation#COLUMNS} step: the core transposed, [s, r], then a zero row. */
     private final float[][] transposedCores;
     /**
-     * For a {@link Orientation#COLUMNS} step: the lane (place along [P·Q] in its layout [r][P·Q]) of each of its rows,
-     * and the row at each lane (see {@link Layouts}).
+     * For a {@link Orientation#COLUMNS} step: the lane (place along [P·Q] in its layout [r][P·Q]) of each of its
+     * rows, and the row at each lane (see {@link Layouts}).
      */
     private final int[][] laneOf;
     private final int[][] rowAt;
@@ -102,7 +109,7 @@ final class DirectProduct implements PreparedMatrix {
         this(mpo, parallelism, dense, skipped, forcedOrientation());
     }
 
-    /** A plan whose steps of few rows all take {@code forced}, or the cheapest choice of orientations when it is null. */
+    /** A plan whose steps of few rows all take {@code forced}, or the cheapest choice of orientations if null. */
     DirectProduct(Mpo mpo, Parallelism parallelism, Kernels dense, int skipped, Orientation forced) {
         this.mpo = mpo;
         this.parallelism = parallelism;
@@ -219,7 +226,8 @@ final class DirectProduct implements PreparedMatrix {
                 }
                 int[] chainCols = IntStream.range(0, step.s()).map(c -> c * step.q()).toArray();
                 int[] columns = IntStream.range(0, step.s()).boxed()
-                        .sorted(Comparator.comparingInt(c -> next == null ? c : layoutIndex(next, nextLanes, chainCols[c])))
+                        .sorted(Comparator.comparingInt(
+                                c -> next == null ? c : layoutIndex(next, nextLanes, chainCols[c])))
                         .mapToInt(Integer::intValue).toArray();
                 l.columns[t] = columns;
                 int perBatch = step.outputSize();
@@ -236,9 +244,10 @@ final class DirectProduct implements PreparedMatrix {
 
         /**
          * The batch-1 work of the steps of few rows in multiply-adds: the whole tiles multiplied
-         * ({@link Orientation#paddedMultiplyAdds}), and {@value #STORE_MULTIPLY_ADDS} for each vector store that
-         * places their products ({@link StepProduct#stores}) and for each float gathered into a step's layout from
-         * the chain's order (a step after one of many rows, or the first; a ROWS step with Q = 1 only copies).
+         * ({@link Orientation#paddedMultiplyAdds}, a COLUMNS step's an eighth more, {@link #COLUMNS_SURCHARGE}), and
+         * {@value #STORE_MULTIPLY_ADDS} for each vector store that places their products ({@link StepProduct#stores})
+         * and for each float gathered into a step's layout from the chain's order (a step after one of many rows, or
+         * the first; a ROWS step with Q = 1 only copies).
          */
         long cost(List<MpoSweep.Step> steps) {
             long cost = 0;
@@ -254,7 +263,11 @@ final class DirectProduct implements PreparedMatrix {
                         : (long) target.colDest().length * StepProduct.stores(target.rowRuns());
                 boolean gathers = (t == 0 || ways[t - 1] == null) && !(ways[t] == Orientation.ROWS && step.q() == 1);
                 long gathered = gathers ? (long) step.blocks() * step.r() * step.q() : 0;
-                cost += ways[t].paddedMultiplyAdds(step) + STORE_MULTIPLY_ADDS * (stores + gathered);
+                long padded = ways[t].paddedMultiplyAdds(step);
+                if (ways[t] == Orientation.COLUMNS) {
+                    padded += padded / COLUMNS_SURCHARGE;
+                }
+                cost += padded + STORE_MULTIPLY_ADDS * (stores + gathered);
             }
             return cost;
         }
