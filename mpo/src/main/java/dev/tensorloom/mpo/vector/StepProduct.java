@@ -107,25 +107,17 @@ final class StepProduct {
         int s = b.cols();
         int zeroRow = rows * r;
         // Column strips for the threads, and bands of rows as well when there are too few strips to go round.
-        int panels = Math.ceilDiv(s, PANEL_WIDTH);
-        int panelsPerStrip = Math.ceilDiv(panels, Math.min(panels, 4 * tasks.threads()));
-        int strips = Math.ceilDiv(panels, panelsPerStrip);
-        int tiles = Math.ceilDiv(rows, TILE_ROWS);
-        int tilesPerBand = Math.ceilDiv(tiles, Math.min(tiles, Math.ceilDiv(2 * tasks.threads(), strips)));
-        int bands = Math.ceilDiv(tiles, tilesPerBand);
+        Split split = Split.of(Math.ceilDiv(s, PANEL_WIDTH), rows, tasks);
         long ldbBytes = (long) b.leadingDim() * Float.BYTES;
         long b0 = Rows.byteOffset(b, 0);
-        tasks.forEach(strips * bands, task -> {
+        tasks.forEach(split.tasks(), task -> {
             // Spare floats after the tile: a run's masked vector never reaches past the array's end.
             float[] tile = new float[TILE_ROWS * PANEL_WIDTH + L];
-            int strip = task % strips;
-            int band = task / strips;
-            int end = Math.min(panels, (strip + 1) * panelsPerStrip);
-            int lastRow = Math.min(rows, (band + 1) * tilesPerBand * TILE_ROWS);
-            for (int panel = strip * panelsPerStrip; panel < end; panel++) {
+            int lastRow = split.lastLine(task);
+            for (int panel = split.firstPanel(task); panel < split.lastPanel(task); panel++) {
                 int j0 = panel * PANEL_WIDTH;
                 int cols = Math.min(PANEL_WIDTH, s - j0);
-                for (int i = band * tilesPerBand * TILE_ROWS; i < lastRow; i += TILE_ROWS) {
+                for (int i = split.firstLine(task); i < lastRow; i += TILE_ROWS) {
                     int valid = Math.min(TILE_ROWS, lastRow - i);
                     PanelGemm.streamingTile(rowsA, i * r, r, valid, zeroRow, b.segment(),
                             b0 + (long) j0 * Float.BYTES, ldbBytes, cols, r, tile);
@@ -146,32 +138,59 @@ final class StepProduct {
             Target target, float[] out, Tasks tasks) {
         int zeroRow = s * r;
         int panelsPerBatch = Math.ceilDiv(rowsPerBatch, PANEL_WIDTH);
-        int panels = batches * panelsPerBatch;
-        int panelsPerStrip = Math.ceilDiv(panels, Math.min(panels, 4 * tasks.threads()));
-        int strips = Math.ceilDiv(panels, panelsPerStrip);
-        int tiles = Math.ceilDiv(s, TILE_ROWS);
-        int tilesPerBand = Math.ceilDiv(tiles, Math.min(tiles, Math.ceilDiv(2 * tasks.threads(), strips)));
-        int bands = Math.ceilDiv(tiles, tilesPerBand);
+        Split split = Split.of(batches * panelsPerBatch, s, tasks);
         MemorySegment b = MemorySegment.ofArray(state);
         long ldbBytes = (long) rowsPerBatch * Float.BYTES;
-        tasks.forEach(strips * bands, task -> {
+        tasks.forEach(split.tasks(), task -> {
             float[] tile = new float[TILE_ROWS * PANEL_WIDTH + L];
-            int strip = task % strips;
-            int band = task / strips;
-            int end = Math.min(panels, (strip + 1) * panelsPerStrip);
-            int lastCol = Math.min(s, (band + 1) * tilesPerBand * TILE_ROWS);
-            for (int panel = strip * panelsPerStrip; panel < end; panel++) {
+            int lastCol = split.lastLine(task);
+            for (int panel = split.firstPanel(task); panel < split.lastPanel(task); panel++) {
                 int batch = panel / panelsPerBatch;
                 int t0 = panel % panelsPerBatch * PANEL_WIDTH;
                 int width = Math.min(PANEL_WIDTH, rowsPerBatch - t0);
                 long bOff = ((long) batch * r * rowsPerBatch + t0) * Float.BYTES;
-                for (int c = band * tilesPerBand * TILE_ROWS; c < lastCol; c += TILE_ROWS) {
+                for (int c = split.firstLine(task); c < lastCol; c += TILE_ROWS) {
                     int valid = Math.min(TILE_ROWS, lastCol - c);
                     PanelGemm.streamingTile(coreT, c * r, r, valid, zeroRow, b, bOff, ldbBytes, width, r, tile);
                     scatterColumns(tile, out, batch, t0, width, c, valid, target);
                 }
             }
         });
+    }
+
+    /**
+     * A product's tiles cut for the threads: strips of whole panels, and bands of tile lines (the tile's
+     * {@link PanelGemm#TILE_ROWS} rows, of a's {@code lines}) as well when there are too few strips to go round.
+     */
+    private record Split(int panels, int lines, int panelsPerStrip, int strips, int linesPerBand) {
+
+        static Split of(int panels, int lines, Tasks tasks) {
+            int panelsPerStrip = Math.ceilDiv(panels, Math.min(panels, 4 * tasks.threads()));
+            int strips = Math.ceilDiv(panels, panelsPerStrip);
+            int tiles = Math.ceilDiv(lines, TILE_ROWS);
+            int tilesPerBand = Math.ceilDiv(tiles, Math.min(tiles, Math.ceilDiv(2 * tasks.threads(), strips)));
+            return new Split(panels, lines, panelsPerStrip, strips, tilesPerBand * TILE_ROWS);
+        }
+
+        int tasks() {
+            return strips * Math.ceilDiv(lines, linesPerBand);
+        }
+
+        int firstPanel(int task) {
+            return task % strips * panelsPerStrip;
+        }
+
+        int lastPanel(int task) {
+            return Math.min(panels, (task % strips + 1) * panelsPerStrip);
+        }
+
+        int firstLine(int task) {
+            return task / strips * linesPerBand;
+        }
+
+        int lastLine(int task) {
+            return Math.min(lines, (task / strips + 1) * linesPerBand);
+        }
     }
 
     /**
