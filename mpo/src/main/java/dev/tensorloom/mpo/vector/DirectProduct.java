@@ -55,6 +55,13 @@ final class DirectProduct implements PreparedMatrix {
     /** A core of at most this many floats (16 KiB) is streamed from the first-level cache. */
     private static final int CACHED_CORE_FLOATS = 4096;
     /**
+     * A step with such a core and a product of at most this many floats (256 KiB, within the second-level cache) runs
+     * fused for any number of rows. Before, a batch of 4 or 16 rows sent a 1536×384 MPO at 100× (cores of 2,592
+     * floats, products of 4·3,456 floats and more) to the packed GEMM with the state transposed around it: 5-15
+     * GFLOP/s against 28-29 fused (loaded machine, two threads, best of windows), where batch 1 ran at 22-27.
+     */
+    private static final int CACHED_STATE_FLOATS = 1 << 16;
+    /**
      * A vector store of a tile's products (a run or a scatter) and a float gathered into a step's layout, counted in
      * multiply-adds when the plan weighs orientations: a scatter of 16 floats cost about 6 ns more than a vector
      * copy, a run of one float about as much, against 25 multiply-adds per ns in the kernel (loaded machine, one
@@ -455,16 +462,17 @@ final class DirectProduct implements PreparedMatrix {
     }
 
     /**
-     * Whether a step runs as {@link StepProduct}: few enough rows that streaming the core beats packing it, or, with
-     * Q = 1 (rows gathered and tiles scattered by plain copies), a core small enough ({@value #CACHED_CORE_FLOATS}
-     * floats) to stay in the first-level cache while it is streamed for every tile row. With many rows and Q > 1 the
-     * scatter writes Q apart across a state larger than the caches (a 4096×4096 MPO's first step at batch 1 writes
-     * 143,360 floats 512 apart), where one GEMM per block writes in order. A step that is fused for m rows is fused
-     * for one row, where the plan was made.
+     * Whether a step runs as {@link StepProduct}: few enough rows that streaming the core beats packing it, or a core
+     * small enough ({@value #CACHED_CORE_FLOATS} floats) to stay in the first-level cache while it is streamed for
+     * every tile row, with Q = 1 (rows gathered and tiles scattered by plain copies) or a product of at most
+     * {@value #CACHED_STATE_FLOATS} floats. With many rows and Q > 1 the scatter writes Q apart, and across a state
+     * larger than the caches (a 4096×4096 MPO's first step at batch 1 writes 143,360 floats 512 apart) one GEMM per
+     * block, writing in order, wins. A step that is fused for m rows is fused for one row, where the plan was made.
      */
     private static boolean fused(MpoSweep.Step step) {
         return (long) step.blocks() * step.q() <= StepProduct.MAX_ROWS
-                || step.q() == 1 && (long) step.r() * step.s() <= CACHED_CORE_FLOATS;
+                || (long) step.r() * step.s() <= CACHED_CORE_FLOATS
+                && (step.q() == 1 || step.outputSize() <= CACHED_STATE_FLOATS);
     }
 
     /** For one batch row, where row (p, q) of the step's product starts in the chain's order [P][s][Q]. */
