@@ -85,7 +85,10 @@ public abstract class MpoKernelsContract {
                 // Right to left as well, the last step 40 columns wide (more than one 32-wide tile) beside Q = 2.
                 new Case(new int[] {3, 5}, new int[] {40, 2}, new int[] {1, 3, 1}),
                 // Over a million multiply-adds even for one row: the work is spread over the threads.
-                new Case(new int[] {8, 8, 8}, new int[] {8, 8, 8}, new int[] {1, 32, 32, 1}));
+                new Case(new int[] {8, 8, 8}, new int[] {8, 8, 8}, new int[] {1, 32, 32, 1}),
+                // Bonds 9 on 512×192: cores 36 columns wide over 32-64 rows, whose middle steps the vector plan
+                // multiplies transposed, lanes along the rows, the steps beside them writing into that layout.
+                new Case(new int[] {2, 4, 8, 8}, new int[] {3, 4, 4, 4}, new int[] {1, 9, 9, 9, 1}));
     }
 
     static Stream<Arguments> casesAndBatches() {

@@ -45,7 +45,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * <ul>
  *   <li>{@code dense}: the backend's GEMV over Wᵀ at batch 1, its GEMM over W above: the cached dense path.
  *   <li>{@code direct}: the direct product as an {@code MpoMatrix} runs it, prepared once per copy
- *       ({@link MpoKernels#prepareDirect}), W never formed, in the order of {@link MpoSweep#cheapestOrder}.
+ *       ({@link MpoKernels#prepareDirect}), W never formed, in the order of {@link MpoSweep#cheapestOrder}; setup
+ *       prints the plan (on the vector backend each step's orientation, rows or transposed; compare with
+ *       {@code -jvmArgsAppend -Dtensorloom.mpo.orientation=rows}).
  *   <li>{@code auto}: per call, the path the cost model picks, run as the two cells above run it. Its constants
  *       are measured ({@link MpoCostModel#measure}) before the second iteration, so run at least one warm-up
  *       iteration; {@code -jvmArgsAppend -Dtensorloom.mpo.bandwidthGBps=...} and the other
@@ -161,6 +163,8 @@ public class MpoBenchmark {
             for (int c = 0; c < mpos.length; c++) {
                 directs[c] = mpoKernels.prepareDirect(mpos[c]);
             }
+            // The plan: each step's order and, on the vector backend, whether it runs as rows or transposed.
+            System.out.printf("%n%s at %dx, batch %d: %s%n", shape, ratio, batch, directs[0]);
             directFlops = 2 * MpoCost.directMultiplyAdds(mpoShape, bonds, batch);
             toDenseFlops = 2 * MpoCost.toDenseMultiplyAdds(mpoShape, bonds);
 

@@ -7,6 +7,7 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 import dev.tensorloom.mpo.Mpo;
 import dev.tensorloom.mpo.MpoArguments;
 import dev.tensorloom.mpo.MpoSweep;
+import dev.tensorloom.mpo.vector.StepProduct.Orientation;
 import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.Parallelism;
 import dev.tensorloom.runtime.kernel.PreparedMatrix;
@@ -19,6 +20,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 
@@ -29,12 +31,16 @@ import jdk.incubator.vector.FloatVector;
  * at batch 1 on a 1536×384 MPO the steps take microseconds, and rearranging the cores per call, then gathering the
  * state's rows and scattering the tiles as two passes, weighed as much as the products.
  *
- * <p>Between two steps of few rows the state is kept as the rows the next step multiplies, [P·Q, r], not in the
- * chain's order [P][r][Q]: the tiles are written there directly. The columns of each copied core are ordered so
- * that consecutive columns land on consecutive floats of the next state wherever they can (the new bond the next
- * step contracts innermost), so the tiles go out in vector runs rather than float by float. A step of many rows
- * runs on the backend's packed GEMM, with the state in the chain's order around it (see
- * {@link VectorMpoKernels}).
+ * <p>Each step of few rows has an {@link Orientation}: ROWS multiplies its rows [P·Q, r] by the core [r, s], lanes
+ * along the core's columns; COLUMNS multiplies the core transposed by the state laid out [r][P·Q], lanes along the
+ * rows, for a core too narrow to fill its panels (at 100× a 1536×384 MPO's cores are 36 columns wide, which as ROWS
+ * pads 44% of the multiply-adds). Between two steps of few rows the state is kept in the layout the next step reads,
+ * not in the chain's order [P][r][Q]: the tiles are written there directly. The plan orders each copied core's
+ * columns, and a COLUMNS step's lanes, by where they land in the next layout, so that tiles go out in vector runs
+ * (a vector scatter where runs are short), and picks the orientations of least padded work plus stores
+ * ({@link Layouts#cost}) over every choice; {@code -Dtensorloom.mpo.orientation=rows|columns} forces one on every
+ * step, and {@link #toString} shows the plan. A step of many rows runs on the backend's packed GEMM, with the state
+ * in the chain's order around it (see {@link VectorMpoKernels}).
  *
  * <p>The copies are of the cores' values when the plan is made: plan again after they change.
  */
@@ -48,16 +54,53 @@ final class DirectProduct implements PreparedMatrix {
     private static final long CALL_FLOATS = 4096;
     /** A core of at most this many floats (16 KiB) is streamed from the first-level cache. */
     private static final int CACHED_CORE_FLOATS = 4096;
+    /**
+     * A step with such a core and a product of at most this many floats (256 KiB, within the second-level cache) runs
+     * fused for any number of rows. Before, a batch of 4 or 16 rows sent a 1536×384 MPO at 100× (cores of 2,592
+     * floats, products of 4·3,456 floats and more) to the packed GEMM with the state transposed around it: 5-15
+     * GFLOP/s against 28-29 fused (loaded machine, two threads, best of windows), where batch 1 ran at 22-27.
+     */
+    private static final int CACHED_STATE_FLOATS = 1 << 16;
+    /**
+     * A vector store of a tile's products (a run or a scatter) and a float gathered into a step's layout, counted in
+     * multiply-adds when the plan weighs orientations: a scatter of 16 floats cost about 6 ns more than a vector
+     * copy, a run of one float about as much, against 25 multiply-adds per ns in the kernel (loaded machine, one
+     * thread); each store also writes its floats, so 48 rather than the difference alone.
+     */
+    private static final long STORE_MULTIPLY_ADDS = 48;
+    /**
+     * A transposed step's multiply-adds count 1/8 more: its b is the state on the heap and its a the core's columns,
+     * and at 10× a 1536×384 MPO's middle step [96]·[256×140] transposed, with 10% fewer padded multiply-adds, left
+     * the whole product 3-8% slower (loaded machine, best of windows, one and two threads), where at 100× the
+     * transposed steps' 44% fewer made it 20-28% faster.
+     */
+    private static final long COLUMNS_SURCHARGE = 8;
+    /** Steps of few rows up to which the plan tries every choice of orientations (2^n plans). */
+    private static final int SEARCHED_STEPS = 8;
     /** Side of the square tiles the state transposes copy. */
     private static final int TILE = 16;
+
+    /** Names the orientation every planned step takes ({@code rows} or {@code columns}) instead of the cheaper. */
+    static final String ORIENTATION_PROPERTY = "tensorloom.mpo.orientation";
 
     private final Mpo mpo;
     private final Parallelism parallelism;
     private final Kernels dense;
     private final int[] order;
-    /** Per step, for a step of few rows at batch 1 (else null): the core as read, and where its product goes. */
+    /** Per step of few rows at batch 1 (else null): its orientation. */
+    private final Orientation[] orientations;
+    /** For a {@link Orientation#ROWS} step: the core as read, [r, s]. */
     private final Tensor[] stepCores;
-    private final StepProduct.Target[] toNextRows;
+    /** For a {@link Orientation#COLUMNS} step: the core transposed, [s, r], then a zero row. */
+    private final float[][] transposedCores;
+    /**
+     * For a {@link Orientation#COLUMNS} step: the lane (place along [P·Q] in its layout [r][P·Q]) of each of its
+     * rows, and the row at each lane (see {@link Layouts}).
+     */
+    private final int[][] laneOf;
+    private final int[][] rowAt;
+    /** For a step of few rows: where its product goes when the next step has few rows too, and when not. */
+    private final StepProduct.Target[] toNext;
     private final StepProduct.Target[] toChain;
     private final long bytes;
 
@@ -70,40 +113,189 @@ final class DirectProduct implements PreparedMatrix {
      * one other plan runs for them all ({@link SharedCoreDirect}).
      */
     DirectProduct(Mpo mpo, Parallelism parallelism, Kernels dense, int skipped) {
+        this(mpo, parallelism, dense, skipped, forcedOrientation());
+    }
+
+    /** A plan whose steps of few rows all take {@code forced}, or the cheapest choice of orientations if null. */
+    DirectProduct(Mpo mpo, Parallelism parallelism, Kernels dense, int skipped, Orientation forced) {
         this.mpo = mpo;
         this.parallelism = parallelism;
         this.dense = dense;
         this.order = MpoSweep.cheapestOrder(mpo.shape(), mpo.bonds());
         List<MpoSweep.Step> steps = MpoSweep.of(mpo.shape(), mpo.bonds(), 1, order);
         int n = steps.size();
+        Layouts layouts = forced != null ? Layouts.of(steps, fixed(steps, forced)) : cheapestLayouts(steps);
+        orientations = layouts.ways();
+        laneOf = layouts.laneOf();
+        rowAt = layouts.rowAt();
+        toNext = layouts.toNext();
+        toChain = layouts.toChain();
         stepCores = new Tensor[n];
-        toNextRows = new StepProduct.Target[n];
-        toChain = new StepProduct.Target[n];
+        transposedCores = new float[n][];
         Arena arena = Arena.ofAuto();
         long copied = 0;
         for (int t = 0; t < n; t++) {
             MpoSweep.Step step = steps.get(t);
-            if (!fused(step) || step.core() == skipped) {
+            if (orientations[t] == null || step.core() == skipped) {
                 continue;
             }
-            MpoSweep.Step next = t + 1 < n && fused(steps.get(t + 1)) ? steps.get(t + 1) : null;
-            int[] chainRows = chainRowDest(step);
-            int[] chainCols = IntStream.range(0, step.s()).map(c -> c * step.q()).toArray();
-            // The columns in the order of their places in the next step's rows, when the next step has few rows too.
-            int[] columns = IntStream.range(0, step.s()).boxed()
-                    .sorted(Comparator.comparingInt(c -> next == null ? c : rowsIndex(next, c * step.q())))
-                    .mapToInt(Integer::intValue).toArray();
-            int perBatch = step.outputSize();
-            toChain[t] = new StepProduct.Target(chainRows, perBatch,
-                    Arrays.stream(columns).map(c -> chainCols[c]).toArray());
-            if (next != null) {
-                toNextRows[t] = new StepProduct.Target(Arrays.stream(chainRows).map(e -> rowsIndex(next, e)).toArray(),
-                        perBatch, Arrays.stream(columns).map(c -> rowsIndex(next, chainCols[c])).toArray());
+            float[] matrix = coreAsRead(mpo.core(step.core()), step, layouts.columns()[t]);
+            if (orientations[t] == Orientation.ROWS) {
+                stepCores[t] = nativeWithSpare(matrix, step.r(), step.s(), arena);
+            } else {
+                transposedCores[t] = transposedWithZeroRow(matrix, step.r(), step.s());
             }
-            stepCores[t] = copyCore(mpo.core(step.core()), step, columns, arena);
             copied += (long) step.r() * step.s();
         }
         this.bytes = copied * Float.BYTES;
+    }
+
+    /** {@code way} for every step of few rows, null for the others. */
+    private static Orientation[] fixed(List<MpoSweep.Step> steps, Orientation way) {
+        return steps.stream().map(step -> fused(step) ? way : null).toArray(Orientation[]::new);
+    }
+
+    /**
+     * The choice of orientations of least {@link Layouts#cost}, over every choice for up to
+     * {@value #SEARCHED_STEPS} steps of few rows (each step's runs depend on the next step's layout, so the steps are
+     * not chosen one by one); with more, each step its fewer padded multiply-adds.
+     */
+    private static Layouts cheapestLayouts(List<MpoSweep.Step> steps) {
+        int[] open = IntStream.range(0, steps.size()).filter(t -> fused(steps.get(t))).toArray();
+        if (open.length > SEARCHED_STEPS) {
+            Orientation[] ways = fixed(steps, Orientation.ROWS);
+            for (int t : open) {
+                MpoSweep.Step step = steps.get(t);
+                if (Orientation.COLUMNS.paddedMultiplyAdds(step) < Orientation.ROWS.paddedMultiplyAdds(step)) {
+                    ways[t] = Orientation.COLUMNS;
+                }
+            }
+            return Layouts.of(steps, ways);
+        }
+        Layouts best = null;
+        long bestCost = Long.MAX_VALUE;
+        // Mask 0 (every step ROWS) first: a tie keeps rows.
+        for (int mask = 0; mask < 1 << open.length; mask++) {
+            Orientation[] ways = fixed(steps, Orientation.ROWS);
+            for (int b = 0; b < open.length; b++) {
+                if ((mask >> b & 1) != 0) {
+                    ways[open[b]] = Orientation.COLUMNS;
+                }
+            }
+            Layouts layouts = Layouts.of(steps, ways);
+            long cost = layouts.cost(steps);
+            if (cost < bestCost) {
+                best = layouts;
+                bestCost = cost;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * For one choice of orientations (per step of few rows; null for a step of many rows): the order of each
+     * COLUMNS step's lanes ({@code laneOf} the lane of each row, {@code rowAt} the row at each lane), each step's
+     * columns in the order its core is copied, and where its products go ({@link StepProduct.Target}), into the next
+     * step's layout or into the chain's order.
+     */
+    private record Layouts(Orientation[] ways, int[][] laneOf, int[][] rowAt, int[][] columns,
+            StepProduct.Target[] toNext, StepProduct.Target[] toChain) {
+
+        /**
+         * Laid out from the last step back, so that each step's layout is known when the step before writes into it:
+         * a COLUMNS step's lanes and any step's columns are ordered by where they go in the next layout (or the
+         * chain's order), so that its tiles go out in runs as long as the two layouts allow.
+         */
+        static Layouts of(List<MpoSweep.Step> steps, Orientation[] ways) {
+            int n = steps.size();
+            Layouts l = new Layouts(ways, new int[n][], new int[n][], new int[n][], new StepProduct.Target[n],
+                    new StepProduct.Target[n]);
+            for (int t = n - 1; t >= 0; t--) {
+                if (ways[t] == null) {
+                    continue;
+                }
+                MpoSweep.Step step = steps.get(t);
+                MpoSweep.Step next = t + 1 < n && ways[t + 1] != null ? steps.get(t + 1) : null;
+                int[] nextLanes = next == null ? null : l.laneOf[t + 1];
+                int[] natural = chainRowDest(step);
+                int[] chainRows = natural;
+                if (ways[t] == Orientation.COLUMNS) {
+                    int[] firstDest = Arrays.stream(natural)
+                            .map(e -> next == null ? e : layoutIndex(next, nextLanes, e)).toArray();
+                    l.rowAt[t] = IntStream.range(0, natural.length).boxed()
+                            .sorted(Comparator.comparingInt(row -> firstDest[row])).mapToInt(Integer::intValue)
+                            .toArray();
+                    l.laneOf[t] = new int[natural.length];
+                    for (int lane = 0; lane < natural.length; lane++) {
+                        l.laneOf[t][l.rowAt[t][lane]] = lane;
+                    }
+                    chainRows = Arrays.stream(l.rowAt[t]).map(row -> natural[row]).toArray();
+                }
+                int[] chainCols = IntStream.range(0, step.s()).map(c -> c * step.q()).toArray();
+                int[] columns = IntStream.range(0, step.s()).boxed()
+                        .sorted(Comparator.comparingInt(
+                                c -> next == null ? c : layoutIndex(next, nextLanes, chainCols[c])))
+                        .mapToInt(Integer::intValue).toArray();
+                l.columns[t] = columns;
+                int perBatch = step.outputSize();
+                l.toChain[t] = new StepProduct.Target(chainRows, perBatch,
+                        Arrays.stream(columns).map(c -> chainCols[c]).toArray());
+                if (next != null) {
+                    l.toNext[t] = new StepProduct.Target(
+                            Arrays.stream(chainRows).map(e -> layoutIndex(next, nextLanes, e)).toArray(), perBatch,
+                            Arrays.stream(columns).map(c -> layoutIndex(next, nextLanes, chainCols[c])).toArray());
+                }
+            }
+            return l;
+        }
+
+        /**
+         * The batch-1 work of the steps of few rows in multiply-adds: the whole tiles multiplied
+         * ({@link Orientation#paddedMultiplyAdds}, a COLUMNS step's an eighth more, {@link #COLUMNS_SURCHARGE}), and
+         * {@value #STORE_MULTIPLY_ADDS} for each vector store that places their products ({@link StepProduct#stores})
+         * and for each float gathered into a step's layout from the chain's order (a step after one of many rows, or
+         * the first; a ROWS step with Q = 1 only copies).
+         */
+        long cost(List<MpoSweep.Step> steps) {
+            long cost = 0;
+            for (int t = 0; t < ways.length; t++) {
+                if (ways[t] == null) {
+                    continue;
+                }
+                MpoSweep.Step step = steps.get(t);
+                boolean nextInLayout = t + 1 < ways.length && ways[t + 1] != null;
+                StepProduct.Target target = nextInLayout ? toNext[t] : toChain[t];
+                long stores = ways[t] == Orientation.ROWS
+                        ? (long) target.rowDest().length * StepProduct.stores(target.colRuns())
+                        : (long) target.colDest().length * StepProduct.stores(target.rowRuns());
+                boolean gathers = (t == 0 || ways[t - 1] == null) && !(ways[t] == Orientation.ROWS && step.q() == 1);
+                long gathered = gathers ? (long) step.blocks() * step.r() * step.q() : 0;
+                long padded = ways[t].paddedMultiplyAdds(step);
+                if (ways[t] == Orientation.COLUMNS) {
+                    padded += padded / COLUMNS_SURCHARGE;
+                }
+                cost += padded + STORE_MULTIPLY_ADDS * (stores + gathered);
+            }
+            return cost;
+        }
+    }
+
+    private static Orientation forcedOrientation() {
+        String name = System.getProperty(ORIENTATION_PROPERTY);
+        if (name == null || name.isBlank()) {
+            return null;
+        }
+        return switch (name.strip()) {
+            case "rows" -> Orientation.ROWS;
+            case "columns" -> Orientation.COLUMNS;
+            default -> throw new IllegalArgumentException("-D" + ORIENTATION_PROPERTY + "=" + name
+                    + ": expected rows or columns");
+        };
+    }
+
+    /** The orientation of step t of the sweep, or null for a step of many rows (the backend's packed GEMM). */
+    Orientation orientation(int t) {
+        return orientations[t];
     }
 
     @Override
@@ -173,7 +365,9 @@ final class DirectProduct implements PreparedMatrix {
             stateFloats = Math.max(stateFloats, Math.max(step.blocks() * step.r() * step.q(), step.outputSize()));
             stateFloats = Math.max(stateFloats, (step.blocks() * step.q() + 1) * step.r());
         }
-        stateFloats += L;
+        // Spare floats after the last: a masked load of a last panel (a COLUMNS step reads the state in panels) or
+        // a masked store of a run never reaches past the array.
+        stateFloats += PANEL_WIDTH;
         // The states (two, in turn), the rows of a step gathered from the chain's order, and the two transposed
         // around the backend's GEMM, from this thread's scratch: kernel threads may touch it (heap arrays and an
         // automatic arena), and nothing is allocated (or zeroed) per call.
@@ -181,7 +375,8 @@ final class DirectProduct implements PreparedMatrix {
         float[] first = scratch.floats(Scratch.STATE, stateFloats);
         float[] second = scratch.floats(Scratch.NEXT, stateFloats);
         float[] state = in;
-        boolean stateIsRows = false;
+        // Whether the state already lies as the step about to run reads it (written so by the step before).
+        boolean stateInLayout = false;
         for (int t = from; t < to; t++) {
             float[] next = state == first ? second : first;
             MpoSweep.Step step = steps.get(t);
@@ -195,20 +390,29 @@ final class DirectProduct implements PreparedMatrix {
             long perBlock = p * CALL_FLOATS + rs;
             if (fused(step)) {
                 // Few rows: the core as planned, streamed; the tiles written where the next step reads them.
-                int rows = p * q;
-                float[] rowsA;
-                if (stateIsRows) {
-                    rowsA = state;
-                    Arrays.fill(rowsA, rows * r, (rows + 1) * r, 0f);
+                boolean nextInLayout = t + 1 < to && fused(steps.get(t + 1));
+                StepProduct.Target target = nextInLayout ? toNext[t] : toChain[t];
+                Tasks tasks = Tasks.forMultiplyAdds(parallelism, step.multiplyAdds());
+                if (orientations[t] == Orientation.ROWS) {
+                    int rows = p * q;
+                    float[] rowsA;
+                    if (stateInLayout) {
+                        rowsA = state;
+                        Arrays.fill(rowsA, rows * r, (rows + 1) * r, 0f);
+                    } else {
+                        rowsA = scratch.floats(Scratch.ROWS, stateFloats);
+                        StepProduct.gatherRows(state, p, r, q, rowsA);
+                    }
+                    StepProduct.multiply(rowsA, rows, r, stepCores[t], target, next, tasks);
                 } else {
-                    rowsA = scratch.floats(Scratch.ROWS, stateFloats);
-                    StepProduct.gatherRows(state, p, r, q, rowsA);
+                    float[] columns = state;
+                    if (!stateInLayout) {
+                        columns = scratch.floats(Scratch.ROWS, stateFloats);
+                        StepProduct.gatherColumns(state, m, p / m, r, q, laneOf[t], columns);
+                    }
+                    StepProduct.multiplyColumns(columns, m, p / m * q, r, transposedCores[t], s, target, next, tasks);
                 }
-                Tensor b = stepCores[t];
-                boolean nextIsRows = t + 1 < to && fused(steps.get(t + 1));
-                StepProduct.multiply(rowsA, rows, r, b, nextIsRows ? toNextRows[t] : toChain[t], next,
-                        Tasks.forMultiplyAdds(parallelism, step.multiplyAdds(), b));
-                stateIsRows = nextIsRows;
+                stateInLayout = nextInLayout;
             } else if (q == 1) {
                 // The state is already [p, r]: one GEMM, no copy of the state.
                 dense.matmul(wrap(state, p, r), coreMatrix(core, step, false, scratch), wrap(next, p, s));
@@ -245,20 +449,30 @@ final class DirectProduct implements PreparedMatrix {
 
     @Override
     public String toString() {
-        return "DirectProduct[" + mpo + ", order " + Arrays.toString(order) + "]";
+        List<MpoSweep.Step> steps = MpoSweep.of(mpo.shape(), mpo.bonds(), 1, order);
+        StringBuilder plan = new StringBuilder("DirectProduct[").append(mpo).append(", steps");
+        for (int t = 0; t < order.length; t++) {
+            MpoSweep.Step step = steps.get(t);
+            plan.append(t == 0 ? " " : ", ").append("core ").append(order[t]).append(' ')
+                    .append(orientations[t] == null ? "packed GEMM" : orientations[t].name().toLowerCase(Locale.ROOT))
+                    .append(" [").append(step.blocks() * step.q()).append('x').append(step.r()).append("]·[")
+                    .append(step.r()).append('x').append(step.s()).append(']');
+        }
+        return plan.append(']').toString();
     }
 
     /**
-     * Whether a step runs as {@link StepProduct}: few enough rows that streaming the core beats packing it, or, with
-     * Q = 1 (rows gathered and tiles scattered by plain copies), a core small enough ({@value #CACHED_CORE_FLOATS}
-     * floats) to stay in the first-level cache while it is streamed for every tile row. With many rows and Q > 1 the
-     * scatter writes Q apart across a state larger than the caches (a 4096×4096 MPO's first step at batch 1 writes
-     * 143,360 floats 512 apart), where one GEMM per block writes in order. A step that is fused for m rows is fused
-     * for one row, where the plan was made.
+     * Whether a step runs as {@link StepProduct}: few enough rows that streaming the core beats packing it, or a core
+     * small enough ({@value #CACHED_CORE_FLOATS} floats) to stay in the first-level cache while it is streamed for
+     * every tile row, with Q = 1 (rows gathered and tiles scattered by plain copies) or a product of at most
+     * {@value #CACHED_STATE_FLOATS} floats. With many rows and Q > 1 the scatter writes Q apart, and across a state
+     * larger than the caches (a 4096×4096 MPO's first step at batch 1 writes 143,360 floats 512 apart) one GEMM per
+     * block, writing in order, wins. A step that is fused for m rows is fused for one row, where the plan was made.
      */
     private static boolean fused(MpoSweep.Step step) {
         return (long) step.blocks() * step.q() <= StepProduct.MAX_ROWS
-                || step.q() == 1 && (long) step.r() * step.s() <= CACHED_CORE_FLOATS;
+                || (long) step.r() * step.s() <= CACHED_CORE_FLOATS
+                && (step.q() == 1 || step.outputSize() <= CACHED_STATE_FLOATS);
     }
 
     /** For one batch row, where row (p, q) of the step's product starts in the chain's order [P][s][Q]. */
@@ -271,23 +485,22 @@ final class DirectProduct implements PreparedMatrix {
         return dest;
     }
 
-    /** Where the float at {@code chain} of a state in the chain's order [P][r][Q] lies in the step's rows [P·Q, r]. */
-    private static int rowsIndex(MpoSweep.Step step, int chain) {
+    /**
+     * Where the float at {@code chain} of one batch row's state in the chain's order [P][r][Q] lies in the layout a
+     * step reads it in: its rows [P·Q, r] for {@link Orientation#ROWS} ({@code lanes} null), [r][P·Q] with row
+     * p·Q + q at lane {@code lanes[p·Q + q]} for {@link Orientation#COLUMNS}.
+     */
+    private static int layoutIndex(MpoSweep.Step step, int[] lanes, int chain) {
         int r = step.r();
         int q = step.q();
         int p = chain / (r * q);
         int k = chain / q % r;
-        return (p * q + chain % q) * r + k;
+        int row = p * q + chain % q;
+        return lanes == null ? row * r + k : k * lanes.length + lanes[row];
     }
 
-    /**
-     * The step's matrix [r, s] of core k with its columns in {@code columns}' order, in native memory with
-     * {@link PanelGemm#PANEL_WIDTH} floats to spare after it: the micro-kernel reads b a whole tile row wide, masked,
-     * and a masked load that runs past the end of its segment takes the Vector API's out-of-range path; with such
-     * loads in it the kernel ran about three times slower for the whole run (loaded machine, one thread: a 1536×384
-     * MPO at 10× direct at 16 against 48 GFLOP/s with the spare floats).
-     */
-    private static Tensor copyCore(Tensor core, MpoSweep.Step step, int[] columns, Arena arena) {
+    /** The step's matrix [r, s] of core k with its columns in {@code columns}' order. */
+    private static float[] coreAsRead(Tensor core, MpoSweep.Step step, int[] columns) {
         int r = step.r();
         int s = step.s();
         float[] from = new float[r * s];
@@ -298,9 +511,31 @@ final class DirectProduct implements PreparedMatrix {
                 into[row * s + c] = from[step.coreIndex(row, columns[c])];
             }
         }
+        return into;
+    }
+
+    /**
+     * A {@link Orientation#ROWS} step's core [r, s] in native memory with {@link PanelGemm#PANEL_WIDTH} floats to
+     * spare after it: the micro-kernel reads b a whole tile row wide, masked, and a masked load that runs past the
+     * end of its segment takes the Vector API's out-of-range path; with such loads in it the kernel ran about three
+     * times slower for the whole run (loaded machine, one thread: a 1536×384 MPO at 10× direct at 16 against 48
+     * GFLOP/s with the spare floats).
+     */
+    private static Tensor nativeWithSpare(float[] matrix, int r, int s, Arena arena) {
         MemorySegment to = arena.allocate(((long) r * s + PANEL_WIDTH) * Float.BYTES, 64);
-        MemorySegment.copy(into, 0, to, F, 0, r * s);
+        MemorySegment.copy(matrix, 0, to, F, 0, r * s);
         return Tensor.wrap(to, r, s);
+    }
+
+    /** A {@link Orientation#COLUMNS} step's a operand: the matrix [r, s] transposed to [s, r], then one zero row. */
+    private static float[] transposedWithZeroRow(float[] matrix, int r, int s) {
+        float[] transposed = new float[(s + 1) * r];
+        for (int row = 0; row < r; row++) {
+            for (int c = 0; c < s; c++) {
+                transposed[c * r + row] = matrix[row * s + c];
+            }
+        }
+        return transposed;
     }
 
     private static Tensor wrap(float[] values, long rows, long cols) {
@@ -420,7 +655,7 @@ final class DirectProduct implements PreparedMatrix {
 
         /**
          * A rearranged core of a step of many rows, in native memory as the cores themselves are, with a panel width of
-         * floats to spare (see {@link #copyCore}) for a GEMM that streams it.
+         * floats to spare (see {@link #nativeWithSpare}) for a GEMM that streams it.
          */
         MemorySegment core(int floats) {
             long bytes = ((long) floats + PANEL_WIDTH) * Float.BYTES;

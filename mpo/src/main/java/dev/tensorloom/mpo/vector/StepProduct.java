@@ -5,10 +5,12 @@ import static dev.tensorloom.runtime.kernel.vector.PanelGemm.TILE_ROWS;
 import static dev.tensorloom.runtime.kernel.vector.Simd.L;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
+import dev.tensorloom.mpo.MpoSweep;
 import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.kernel.vector.PanelGemm;
 import dev.tensorloom.runtime.kernel.vector.Rows;
 import dev.tensorloom.runtime.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -34,6 +36,36 @@ final class StepProduct {
     /** A run of at least this many consecutive destinations is copied a vector at a time, a shorter one by floats. */
     private static final int VECTOR_RUN = 4;
 
+    /**
+     * Which side of a step's product runs along the vector lanes. The micro-kernel's tile is
+     * {@link PanelGemm#TILE_ROWS} rows by {@link PanelGemm#PANEL_WIDTH} columns (6 × 32 with 16 lanes), and a step
+     * pays for whole tiles: a core 36 columns wide (a 1536×384 MPO at 100×, bonds 9) fills 36 of the 64 columns of
+     * two panels, so 44% of its multiply-adds are padding, whatever the rows.
+     */
+    enum Orientation {
+        /** a = the step's rows [P·Q, r], b = the core [r, s]: lanes along the core's columns. */
+        ROWS,
+        /**
+         * The transposed product, outᵀ [s, P·Q] = coreᵀ [s, r]·stateᵀ [r, P·Q]: a = the core transposed, b = the
+         * state laid out [r][P·Q] for each batch row, lanes along the state's rows; for narrow cores over many rows.
+         */
+        COLUMNS;
+
+        /** Multiply-adds of the whole tiles that cover {@code step}'s product for one batch row, this way round. */
+        long paddedMultiplyAdds(MpoSweep.Step step) {
+            long rows = (long) step.blocks() * step.q();
+            long s = step.s();
+            long padded = this == ROWS
+                    ? ceilTo(rows, TILE_ROWS) * ceilTo(s, PANEL_WIDTH)
+                    : ceilTo(s, TILE_ROWS) * ceilTo(rows, PANEL_WIDTH);
+            return padded * step.r();
+        }
+
+        private static long ceilTo(long n, int unit) {
+            return Math.ceilDiv(n, unit) * unit;
+        }
+    }
+
     private StepProduct() {
     }
 
@@ -42,18 +74,23 @@ final class StepProduct {
      * {@code rowsPerBatch} rows, one batch row's state {@code perBatch} floats further on each time, so
      * row = b·rowsPerBatch + t goes to b·perBatch + rowDest[t] + colDest[col] (the sum holds because both layouts
      * are mixed-radix numbers over the same digits, and a row and a column own disjoint digits).
-     * {@code runs[col]} counts the columns from col on, inside its panel, whose destinations follow one another.
+     * {@code colRuns[col]} counts the columns from col on, inside its panel, whose destinations follow one another;
+     * {@code rowRuns[t]} the same for rows, inside a batch row's panels of rows (a {@link Orientation#COLUMNS} tile
+     * runs along rows). {@code rowMap} and {@code colMap} are the two tables with {@link Simd#L} zeros after them,
+     * index maps for a vector scatter, which reads a whole vector of indices even where its mask is off.
      */
-    record Target(int[] rowDest, int perBatch, int[] colDest, int[] runs) {
+    record Target(int[] rowDest, int perBatch, int[] colDest, int[] colRuns, int[] rowRuns, int[] rowMap,
+            int[] colMap) {
 
         Target(int[] rowDest, int perBatch, int[] colDest) {
-            this(rowDest, perBatch, colDest, runs(colDest));
+            this(rowDest, perBatch, colDest, runs(colDest), runs(rowDest), Arrays.copyOf(rowDest, rowDest.length + L),
+                    Arrays.copyOf(colDest, colDest.length + L));
         }
 
-        private static int[] runs(int[] colDest) {
-            int[] runs = new int[colDest.length];
-            for (int c = colDest.length - 1; c >= 0; c--) {
-                boolean joins = c + 1 < colDest.length && (c + 1) % PANEL_WIDTH != 0 && colDest[c + 1] == colDest[c] + 1;
+        private static int[] runs(int[] dest) {
+            int[] runs = new int[dest.length];
+            for (int c = dest.length - 1; c >= 0; c--) {
+                boolean joins = c + 1 < dest.length && (c + 1) % PANEL_WIDTH != 0 && dest[c + 1] == dest[c] + 1;
                 runs[c] = joins ? runs[c + 1] + 1 : 1;
             }
             return runs;
@@ -70,25 +107,17 @@ final class StepProduct {
         int s = b.cols();
         int zeroRow = rows * r;
         // Column strips for the threads, and bands of rows as well when there are too few strips to go round.
-        int panels = Math.ceilDiv(s, PANEL_WIDTH);
-        int panelsPerStrip = Math.ceilDiv(panels, Math.min(panels, 4 * tasks.threads()));
-        int strips = Math.ceilDiv(panels, panelsPerStrip);
-        int tiles = Math.ceilDiv(rows, TILE_ROWS);
-        int tilesPerBand = Math.ceilDiv(tiles, Math.min(tiles, Math.ceilDiv(2 * tasks.threads(), strips)));
-        int bands = Math.ceilDiv(tiles, tilesPerBand);
+        Split split = Split.of(Math.ceilDiv(s, PANEL_WIDTH), rows, tasks);
         long ldbBytes = (long) b.leadingDim() * Float.BYTES;
         long b0 = Rows.byteOffset(b, 0);
-        tasks.forEach(strips * bands, task -> {
+        tasks.forEach(split.tasks(), task -> {
             // Spare floats after the tile: a run's masked vector never reaches past the array's end.
             float[] tile = new float[TILE_ROWS * PANEL_WIDTH + L];
-            int strip = task % strips;
-            int band = task / strips;
-            int end = Math.min(panels, (strip + 1) * panelsPerStrip);
-            int lastRow = Math.min(rows, (band + 1) * tilesPerBand * TILE_ROWS);
-            for (int panel = strip * panelsPerStrip; panel < end; panel++) {
+            int lastRow = split.lastLine(task);
+            for (int panel = split.firstPanel(task); panel < split.lastPanel(task); panel++) {
                 int j0 = panel * PANEL_WIDTH;
                 int cols = Math.min(PANEL_WIDTH, s - j0);
-                for (int i = band * tilesPerBand * TILE_ROWS; i < lastRow; i += TILE_ROWS) {
+                for (int i = split.firstLine(task); i < lastRow; i += TILE_ROWS) {
                     int valid = Math.min(TILE_ROWS, lastRow - i);
                     PanelGemm.streamingTile(rowsA, i * r, r, valid, zeroRow, b.segment(),
                             b0 + (long) j0 * Float.BYTES, ldbBytes, cols, r, tile);
@@ -96,6 +125,93 @@ final class StepProduct {
                 }
             }
         });
+    }
+
+    /**
+     * The same product in {@link Orientation#COLUMNS}: out[target(i, c)] = Σ_k state[b·r·R + k·R + t]·b[k][c] for
+     * row i = b·R + t (R = {@code rowsPerBatch}), each batch row's state laid out [r][R] from b·r·R on, and
+     * {@code coreT} [s, r] the core transposed, then one zero row. {@code state} has {@link PanelGemm#PANEL_WIDTH}
+     * floats to spare after its last batch row's (the masked loads of a last panel of rows stay inside it); out
+     * has {@link Simd#L} to spare after its last destination.
+     */
+    static void multiplyColumns(float[] state, int batches, int rowsPerBatch, int r, float[] coreT, int s,
+            Target target, float[] out, Tasks tasks) {
+        int zeroRow = s * r;
+        int panelsPerBatch = Math.ceilDiv(rowsPerBatch, PANEL_WIDTH);
+        Split split = Split.of(batches * panelsPerBatch, s, tasks);
+        MemorySegment b = MemorySegment.ofArray(state);
+        long ldbBytes = (long) rowsPerBatch * Float.BYTES;
+        tasks.forEach(split.tasks(), task -> {
+            float[] tile = new float[TILE_ROWS * PANEL_WIDTH + L];
+            int lastCol = split.lastLine(task);
+            for (int panel = split.firstPanel(task); panel < split.lastPanel(task); panel++) {
+                int batch = panel / panelsPerBatch;
+                int t0 = panel % panelsPerBatch * PANEL_WIDTH;
+                int width = Math.min(PANEL_WIDTH, rowsPerBatch - t0);
+                long bOff = ((long) batch * r * rowsPerBatch + t0) * Float.BYTES;
+                for (int c = split.firstLine(task); c < lastCol; c += TILE_ROWS) {
+                    int valid = Math.min(TILE_ROWS, lastCol - c);
+                    PanelGemm.streamingTile(coreT, c * r, r, valid, zeroRow, b, bOff, ldbBytes, width, r, tile);
+                    scatterColumns(tile, out, batch, t0, width, c, valid, target);
+                }
+            }
+        });
+    }
+
+    /**
+     * A product's tiles cut for the threads: strips of whole panels, and bands of tile lines (the tile's
+     * {@link PanelGemm#TILE_ROWS} rows, of a's {@code lines}) as well when there are too few strips to go round.
+     */
+    private record Split(int panels, int lines, int panelsPerStrip, int strips, int linesPerBand) {
+
+        static Split of(int panels, int lines, Tasks tasks) {
+            int panelsPerStrip = Math.ceilDiv(panels, Math.min(panels, 4 * tasks.threads()));
+            int strips = Math.ceilDiv(panels, panelsPerStrip);
+            int tiles = Math.ceilDiv(lines, TILE_ROWS);
+            int tilesPerBand = Math.ceilDiv(tiles, Math.min(tiles, Math.ceilDiv(2 * tasks.threads(), strips)));
+            return new Split(panels, lines, panelsPerStrip, strips, tilesPerBand * TILE_ROWS);
+        }
+
+        int tasks() {
+            return strips * Math.ceilDiv(lines, linesPerBand);
+        }
+
+        int firstPanel(int task) {
+            return task % strips * panelsPerStrip;
+        }
+
+        int lastPanel(int task) {
+            return Math.min(panels, (task % strips + 1) * panelsPerStrip);
+        }
+
+        int firstLine(int task) {
+            return task / strips * linesPerBand;
+        }
+
+        int lastLine(int task) {
+            return Math.min(lines, (task / strips + 1) * linesPerBand);
+        }
+    }
+
+    /**
+     * columns[b·r·R + k·R + lanes[p·Q + q]] = in[b·P·r·Q + (p·r + k)·Q + q] for each of {@code batches} batch rows
+     * (R = P·Q): a step's state from the chain's order [P][r][Q] into the layout {@link Orientation#COLUMNS} reads.
+     */
+    static void gatherColumns(float[] in, int batches, int blocks, int r, int width, int[] lanes, float[] columns) {
+        int perBatch = blocks * r * width;
+        int rowsPerBatch = blocks * width;
+        for (int b = 0; b < batches; b++) {
+            int base = b * perBatch;
+            for (int p = 0; p < blocks; p++) {
+                for (int k = 0; k < r; k++) {
+                    int from = base + (p * r + k) * width;
+                    int to = base + k * rowsPerBatch;
+                    for (int q = 0; q < width; q++) {
+                        columns[to + lanes[p * width + q]] = in[from + q];
+                    }
+                }
+            }
+        }
     }
 
     /**
@@ -133,29 +249,79 @@ final class StepProduct {
     /** Rows [i, i + valid) and columns [j0, j0 + cols) of the product to their places in out. */
     private static void scatter(float[] tile, float[] out, int i, int valid, int j0, int cols, Target target) {
         int[] rowDest = target.rowDest();
-        int[] colDest = target.colDest();
-        int[] runs = target.runs();
         int rowsPerBatch = rowDest.length;
         for (int t = 0; t < valid; t++) {
             int row = i + t;
             int base = row / rowsPerBatch * target.perBatch() + rowDest[row % rowsPerBatch];
-            int from = t * PANEL_WIDTH;
-            for (int c = 0; c < cols; ) {
-                int j = j0 + c;
-                int run = Math.min(runs[j], cols - c);
-                int to = base + colDest[j];
-                if (run >= VECTOR_RUN) {
-                    for (int v = 0; v < run; v += L) {
-                        VectorMask<Float> m = S.indexInRange(v, run);
-                        FloatVector.fromArray(S, tile, from + c + v, m).intoArray(out, to + v, m);
-                    }
-                } else {
-                    for (int e = 0; e < run; e++) {
-                        out[to + e] = tile[from + c + e];
-                    }
+            place(tile, t * PANEL_WIDTH, out, base, target.colMap(), target.colRuns(), j0, cols);
+        }
+    }
+
+    /**
+     * A {@link Orientation#COLUMNS} tile to its places in out: columns [c0, c0 + valid) of the product (the tile's
+     * rows) over rows [t0, t0 + width) of batch row {@code batch} (the tile's columns).
+     */
+    private static void scatterColumns(float[] tile, float[] out, int batch, int t0, int width, int c0, int valid,
+            Target target) {
+        int[] colDest = target.colDest();
+        for (int u = 0; u < valid; u++) {
+            int base = batch * target.perBatch() + colDest[c0 + u];
+            place(tile, u * PANEL_WIDTH, out, base, target.rowMap(), target.rowRuns(), t0, width);
+        }
+    }
+
+    /**
+     * out[base + dest[first + e]] = tile[from + e] for e &lt; count, a run of one panel ({@code dest} an index map,
+     * {@link Simd#L} entries longer than its destinations): in runs of consecutive
+     * destinations when they are long, a vector at a time (or float by float below {@value #VECTOR_RUN}), else as
+     * a vector scatter. Written float by float, runs of one had cost a COLUMNS step three to four times its product
+     * (loaded machine, one thread: [192 rows]·[8×36] at 3.2 against 15 GFLOP/s scattered, [64]·[54×36] at 11-17
+     * against 44).
+     */
+    private static void place(float[] tile, int from, float[] out, int base, int[] dest, int[] runs, int first,
+            int count) {
+        if (runs[first] < VECTOR_RUN) {
+            for (int e = 0; e < count; e += L) {
+                VectorMask<Float> m = S.indexInRange(e, count);
+                FloatVector.fromArray(S, tile, from + e, m).intoArray(out, base, dest, first + e, m);
+            }
+            return;
+        }
+        for (int e = 0; e < count; ) {
+            int run = Math.min(runs[first + e], count - e);
+            int to = base + dest[first + e];
+            if (run >= VECTOR_RUN) {
+                for (int v = 0; v < run; v += L) {
+                    VectorMask<Float> m = S.indexInRange(v, run);
+                    FloatVector.fromArray(S, tile, from + e + v, m).intoArray(out, to + v, m);
                 }
-                c += run;
+            } else {
+                for (int k = 0; k < run; k++) {
+                    out[to + k] = tile[from + e + k];
+                }
+            }
+            e += run;
+        }
+    }
+
+    /**
+     * The vector stores {@link #place} makes to write a whole line of {@code runs.length} products, panel by panel:
+     * what a step's tiles cost beyond their multiply-adds, for the plan to weigh.
+     */
+    static long stores(int[] runs) {
+        long stores = 0;
+        for (int first = 0; first < runs.length; first += PANEL_WIDTH) {
+            int count = Math.min(PANEL_WIDTH, runs.length - first);
+            if (runs[first] < VECTOR_RUN) {
+                stores += Math.ceilDiv(count, L);
+                continue;
+            }
+            for (int e = 0; e < count; ) {
+                int run = Math.min(runs[first + e], count - e);
+                stores += run >= VECTOR_RUN ? Math.ceilDiv(run, L) : run;
+                e += run;
             }
         }
+        return stores;
     }
 }

@@ -24,8 +24,10 @@ import java.util.List;
  * then one permutation copy takes W out of the interleaved order. Direct: a {@link DirectProduct}, the steps of
  * {@link dev.tensorloom.mpo.MpoSweep} in its cheapest order, each a batched product state[P, r, Q] → [P, s, Q] with
  * the core as a matrix [r, s]. A step of few rows (P·Q up to {@link StepProduct#MAX_ROWS}, every step of a 1536×384
- * MPO at batch 1) is one {@link StepProduct} on the GEMM's micro-kernel, its core copied once into the order it
- * reads and its tiles written where the next step reads them. A step of more rows runs on the backend's packed
+ * MPO at batch 1), or of a small core and product (see {@code DirectProduct.fused}), is one {@link StepProduct} on
+ * the GEMM's micro-kernel, its core copied once into the order it reads, multiplied as it stands or transposed
+ * (lanes along the core's columns or along the state's rows, whichever the plan finds fills its vectors at less
+ * cost), and its tiles written where the next step reads them. A step of more rows runs on the backend's packed
  * GEMM: the state transposed to [P·Q, r] (nothing to do when Q = 1, as in the last step of a left to right sweep),
  * multiplied by the core and transposed back, or, for few wide blocks, one GEMM per block. {@link #multiply} plans
  * for every call; {@link #prepareDirect} plans once; {@link #prepareSharedCore} runs a core several MPOs
