@@ -16,8 +16,8 @@ import dev.tensorloom.runtime.tensor.Tensor;
  * it uploads each weight matrix once and keeps it on the device while the weights are reachable).
  *
  * <p>What each computes. The oracle sums x·ŵ in float64 with x as given. The float kernels (cuda, and vector
- * where {@link #gemvInputBlock} is 0) sum in float32. The vector GEMV over 4-bit groups of 128, or one group per
- * channel with k a multiple of 128, first rounds x to int8, as ggml and Jlama do before their integer dot
+ * where {@link #gemvInputBlock} is 0) sum in float32. The vector GEMV over 4- and 2-bit groups of 128, or one group
+ * per channel with k a multiple of 128, first rounds x to int8, as ggml and Jlama do before their integer dot
  * products: in blocks of B = 128 consecutive values ({@link #gemvInputBlock}), each with
  * the scale s_x = max|x|/127 and q = round(x/s_x), so the product is exact integer sums Σ q·u scaled by s·s_x.
  * It then differs from the oracle by x's rounding too: at most Σ_blocks (s_x/2)·Σ_block |ŵ| per output, beside

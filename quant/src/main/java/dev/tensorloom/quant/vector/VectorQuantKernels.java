@@ -11,9 +11,9 @@ import dev.tensorloom.runtime.tensor.Tensor;
 
 /**
  * The quant family in Vector API code on the vector backend's threads: GEMV decodes the packed codes in
- * registers ({@link QuantGemv}, {@link BlockGemv}; 4-bit groups in 16-bit integer lanes against x rounded to int8,
- * {@link NibbleGemv}); GEMM decodes b into panels that the dense GEMM's
- * micro-kernel multiplies ({@link QuantGemm}). Whether a call spreads over the threads is {@link Tasks}'s decision.
+ * registers ({@link QuantGemv}, {@link BlockGemv}; 4- and 2-bit groups in 16-bit integer lanes against x rounded
+ * to int8, {@link IntegerGemv}); GEMM decodes b into panels that the dense GEMM's micro-kernel multiplies
+ * ({@link QuantGemm}). Whether a call spreads over the threads is {@link Tasks}'s decision.
  */
 public final class VectorQuantKernels implements QuantKernels {
 
@@ -29,10 +29,10 @@ public final class VectorQuantKernels implements QuantKernels {
         QuantGemv.multiply(x, b, y, Tasks.forMultiplyAdds(parallelism, (long) b.rows() * b.cols(), x, y));
     }
 
-    /** 4-bit groups of 128, and 4 bits per channel over whole blocks of 128: {@link NibbleGemv}. */
+    /** 4- and 2-bit groups of 128, and per channel over whole blocks of 128: {@link IntegerGemv}. */
     @Override
     public int gemvInputBlock(PackedWeights b) {
-        return NibbleGemv.applies(b) ? NibbleGemv.BLOCK : 0;
+        return IntegerGemv.applies(b) ? IntegerGemv.BLOCK : 0;
     }
 
     @Override

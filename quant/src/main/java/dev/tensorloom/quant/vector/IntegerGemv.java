@@ -15,29 +15,32 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The 4-bit GEMV in 16-bit integer lanes, for groups of 128 and for one group per channel (k a multiple of 128):
- * x is rounded to int8 once per call, in blocks of 128 values (the group) with one scale s_x = max|x|/127 per
+ * The 4- and 2-bit GEMV in 16-bit integer lanes, for groups of 128 and for one group per channel (k a multiple of
+ * 128): x is rounded to int8 once per call, in blocks of 128 values (the group) with one scale s_x = max|x|/127 per
  * block, as ggml and Jlama round x to int8 before their integer dot products. A run of 2L code bytes is widened
- * to 2L short lanes (zero-extended, so the low nibble is an AND and the high nibble a shift), each nibble
- * multiplied by its x partner in short lanes and summed there; once per block the 2L short sums go to int, then
- * float, and meet the scales in one FMA: y[j] = Σ_blocks s·s_x·(Σ q·u - z·Σ q), the zero point's part taken
- * against Σ q, as {@link UnitGemv} does against Σ x.
+ * to 2L short lanes (zero-extended, so each code is an AND, a shift, or both), each code multiplied by its x
+ * partner in short lanes and summed there; once per block the 2L short sums go to int, then float, and meet the
+ * scales in one FMA: y[j] = Σ_blocks s·s_x·(Σ q·u - z·Σ q), the zero point's part taken against Σ q, as
+ * {@link UnitGemv} does against Σ x. x's partners are laid out by code byte ({@link Input}), so the kernel loads
+ * them as it loads the codes.
  *
- * <p>No lane can overflow: a lane adds two products (low and high nibble) per run and 64/(2L) runs per block,
- * at most 16 products (L = 4) of |q·u| ≤ 127·15, 30,480 &lt; 2^15. The int sums are exact, so the only error
- * beside float rounding is x's rounding, at most (s_x/2)·(1 + 2^-14) per value (s_x and 127/max|x| rounded to
- * float, the product x·127/max|x| rounded once).
+ * <p>No lane can overflow: a lane adds 8/w products per run (w the bits) and 16w/(2L) runs per block, 64/L
+ * products of |q·u| ≤ 127·(2^w - 1): at most 16 of 127·15 (4 bits, L = 4), 30,480 &lt; 2^15. The int sums are
+ * exact, so the only error beside float rounding is x's rounding, at most (s_x/2)·(1 + 2^-14) per value (s_x and
+ * 127/max|x| rounded to float, the product x·127/max|x| rounded once).
  *
- * <p>Measured (one thread, warm weights, the loaded 2-core Zen 4, best of 4,000 calls, x's rounding included):
- * at 16 lanes {@link UnitGemv}'s float loop takes 0.049-0.051 ms at 4096 × 256 where this one takes 0.038 (1.3x;
- * per channel 1.36x; at 384 × 1536 and 1536 × 384 1.23x), and at 8 lanes 0.084 against 0.056 (1.5x). Why not
- * more: the same loop with a block of 512 (no per-block work) took 0.025 ms, so at 128 values a block's
+ * <p>Measured against {@link UnitGemv}'s float loop (one thread, warm weights, the loaded 2-core Zen 4, best of
+ * 4,000 calls, x's rounding included): 4 bits g128 at 16 lanes, 0.050 ms at 4096 × 256 where this one takes 0.038
+ * (1.3x; per channel 1.36x; at 384 × 1536 and 1536 × 384 1.23x), at 8 lanes 1.5x; 2 bits g128 1.11x at 4096 × 256
+ * and 1.22x at 384 × 1536 (16 lanes), 1.49x at 8 lanes, per channel 1.01x and 1.07x (the float loop is quicker per
+ * channel at 2 bits: 0.039 ms). Why not more: the 4-bit loop with a block of 512 (no per-block work) took 0.025 ms, so at 128 values a block's
  * conversion, scales and zero correction cost about as much as its 64 multiply-adds; groups of 64 (twice the
  * per-block work) measured 0.84x the float loop, so they stay there. Sign-extended bytes (a second AND for the
  * high nibble) cost 8%; short lanes half the float width (one conversion per block instead of two) were no
  * faster; the conversion written in a helper method was not inlined and boxed its vectors (2.5x slower).
+ * 3 bits (two planes) and 8 bits (127·127 fits a short lane twice) stay on floats.
  */
-final class NibbleGemv {
+final class IntegerGemv {
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     /** 2L short lanes: the float vector's width. */
@@ -47,31 +50,31 @@ final class NibbleGemv {
     private static final VectorSpecies<Integer> IS = CodeDecoder.IS;
     /** L short lanes, to store L rounded values. */
     private static final VectorSpecies<Short> HS = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
-    /** Values of x per rounding block: 16 products per short lane at L = 4. */
+    /** Values of x per rounding block: at most 16 products per short lane at L = 4. */
     static final int BLOCK = 128;
     private static final float ROUNDER = 0x1.8p23f;
 
-    private NibbleGemv() {
+    private IntegerGemv() {
     }
 
-    /** Whether b is 4-bit in groups of 128, or one group per channel with k a multiple of 128. */
+    /** Whether b is 4- or 2-bit in groups of 128, or one group per channel with k a multiple of 128. */
     static boolean applies(PackedWeights b) {
-        return b.planes() == 1 && b.planeWidth(0) == 4
+        return b.planes() == 1 && (b.planeWidth(0) == 4 || b.planeWidth(0) == 2)
                 && (b.groups() == 1 ? b.rows() % BLOCK == 0 : b.groupSize() == BLOCK);
     }
 
     /**
-     * x rounded to int8 in blocks of 128: q = round(x/s_x), laid out by code byte (low[i] meets the low nibble of
-     * row byte i, high[i] the high nibble: the unit layout puts values 32t + r and 32t + 16 + r in byte 16t + r),
-     * with each block's s_x and s_x·Σq.
+     * x rounded to int8 in blocks of 128, q = round(x/s_x), laid out by code byte: partners[c][i] meets the code at
+     * bits w·c of row byte i (the unit layout puts value 16c + r of unit t, 128/w values to a unit, in byte 16t + r
+     * at bit w·c); with each block's s_x and s_x·Σq.
      */
-    record Input(short[] low, short[] high, float[] scales, float[] sums) {
+    record Input(short[][] partners, float[] scales, float[] sums) {
 
         /** x rounded for b, or null when x holds NaN or an infinity (the float kernels keep IEEE semantics). */
         static Input of(PackedWeights b, float[] x) {
             int blocks = b.rows() / BLOCK;
-            short[] low = new short[b.rowBytes()];
-            short[] high = new short[b.rowBytes()];
+            int unitValues = 128 / b.planeWidth(0);
+            short[][] partners = new short[unitValues / 16][b.rowBytes()];
             float[] scales = new float[blocks];
             float[] sums = new float[blocks];
             for (int t = 0; t < blocks; t++) {
@@ -88,38 +91,39 @@ final class NibbleGemv {
                     continue; // q = 0, s_x = 0
                 }
                 float inverse = 127 / m;
-                int sum = Float.isFinite(inverse) ? round(x, from, inverse, low, high) : roundTiny(x, from, m, low, high);
+                int sum = Float.isFinite(inverse) ? round(x, from, inverse, unitValues, partners)
+                        : roundTiny(x, from, m, unitValues, partners);
                 scales[t] = m / 127;
                 sums[t] = scales[t] * sum;
             }
-            return new Input(low, high, scales, sums);
+            return new Input(partners, scales, sums);
         }
 
         /**
          * q = x·inverse rounded to nearest even (adding and taking away 1.5·2^23 rounds any |v| &lt; 2^22 to an
          * integer exactly), stored as shorts in the code bytes' order; returns Σq.
          */
-        private static int round(float[] x, int from, float inverse, short[] low, short[] high) {
+        private static int round(float[] x, int from, float inverse, int unitValues, short[][] partners) {
             IntVector sum = IntVector.zero(IS);
             for (int p = from; p < from + BLOCK; p += L) {
                 FloatVector v = FloatVector.fromArray(S, x, p).mul(inverse).add(ROUNDER).sub(ROUNDER);
                 IntVector q = (IntVector) v.convert(VectorOperators.F2I, 0);
                 sum = sum.add(q);
-                int r = p & 31;
+                int r = p % unitValues;
                 ((ShortVector) q.convertShape(VectorOperators.I2S, HS, 0))
-                        .intoArray(r < 16 ? low : high, (p >>> 5 << 4) + (r & 15));
+                        .intoArray(partners[r >>> 4], p / unitValues * 16 + (r & 15));
             }
             return sum.reduceLanes(VectorOperators.ADD);
         }
 
         /** {@link #round} for a block so small (max|x| below about 4e-37) that 127/max overflows a float. */
-        private static int roundTiny(float[] x, int from, float max, short[] low, short[] high) {
+        private static int roundTiny(float[] x, int from, float max, int unitValues, short[][] partners) {
             int sum = 0;
             for (int p = from; p < from + BLOCK; p++) {
                 short q = (short) Math.rint(x[p] * (127.0 / max));
                 sum += q;
-                int r = p & 31;
-                (r < 16 ? low : high)[(p >>> 5 << 4) + (r & 15)] = q;
+                int r = p % unitValues;
+                partners[r >>> 4][p / unitValues * 16 + (r & 15)] = q;
             }
             return sum;
         }
@@ -127,11 +131,20 @@ final class NibbleGemv {
 
     /** y[j0] and y[j1] (j1 = j0 allowed: the channel is computed twice and written with the same value). */
     static void dot2(PackedWeights b, Input in, int j0, int j1, MemorySegment ys, long y0) {
+        if (b.planeWidth(0) == 4) {
+            nibbles(b, in, j0, j1, ys, y0);
+        } else {
+            crumbs(b, in, j0, j1, ys, y0);
+        }
+    }
+
+    /** 4 bits: a run's low nibbles meet partners[0], its high nibbles partners[1]. */
+    private static void nibbles(PackedWeights b, Input in, int j0, int j1, MemorySegment ys, long y0) {
         byte[] c = b.codes();
         short[] scales = b.scales();
         byte[] zeros = b.zeros();
-        short[] low = in.low();
-        short[] high = in.high();
+        short[] low = in.partners()[0];
+        short[] high = in.partners()[1];
         float[] xScales = in.scales();
         float[] xSums = in.sums();
         int rb = b.rowBytes();
@@ -172,6 +185,59 @@ final class NibbleGemv {
             t1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s1 * sx), t1);
             c0 += s0 * (zeros == null ? 8 : zeros[g0 + group] & 0xFF) * xSums[block];
             c1 += s1 * (zeros == null ? 8 : zeros[g1 + group] & 0xFF) * xSums[block];
+        }
+        ys.set(F, y0 + (long) j0 * Float.BYTES, t0.reduceLanes(VectorOperators.ADD) - c0);
+        ys.set(F, y0 + (long) j1 * Float.BYTES, t1.reduceLanes(VectorOperators.ADD) - c1);
+    }
+
+    /** 2 bits: a run's codes at bits 0, 2, 4 and 6 meet partners[0..3]; a block is 32 bytes. */
+    private static void crumbs(PackedWeights b, Input in, int j0, int j1, MemorySegment ys, long y0) {
+        byte[] c = b.codes();
+        short[] scales = b.scales();
+        byte[] zeros = b.zeros();
+        short[] q0 = in.partners()[0];
+        short[] q1 = in.partners()[1];
+        short[] q2 = in.partners()[2];
+        short[] q3 = in.partners()[3];
+        float[] xScales = in.scales();
+        float[] xSums = in.sums();
+        int rb = b.rowBytes();
+        boolean perChannel = b.groups() == 1;
+        int r0 = j0 * rb;
+        int r1 = j1 * rb;
+        int g0 = j0 * b.groups();
+        int g1 = j1 * b.groups();
+        FloatVector t0 = FloatVector.zero(S), t1 = t0;
+        float c0 = 0, c1 = 0;
+        for (int block = 0, at = 0; at < rb; block++, at += BLOCK / 4) {
+            ShortVector a0 = ShortVector.zero(SS), a1 = a0;
+            for (int h = 0; h < BLOCK / 4; h += 2 * L) {
+                int o = at + h;
+                ShortVector x0 = ShortVector.fromArray(SS, q0, o);
+                ShortVector x1 = ShortVector.fromArray(SS, q1, o);
+                ShortVector x2 = ShortVector.fromArray(SS, q2, o);
+                ShortVector x3 = ShortVector.fromArray(SS, q3, o);
+                ShortVector v0 = codes(c, r0 + o);
+                ShortVector v1 = codes(c, r1 + o);
+                a0 = a0.add(v0.and((short) 3).mul(x0).add(v0.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(x1))
+                        .add(v0.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(x2)
+                                .add(v0.lanewise(VectorOperators.LSHR, 6).mul(x3))));
+                a1 = a1.add(v1.and((short) 3).mul(x0).add(v1.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(x1))
+                        .add(v1.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(x2)
+                                .add(v1.lanewise(VectorOperators.LSHR, 6).mul(x3))));
+            }
+            int group = perChannel ? 0 : block;
+            float s0 = Float.float16ToFloat(scales[g0 + group]);
+            float s1 = Float.float16ToFloat(scales[g1 + group]);
+            float sx = xScales[block];
+            IntVector i0 = ((IntVector) a0.convertShape(VectorOperators.S2I, IS, 0))
+                    .add((IntVector) a0.convertShape(VectorOperators.S2I, IS, 1));
+            IntVector i1 = ((IntVector) a1.convertShape(VectorOperators.S2I, IS, 0))
+                    .add((IntVector) a1.convertShape(VectorOperators.S2I, IS, 1));
+            t0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s0 * sx), t0);
+            t1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s1 * sx), t1);
+            c0 += s0 * (zeros == null ? 2 : zeros[g0 + group] & 0xFF) * xSums[block];
+            c1 += s1 * (zeros == null ? 2 : zeros[g1 + group] & 0xFF) * xSums[block];
         }
         ys.set(F, y0 + (long) j0 * Float.BYTES, t0.reduceLanes(VectorOperators.ADD) - c0);
         ys.set(F, y0 + (long) j1 * Float.BYTES, t1.reduceLanes(VectorOperators.ADD) - c1);
