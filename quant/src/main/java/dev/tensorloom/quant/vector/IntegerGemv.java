@@ -129,24 +129,22 @@ final class IntegerGemv {
         }
     }
 
-    /** y[j0] and y[j1] (j1 = j0 allowed: the channel is computed twice and written with the same value). */
+    /**
+     * y[j0] and y[j1] (j1 = j0 allowed: the channel is computed twice and written with the same value). 4 bits: a
+     * run's low nibbles meet partners[0], its high nibbles partners[1], two runs a step; 2 bits: the codes at bits
+     * 0, 2, 4 and 6 meet partners[0..3]. The width's branch is the same for the whole call (C2 takes it out of the
+     * loop); the block's end is shared.
+     */
     static void dot2(PackedWeights b, Input in, int j0, int j1, MemorySegment ys, long y0) {
-        if (b.planeWidth(0) == 4) {
-            nibbles(b, in, j0, j1, ys, y0);
-        } else {
-            crumbs(b, in, j0, j1, ys, y0);
-        }
-    }
-
-    /** 4 bits: a run's low nibbles meet partners[0], its high nibbles partners[1]. */
-    private static void nibbles(PackedWeights b, Input in, int j0, int j1, MemorySegment ys, long y0) {
         byte[] c = b.codes();
         short[] scales = b.scales();
         byte[] zeros = b.zeros();
-        short[] low = in.partners()[0];
-        short[] high = in.partners()[1];
+        short[][] q = in.partners();
         float[] xScales = in.scales();
         float[] xSums = in.sums();
+        boolean four = b.planeWidth(0) == 4;
+        int blockBytes = four ? BLOCK / 2 : BLOCK / 4;
+        int symmetricZero = four ? 8 : 2;
         int rb = b.rowBytes();
         boolean perChannel = b.groups() == 1;
         int r0 = j0 * rb;
@@ -155,89 +153,55 @@ final class IntegerGemv {
         int g1 = j1 * b.groups();
         FloatVector t0 = FloatVector.zero(S), t1 = t0;
         float c0 = 0, c1 = 0;
-        for (int block = 0, at = 0; at < rb; block++, at += BLOCK / 2) {
+        for (int block = 0, at = 0; at < rb; block++, at += blockBytes) {
             ShortVector a0 = ShortVector.zero(SS), a1 = a0;
-            for (int h = 0; h < BLOCK / 2; h += 4 * L) { // two runs a step, summed as a tree
-                int o = at + h;
-                int o2 = o + 2 * L;
-                ShortVector xl = ShortVector.fromArray(SS, low, o);
-                ShortVector xh = ShortVector.fromArray(SS, high, o);
-                ShortVector xl2 = ShortVector.fromArray(SS, low, o2);
-                ShortVector xh2 = ShortVector.fromArray(SS, high, o2);
-                ShortVector v0 = codes(c, r0 + o);
-                ShortVector w0 = codes(c, r0 + o2);
-                ShortVector v1 = codes(c, r1 + o);
-                ShortVector w1 = codes(c, r1 + o2);
-                a0 = a0.add(v0.and((short) 0x0F).mul(xl).add(v0.lanewise(VectorOperators.LSHR, 4).mul(xh))
-                        .add(w0.and((short) 0x0F).mul(xl2).add(w0.lanewise(VectorOperators.LSHR, 4).mul(xh2))));
-                a1 = a1.add(v1.and((short) 0x0F).mul(xl).add(v1.lanewise(VectorOperators.LSHR, 4).mul(xh))
-                        .add(w1.and((short) 0x0F).mul(xl2).add(w1.lanewise(VectorOperators.LSHR, 4).mul(xh2))));
+            if (four) {
+                for (int h = 0; h < BLOCK / 2; h += 4 * L) { // two runs a step, summed as a tree
+                    int o = at + h;
+                    int o2 = o + 2 * L;
+                    ShortVector xl = ShortVector.fromArray(SS, q[0], o);
+                    ShortVector xh = ShortVector.fromArray(SS, q[1], o);
+                    ShortVector xl2 = ShortVector.fromArray(SS, q[0], o2);
+                    ShortVector xh2 = ShortVector.fromArray(SS, q[1], o2);
+                    ShortVector v0 = codes(c, r0 + o);
+                    ShortVector w0 = codes(c, r0 + o2);
+                    ShortVector v1 = codes(c, r1 + o);
+                    ShortVector w1 = codes(c, r1 + o2);
+                    a0 = a0.add(v0.and((short) 0x0F).mul(xl).add(v0.lanewise(VectorOperators.LSHR, 4).mul(xh))
+                            .add(w0.and((short) 0x0F).mul(xl2).add(w0.lanewise(VectorOperators.LSHR, 4).mul(xh2))));
+                    a1 = a1.add(v1.and((short) 0x0F).mul(xl).add(v1.lanewise(VectorOperators.LSHR, 4).mul(xh))
+                            .add(w1.and((short) 0x0F).mul(xl2).add(w1.lanewise(VectorOperators.LSHR, 4).mul(xh2))));
+                }
+            } else {
+                for (int h = 0; h < BLOCK / 4; h += 2 * L) {
+                    int o = at + h;
+                    ShortVector x0 = ShortVector.fromArray(SS, q[0], o);
+                    ShortVector x1 = ShortVector.fromArray(SS, q[1], o);
+                    ShortVector x2 = ShortVector.fromArray(SS, q[2], o);
+                    ShortVector x3 = ShortVector.fromArray(SS, q[3], o);
+                    ShortVector v0 = codes(c, r0 + o);
+                    ShortVector v1 = codes(c, r1 + o);
+                    a0 = a0.add(v0.and((short) 3).mul(x0).add(v0.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(x1))
+                            .add(v0.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(x2)
+                                    .add(v0.lanewise(VectorOperators.LSHR, 6).mul(x3))));
+                    a1 = a1.add(v1.and((short) 3).mul(x0).add(v1.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(x1))
+                            .add(v1.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(x2)
+                                    .add(v1.lanewise(VectorOperators.LSHR, 6).mul(x3))));
+                }
             }
             int group = perChannel ? 0 : block;
             float s0 = Float.float16ToFloat(scales[g0 + group]);
             float s1 = Float.float16ToFloat(scales[g1 + group]);
             float sx = xScales[block];
+            // Written out here, not in a helper: a helper returning the vector was not inlined and boxed it.
             IntVector i0 = ((IntVector) a0.convertShape(VectorOperators.S2I, IS, 0))
                     .add((IntVector) a0.convertShape(VectorOperators.S2I, IS, 1));
             IntVector i1 = ((IntVector) a1.convertShape(VectorOperators.S2I, IS, 0))
                     .add((IntVector) a1.convertShape(VectorOperators.S2I, IS, 1));
             t0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s0 * sx), t0);
             t1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s1 * sx), t1);
-            c0 += s0 * (zeros == null ? 8 : zeros[g0 + group] & 0xFF) * xSums[block];
-            c1 += s1 * (zeros == null ? 8 : zeros[g1 + group] & 0xFF) * xSums[block];
-        }
-        ys.set(F, y0 + (long) j0 * Float.BYTES, t0.reduceLanes(VectorOperators.ADD) - c0);
-        ys.set(F, y0 + (long) j1 * Float.BYTES, t1.reduceLanes(VectorOperators.ADD) - c1);
-    }
-
-    /** 2 bits: a run's codes at bits 0, 2, 4 and 6 meet partners[0..3]; a block is 32 bytes. */
-    private static void crumbs(PackedWeights b, Input in, int j0, int j1, MemorySegment ys, long y0) {
-        byte[] c = b.codes();
-        short[] scales = b.scales();
-        byte[] zeros = b.zeros();
-        short[] q0 = in.partners()[0];
-        short[] q1 = in.partners()[1];
-        short[] q2 = in.partners()[2];
-        short[] q3 = in.partners()[3];
-        float[] xScales = in.scales();
-        float[] xSums = in.sums();
-        int rb = b.rowBytes();
-        boolean perChannel = b.groups() == 1;
-        int r0 = j0 * rb;
-        int r1 = j1 * rb;
-        int g0 = j0 * b.groups();
-        int g1 = j1 * b.groups();
-        FloatVector t0 = FloatVector.zero(S), t1 = t0;
-        float c0 = 0, c1 = 0;
-        for (int block = 0, at = 0; at < rb; block++, at += BLOCK / 4) {
-            ShortVector a0 = ShortVector.zero(SS), a1 = a0;
-            for (int h = 0; h < BLOCK / 4; h += 2 * L) {
-                int o = at + h;
-                ShortVector x0 = ShortVector.fromArray(SS, q0, o);
-                ShortVector x1 = ShortVector.fromArray(SS, q1, o);
-                ShortVector x2 = ShortVector.fromArray(SS, q2, o);
-                ShortVector x3 = ShortVector.fromArray(SS, q3, o);
-                ShortVector v0 = codes(c, r0 + o);
-                ShortVector v1 = codes(c, r1 + o);
-                a0 = a0.add(v0.and((short) 3).mul(x0).add(v0.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(x1))
-                        .add(v0.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(x2)
-                                .add(v0.lanewise(VectorOperators.LSHR, 6).mul(x3))));
-                a1 = a1.add(v1.and((short) 3).mul(x0).add(v1.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(x1))
-                        .add(v1.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(x2)
-                                .add(v1.lanewise(VectorOperators.LSHR, 6).mul(x3))));
-            }
-            int group = perChannel ? 0 : block;
-            float s0 = Float.float16ToFloat(scales[g0 + group]);
-            float s1 = Float.float16ToFloat(scales[g1 + group]);
-            float sx = xScales[block];
-            IntVector i0 = ((IntVector) a0.convertShape(VectorOperators.S2I, IS, 0))
-                    .add((IntVector) a0.convertShape(VectorOperators.S2I, IS, 1));
-            IntVector i1 = ((IntVector) a1.convertShape(VectorOperators.S2I, IS, 0))
-                    .add((IntVector) a1.convertShape(VectorOperators.S2I, IS, 1));
-            t0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s0 * sx), t0);
-            t1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s1 * sx), t1);
-            c0 += s0 * (zeros == null ? 2 : zeros[g0 + group] & 0xFF) * xSums[block];
-            c1 += s1 * (zeros == null ? 2 : zeros[g1 + group] & 0xFF) * xSums[block];
+            c0 += s0 * (zeros == null ? symmetricZero : zeros[g0 + group] & 0xFF) * xSums[block];
+            c1 += s1 * (zeros == null ? symmetricZero : zeros[g1 + group] & 0xFF) * xSums[block];
         }
         ys.set(F, y0 + (long) j0 * Float.BYTES, t0.reduceLanes(VectorOperators.ADD) - c0);
         ys.set(F, y0 + (long) j1 * Float.BYTES, t1.reduceLanes(VectorOperators.ADD) - c1);
