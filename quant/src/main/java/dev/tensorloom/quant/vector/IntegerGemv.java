@@ -33,12 +33,13 @@ import jdk.incubator.vector.VectorSpecies;
  * 4,000 calls, x's rounding included): 4 bits g128 at 16 lanes, 0.050 ms at 4096 × 256 where this one takes 0.038
  * (1.3x; per channel 1.36x; at 384 × 1536 and 1536 × 384 1.23x), at 8 lanes 1.5x; 2 bits g128 1.11x at 4096 × 256
  * and 1.22x at 384 × 1536 (16 lanes), 1.49x at 8 lanes, per channel 1.01x and 1.07x (the float loop is quicker per
- * channel at 2 bits: 0.039 ms). Why not more: the 4-bit loop with a block of 512 (no per-block work) took 0.025 ms, so at 128 values a block's
- * conversion, scales and zero correction cost about as much as its 64 multiply-adds; groups of 64 (twice the
- * per-block work) measured 0.84x the float loop, so they stay there. Sign-extended bytes (a second AND for the
- * high nibble) cost 8%; short lanes half the float width (one conversion per block instead of two) were no
- * faster; the conversion written in a helper method was not inlined and boxed its vectors (2.5x slower).
- * 3 bits (two planes) and 8 bits (127·127 fits a short lane twice) stay on floats.
+ * channel at 2 bits: 0.039 ms). Why not more: the 4-bit loop with a block of 512 (no per-block work) took
+ * 0.025 ms, so at 128 values a block's conversion, scales and zero correction cost about as much as its 64
+ * multiply-adds; groups of 64 (twice the per-block work) measured 0.84x the float loop, so they stay there.
+ * Sign-extended bytes (a second AND for the high nibble) cost 8%; short lanes half the float width (one
+ * conversion per block instead of two) were no faster; the conversion written in a helper method was not inlined
+ * and boxed its vectors (2.5x slower). 3 bits (two planes) and 8 bits (127·127 fits a short lane twice) stay on
+ * floats.
  */
 final class IntegerGemv {
 
