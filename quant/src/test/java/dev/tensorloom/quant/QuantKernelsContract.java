@@ -155,7 +155,24 @@ abstract class QuantKernelsContract {
         int n = 40;
         PackedWeights b = Rtn.quantize(Tensor.of(arena, gaussians(random, k * n, 0.2), k, n), format);
         int block = kernels.gemvInputBlock(b);
-        int span = block > 0 ? block : 32;
+        float[][] grid = gridInput(random, k, block > 0 ? block : 32);
+        float[] x = grid[0];
+        float[] expectedInput = block > 0 ? grid[1] : x;
+        Tensor y = backend().allocate(arena, n);
+        Tensor expected = Tensor.allocate(arena, n);
+        kernels.gemv(backend().toDevice(Tensor.of(arena, x, k), arena), b, y);
+        ORACLE.gemv(Tensor.of(arena, expectedInput, k), b, expected);
+        assertProductClose(format + ", gemv of x rounded in blocks of " + block, expected.toArray(),
+                backend().toHost(y, arena).toArray(),
+                FloatAssertions.absoluteProducts(expectedInput, gemvMagnitudes(b, dequantized(b)), 1, k, n, false), n);
+    }
+
+    /**
+     * x [k] whose rounding to int8 in blocks of {@code span} has one right answer, and that rounding: in block t,
+     * σ = 2^-(6 + t mod 3), one value ±127σ (the block's max|x|), the others σ·(q + f) with a random integer
+     * |q| ≤ 126 and |f| ≤ 0.45, rounding to σ·q (all exact in float).
+     */
+    private static float[][] gridInput(Random random, int k, int span) {
         float[] x = new float[k];
         float[] rounded = new float[k];
         for (int from = 0; from < k; from += span) {
@@ -168,14 +185,7 @@ abstract class QuantKernelsContract {
                 rounded[p] = sigma * q;
             }
         }
-        float[] expectedInput = block > 0 ? rounded : x;
-        Tensor y = backend().allocate(arena, n);
-        Tensor expected = Tensor.allocate(arena, n);
-        kernels.gemv(backend().toDevice(Tensor.of(arena, x, k), arena), b, y);
-        ORACLE.gemv(Tensor.of(arena, expectedInput, k), b, expected);
-        assertProductClose(format + ", gemv of x rounded in blocks of " + block, expected.toArray(),
-                backend().toHost(y, arena).toArray(),
-                FloatAssertions.absoluteProducts(expectedInput, gemvMagnitudes(b, dequantized(b)), 1, k, n, false), n);
+        return new float[][] {x, rounded};
     }
 
     /**
@@ -352,6 +362,19 @@ abstract class QuantKernelsContract {
         ORACLE.gemv(x, big, yExpected);
         assertProductClose("gemv 2048x640", yExpected.toArray(), backend().toHost(y, arena).toArray(),
                 FloatAssertions.absoluteProducts(xv, dequantized(big), 1, 2048, 640, false), 640);
+
+        // 4 bits in groups of 128: the vector GEMV rounds x to int8 once and shares it between its threads; on x
+        // whose rounding has one right answer it must match the oracle's product of that rounding.
+        PackedWeights nibbles = Rtn.quantize(Tensor.of(arena, gaussians(random, 2048 * 640, 0), 2048, 640),
+                GroupFormat.asymmetric(4, 128));
+        int block = kernels.gemvInputBlock(nibbles);
+        float[][] grid = gridInput(random, 2048, block > 0 ? block : 32);
+        float[] expectedInput = block > 0 ? grid[1] : grid[0];
+        kernels.gemv(backend().toDevice(Tensor.of(arena, grid[0], 2048), arena), nibbles, y);
+        ORACLE.gemv(Tensor.of(arena, expectedInput, 2048), nibbles, yExpected);
+        assertProductClose("gemv 2048x640, 4 bits", yExpected.toArray(), backend().toHost(y, arena).toArray(),
+                FloatAssertions.absoluteProducts(expectedInput, gemvMagnitudes(nibbles, dequantized(nibbles)), 1, 2048,
+                        640, false), 640);
     }
 
     @Test
