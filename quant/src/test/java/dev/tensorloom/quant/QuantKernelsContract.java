@@ -8,6 +8,7 @@ import dev.tensorloom.runtime.kernel.ScalarBackend;
 import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.testkit.FloatAssertions;
 import java.lang.foreign.Arena;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -21,12 +22,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The contract of {@link QuantKernels}, written once and run against every backend (one subclass each): GEMM
  * and GEMV over every group format, on sizes awkward for 4-, 8- and 16-lane vectors, the dense micro-kernel's
  * 6-row tiles and 8- to 32-column panels, and the vector GEMM's 512-row decode blocks (m of 1, 5 and 17; n of 1, 13
- * and 40; per-channel k of 1, 37, 131 and 613, primes; grouped k of one and three groups, and 512 + one group),
+ * and 40; per-channel k of 1, 37, 131 and 613, primes, and 256; grouped k of one and three groups, and 512 + one group),
  * with a and c strided views whose margins must stay untouched; operands are placed where the backend
  * computes ({@code toDevice}, results back by {@code toHost}; nothing moves on the host backends). The
  * implementation under test must match the float64 oracle within {@link FloatAssertions}' product bound over
  * Σ|a||ŵ| (float32 sums of k products; a GEMV over a group format within the bound over the magnitudes it may
- * sum, {@link #gemvMagnitudes}), and the oracle must match a float64 product with the dequantized weights within
+ * sum, {@link #gemvMagnitudes}, plus, where the implementation rounds x to int8, the bound on what that rounding
+ * adds, {@link #gemvTolerances}), and the oracle must match a float64 product with the dequantized weights within
  * the same bound.
  */
 abstract class QuantKernelsContract {
@@ -55,7 +57,8 @@ abstract class QuantKernelsContract {
 
     private static int[] ks(GroupFormat f) {
         // 613 and 512 + g span two of the vector GEMM's 512-row decode blocks, the second one partial.
-        return f.groupSize() == GroupFormat.PER_CHANNEL ? new int[] {1, 37, 131, 613}
+        // 256: whole blocks of 128, where the vector GEMV rounds x to int8 for 4 bits per channel.
+        return f.groupSize() == GroupFormat.PER_CHANNEL ? new int[] {1, 37, 131, 256, 613}
                 : new int[] {f.groupSize(), 3 * f.groupSize(), 512 + f.groupSize()};
     }
 
@@ -132,8 +135,104 @@ abstract class QuantKernelsContract {
         Tensor expected = Tensor.allocate(arena, n);
         gemv(kernels, backend().toDevice(x, arena), b, y);
         gemv(ORACLE, x, b, expected);
-        assertProductClose(what + ", gemv k " + k + " n " + n, expected.toArray(), backend().toHost(y, arena).toArray(),
-                FloatAssertions.absoluteProducts(xv, gemvMagnitudes(b, w), 1, k, n, false), n);
+        int block = b instanceof PackedWeights packed ? kernels.gemvInputBlock(packed) : 0;
+        assertGemvClose(what + ", gemv k " + k + " n " + n, expected.toArray(), backend().toHost(y, arena).toArray(),
+                gemvTolerances(xv, b, w, block));
+    }
+
+    /**
+     * What {@link QuantKernels#gemvInputBlock} says is what the GEMV computes: with x built so that rounding it to
+     * int8 in blocks of B has one right answer (each block's max|x| exactly 127·σ, σ a power of two that differs
+     * from block to block, every other value σ·(q + f) with an integer |q| ≤ 126 and |f| ≤ 0.45), the GEMV must
+     * match the oracle's product of the rounded x, σ·q, within the float bound alone; where B is 0, of x itself.
+     * Truncating instead of rounding, another block length or another scale would each miss by whole steps.
+     */
+    @ParameterizedTest
+    @MethodSource("formats")
+    void theGemvRoundsXAsItSays(GroupFormat format) {
+        Random random = new Random(format.hashCode() + 7);
+        int k = format.groupSize() == GroupFormat.PER_CHANNEL ? 256 : 3 * format.groupSize();
+        int n = 40;
+        PackedWeights b = Rtn.quantize(Tensor.of(arena, gaussians(random, k * n, 0.2), k, n), format);
+        int block = kernels.gemvInputBlock(b);
+        float[][] grid = gridInput(random, k, block > 0 ? block : 32);
+        float[] x = grid[0];
+        float[] expectedInput = block > 0 ? grid[1] : x;
+        Tensor y = backend().allocate(arena, n);
+        Tensor expected = Tensor.allocate(arena, n);
+        kernels.gemv(backend().toDevice(Tensor.of(arena, x, k), arena), b, y);
+        ORACLE.gemv(Tensor.of(arena, expectedInput, k), b, expected);
+        assertProductClose(format + ", gemv of x rounded in blocks of " + block, expected.toArray(),
+                backend().toHost(y, arena).toArray(),
+                FloatAssertions.absoluteProducts(expectedInput, gemvMagnitudes(b, dequantized(b)), 1, k, n, false), n);
+    }
+
+    /**
+     * x [k] whose rounding to int8 in blocks of {@code span} has one right answer, and that rounding: in block t,
+     * σ = 2^-(6 + t mod 3), one value ±127σ (the block's max|x|), the others σ·(q + f) with a random integer
+     * |q| ≤ 126 and |f| ≤ 0.45, rounding to σ·q (all exact in float).
+     */
+    private static float[][] gridInput(Random random, int k, int span) {
+        float[] x = new float[k];
+        float[] rounded = new float[k];
+        for (int from = 0; from < k; from += span) {
+            float sigma = Math.scalb(1f, -6 - from / span % 3);
+            int top = from + random.nextInt(span);
+            for (int p = from; p < from + span; p++) {
+                int q = p == top ? (random.nextBoolean() ? 127 : -127) : random.nextInt(253) - 126;
+                float f = p == top ? 0 : (float) (0.9 * random.nextDouble() - 0.45);
+                x[p] = sigma * (q + f);
+                rounded[p] = sigma * q;
+            }
+        }
+        return new float[][] {x, rounded};
+    }
+
+    /**
+     * Per output, FloatAssertions' product tolerance over the magnitudes a GEMV may sum ({@link #gemvMagnitudes}),
+     * and, where the kernel rounds x to int8 in blocks of B values ({@link QuantKernels#gemvInputBlock}), what
+     * that rounding may add. With m = max_block|x|, s_x = m/127 and q = round(x·127/m) in [-127, 127], where the
+     * kernel rounds s_x and 127/m to float and the product x·(127/m) once (u = 2⁻²⁴): |q - x·127/m| ≤ 1/2 + 254u
+     * and |s_x·q - x| ≤ 127·s_x·u + s_x·(1/2 + 254u) = (s_x/2)·(1 + 762u) ≤ (s_x/2)·(1 + 2⁻¹⁴). So the rounding
+     * moves an output by at most Σ_blocks (s_x/2)·(1 + 2⁻¹⁴)·Σ_block |ŵ|, and the float sums run over
+     * |x| + (s_x/2)·(1 + 2⁻¹⁴) instead of |x|.
+     */
+    private static double[] gemvTolerances(float[] x, QuantizedWeights b, float[] w, int block) {
+        int k = b.rows();
+        int n = b.cols();
+        float[] magnitudes = gemvMagnitudes(b, w);
+        double[] half = new double[k];
+        if (block > 0) {
+            for (int from = 0; from < k; from += block) {
+                double max = 0;
+                for (int p = from; p < from + block; p++) {
+                    max = Math.max(max, Math.abs(x[p]));
+                }
+                Arrays.fill(half, from, from + block, max / 127 / 2 * (1 + 0x1p-14));
+            }
+        }
+        double[] tolerances = new double[n];
+        for (int j = 0; j < n; j++) {
+            double floatSums = 0;
+            double rounding = 0;
+            for (int p = 0; p < k; p++) {
+                floatSums += (Math.abs(x[p]) + half[p]) * Math.abs(magnitudes[p * n + j]);
+                rounding += half[p] * Math.abs(w[p * n + j]);
+            }
+            tolerances[j] = FloatAssertions.PRODUCT_TOLERANCE * floatSums + FloatAssertions.ABSOLUTE_TOLERANCE
+                    + rounding;
+        }
+        return tolerances;
+    }
+
+    private static void assertGemvClose(String where, float[] expected, float[] actual, double[] tolerances) {
+        for (int j = 0; j < expected.length; j++) {
+            double error = Math.abs((double) expected[j] - actual[j]);
+            if (!(error <= tolerances[j])) {
+                throw new AssertionError(where + ": y[" + j + "] expected " + expected[j] + " but was " + actual[j]
+                        + ", error " + error + " > tolerance " + tolerances[j]);
+            }
+        }
     }
 
     /**
@@ -263,6 +362,19 @@ abstract class QuantKernelsContract {
         ORACLE.gemv(x, big, yExpected);
         assertProductClose("gemv 2048x640", yExpected.toArray(), backend().toHost(y, arena).toArray(),
                 FloatAssertions.absoluteProducts(xv, dequantized(big), 1, 2048, 640, false), 640);
+
+        // 4 bits in groups of 128: the vector GEMV rounds x to int8 once and shares it between its threads; on x
+        // whose rounding has one right answer it must match the oracle's product of that rounding.
+        PackedWeights nibbles = Rtn.quantize(Tensor.of(arena, gaussians(random, 2048 * 640, 0), 2048, 640),
+                GroupFormat.asymmetric(4, 128));
+        int block = kernels.gemvInputBlock(nibbles);
+        float[][] grid = gridInput(random, 2048, block > 0 ? block : 32);
+        float[] expectedInput = block > 0 ? grid[1] : grid[0];
+        kernels.gemv(backend().toDevice(Tensor.of(arena, grid[0], 2048), arena), nibbles, y);
+        ORACLE.gemv(Tensor.of(arena, expectedInput, 2048), nibbles, yExpected);
+        assertProductClose("gemv 2048x640, 4 bits", yExpected.toArray(), backend().toHost(y, arena).toArray(),
+                FloatAssertions.absoluteProducts(expectedInput, gemvMagnitudes(nibbles, dequantized(nibbles)), 1, 2048,
+                        640, false), 640);
     }
 
     @Test

@@ -15,15 +15,18 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * y = x·b straight from the packed codes, each thread taking a contiguous range of output channels (so its
  * codes stream sequentially) and x copied once into a heap array padded with zeros to whole units (plain array
- * loads, no tail: padding codes meet zeros). The one-plane formats (2, 4, 8 bits) whose groups are whole units
+ * loads, no tail: padding codes meet zeros). 4 and 2 bits in groups of 128, or per channel over whole blocks of
+ * 128, go to {@link IntegerGemv#dot2}, which rounds x to int8 once per call and multiplies in 16-bit integer lanes
+ * (unless x holds NaN or an infinity). The other one-plane formats (2, 4, 8 bits) whose groups are whole units
  * go to {@link UnitGemv#dot2}, two channels per pass; 3 bits in groups of whole 128-value blocks to
  * {@link UnitGemv#threeBits}; those kernels take the zero point out of the inner loop and mask each run in place
  * instead of shifting it, which leaves a widening load, an AND, a conversion and an FMA per run. What remains
  * (2 bits in groups of 32, 3 bits in groups of 32 or 64) goes through {@link #dot}: each run of L codes decoded
  * by {@link CodeDecoder} (shift, mask, minus z, convert) into a group accumulator scaled once per group.
  *
- * <p>Each weight still becomes a float and meets x in an FMA, where ggml and Jlama's native path quantize x to
- * int8 and use integer dot products (VNNI), which the Vector API does not expose.
+ * <p>Outside {@link IntegerGemv} each weight still becomes a float and meets x in an FMA, where ggml and Jlama's
+ * native path quantize x to int8 and use integer dot products (VNNI), which the Vector API does not expose; 8-bit
+ * products (127·127) do not fit short lanes more than twice.
  */
 final class QuantGemv {
 
@@ -42,7 +45,14 @@ final class QuantGemv {
         MemorySegment ys = y.segment();
         long y0 = Rows.start(y);
         int count = Math.ceilDiv(n, perChunk);
-        if (UnitGemv.wholeBlocks(b)) {
+        IntegerGemv.Input rounded = IntegerGemv.applies(b) ? IntegerGemv.Input.of(b, xa) : null;
+        if (rounded != null) {
+            tasks.forEach(count, chunk -> {
+                for (int j = chunk * perChunk, end = Math.min(n, j + perChunk); j < end; j += 2) {
+                    IntegerGemv.dot2(b, rounded, j, Math.min(j + 1, end - 1), ys, y0);
+                }
+            });
+        } else if (UnitGemv.wholeBlocks(b)) {
             UnitGemv.Input in = UnitGemv.Input.of(b, xa);
             tasks.forEach(count, chunk -> {
                 for (int j = chunk * perChunk, end = Math.min(n, j + perChunk); j < end; j++) {

@@ -11,8 +11,9 @@ import dev.tensorloom.runtime.tensor.Tensor;
 
 /**
  * The quant family in Vector API code on the vector backend's threads: GEMV decodes the packed codes in
- * registers ({@link QuantGemv}, {@link BlockGemv}); GEMM decodes b into panels that the dense GEMM's
- * micro-kernel multiplies ({@link QuantGemm}). Whether a call spreads over the threads is {@link Tasks}'s decision.
+ * registers ({@link QuantGemv}, {@link BlockGemv}; 4- and 2-bit groups in 16-bit integer lanes against x rounded
+ * to int8, {@link IntegerGemv}); GEMM decodes b into panels that the dense GEMM's micro-kernel multiplies
+ * ({@link QuantGemm}). Whether a call spreads over the threads is {@link Tasks}'s decision.
  */
 public final class VectorQuantKernels implements QuantKernels {
 
@@ -26,6 +27,12 @@ public final class VectorQuantKernels implements QuantKernels {
     public void gemv(Tensor x, PackedWeights b, Tensor y) {
         QuantShapes.gemv(x, b, y);
         QuantGemv.multiply(x, b, y, Tasks.forMultiplyAdds(parallelism, (long) b.rows() * b.cols(), x, y));
+    }
+
+    /** 4- and 2-bit groups of 128, and per channel over whole blocks of 128: {@link IntegerGemv}. */
+    @Override
+    public int gemvInputBlock(PackedWeights b) {
+        return IntegerGemv.applies(b) ? IntegerGemv.BLOCK : 0;
     }
 
     @Override
