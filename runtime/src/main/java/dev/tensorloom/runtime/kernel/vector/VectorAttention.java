@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Multi-head attention that streams (the flash-attention order): one task per (sequence, head, block of
- * {@value #QUERY_BLOCK} queries), which walks the sequence's real keys in blocks of {@value #KEY_BLOCK} and
- * keeps, per query, a running maximum m, a running sum l and an unnormalized output o. For each key block:
+ * queries), which walks the sequence's real keys in blocks of {@value #KEY_BLOCK} and keeps, per query, a
+ * running maximum m, a running sum l and an unnormalized output o. For each key block:
  * <ol>
  * <li>its keys are gathered transposed (Kᵀ, head dim × keys) and its values row by row into small arrays
  * padded to whole vectors, padded keys dropped before any arithmetic;
@@ -33,8 +33,14 @@ final class VectorAttention {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     /** Queries per inner step: four accumulators hide the FMA latency in both products. */
     static final int QUERIES = 4;
-    /** Queries per task: enough to reuse each gathered key block, few enough to give every thread work. */
-    static final int QUERY_BLOCK = 32;
+    /**
+     * Most queries per task. A task gathers its sequence's keys and values for itself, so the fewer tasks per
+     * (sequence, head), the fewer gathers; a task holds its queries' outputs, so this bounds its memory (32 KiB
+     * at head dim 32).
+     */
+    static final int MAX_QUERY_BLOCK = 256;
+    /** Tasks per thread {@link #apply} aims for before it splits a sequence's queries over several tasks. */
+    static final int TASKS_PER_THREAD = 4;
     /** Keys per block: its Kᵀ and V (8 KiB each at head dim 32) stay in L1 across the task's queries. */
     static final int KEY_BLOCK = 64;
 
@@ -44,13 +50,21 @@ final class VectorAttention {
     static void apply(Tensor q, Tensor k, Tensor v, Tensor keyMask, int heads, Tensor out, int seq, Tasks tasks) {
         int batch = keyMask.rows();
         int headDim = q.cols() / heads;
-        int queryBlocks = Math.ceilDiv(seq, QUERY_BLOCK);
+        if (seq == 0) {
+            return;
+        }
+        // One task per (sequence, head) when that feeds every thread: each task gathers its keys and values once.
+        int split = Math.ceilDiv(TASKS_PER_THREAD * tasks.threads(), batch * heads);
+        int queryBlocks = Math.clamp(split, Math.ceilDiv(seq, MAX_QUERY_BLOCK), Math.ceilDiv(seq, QUERIES));
+        int queryBlock = Math.ceilDiv(seq, queryBlocks);
         tasks.forEach(batch * heads * queryBlocks, task -> {
             int block = task % queryBlocks;
             int h = task / queryBlocks % heads;
             int b = task / queryBlocks / heads;
-            new Stream(q, k, v, out, seq, headDim, b, h).run(keyMask, block * QUERY_BLOCK,
-                    Math.min(seq, (block + 1) * QUERY_BLOCK));
+            int t0 = block * queryBlock;
+            if (t0 < seq) {
+                new Stream(q, k, v, out, seq, headDim, b, h).run(keyMask, t0, Math.min(seq, t0 + queryBlock));
+            }
         });
     }
 
