@@ -29,6 +29,14 @@ import jdk.incubator.vector.VectorMask;
  * 6×2 kernel reaches 115 GFLOP/s, the FMA peak, where 4×2 reached 102 and 3×3 103; in whole 1024 products 6×2 ran
  * 84-90 GFLOP/s, 3×3 83-85 and 4×2 76-79, beside 100 for OpenBLAS 0.3.31's Haswell kernels. So one tile is chosen
  * for every width, and what 256 bits lose lies outside the registers.
+ *
+ * <p>Two more that lost, measured by thread CPU time on one thread of a loaded Zen 4 (indicative), 3200-row
+ * products at k, n of 384 and 1536. Writing c straight from the accumulators on whole tiles (loading c into them
+ * first when accumulating, which also touches c's lines before the k loop) instead of through the tile array
+ * and {@link #flush}: the same within noise, 89-100 GFLOP/s against 92-101, since the flush is 12 stores per
+ * kc·12 FMAs. a packed MR-interleaved (kc × MR contiguous, one stream for the six broadcasts instead of six
+ * rows): with the direct write, 105-108 GFLOP/s against 100-103 at k=384, n=1536 but 90-96 against 93-96 at
+ * k=1536, n=384 with 512-bit vectors, and half the speed (47 against 89-100) with {@code -XX:UseAVX=2}.
  */
 final class GemmMicroKernel {
 
