@@ -82,7 +82,8 @@ final class VectorAttention {
         private final float scale;
         private final float[] keysT;
         private final float[] values;
-        private final float[] scores = new float[QUERIES * KEY_BLOCK];
+        private final int keyBlock;
+        private final float[] scores;
 
         Stream(Tensor q, Tensor k, Tensor v, Tensor out, int seq, int headDim, int b, int h) {
             this.q = q;
@@ -95,8 +96,11 @@ final class VectorAttention {
             this.col = h * headDim;
             this.first = b * seq;
             this.scale = (float) (1.0 / Math.sqrt(headDim));
-            this.keysT = new float[headDim * KEY_BLOCK];
-            this.values = new float[KEY_BLOCK * dimsPadded];
+            // A short sequence gets arrays as small as its keys: a task's arrays are allocated and zeroed per task.
+            this.keyBlock = Math.min(KEY_BLOCK, Math.ceilDiv(seq, L) * L);
+            this.scores = new float[QUERIES * keyBlock];
+            this.keysT = new float[headDim * keyBlock];
+            this.values = new float[keyBlock * dimsPadded];
         }
 
         /** Output rows [t0, t1) of this sequence and head. */
@@ -127,17 +131,17 @@ final class VectorAttention {
             Arrays.fill(maxima, Float.NEGATIVE_INFINITY);
             float[] sums = new float[groups * QUERIES];
             float[] outputs = new float[groups * QUERIES * dimsPadded];
-            for (int k0 = 0; k0 < real; k0 += KEY_BLOCK) {
-                int count = Math.min(KEY_BLOCK, real - k0);
+            for (int k0 = 0; k0 < real; k0 += keyBlock) {
+                int count = Math.min(keyBlock, real - k0);
                 int width = Math.ceilDiv(count, L) * L;
                 gather(keys, k0, count, width);
                 for (int g = 0; g < groups; g++) {
                     scores(queries, g * QUERIES * headDim, width);
                     for (int r = 0; r < QUERIES; r++) {
                         int query = g * QUERIES + r;
-                        float shift = Math.max(maxima[query], blockMax(r * KEY_BLOCK, count, width));
+                        float shift = Math.max(maxima[query], blockMax(r * keyBlock, count, width));
                         float correction = (float) Math.exp(maxima[query] - shift);
-                        sums[query] = sums[query] * correction + exponentials(r * KEY_BLOCK, width, shift);
+                        sums[query] = sums[query] * correction + exponentials(r * keyBlock, width, shift);
                         maxima[query] = shift;
                         rescale(outputs, query * dimsPadded, correction);
                     }
@@ -156,12 +160,12 @@ final class VectorAttention {
                 int key = first + keys[k0 + r];
                 long kRow = Rows.byteOffset(k, key, col);
                 for (int d = 0; d < headDim; d++) {
-                    keysT[d * KEY_BLOCK + r] = k.segment().get(F, kRow + (long) d * Float.BYTES);
+                    keysT[d * keyBlock + r] = k.segment().get(F, kRow + (long) d * Float.BYTES);
                 }
                 MemorySegment.copy(v.segment(), F, Rows.byteOffset(v, key, col), values, r * dimsPadded, headDim);
             }
             for (int d = 0; d < headDim; d++) {
-                Arrays.fill(keysT, d * KEY_BLOCK + count, d * KEY_BLOCK + width, 0f);
+                Arrays.fill(keysT, d * keyBlock + count, d * keyBlock + width, 0f);
             }
         }
 
@@ -170,16 +174,16 @@ final class VectorAttention {
             for (int s = 0; s < width; s += L) {
                 FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
                 for (int d = 0; d < headDim; d++) {
-                    FloatVector kv = FloatVector.fromArray(S, keysT, d * KEY_BLOCK + s);
+                    FloatVector kv = FloatVector.fromArray(S, keysT, d * keyBlock + s);
                     a0 = kv.fma(FloatVector.broadcast(S, queries[q0 + d]), a0);
                     a1 = kv.fma(FloatVector.broadcast(S, queries[q0 + headDim + d]), a1);
                     a2 = kv.fma(FloatVector.broadcast(S, queries[q0 + 2 * headDim + d]), a2);
                     a3 = kv.fma(FloatVector.broadcast(S, queries[q0 + 3 * headDim + d]), a3);
                 }
                 a0.mul(scale).intoArray(scores, s);
-                a1.mul(scale).intoArray(scores, KEY_BLOCK + s);
-                a2.mul(scale).intoArray(scores, 2 * KEY_BLOCK + s);
-                a3.mul(scale).intoArray(scores, 3 * KEY_BLOCK + s);
+                a1.mul(scale).intoArray(scores, keyBlock + s);
+                a2.mul(scale).intoArray(scores, 2 * keyBlock + s);
+                a3.mul(scale).intoArray(scores, 3 * keyBlock + s);
             }
         }
 
@@ -224,9 +228,9 @@ final class VectorAttention {
                 for (int s = 0; s < count; s++) {
                     FloatVector vv = FloatVector.fromArray(S, values, s * dimsPadded + d);
                     a0 = vv.fma(FloatVector.broadcast(S, scores[s]), a0);
-                    a1 = vv.fma(FloatVector.broadcast(S, scores[KEY_BLOCK + s]), a1);
-                    a2 = vv.fma(FloatVector.broadcast(S, scores[2 * KEY_BLOCK + s]), a2);
-                    a3 = vv.fma(FloatVector.broadcast(S, scores[3 * KEY_BLOCK + s]), a3);
+                    a1 = vv.fma(FloatVector.broadcast(S, scores[keyBlock + s]), a1);
+                    a2 = vv.fma(FloatVector.broadcast(S, scores[2 * keyBlock + s]), a2);
+                    a3 = vv.fma(FloatVector.broadcast(S, scores[3 * keyBlock + s]), a3);
                 }
                 a0.intoArray(outputs, o0 + d);
                 a1.intoArray(outputs, o0 + dimsPadded + d);
