@@ -373,8 +373,9 @@ abstract class KernelsContract {
 
     static Stream<Arguments> attentionShapes() {
         // batch, seq, hidden, heads: lengths 1, 7, 128 and 512 among them, so that the keys of a text span
-        // several blocks of a streaming kernel (with padding and holes cutting the blocks short).
-        return Stream.of(
+        // several blocks of a streaming kernel (with padding and holes cutting the blocks short); head dims of
+        // 7 to 48, so that a kernel taking two vectors of the head dimension at once also meets an odd third.
+        return Stream.of(Arguments.of(2, 37, 96, 2),
                 Arguments.of(1, 1, 16, 1), Arguments.of(2, 7, 21, 3), Arguments.of(3, 13, 48, 4),
                 Arguments.of(3, 13, 384, 12), Arguments.of(2, 33, 64, 2), Arguments.of(4, 40, 96, 3),
                 Arguments.of(1, 97, 32, 1), Arguments.of(2, 128, 64, 2), Arguments.of(2, 200, 64, 8),

@@ -20,7 +20,8 @@ import jdk.incubator.vector.VectorOperators;
  * <ol>
  * <li>its keys are gathered transposed (Kᵀ, head dim × keys) and its values row by row into small arrays
  * padded to whole vectors, padded keys dropped before any arithmetic;
- * <li>{@value #QUERIES} queries at a time, scores = q·Kᵀ·scale (four independent FMA chains);
+ * <li>{@value #QUERIES} queries at a time, scores = q·Kᵀ·scale, two vectors of keys per pass (eight independent
+ * FMA chains, each broadcast feeding two);
  * <li>online softmax: with the block's maximum the running one becomes m' = max(m, block), o and l are scaled
  * by exp(m - m'), and p = exp(score - m') is added to l and p·V to o.
  * </ol>
@@ -171,7 +172,37 @@ final class VectorAttention {
 
         /** scores[r, s] = scale·Σ_d queries[q0 + r, d]·keysT[d, s] for four queries and the block's keys. */
         private void scores(float[] queries, int q0, int width) {
-            for (int s = 0; s < width; s += L) {
+            int s = 0;
+            // Two vectors of keys at once: each broadcast of a query element feeds two FMAs.
+            for (; s + 2 * L <= width; s += 2 * L) {
+                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+                FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+                for (int d = 0; d < headDim; d++) {
+                    FloatVector k0 = FloatVector.fromArray(S, keysT, d * keyBlock + s);
+                    FloatVector k1 = FloatVector.fromArray(S, keysT, d * keyBlock + s + L);
+                    FloatVector x = FloatVector.broadcast(S, queries[q0 + d]);
+                    a0 = k0.fma(x, a0);
+                    b0 = k1.fma(x, b0);
+                    x = FloatVector.broadcast(S, queries[q0 + headDim + d]);
+                    a1 = k0.fma(x, a1);
+                    b1 = k1.fma(x, b1);
+                    x = FloatVector.broadcast(S, queries[q0 + 2 * headDim + d]);
+                    a2 = k0.fma(x, a2);
+                    b2 = k1.fma(x, b2);
+                    x = FloatVector.broadcast(S, queries[q0 + 3 * headDim + d]);
+                    a3 = k0.fma(x, a3);
+                    b3 = k1.fma(x, b3);
+                }
+                a0.mul(scale).intoArray(scores, s);
+                a1.mul(scale).intoArray(scores, keyBlock + s);
+                a2.mul(scale).intoArray(scores, 2 * keyBlock + s);
+                a3.mul(scale).intoArray(scores, 3 * keyBlock + s);
+                b0.mul(scale).intoArray(scores, s + L);
+                b1.mul(scale).intoArray(scores, keyBlock + s + L);
+                b2.mul(scale).intoArray(scores, 2 * keyBlock + s + L);
+                b3.mul(scale).intoArray(scores, 3 * keyBlock + s + L);
+            }
+            for (; s < width; s += L) {
                 FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
                 for (int d = 0; d < headDim; d++) {
                     FloatVector kv = FloatVector.fromArray(S, keysT, d * keyBlock + s);
@@ -220,7 +251,44 @@ final class VectorAttention {
 
         /** outputs[o0 + r, :] += Σ_s p[r, s]·values[s, :] for four queries over the block's count keys. */
         private void weightedValues(int count, float[] outputs, int o0) {
-            for (int d = 0; d < dimsPadded; d += L) {
+            int d = 0;
+            // Two vectors of the head dimension at once: each broadcast of a weight feeds two FMAs, and eight
+            // independent chains instead of four.
+            for (; d + 2 * L <= dimsPadded; d += 2 * L) {
+                FloatVector a0 = FloatVector.fromArray(S, outputs, o0 + d);
+                FloatVector a1 = FloatVector.fromArray(S, outputs, o0 + dimsPadded + d);
+                FloatVector a2 = FloatVector.fromArray(S, outputs, o0 + 2 * dimsPadded + d);
+                FloatVector a3 = FloatVector.fromArray(S, outputs, o0 + 3 * dimsPadded + d);
+                FloatVector b0 = FloatVector.fromArray(S, outputs, o0 + d + L);
+                FloatVector b1 = FloatVector.fromArray(S, outputs, o0 + dimsPadded + d + L);
+                FloatVector b2 = FloatVector.fromArray(S, outputs, o0 + 2 * dimsPadded + d + L);
+                FloatVector b3 = FloatVector.fromArray(S, outputs, o0 + 3 * dimsPadded + d + L);
+                for (int s = 0; s < count; s++) {
+                    FloatVector v0 = FloatVector.fromArray(S, values, s * dimsPadded + d);
+                    FloatVector v1 = FloatVector.fromArray(S, values, s * dimsPadded + d + L);
+                    FloatVector x = FloatVector.broadcast(S, scores[s]);
+                    a0 = v0.fma(x, a0);
+                    b0 = v1.fma(x, b0);
+                    x = FloatVector.broadcast(S, scores[keyBlock + s]);
+                    a1 = v0.fma(x, a1);
+                    b1 = v1.fma(x, b1);
+                    x = FloatVector.broadcast(S, scores[2 * keyBlock + s]);
+                    a2 = v0.fma(x, a2);
+                    b2 = v1.fma(x, b2);
+                    x = FloatVector.broadcast(S, scores[3 * keyBlock + s]);
+                    a3 = v0.fma(x, a3);
+                    b3 = v1.fma(x, b3);
+                }
+                a0.intoArray(outputs, o0 + d);
+                a1.intoArray(outputs, o0 + dimsPadded + d);
+                a2.intoArray(outputs, o0 + 2 * dimsPadded + d);
+                a3.intoArray(outputs, o0 + 3 * dimsPadded + d);
+                b0.intoArray(outputs, o0 + d + L);
+                b1.intoArray(outputs, o0 + dimsPadded + d + L);
+                b2.intoArray(outputs, o0 + 2 * dimsPadded + d + L);
+                b3.intoArray(outputs, o0 + 3 * dimsPadded + d + L);
+            }
+            for (; d < dimsPadded; d += L) {
                 FloatVector a0 = FloatVector.fromArray(S, outputs, o0 + d);
                 FloatVector a1 = FloatVector.fromArray(S, outputs, o0 + dimsPadded + d);
                 FloatVector a2 = FloatVector.fromArray(S, outputs, o0 + 2 * dimsPadded + d);
