@@ -228,7 +228,7 @@ public final class BertEncoder implements AutoCloseable {
         Tensor intermediate = wide.slice(0, 0, (long) tokens * cfg.intermediateSize())
                 .reshape(tokens, cfg.intermediateSize());
         for (ResidentLayer layer : layers) {
-            linear(x, layer.qkv(), qkv);
+            linear(x, layer.qkv(), false, qkv);
             Tensor q = qkv.slice(1, 0, hidden);
             Tensor k = qkv.slice(1, hidden, 2L * hidden);
             Tensor v = qkv.slice(1, 2L * hidden, 3L * hidden);
@@ -236,8 +236,7 @@ public final class BertEncoder implements AutoCloseable {
             layer.attentionOutput().weight().multiply(context, attended);
             residualLayerNorm(attended, layer.attentionOutput().bias(), x, layer.attentionNorm());
 
-            layer.intermediate().weight().multiply(attended, intermediate);
-            kernels.addBiasGelu(intermediate, layer.intermediate().bias());
+            linear(attended, layer.intermediate(), true, intermediate);
             layer.output().weight().multiply(intermediate, x);
             residualLayerNorm(x, layer.output().bias(), attended, layer.outputNorm());
         }
@@ -277,9 +276,9 @@ public final class BertEncoder implements AutoCloseable {
         return x;
     }
 
-    private void linear(Tensor in, Projection layer, Tensor out) {
-        layer.weight().multiply(in, out);
-        kernels.addBias(out, layer.bias());
+    /** out = in·weight + bias, then GELU when asked: one call, so a backend can fuse the epilogue into the product. */
+    private void linear(Tensor in, Projection layer, boolean gelu, Tensor out) {
+        kernels.linear(in, layer.weight(), layer.bias(), gelu, out);
     }
 
     /** x = LayerNorm(x + bias + residual): a sublayer's epilogue, one fused kernel. */

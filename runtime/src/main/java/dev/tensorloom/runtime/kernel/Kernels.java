@@ -27,6 +27,24 @@ public interface Kernels {
         return new DenseMatrix(b, this);
     }
 
+    /**
+     * c = a·w + bias, then {@link #gelu} when {@code gelu}: a linear layer's product and its epilogue, with a [m,k],
+     * w prepared by this backend [k,n], bias of length n and c [m,n]. The result is that of
+     * {@link PreparedMatrix#multiply} then {@link #addBias} (or {@link #addBiasGelu}), which is what this default
+     * does after checking every argument (the scalar oracle's definition); a backend may add the bias and apply
+     * GELU to each tile of c while the product writes it, instead of passing over c again.
+     */
+    default void linear(Tensor a, PreparedMatrix w, Tensor bias, boolean gelu, Tensor c) {
+        Shapes.matmul(a, w, c);
+        Shapes.rowVector(c, bias, "bias");
+        w.multiply(a, c);
+        if (gelu) {
+            addBiasGelu(c, bias);
+        } else {
+            addBias(c, bias);
+        }
+    }
+
     /** c = a·bᵀ, with a [m,k], b [n,k], c [m,n]. */
     void matmulTransposedB(Tensor a, Tensor b, Tensor c);
 

@@ -7,7 +7,7 @@ import java.lang.foreign.ValueLayout;
 /**
  * Plain Java loops, one thread, written to read like the definitions. This is the oracle: every other
  * backend is tested against it, and it never links a Vector API or native class. The fused epilogues
- * ({@link #addBiasGelu}, {@link #addBiasResidualLayerNorm}) are {@link Kernels}' defaults, the unfused
+ * ({@link #linear}, {@link #addBiasGelu}, {@link #addBiasResidualLayerNorm}) are {@link Kernels}' defaults, the unfused
  * kernels one after the other, which is what the fused paths of other backends are tested against.
  */
 public final class ScalarKernels implements Kernels {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tensorloom.runtime.tensor.Tensor;
+import dev.tensorloom.testkit.FloatAssertions;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -148,6 +149,56 @@ abstract class KernelsContract {
         assertTrue(floats >= (long) k * n && floats <= (long) k * (n + 32), prepared.bytes() + " bytes");
         prepared.multiply(on(a), c.view);
         assertProductClose(expected, c.result(), absoluteProducts(arena, a, b, false));
+    }
+
+    /**
+     * Every edge of the 6-row tile (1, 5, 6, 7, 13 rows) against every edge of a 2-vector panel at 4, 8 and 16 lanes
+     * (widths one short of, at and one past 8, 16 and 32), depths of one block and of three 512-deep blocks, and a
+     * product wide and tall enough to be cut among the threads.
+     */
+    static Stream<Arguments> linearShapes() {
+        int[][] shapes = {
+            {1, 1, 1}, {5, 37, 7}, {6, 384, 8}, {7, 13, 9}, {13, 1100, 15}, {6, 5, 16}, {5, 1100, 17}, {7, 384, 31},
+            {1, 1030, 32}, {13, 64, 33}, {0, 384, 64}, {97, 1100, 70}, {200, 384, 97}};
+        List<Arguments> args = new ArrayList<>();
+        for (int[] s : shapes) {
+            for (boolean gelu : new boolean[] {false, true}) {
+                args.add(Arguments.of(s[0], s[1], s[2], gelu, (s[0] + s[2]) % 2 == 0));
+            }
+        }
+        return args.stream();
+    }
+
+    /**
+     * The linear layer (fused where the backend fuses) against the unfused oracle: product, bias, then GELU. The
+     * bias adds one rounding to the product's error, which GELU passes on scaled by its slope (at most 1.13,
+     * taken as 1.2), and GELU adds its own relative error.
+     */
+    @ParameterizedTest(name = "[{0}x{1}]·prepared [{1}x{2}] + bias, gelu={3} strided={4}")
+    @MethodSource("linearShapes")
+    void linearMatchesTheUnfusedOracle(int m, int k, int n, boolean gelu, boolean strided) {
+        Tensor a = matrices.random(m, k, strided);
+        Tensor b = matrices.random(k, n, strided);
+        // A bias away from zero, as a view that starts past its parent's first float.
+        Tensor bias = scaled(matrices.random(1, n + 3, false), 2f, 0.5f).reshape(n + 3).slice(0, 3, n + 3);
+        Placed c = place(matrices.random(m, n, strided));
+        Tensor expected = Tensor.allocate(arena, m, n);
+        SCALAR.matmul(a, b, expected);
+        SCALAR.addBias(expected, bias);
+        if (gelu) {
+            SCALAR.gelu(expected);
+        }
+        kernels.linear(on(a), kernels.prepare(on(b)), on(bias), gelu, c.view);
+        float[] products = absoluteProducts(arena, a, b, false).toArray();
+        float[] biases = bias.toArray();
+        float[] values = expected.toArray();
+        float[] bound = new float[products.length];
+        double geluScale = geluRelativeTolerance() / FloatAssertions.PRODUCT_TOLERANCE;
+        for (int i = 0; i < bound.length; i++) {
+            double linear = products[i] + Math.abs(biases[i % n]);
+            bound[i] = (float) (gelu ? 1.2 * linear + geluScale * Math.abs(values[i]) : linear);
+        }
+        assertProductClose(expected, c.result(), Tensor.of(arena, bound, m, n));
     }
 
     @ParameterizedTest(name = "[{0}x{1}]·[{2}x{1}]ᵀ strided={3}")
@@ -373,8 +424,9 @@ abstract class KernelsContract {
 
     static Stream<Arguments> attentionShapes() {
         // batch, seq, hidden, heads: lengths 1, 7, 128 and 512 among them, so that the keys of a text span
-        // several blocks of a streaming kernel (with padding and holes cutting the blocks short).
-        return Stream.of(
+        // several blocks of a streaming kernel (with padding and holes cutting the blocks short); head dims of
+        // 7 to 48, so that a kernel taking two vectors of the head dimension at once also meets an odd third.
+        return Stream.of(Arguments.of(2, 37, 96, 2),
                 Arguments.of(1, 1, 16, 1), Arguments.of(2, 7, 21, 3), Arguments.of(3, 13, 48, 4),
                 Arguments.of(3, 13, 384, 12), Arguments.of(2, 33, 64, 2), Arguments.of(4, 40, 96, 3),
                 Arguments.of(1, 97, 32, 1), Arguments.of(2, 128, 64, 2), Arguments.of(2, 200, 64, 8),
@@ -437,6 +489,12 @@ abstract class KernelsContract {
         assertSameFailure(() -> SCALAR.prepare(b).multiply(a, c), () -> kernels.prepare(on(b)).multiply(on(a), on(c)));
         Tensor x5 = Tensor.allocate(arena, 5);
         Tensor y3 = Tensor.allocate(arena, 3);
+        Tensor w = Tensor.allocate(arena, 4, 6);
+        Tensor x6 = Tensor.allocate(arena, 6);
+        assertSameFailure(() -> SCALAR.linear(a, SCALAR.prepare(b), x6, true, c),
+                () -> kernels.linear(on(a), kernels.prepare(on(b)), on(x6), true, on(c)));
+        assertSameFailure(() -> SCALAR.linear(a, SCALAR.prepare(w), x5, true, c),
+                () -> kernels.linear(on(a), kernels.prepare(on(w)), on(x5), true, on(c)));
         assertSameFailure(() -> SCALAR.gemv(a, x5, y3), () -> kernels.gemv(on(a), on(x5), on(y3)));
         assertSameFailure(() -> SCALAR.addBias(a, x5), () -> kernels.addBias(on(a), on(x5)));
         assertSameFailure(() -> SCALAR.add(a, c), () -> kernels.add(on(a), on(c)));

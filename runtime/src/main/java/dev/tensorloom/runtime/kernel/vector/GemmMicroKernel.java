@@ -4,6 +4,7 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.L;
 import static dev.tensorloom.runtime.kernel.vector.Simd.NATIVE;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
+import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -29,6 +30,14 @@ import jdk.incubator.vector.VectorMask;
  * 6×2 kernel reaches 115 GFLOP/s, the FMA peak, where 4×2 reached 102 and 3×3 103; in whole 1024 products 6×2 ran
  * 84-90 GFLOP/s, 3×3 83-85 and 4×2 76-79, beside 100 for OpenBLAS 0.3.31's Haswell kernels. So one tile is chosen
  * for every width, and what 256 bits lose lies outside the registers.
+ *
+ * <p>Two more that lost, measured by thread CPU time on one thread of a loaded Zen 4 (indicative), 3200-row
+ * products at k, n of 384 and 1536. Writing c straight from the accumulators on whole tiles (loading c into them
+ * first when accumulating, which also touches c's lines before the k loop) instead of through the tile array
+ * and {@link #flush}: the same within noise, 89-100 GFLOP/s against 92-101, since the flush is 12 stores per
+ * kc·12 FMAs. a packed MR-interleaved (kc × MR contiguous, one stream for the six broadcasts instead of six
+ * rows): with the direct write, 105-108 GFLOP/s against 100-103 at k=384, n=1536 but 90-96 against 93-96 at
+ * k=1536, n=384 with 512-bit vectors, and half the speed (47 against 89-100) with {@code -XX:UseAVX=2}.
  */
 final class GemmMicroKernel {
 
@@ -40,6 +49,15 @@ final class GemmMicroKernel {
     static final int NR = PANEL_VECTORS * L;
 
     private GemmMicroKernel() {
+    }
+
+    /**
+     * What the flush of a tile's last depth block does besides storing it: add bias [n] and, when {@code gelu},
+     * apply {@link VectorGelu#gelu}, in the order of the unfused {@code addBias} and {@code addBiasGelu}, so the
+     * result is the same float for float. The FFN's up-projection output (3200×1536 floats at batch 32 × 100 tokens)
+     * then leaves the registers once instead of being read and written again by a pass over L3 and memory.
+     */
+    record Epilogue(Tensor bias, boolean gelu) {
     }
 
     /**
@@ -132,6 +150,61 @@ final class GemmMicroKernel {
         c41.intoArray(tile, 4 * NR + L);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + L);
+    }
+
+    /**
+     * {@link #flush}, then bias[j..j + cols) added to each row and GELU if the epilogue asks, before the store: the
+     * last depth block's flush. A null epilogue is the plain flush.
+     */
+    static void flush(float[] tile, MemorySegment c, long cOff, long ldcBytes, int rows, int cols, boolean accumulate,
+            Epilogue epilogue, int j) {
+        if (epilogue == null) {
+            flush(tile, c, cOff, ldcBytes, rows, cols, accumulate);
+            return;
+        }
+        MemorySegment bs = epilogue.bias().segment();
+        long b0 = (epilogue.bias().offset() + j) * Float.BYTES;
+        boolean gelu = epilogue.gelu();
+        VectorMask<Float> mask0 = S.indexInRange(0, cols);
+        VectorMask<Float> mask1 = S.indexInRange(L, cols);
+        boolean whole = cols == NR;
+        FloatVector bias0 = whole ? FloatVector.fromMemorySegment(S, bs, b0, NATIVE)
+                : FloatVector.fromMemorySegment(S, bs, b0, NATIVE, mask0);
+        long second = (long) L * Float.BYTES;
+        FloatVector bias1 = whole ? FloatVector.fromMemorySegment(S, bs, b0 + second, NATIVE)
+                : FloatVector.fromMemorySegment(S, bs, b0 + second, NATIVE, mask1);
+        for (int r = 0; r < rows; r++) {
+            long row = cOff + r * ldcBytes;
+            FloatVector v0 = FloatVector.fromArray(S, tile, r * NR);
+            FloatVector v1 = FloatVector.fromArray(S, tile, r * NR + L);
+            if (whole) {
+                if (accumulate) {
+                    v0 = v0.add(FloatVector.fromMemorySegment(S, c, row, NATIVE));
+                    v1 = v1.add(FloatVector.fromMemorySegment(S, c, row + second, NATIVE));
+                }
+                v0 = v0.add(bias0);
+                v1 = v1.add(bias1);
+                if (gelu) {
+                    v0 = VectorGelu.gelu(v0);
+                    v1 = VectorGelu.gelu(v1);
+                }
+                v0.intoMemorySegment(c, row, NATIVE);
+                v1.intoMemorySegment(c, row + second, NATIVE);
+            } else {
+                if (accumulate) {
+                    v0 = v0.add(FloatVector.fromMemorySegment(S, c, row, NATIVE, mask0));
+                    v1 = v1.add(FloatVector.fromMemorySegment(S, c, row + second, NATIVE, mask1));
+                }
+                v0 = v0.add(bias0);
+                v1 = v1.add(bias1);
+                if (gelu) {
+                    v0 = VectorGelu.gelu(v0);
+                    v1 = VectorGelu.gelu(v1);
+                }
+                v0.intoMemorySegment(c, row, NATIVE, mask0);
+                v1.intoMemorySegment(c, row + second, NATIVE, mask1);
+            }
+        }
     }
 
     /** c[0..rows, 0..cols) = tile, or += tile when {@code accumulate}; rows ldcBytes apart from cOff. */

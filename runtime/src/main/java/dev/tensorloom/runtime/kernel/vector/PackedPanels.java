@@ -19,6 +19,13 @@ record PackedPanels(int rows, int cols, float[] panels, Parallelism parallelism)
         VectorGemm.multiply(a, this, c, Tasks.forMultiplyAdds(parallelism, (long) a.rows() * rows * cols, a, c));
     }
 
+    /** c = a·b + bias, then GELU if the epilogue asks, applied to each tile of c as its last depth block lands. */
+    void multiply(Tensor a, Tensor c, GemmMicroKernel.Epilogue epilogue) {
+        VectorGemm.multiply(a, null, this, c, epilogue,
+                Tasks.forMultiplyAdds(parallelism, (long) a.rows() * rows * cols, a, c, epilogue.bias()),
+                VectorGemm.Blocking.CACHES);
+    }
+
     @Override
     public long bytes() {
         return (long) panels.length * Float.BYTES;

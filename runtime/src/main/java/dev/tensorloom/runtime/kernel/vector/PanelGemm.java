@@ -45,17 +45,19 @@ public final class PanelGemm {
     public static void multiply(float[] a, int rows, int lda, int pc, int kc, float[] panels, int panelCount, Tensor c,
             int i0, int j0, boolean accumulate) {
         multiply(a, pc, rows, lda, rows * lda + pc, kc, panels, 0, kc * PANEL_WIDTH, panelCount, c, i0, j0,
-                accumulate, new float[TILE_ROWS * PANEL_WIDTH]);
+                accumulate, null, new float[TILE_ROWS * PANEL_WIDTH]);
     }
 
     /**
      * {@link #multiply} over panels q at {@code first + q·stride} in {@code panels}, through the caller's tile, for
      * the {@code rows} rows of a that start at {@code a0} (lda floats apart) with the zero row at {@code zeroRow}:
      * the dense GEMM's blocks of b keep each depth block of a panel more than kc·PANEL_WIDTH floats from the next
-     * panel's, and its tasks take a few rows from the middle of a shared block of a.
+     * panel's, and its tasks take a few rows from the middle of a shared block of a. A non-null epilogue (for the
+     * last depth block only) is applied to each tile as it is flushed.
      */
     static void multiply(float[] a, int a0, int rows, int lda, int zeroRow, int kc, float[] panels, int first,
-            int stride, int panelCount, Tensor c, int i0, int j0, boolean accumulate, float[] tile) {
+            int stride, int panelCount, Tensor c, int i0, int j0, boolean accumulate, GemmMicroKernel.Epilogue epilogue,
+            float[] tile) {
         int n = c.cols();
         long ldcBytes = (long) c.leadingDim() * Float.BYTES;
         for (int ir = 0; ir < rows; ir += TILE_ROWS) {
@@ -69,7 +71,7 @@ public final class PanelGemm {
                         panels, first + q * stride, kc, tile);
                 int j = j0 + q * PANEL_WIDTH;
                 GemmMicroKernel.flush(tile, c.segment(), cRow + (long) j * Float.BYTES, ldcBytes, valid,
-                        Math.min(PANEL_WIDTH, n - j), accumulate);
+                        Math.min(PANEL_WIDTH, n - j), accumulate, epilogue, j);
             }
         }
     }

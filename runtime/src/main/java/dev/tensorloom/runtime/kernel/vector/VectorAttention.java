@@ -15,12 +15,13 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Multi-head attention that streams (the flash-attention order): one task per (sequence, head, block of
- * {@value #QUERY_BLOCK} queries), which walks the sequence's real keys in blocks of {@value #KEY_BLOCK} and
- * keeps, per query, a running maximum m, a running sum l and an unnormalized output o. For each key block:
+ * queries), which walks the sequence's real keys in blocks of {@value #KEY_BLOCK} and keeps, per query, a
+ * running maximum m, a running sum l and an unnormalized output o. For each key block:
  * <ol>
  * <li>its keys are gathered transposed (Kᵀ, head dim × keys) and its values row by row into small arrays
  * padded to whole vectors, padded keys dropped before any arithmetic;
- * <li>{@value #QUERIES} queries at a time, scores = q·Kᵀ·scale (four independent FMA chains);
+ * <li>{@value #QUERIES} queries at a time, scores = q·Kᵀ·scale, two vectors of keys per pass (eight independent
+ * FMA chains, each broadcast feeding two);
  * <li>online softmax: with the block's maximum the running one becomes m' = max(m, block), o and l are scaled
  * by exp(m - m'), and p = exp(score - m') is added to l and p·V to o.
  * </ol>
@@ -33,8 +34,14 @@ final class VectorAttention {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     /** Queries per inner step: four accumulators hide the FMA latency in both products. */
     static final int QUERIES = 4;
-    /** Queries per task: enough to reuse each gathered key block, few enough to give every thread work. */
-    static final int QUERY_BLOCK = 32;
+    /**
+     * Most queries per task. A task gathers its sequence's keys and values for itself, so the fewer tasks per
+     * (sequence, head), the fewer gathers; a task holds its queries' outputs, so this bounds its memory (32 KiB
+     * at head dim 32).
+     */
+    static final int MAX_QUERY_BLOCK = 256;
+    /** Tasks per thread {@link #apply} aims for before it splits a sequence's queries over several tasks. */
+    static final int TASKS_PER_THREAD = 4;
     /** Keys per block: its Kᵀ and V (8 KiB each at head dim 32) stay in L1 across the task's queries. */
     static final int KEY_BLOCK = 64;
 
@@ -44,13 +51,21 @@ final class VectorAttention {
     static void apply(Tensor q, Tensor k, Tensor v, Tensor keyMask, int heads, Tensor out, int seq, Tasks tasks) {
         int batch = keyMask.rows();
         int headDim = q.cols() / heads;
-        int queryBlocks = Math.ceilDiv(seq, QUERY_BLOCK);
+        if (seq == 0) {
+            return;
+        }
+        // One task per (sequence, head) when that feeds every thread: each task gathers its keys and values once.
+        int split = Math.ceilDiv(TASKS_PER_THREAD * tasks.threads(), batch * heads);
+        int queryBlocks = Math.clamp(split, Math.ceilDiv(seq, MAX_QUERY_BLOCK), Math.ceilDiv(seq, QUERIES));
+        int queryBlock = Math.ceilDiv(seq, queryBlocks);
         tasks.forEach(batch * heads * queryBlocks, task -> {
             int block = task % queryBlocks;
             int h = task / queryBlocks % heads;
             int b = task / queryBlocks / heads;
-            new Stream(q, k, v, out, seq, headDim, b, h).run(keyMask, block * QUERY_BLOCK,
-                    Math.min(seq, (block + 1) * QUERY_BLOCK));
+            int t0 = block * queryBlock;
+            if (t0 < seq) {
+                new Stream(q, k, v, out, seq, headDim, b, h).run(keyMask, t0, Math.min(seq, t0 + queryBlock));
+            }
         });
     }
 
@@ -68,7 +83,8 @@ final class VectorAttention {
         private final float scale;
         private final float[] keysT;
         private final float[] values;
-        private final float[] scores = new float[QUERIES * KEY_BLOCK];
+        private final int keyBlock;
+        private final float[] scores;
 
         Stream(Tensor q, Tensor k, Tensor v, Tensor out, int seq, int headDim, int b, int h) {
             this.q = q;
@@ -81,8 +97,11 @@ final class VectorAttention {
             this.col = h * headDim;
             this.first = b * seq;
             this.scale = (float) (1.0 / Math.sqrt(headDim));
-            this.keysT = new float[headDim * KEY_BLOCK];
-            this.values = new float[KEY_BLOCK * dimsPadded];
+            // A short sequence gets arrays as small as its keys: a task's arrays are allocated and zeroed per task.
+            this.keyBlock = Math.min(KEY_BLOCK, Math.ceilDiv(seq, L) * L);
+            this.scores = new float[QUERIES * keyBlock];
+            this.keysT = new float[headDim * keyBlock];
+            this.values = new float[keyBlock * dimsPadded];
         }
 
         /** Output rows [t0, t1) of this sequence and head. */
@@ -113,17 +132,17 @@ final class VectorAttention {
             Arrays.fill(maxima, Float.NEGATIVE_INFINITY);
             float[] sums = new float[groups * QUERIES];
             float[] outputs = new float[groups * QUERIES * dimsPadded];
-            for (int k0 = 0; k0 < real; k0 += KEY_BLOCK) {
-                int count = Math.min(KEY_BLOCK, real - k0);
+            for (int k0 = 0; k0 < real; k0 += keyBlock) {
+                int count = Math.min(keyBlock, real - k0);
                 int width = Math.ceilDiv(count, L) * L;
                 gather(keys, k0, count, width);
                 for (int g = 0; g < groups; g++) {
                     scores(queries, g * QUERIES * headDim, width);
                     for (int r = 0; r < QUERIES; r++) {
                         int query = g * QUERIES + r;
-                        float shift = Math.max(maxima[query], blockMax(r * KEY_BLOCK, count, width));
+                        float shift = Math.max(maxima[query], blockMax(r * keyBlock, count, width));
                         float correction = (float) Math.exp(maxima[query] - shift);
-                        sums[query] = sums[query] * correction + exponentials(r * KEY_BLOCK, width, shift);
+                        sums[query] = sums[query] * correction + exponentials(r * keyBlock, width, shift);
                         maxima[query] = shift;
                         rescale(outputs, query * dimsPadded, correction);
                     }
@@ -142,30 +161,60 @@ final class VectorAttention {
                 int key = first + keys[k0 + r];
                 long kRow = Rows.byteOffset(k, key, col);
                 for (int d = 0; d < headDim; d++) {
-                    keysT[d * KEY_BLOCK + r] = k.segment().get(F, kRow + (long) d * Float.BYTES);
+                    keysT[d * keyBlock + r] = k.segment().get(F, kRow + (long) d * Float.BYTES);
                 }
                 MemorySegment.copy(v.segment(), F, Rows.byteOffset(v, key, col), values, r * dimsPadded, headDim);
             }
             for (int d = 0; d < headDim; d++) {
-                Arrays.fill(keysT, d * KEY_BLOCK + count, d * KEY_BLOCK + width, 0f);
+                Arrays.fill(keysT, d * keyBlock + count, d * keyBlock + width, 0f);
             }
         }
 
         /** scores[r, s] = scale·Σ_d queries[q0 + r, d]·keysT[d, s] for four queries and the block's keys. */
         private void scores(float[] queries, int q0, int width) {
-            for (int s = 0; s < width; s += L) {
+            int s = 0;
+            // Two vectors of keys at once: each broadcast of a query element feeds two FMAs.
+            for (; s + 2 * L <= width; s += 2 * L) {
+                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+                FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+                for (int d = 0; d < headDim; d++) {
+                    FloatVector k0 = FloatVector.fromArray(S, keysT, d * keyBlock + s);
+                    FloatVector k1 = FloatVector.fromArray(S, keysT, d * keyBlock + s + L);
+                    FloatVector x = FloatVector.broadcast(S, queries[q0 + d]);
+                    a0 = k0.fma(x, a0);
+                    b0 = k1.fma(x, b0);
+                    x = FloatVector.broadcast(S, queries[q0 + headDim + d]);
+                    a1 = k0.fma(x, a1);
+                    b1 = k1.fma(x, b1);
+                    x = FloatVector.broadcast(S, queries[q0 + 2 * headDim + d]);
+                    a2 = k0.fma(x, a2);
+                    b2 = k1.fma(x, b2);
+                    x = FloatVector.broadcast(S, queries[q0 + 3 * headDim + d]);
+                    a3 = k0.fma(x, a3);
+                    b3 = k1.fma(x, b3);
+                }
+                a0.mul(scale).intoArray(scores, s);
+                a1.mul(scale).intoArray(scores, keyBlock + s);
+                a2.mul(scale).intoArray(scores, 2 * keyBlock + s);
+                a3.mul(scale).intoArray(scores, 3 * keyBlock + s);
+                b0.mul(scale).intoArray(scores, s + L);
+                b1.mul(scale).intoArray(scores, keyBlock + s + L);
+                b2.mul(scale).intoArray(scores, 2 * keyBlock + s + L);
+                b3.mul(scale).intoArray(scores, 3 * keyBlock + s + L);
+            }
+            for (; s < width; s += L) {
                 FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
                 for (int d = 0; d < headDim; d++) {
-                    FloatVector kv = FloatVector.fromArray(S, keysT, d * KEY_BLOCK + s);
+                    FloatVector kv = FloatVector.fromArray(S, keysT, d * keyBlock + s);
                     a0 = kv.fma(FloatVector.broadcast(S, queries[q0 + d]), a0);
                     a1 = kv.fma(FloatVector.broadcast(S, queries[q0 + headDim + d]), a1);
                     a2 = kv.fma(FloatVector.broadcast(S, queries[q0 + 2 * headDim + d]), a2);
                     a3 = kv.fma(FloatVector.broadcast(S, queries[q0 + 3 * headDim + d]), a3);
                 }
                 a0.mul(scale).intoArray(scores, s);
-                a1.mul(scale).intoArray(scores, KEY_BLOCK + s);
-                a2.mul(scale).intoArray(scores, 2 * KEY_BLOCK + s);
-                a3.mul(scale).intoArray(scores, 3 * KEY_BLOCK + s);
+                a1.mul(scale).intoArray(scores, keyBlock + s);
+                a2.mul(scale).intoArray(scores, 2 * keyBlock + s);
+                a3.mul(scale).intoArray(scores, 3 * keyBlock + s);
             }
         }
 
@@ -202,7 +251,44 @@ final class VectorAttention {
 
         /** outputs[o0 + r, :] += Σ_s p[r, s]·values[s, :] for four queries over the block's count keys. */
         private void weightedValues(int count, float[] outputs, int o0) {
-            for (int d = 0; d < dimsPadded; d += L) {
+            int d = 0;
+            // Two vectors of the head dimension at once: each broadcast of a weight feeds two FMAs, and eight
+            // independent chains instead of four.
+            for (; d + 2 * L <= dimsPadded; d += 2 * L) {
+                FloatVector a0 = FloatVector.fromArray(S, outputs, o0 + d);
+                FloatVector a1 = FloatVector.fromArray(S, outputs, o0 + dimsPadded + d);
+                FloatVector a2 = FloatVector.fromArray(S, outputs, o0 + 2 * dimsPadded + d);
+                FloatVector a3 = FloatVector.fromArray(S, outputs, o0 + 3 * dimsPadded + d);
+                FloatVector b0 = FloatVector.fromArray(S, outputs, o0 + d + L);
+                FloatVector b1 = FloatVector.fromArray(S, outputs, o0 + dimsPadded + d + L);
+                FloatVector b2 = FloatVector.fromArray(S, outputs, o0 + 2 * dimsPadded + d + L);
+                FloatVector b3 = FloatVector.fromArray(S, outputs, o0 + 3 * dimsPadded + d + L);
+                for (int s = 0; s < count; s++) {
+                    FloatVector v0 = FloatVector.fromArray(S, values, s * dimsPadded + d);
+                    FloatVector v1 = FloatVector.fromArray(S, values, s * dimsPadded + d + L);
+                    FloatVector x = FloatVector.broadcast(S, scores[s]);
+                    a0 = v0.fma(x, a0);
+                    b0 = v1.fma(x, b0);
+                    x = FloatVector.broadcast(S, scores[keyBlock + s]);
+                    a1 = v0.fma(x, a1);
+                    b1 = v1.fma(x, b1);
+                    x = FloatVector.broadcast(S, scores[2 * keyBlock + s]);
+                    a2 = v0.fma(x, a2);
+                    b2 = v1.fma(x, b2);
+                    x = FloatVector.broadcast(S, scores[3 * keyBlock + s]);
+                    a3 = v0.fma(x, a3);
+                    b3 = v1.fma(x, b3);
+                }
+                a0.intoArray(outputs, o0 + d);
+                a1.intoArray(outputs, o0 + dimsPadded + d);
+                a2.intoArray(outputs, o0 + 2 * dimsPadded + d);
+                a3.intoArray(outputs, o0 + 3 * dimsPadded + d);
+                b0.intoArray(outputs, o0 + d + L);
+                b1.intoArray(outputs, o0 + dimsPadded + d + L);
+                b2.intoArray(outputs, o0 + 2 * dimsPadded + d + L);
+                b3.intoArray(outputs, o0 + 3 * dimsPadded + d + L);
+            }
+            for (; d < dimsPadded; d += L) {
                 FloatVector a0 = FloatVector.fromArray(S, outputs, o0 + d);
                 FloatVector a1 = FloatVector.fromArray(S, outputs, o0 + dimsPadded + d);
                 FloatVector a2 = FloatVector.fromArray(S, outputs, o0 + 2 * dimsPadded + d);
@@ -210,9 +296,9 @@ final class VectorAttention {
                 for (int s = 0; s < count; s++) {
                     FloatVector vv = FloatVector.fromArray(S, values, s * dimsPadded + d);
                     a0 = vv.fma(FloatVector.broadcast(S, scores[s]), a0);
-                    a1 = vv.fma(FloatVector.broadcast(S, scores[KEY_BLOCK + s]), a1);
-                    a2 = vv.fma(FloatVector.broadcast(S, scores[2 * KEY_BLOCK + s]), a2);
-                    a3 = vv.fma(FloatVector.broadcast(S, scores[3 * KEY_BLOCK + s]), a3);
+                    a1 = vv.fma(FloatVector.broadcast(S, scores[keyBlock + s]), a1);
+                    a2 = vv.fma(FloatVector.broadcast(S, scores[2 * keyBlock + s]), a2);
+                    a3 = vv.fma(FloatVector.broadcast(S, scores[3 * keyBlock + s]), a3);
                 }
                 a0.intoArray(outputs, o0 + d);
                 a1.intoArray(outputs, o0 + dimsPadded + d);

@@ -19,6 +19,10 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>The sums are made in the oracle's order, (x + bias) + residual, so the only difference from the
  * unfused kernels is where the mean's lanes are added up.
+ *
+ * <p>Over packed panels, {@link VectorKernels#linear} goes one step further and adds bias + GELU in the GEMM's
+ * last flush ({@link GemmMicroKernel.Epilogue}), so the encoder's feed-forward output is not passed over again;
+ * {@link #addBiasGelu} serves the other prepared forms (quantized, MPO).
  */
 final class VectorEpilogues {
 

@@ -44,7 +44,10 @@ final class VectorGemm {
     /**
      * Depth of a k block: long enough to amortize loading and storing the c tile, and for the encoder's
      * k = 384 a single block (measured 2-4% faster than 256 on Zen 4). An MR×KC sliver of a is 12 KiB of the
-     * 32 KiB L1.
+     * 32 KiB L1. The BLIS order inside a block (panel outermost, a's row tiles inner, so that one sliver of b stays
+     * in L1 while the sliver of a streams) lost on one thread of a loaded Zen 4 at 3200×384×1536 (thread CPU time,
+     * indicative): 85-91 GFLOP/s at kc = 384 and 78-88 at kc = 128 or 192 (where the b sliver fits L1), against
+     * 95-101 for row tiles outermost at kc = 384.
      */
     static final int KC = 512;
     /**
@@ -91,12 +94,12 @@ final class VectorGemm {
     }
 
     static void multiply(Tensor a, Tensor b, Tensor c, Tasks tasks) {
-        multiply(a, b, null, c, tasks, Blocking.CACHES);
+        multiply(a, b, null, c, null, tasks, Blocking.CACHES);
     }
 
     /** c = a·b with b already packed by {@link #pack}. */
     static void multiply(Tensor a, PackedPanels b, Tensor c, Tasks tasks) {
-        multiply(a, null, b, c, tasks, Blocking.CACHES);
+        multiply(a, null, b, c, null, tasks, Blocking.CACHES);
     }
 
     /** Packs b [k,n] into panels NR columns wide, the layout the packed micro-kernel reads. */
@@ -110,6 +113,15 @@ final class VectorGemm {
 
     /** c = a·b from b itself or, when packedB is not null, from its panels, blocked as {@code blocking} says. */
     static void multiply(Tensor a, Tensor b, PackedPanels packedB, Tensor c, Tasks tasks, Blocking blocking) {
+        multiply(a, b, packedB, c, null, tasks, blocking);
+    }
+
+    /**
+     * {@link #multiply}, with the epilogue (when not null) applied to each tile of c in the flush of its last depth
+     * block, in either loop order. k must be at least 1 when there is an epilogue: with k = 0 no tile is flushed.
+     */
+    static void multiply(Tensor a, Tensor b, PackedPanels packedB, Tensor c, GemmMicroKernel.Epilogue epilogue,
+            Tasks tasks, Blocking blocking) {
         int m = a.rows();
         int n = c.cols();
         int k = a.cols();
@@ -117,15 +129,18 @@ final class VectorGemm {
             return;
         }
         if (k == 0) {
+            if (epilogue != null) {
+                throw new IllegalArgumentException("an epilogue needs a product of depth at least 1, not " + a);
+            }
             VectorElementwise.fill(c, 0f);
             return;
         }
         if (packedB == null && m <= STREAMING_MAX_ROWS) {
-            streaming(a, b, c, tasks);
+            streaming(a, b, c, epilogue, tasks);
         } else if ((long) k * n >= blocking.largeBFloats()) {
-            blocked(a, b, packedB, c, tasks, blocking);
+            blocked(a, b, packedB, c, epilogue, tasks, blocking);
         } else {
-            rowBlocked(a, packedB != null ? packedB : pack(b, tasks), c, tasks);
+            rowBlocked(a, packedB != null ? packedB : pack(b, tasks), c, epilogue, tasks);
         }
     }
 
@@ -136,7 +151,8 @@ final class VectorGemm {
      * k and n 384 or 1536) {@link #blocked}, where every column block reads all of a from L3, ran about a fifth
      * fewer calls per second in back-to-back runs on a loaded 2-core machine, so it is kept for large b.
      */
-    private static void rowBlocked(Tensor a, PackedPanels b, Tensor c, Tasks tasks) {
+    private static void rowBlocked(Tensor a, PackedPanels b, Tensor c, GemmMicroKernel.Epilogue epilogue,
+            Tasks tasks) {
         int m = a.rows();
         int n = b.cols();
         int panels = Math.ceilDiv(n, NR);
@@ -159,12 +175,13 @@ final class VectorGemm {
             int i1 = Math.min(m, i0 + panelsPerRowBlock * MR);
             int p0 = t % columnBlocks * panelsPerColBlock;
             int p1 = Math.min(panels, p0 + panelsPerColBlock);
-            rowBlock(a, packedB, c, i0, i1, p0, p1);
+            rowBlock(a, packedB, c, i0, i1, p0, p1, epilogue);
         });
     }
 
-    /** Rows [i0, i1) of c times the column panels [p0, p1) of packed b. */
-    private static void rowBlock(Tensor a, float[] packedB, Tensor c, int i0, int i1, int p0, int p1) {
+    /** Rows [i0, i1) of c times the column panels [p0, p1) of packed b, the epilogue in the last depth block. */
+    private static void rowBlock(Tensor a, float[] packedB, Tensor c, int i0, int i1, int p0, int p1,
+            GemmMicroKernel.Epilogue epilogue) {
         int k = a.cols();
         int rows = i1 - i0;
         int kcMax = Math.min(KC, k);
@@ -180,12 +197,13 @@ final class VectorGemm {
             for (int pb = p0; pb < p1; pb += panelsPerBlock) {
                 int count = Math.min(p1, pb + panelsPerBlock) - pb;
                 PanelGemm.multiply(blockA, 0, rows, kc, rows * kc, kc, packedB, (pb * k + pc) * NR, k * NR, count, c,
-                        i0, pb * NR, pc > 0, tile);
+                        i0, pb * NR, pc > 0, pc + kc == k ? epilogue : null, tile);
             }
         }
     }
 
-    private static void blocked(Tensor a, Tensor b, PackedPanels packedB, Tensor c, Tasks tasks, Blocking blocking) {
+    private static void blocked(Tensor a, Tensor b, PackedPanels packedB, Tensor c, GemmMicroKernel.Epilogue epilogue,
+            Tasks tasks, Blocking blocking) {
         int m = a.rows();
         int k = a.cols();
         int panels = Math.ceilDiv(c.cols(), NR);
@@ -221,7 +239,7 @@ final class VectorGemm {
                     int r1 = Math.min(rows, r0 + tilesPerPart * MR);
                     if (r0 < r1) {
                         blockTask(k, blockA, rows, span, depth0, r0, r1, b, packedB, p0, p1, c, i0,
-                                blocking.kc());
+                                blocking.kc(), epilogue);
                     }
                 });
             }
@@ -231,10 +249,10 @@ final class VectorGemm {
     /**
      * Rows [r0, r1) of a block of a ({@code rows} rows of {@code span} floats, depths [depth0, depth0 + span) of a,
      * then the zero row) times the column panels [p0, p1) of b, into c's rows from i0 + r0: KC-deep block by
-     * block, the block of b from packedB or packed here from b.
+     * block, the block of b from packedB or packed here from b; the epilogue in the flush of k's last depth block.
      */
     private static void blockTask(int k, float[] blockA, int rows, int span, int depth0, int r0, int r1, Tensor b,
-            PackedPanels packedB, int p0, int p1, Tensor c, int i0, int kcMax) {
+            PackedPanels packedB, int p0, int p1, Tensor c, int i0, int kcMax, GemmMicroKernel.Epilogue epilogue) {
         float[] tile = new float[MR * NR];
         float[] own = packedB == null ? new float[Math.min(kcMax, span) * (p1 - p0) * NR] : null;
         for (int d = 0; d < span; d += kcMax) {
@@ -248,7 +266,7 @@ final class VectorGemm {
                 packPanels(b, pc, kc, p0, p1, own, 0);
             }
             PanelGemm.multiply(blockA, r0 * span + d, r1 - r0, span, rows * span + d, kc, panelsB, bOff, bStride,
-                    p1 - p0, c, i0 + r0, p0 * NR, pc > 0, tile);
+                    p1 - p0, c, i0 + r0, p0 * NR, pc > 0, pc + kc == k ? epilogue : null, tile);
         }
     }
 
@@ -299,7 +317,7 @@ final class VectorGemm {
      * place, its masked loads would reach past b's last column, and on b's last rows past the end of its segment,
      * where the Vector API takes its out-of-range path (about 3x slower for a whole MPO run).
      */
-    private static void streaming(Tensor a, Tensor b, Tensor c, Tasks tasks) {
+    private static void streaming(Tensor a, Tensor b, Tensor c, GemmMicroKernel.Epilogue epilogue, Tasks tasks) {
         int m = a.rows();
         int n = b.cols();
         int k = a.cols();
@@ -319,7 +337,7 @@ final class VectorGemm {
                 if (j0 + NR > n) {
                     float[] last = new float[k * NR];
                     packPanels(b, 0, k, p, p + 1, last, 0);
-                    PanelGemm.multiply(rowsA, 0, m, k, zeroRow, k, last, 0, k * NR, 1, c, 0, j0, false, tile);
+                    PanelGemm.multiply(rowsA, 0, m, k, zeroRow, k, last, 0, k * NR, 1, c, 0, j0, false, epilogue, tile);
                     continue;
                 }
                 long bOff = (b.offset() + j0) * Float.BYTES;
@@ -331,7 +349,7 @@ final class VectorGemm {
                             row(a0, 4, k, valid, zeroRow), row(a0, 5, k, valid, zeroRow),
                             b.segment(), bOff, ldbBytes, NR, k, tile);
                     long cOff = (c.offset() + (long) i * c.leadingDim() + j0) * Float.BYTES;
-                    GemmMicroKernel.flush(tile, c.segment(), cOff, ldcBytes, valid, NR, false);
+                    GemmMicroKernel.flush(tile, c.segment(), cOff, ldcBytes, valid, NR, false, epilogue, j0);
                 }
             }
         });

@@ -35,6 +35,21 @@ final class VectorKernels implements Kernels {
         return VectorGemm.pack(b, product((long) b.rows() * b.cols(), b));
     }
 
+    /**
+     * Over packed panels the bias (and GELU) go into each tile of c as the last depth block's flush writes it, while
+     * the tile is in L1, instead of another pass over c; other prepared forms (and k = 0) take the unfused default.
+     */
+    @Override
+    public void linear(Tensor a, PreparedMatrix w, Tensor bias, boolean gelu, Tensor c) {
+        if (!(w instanceof PackedPanels panels) || w.rows() == 0) {
+            Kernels.super.linear(a, w, bias, gelu, c);
+            return;
+        }
+        Shapes.matmul(a, w, c);
+        Shapes.rowVector(c, bias, "bias");
+        panels.multiply(a, c, new GemmMicroKernel.Epilogue(bias, gelu));
+    }
+
     @Override
     public void matmulTransposedB(Tensor a, Tensor b, Tensor c) {
         Shapes.matmulTransposedB(a, b, c);

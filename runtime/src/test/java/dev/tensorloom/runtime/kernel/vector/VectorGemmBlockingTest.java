@@ -78,6 +78,49 @@ class VectorGemmBlockingTest {
         assertBlockedProductMatches(m, k, n, prepared, threads, SMALL);
     }
 
+    static Stream<Arguments> epilogueShapes() {
+        return smallBlockShapes().map(args -> {
+            Object[] a = args.get();
+            return Arguments.of(a[0], a[1], a[2], a[3], a[4], ((Integer) a[0] + (Integer) a[2]) % 2 == 0);
+        });
+    }
+
+    /**
+     * Bias (and GELU) in the flush of the last depth block, in both loop orders, is the unfused product, addBias and
+     * GELU float for float: the same sums in the same order and the same GELU. Applied at an earlier depth block,
+     * or twice, it would be far off.
+     */
+    @ParameterizedTest(name = "[{0}x{1}]·[{1}x{2}] + bias prepared={3} threads={4} gelu={5}")
+    @MethodSource("epilogueShapes")
+    void anEpilogueInTheLastDepthBlockIsTheUnfusedProductBiasAndGelu(int m, int k, int n, boolean prepared,
+            int threads, boolean gelu) {
+        Tensor a = random(m, k, 3);
+        Tensor b = random(k, n, 5);
+        Tensor bias = random(1, n, 0).reshape(n);
+        Tensor parent = Tensor.allocate(arena, m + 2, n + 4);
+        Tensor c = parent.slice(0, 1, m + 1).slice(1, 2, n + 2);
+        Tensor expected = Tensor.allocate(arena, m, n);
+        multiply(a, b, prepared, expected, threads, SMALL, null);
+        Kernels vector = new VectorBackend(Parallelism.of(threads)).kernels();
+        if (gelu) {
+            vector.addBiasGelu(expected, bias);
+        } else {
+            vector.addBias(expected, bias);
+        }
+        multiply(a, b, prepared, c, threads, SMALL, new GemmMicroKernel.Epilogue(bias, gelu));
+        assertArrayEquals(expected.toArray(), c.toArray());
+        float[] all = parent.toArray();
+        for (int j = 0; j < n + 4; j++) {
+            assertEquals(0f, all[j], "written above c");
+            assertEquals(0f, all[(m + 1) * (n + 4) + j], "written below c");
+        }
+        for (int i = 0; i < m + 2; i++) {
+            for (int j : new int[] {0, 1, n + 2, n + 3}) {
+                assertEquals(0f, all[i * (n + 4) + j], "written beside c");
+            }
+        }
+    }
+
     /**
      * The real blocks: b of {@link VectorGemm#LARGE_B_FLOATS} floats or more takes the L3 loop, k = 2·KC + 7 crosses
      * the depth edge twice and n = 16·NC + 5 the column edge sixteen times, at whatever panel width; 13 rows end in
@@ -148,10 +191,15 @@ class VectorGemmBlockingTest {
     }
 
     private void multiply(Tensor a, Tensor b, boolean prepared, Tensor c, int threads, Blocking blocking) {
+        multiply(a, b, prepared, c, threads, blocking, null);
+    }
+
+    private void multiply(Tensor a, Tensor b, boolean prepared, Tensor c, int threads, Blocking blocking,
+            GemmMicroKernel.Epilogue epilogue) {
         Tasks tasks = Tasks.forMultiplyAdds(Parallelism.of(threads), Long.MAX_VALUE, a, b, c);
         assertEquals(threads, tasks.threads());
         PackedPanels packed = prepared ? VectorGemm.pack(b, tasks) : null;
-        VectorGemm.multiply(a, prepared ? null : b, packed, c, tasks, blocking);
+        VectorGemm.multiply(a, prepared ? null : b, packed, c, epilogue, tasks, blocking);
     }
 
     /** A random [rows, cols] matrix, as a view that leaves {@code extraCols} columns of its parent out. */
