@@ -123,6 +123,30 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
                     + " ${DEFAULT-VALUE})")
     double adamEpsilon;
 
+    @Option(names = "--boundary-epsilon", defaultValue = "1e-5",
+            description = "Poincaré points are held within the radius 1 - this (default: ${DEFAULT-VALUE}, as published)")
+    double boundaryEpsilon;
+
+    @Option(names = "--final-epochs", defaultValue = "0",
+            description = "the last this many epochs step with --final-optimizer at --final-lr (default: none)")
+    int finalEpochs;
+
+    @Option(names = "--final-optimizer", defaultValue = "ADAM",
+            description = "SGD or ADAM for the --final-epochs (default: ${DEFAULT-VALUE})")
+    HierarchyTrainer.Optimizer finalOptimizer;
+
+    @Option(names = "--final-lr", defaultValue = "0.003",
+            description = "Poincaré learning rate of the --final-epochs (default: ${DEFAULT-VALUE})")
+    double finalLr;
+
+    @Option(names = "--general-negatives", defaultValue = "0",
+            description = "after burn-in, this many of a pair's negatives are drawn as in burn-in (general nodes, by"
+                    + " descendants^dampening), the rest uniformly (default: ${DEFAULT-VALUE}, as published)")
+    int generalNegatives;
+
+    @Option(names = "--eval-at", split = ",", description = "also score the reconstruction after these epochs (from 1)")
+    List<Integer> evalAt = List.of();
+
     @Option(names = "--threads", description = "training threads (default: the processors)")
     Integer threads;
 
@@ -180,7 +204,7 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
                 Options o = options(space, dim, threadCount);
                 String name = space.name().toLowerCase(Locale.ROOT) + " d" + dim;
                 long start = System.nanoTime();
-                HierarchyEmbedding e = train(trainer, hierarchy, o, key + " " + name);
+                HierarchyEmbedding e = train(trainer, hierarchy, o, key + " " + name, evalAt, sample, seed);
                 double trainSeconds = seconds(start);
                 long evalStart = System.nanoTime();
                 Reconstruction r = Reconstruction.evaluate(hierarchy, e, sample, seed);
@@ -226,12 +250,22 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
         Options o = published.withEpochs(epochs, Math.min(burnIn, epochs))
                 .withLearningRate(space == Space.POINCARE ? lr : euclideanLr).withBatch(batch, negatives)
                 .withThreads(threadCount).withSeed(seed).withPairsPerEpoch(pairsPerEpoch).withOptimizer(optimizer)
-                .withAdamEpsilon(adamEpsilon);
+                .withAdamEpsilon(adamEpsilon).withBoundaryEpsilon(boundaryEpsilon)
+                .withGeneralNegatives(Math.min(generalNegatives, negatives));
+        if (space == Space.POINCARE && finalEpochs > 0) {
+            o = o.withFinalPhase(finalEpochs, finalOptimizer, finalLr);
+        }
         return o.withBurnInSampling(burnInNegatives != null ? burnInNegatives : o.burnInNegatives(),
                 dampening != null ? dampening : o.dampening());
     }
 
     private static HierarchyEmbedding train(HierarchyTrainer trainer, Hierarchy h, Options o, String task) {
+        return train(trainer, h, o, task, List.of(), 0, 0);
+    }
+
+    /** Trains, and after each epoch (from 1) in evalAt prints the reconstruction over sample nodes. */
+    private static HierarchyEmbedding train(HierarchyTrainer trainer, Hierarchy h, Options o, String task,
+            List<Integer> evalAt, int sample, long seed) {
         long perEpoch = o.pairsPerEpoch() == 0 ? h.pairs() : Math.min(h.pairs(), o.pairsPerEpoch());
         try (ProgressBar bar = ProgressBars.start(task, perEpoch * o.epochs())) {
             return trainer.train(h, o, new HierarchyTrainer.Listener() {
@@ -244,7 +278,19 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
                 public void epochDone(int epoch, double meanLoss) {
                     bar.setExtraMessage(String.format(Locale.ROOT, "epoch %d loss %.3f", epoch + 1, meanLoss));
                 }
-            });
+
+                @Override
+                public boolean wantsPoints(int epoch) {
+                    return evalAt.contains(epoch + 1) && epoch + 1 < o.epochs();
+                }
+
+                @Override
+                public void pointsAfter(int epoch, HierarchyEmbedding points) {
+                    Reconstruction r = Reconstruction.evaluate(h, points, sample, seed);
+                    System.out.printf(Locale.ROOT, "%n%s after epoch %d: mean rank %.2f, MAP %.3f%n", task, epoch + 1,
+                            r.meanRank(), r.map());
+                }
+            }, null);
         }
     }
 
