@@ -166,6 +166,8 @@ class HierarchyTrainerTest {
         assertThrows(IllegalArgumentException.class, () -> o.withFinalPhase(4, Optimizer.SGD, 0.1),
                 "the final phase cannot reach into burn-in");
         assertThrows(IllegalArgumentException.class, () -> o.withFinalPhase(1, Optimizer.SGD, 0));
+        // No final phase: fewer epochs than the published 20 of burn-in stay allowed.
+        assertEquals(2, Options.paper(Space.POINCARE, 5, 2).epochs());
     }
 
     private static double maxNorm(HierarchyEmbedding e) {

@@ -9,6 +9,7 @@ import dev.tensorloom.hyperbolic.hierarchy.HierarchyTrainer.NegativeSampler;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -98,7 +99,7 @@ class NegativeSamplingTest {
         }
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void generalNegativesComeFirstAndAreNeverLeavesTheRestUniform() {
         Hierarchy mammals = WordNetHierarchies.mammals();
         BurnInDistribution distribution = new BurnInDistribution(mammals, 1.0);
