@@ -39,7 +39,8 @@ import picocli.CommandLine.Spec;
         description = "Trains Poincaré and Euclidean embeddings of the WordNet noun hierarchy (Nickel & Kiela 2017),"
                 + " scores their reconstruction (mean rank, MAP) next to the paper's table, saves them and draws the"
                 + " mammals in the Poincaré disk. The s/epoch column is the wall time of one full epoch.",
-        footer = {"", "The nouns run of the quality bar (dimension 10, Poincaré; mean rank <= 5, MAP >= 0.80):",
+        footer = {"", "The nouns run of the quality bar (dimension 10, Poincaré; mean rank <= 5, MAP >= 0.80; this recipe:"
+            + " 5.73 / 0.868 on 2,000 sampled nodes, Adam at 0.03 then 10 final epochs at 0.003):",
             "  ./tensorloom embed-hierarchy --data NOUNS --dims 10 --spaces POINCARE " + EmbedHierarchyCommand.NOUNS_RUN})
 final class EmbedHierarchyCommand implements Callable<Integer> {
 
