@@ -66,7 +66,8 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
      * 10 more with Adam at a tenth of the rate (--final-epochs 10 --final-lr 0.003): 7.31 / 0.803 after 20 epochs,
      * 6.19 / 0.858 after 25, 5.84 / 0.866 after 30 and <b>5.73 / 0.868</b> after 35, where the constant rate stays
      * at 6.02-6.26 from epoch 25 to 40 (a linear decay to 0 from the end of burn-in, which also slows the first
-     * 20 epochs, gave 7.51 / 0.793 after 30). Tried and worse: 10 of the 50 negatives drawn as burn-in draws
+     * 20 epochs, gave 7.51 / 0.793 after 30; the final phase from epoch 16 on, 15 epochs at 0.003, gave 13.72 / 0.683
+     * after 20 and 9.35 / 0.760 after 30: the full rate is what spreads the hierarchy). Tried and worse: 10 of the 50 negatives drawn as burn-in draws
      * them after burn-in (--general-negatives 10: 26.00 / 0.621 after 20 epochs, the loss
      * at 0.36 where uniform negatives leave 0.036), and a tighter ball (--boundary-epsilon 1e-4, radius 9.9 from the
      * origin instead of 12.2: 7.39 / 0.823 after 25 epochs, the losses equal to those at 1e-5 until epoch 17):
