@@ -70,9 +70,9 @@ public final class HierarchyTrainer {
      *                        0.858)
      * @param finalEpochs     the last this many epochs (after burn-in) step with finalOptimizer at
      *                        finalLearningRate; 0 for none. On the nouns, Riemannian Adam at 0.03 followed by 10
-     *                        epochs at 0.003 is what lowered the mean rank (see EmbedHierarchyCommand's NOUNS_RUN):
+     *                        epochs at 0.01 or 0.003 is what lowered the mean rank (see EmbedHierarchyCommand's NOUNS_RUN):
      *                        Adam's step is about the rate whatever the gradient, so at a constant rate the points
-     *                        keep drifting; a tenth of it lets them settle
+     *                        keep drifting; a lower one lets them settle
      * @param generalNegatives after burn-in, this many of a pair's negatives are drawn as burn-in draws them (general
      *                        nodes) and the rest uniformly; 0 as published. Measured worse on the nouns (10 of 50:
      *                        mean rank 26.0 / MAP 0.621 after 20 epochs, against 7.31 / 0.803 with 0)
