@@ -94,8 +94,10 @@ class CliTest {
 
     @Test
     void embedHierarchyTrainsScoresSavesAndDrawsTheMammals(@TempDir Path dir) throws Exception {
-        String out = run("embed-hierarchy", "--dims", "2", "--epochs", "1", "--burn-in", "1", "--negatives", "5",
-                "--threads", "1", "--out", dir.toString());
+        String out = run("embed-hierarchy", "--dims", "2", "--epochs", "2", "--burn-in", "1", "--negatives", "5",
+                "--threads", "1", "--eval-at", "1", "--out", dir.toString());
+        assertTrue(out.lines().anyMatch(
+                l -> l.matches("mammals poincare d2 after epoch 1: mean rank [0-9.]+, MAP [0-9.]+")), out);
         assertTrue(out.contains("1,182 nodes, 6,542 is-a pairs") && out.contains("poincare")
                 && out.contains("euclidean") && out.contains("mean rank"), out);
         for (String space : List.of("poincare", "euclidean")) {

@@ -20,7 +20,12 @@ import dev.tensorloom.hyperbolic.hierarchy.HierarchyEmbedding.Space;
 abstract sealed class Geometry {
 
     static Geometry of(Space space, double curvature) {
-        return space == Space.POINCARE ? new Poincare(curvature) : new Euclidean();
+        return of(space, curvature, Poincare.EPS);
+    }
+
+    /** boundaryEpsilon: the ball holds points within (1 - boundaryEpsilon)/√c (ignored for Euclidean space). */
+    static Geometry of(Space space, double curvature, double boundaryEpsilon) {
+        return space == Space.POINCARE ? new Poincare(curvature, boundaryEpsilon) : new Euclidean();
     }
 
     /**
@@ -81,10 +86,17 @@ abstract sealed class Geometry {
         private final double maxCx2;
 
         Poincare(double curvature) {
+            this(curvature, EPS);
+        }
+
+        Poincare(double curvature, double eps) {
+            if (!(eps > 0 && eps < 1)) {
+                throw new IllegalArgumentException("the boundary epsilon must be in (0, 1), got " + eps);
+            }
             this.c = Curvature.requirePositive(curvature);
             this.sqrtC = Math.sqrt(c);
-            this.maxNorm = (1 - EPS) / sqrtC;
-            this.maxCx2 = (1 - EPS) * (1 - EPS);
+            this.maxNorm = (1 - eps) / sqrtC;
+            this.maxCx2 = (1 - eps) * (1 - eps);
         }
 
         @Override

@@ -127,6 +127,70 @@ class HierarchyTrainerTest {
     }
 
     @Test
+    void aTighterBoundaryHoldsEveryPointWithinItsRadius() {
+        // Adam at a high rate carries the mammals' leaves to whatever radius the ball allows.
+        Options o = shortRun(Space.POINCARE, 1).withEpochs(6, 1).withOptimizer(Optimizer.ADAM).withLearningRate(0.3);
+        double published = maxNorm(new HierarchyTrainer().train(mammals, o));
+        double tight = maxNorm(new HierarchyTrainer().train(mammals, o.withBoundaryEpsilon(1e-2)));
+        assertTrue(published > 0.999, "published radius 1 - 1e-5 reached: " + published);
+        assertTrue(tight <= 0.99 * (1 + 1e-6) && tight > 0.98, "radius 0.99 held and reached: " + tight);
+        assertThrows(IllegalArgumentException.class, () -> o.withBoundaryEpsilon(0));
+        assertThrows(IllegalArgumentException.class, () -> o.withBoundaryEpsilon(1));
+    }
+
+    @Test
+    void theFinalPhaseStepsWithItsOwnOptimizerAndRate() {
+        Options o = shortRun(Space.POINCARE, 1).withEpochs(4, 1).withPairsPerEpoch(2000);
+        float[][] beforeFinal = new float[1][];
+        HierarchyTrainer.Listener atEpochTwo = new HierarchyTrainer.Listener() {
+            @Override
+            public boolean wantsPoints(int epoch) {
+                return epoch == 1;
+            }
+
+            @Override
+            public void pointsAfter(int epoch, HierarchyEmbedding points) {
+                beforeFinal[0] = points.coordinates();
+            }
+        };
+        // Two final epochs at a rate of 1e-12: the points after epoch 2 are (to float precision) the result.
+        float[] frozen = new HierarchyTrainer().train(mammals, o.withFinalPhase(2, Optimizer.SGD, 1e-12), atEpochTwo,
+                null).coordinates();
+        assertArrayEquals(beforeFinal[0], frozen, 1e-7f);
+        // The same two epochs at the main rate, and with Adam at a real rate, still move them.
+        float[] moving = new HierarchyTrainer().train(mammals, o, atEpochTwo, null).coordinates();
+        assertTrue(maxDifference(beforeFinal[0], moving) > 1e-3);
+        float[] adam = new HierarchyTrainer().train(mammals, o.withFinalPhase(2, Optimizer.ADAM, 0.01), atEpochTwo,
+                null).coordinates();
+        assertTrue(maxDifference(beforeFinal[0], adam) > 1e-3);
+        assertThrows(IllegalArgumentException.class, () -> o.withFinalPhase(4, Optimizer.SGD, 0.1),
+                "the final phase cannot reach into burn-in");
+        assertThrows(IllegalArgumentException.class, () -> o.withFinalPhase(1, Optimizer.SGD, 0));
+        // No final phase: fewer epochs than the published 20 of burn-in stay allowed.
+        assertEquals(2, Options.paper(Space.POINCARE, 5, 2).epochs());
+    }
+
+    private static double maxNorm(HierarchyEmbedding e) {
+        double max = 0;
+        for (int i = 0; i < e.size(); i++) {
+            double n2 = 0;
+            for (float x : e.point(i)) {
+                n2 += (double) x * x;
+            }
+            max = Math.max(max, Math.sqrt(n2));
+        }
+        return max;
+    }
+
+    private static double maxDifference(float[] a, float[] b) {
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            max = Math.max(max, Math.abs(a[i] - b[i]));
+        }
+        return max;
+    }
+
+    @Test
     void nothingToTrainOnIsAClearError() {
         Hierarchy lonely = Hierarchy.closureOf(List.of("a", "b"), new int[0], new int[0]);
         String message = assertThrows(IllegalArgumentException.class, () -> new HierarchyTrainer().train(lonely,
@@ -134,6 +198,6 @@ class HierarchyTrainerTest {
         assertEquals("nothing to train on: Hierarchy[2 nodes, 0 is-a pairs] has no is-a pairs", message);
         assertThrows(IllegalArgumentException.class, () -> Options.paper(Space.POINCARE, 5, 10).withThreads(0));
         assertThrows(IllegalArgumentException.class, () -> new Options(Space.POINCARE, 5, 0, 1, 0, 0.1, 0.01, 5, 5,
-                1.0, 10, 1, 1, 1e-3, 0, Optimizer.SGD, 1e-8));
+                1.0, 10, 1, 1, 1e-3, 0, Optimizer.SGD, 1e-8, 1e-5, 0, Optimizer.SGD, 0.3, 0));
     }
 }

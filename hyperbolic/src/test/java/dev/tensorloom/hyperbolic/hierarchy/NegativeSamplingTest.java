@@ -9,6 +9,7 @@ import dev.tensorloom.hyperbolic.hierarchy.HierarchyTrainer.NegativeSampler;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -96,5 +97,47 @@ class NegativeSamplingTest {
             }
             assertEquals(count - 1, distinct.size(), "distinct negatives for " + mammals.name(child));
         }
+    }
+
+    @Test
+    void generalNegativesComeFirstAndAreNeverLeavesTheRestUniform() {
+        Hierarchy mammals = WordNetHierarchies.mammals();
+        BurnInDistribution distribution = new BurnInDistribution(mammals, 1.0);
+        int general = 10;
+        int count = 51;
+        NegativeSampler sampler = new NegativeSampler(mammals, distribution, general, 500);
+        SplittableRandom random = new SplittableRandom(4);
+        int[] candidate = new int[count];
+        int[][] pairs = mammals.pairArrays();
+        long leavesInRest = 0;
+        long rest = 0;
+        for (int e = 0; e < pairs[0].length; e += 3) {
+            int child = pairs[0][e];
+            candidate[0] = pairs[1][e];
+            sampler.sample(child, candidate, count, random);
+            Set<Integer> distinct = new HashSet<>();
+            for (int j = 1; j < count; j++) {
+                int w = candidate[j];
+                assertTrue(w != child && !mammals.isA(child, w), mammals.name(child) + " drew " + mammals.name(w));
+                distinct.add(w);
+                boolean leaf = distribution.probability(w) == 0;
+                if (j <= general) {
+                    assertTrue(!leaf, "general negative " + j + " of " + mammals.name(child) + " is the leaf "
+                            + mammals.name(w));
+                } else {
+                    rest++;
+                    leavesInRest += leaf ? 1 : 0;
+                }
+            }
+            assertEquals(count - 1, distinct.size(), "distinct negatives for " + mammals.name(child));
+        }
+        // Uniform draws land on leaves about as often as leaves are among the nodes (most mammals are leaves).
+        int leaves = 0;
+        for (int w = 0; w < mammals.nodes(); w++) {
+            leaves += distribution.probability(w) == 0 ? 1 : 0;
+        }
+        double share = (double) leavesInRest / rest;
+        assertTrue(Math.abs(share - (double) leaves / mammals.nodes()) < 0.05, "leaf share of the uniform rest "
+                + share + " against " + (double) leaves / mammals.nodes());
     }
 }
