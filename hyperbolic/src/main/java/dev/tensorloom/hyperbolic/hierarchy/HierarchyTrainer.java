@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.DoubleAdder;
+import java.util.function.Consumer;
 
 /**
  * Poincaré embeddings (Nickel &amp; Kiela 2017) of a {@link Hierarchy}, and the Euclidean baseline with the same
@@ -138,66 +139,56 @@ public final class HierarchyTrainer {
         }
 
         public Options withLearningRate(double lr) {
-            return new Options(space, dim, curvature, epochs, burnInEpochs, lr, burnInFactor, negatives,
-                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
-                    adamEpsilon, boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            return with(e -> e.learningRate = lr);
         }
 
         public Options withEpochs(int epochs, int burnInEpochs) {
-            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
-                    adamEpsilon, boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            return with(e -> {
+                e.epochs = epochs;
+                e.burnInEpochs = burnInEpochs;
+            });
         }
 
         public Options withThreads(int threads) {
-            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
-                    adamEpsilon, boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            return with(e -> e.threads = threads);
         }
 
         public Options withSeed(long seed) {
-            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
-                    adamEpsilon, boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            return with(e -> e.seed = seed);
         }
 
         /** Batch size and negatives per pair; burn-in keeps its share of negatives (at least 1). */
         public Options withBatch(int batchSize, int negatives) {
             int burnIn = Math.max(1, (int) Math.round((double) burnInNegatives * negatives / this.negatives));
-            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    burnIn, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer, adamEpsilon,
-                    boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            return with(e -> {
+                e.burnInNegatives = burnIn;
+                e.batchSize = batchSize;
+                e.negatives = negatives;
+            });
         }
 
         public Options withBurnInSampling(int burnInNegatives, double dampening) {
-            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
-                    adamEpsilon, boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            return with(e -> {
+                e.burnInNegatives = burnInNegatives;
+                e.dampening = dampening;
+            });
         }
 
         public Options withOptimizer(Optimizer optimizer) {
-            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
-                    adamEpsilon, boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            return with(e -> e.optimizer = optimizer);
         }
 
         public Options withAdamEpsilon(double adamEpsilon) {
-            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
-                    adamEpsilon, boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            return with(e -> e.adamEpsilon = adamEpsilon);
         }
 
         public Options withInitRange(double initRange) {
-            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
-                    adamEpsilon, boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            return with(e -> e.initRange = initRange);
         }
 
         /** Points are held within the radius (1 - boundaryEpsilon)/√c (the published 1e-5 by default). */
         public Options withBoundaryEpsilon(double boundaryEpsilon) {
-            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
-                    adamEpsilon, boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            return with(e -> e.boundaryEpsilon = boundaryEpsilon);
         }
 
         /**
@@ -205,9 +196,11 @@ public final class HierarchyTrainer {
          * no final phase). Adam's moments carry over when both phases use it.
          */
         public Options withFinalPhase(int finalEpochs, Optimizer finalOptimizer, double finalLearningRate) {
-            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
-                    adamEpsilon, boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            return with(e -> {
+                e.finalEpochs = finalEpochs;
+                e.finalOptimizer = finalOptimizer;
+                e.finalLearningRate = finalLearningRate;
+            });
         }
 
         /**
@@ -215,15 +208,76 @@ public final class HierarchyTrainer {
          * descendants^dampening: general nodes, never a leaf), the rest uniformly (published: 0, all uniform).
          */
         public Options withGeneralNegatives(int generalNegatives) {
-            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
-                    adamEpsilon, boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            return with(e -> e.generalNegatives = generalNegatives);
         }
 
         public Options withPairsPerEpoch(long pairsPerEpoch) {
-            return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate, burnInFactor, negatives,
-                    burnInNegatives, dampening, batchSize, threads, seed, initRange, pairsPerEpoch, optimizer,
-                    adamEpsilon, boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            return with(e -> e.pairsPerEpoch = pairsPerEpoch);
+        }
+
+        /** A copy with the changes {@code change} makes to the fields (checked again by the constructor). */
+        private Options with(Consumer<Edit> change) {
+            Edit e = new Edit(this);
+            change.accept(e);
+            return e.build();
+        }
+
+        /** The fields of an {@link Options} while a with-method changes some of them. */
+        private static final class Edit {
+            Space space;
+            int dim;
+            double curvature;
+            int epochs;
+            int burnInEpochs;
+            double learningRate;
+            double burnInFactor;
+            int negatives;
+            int burnInNegatives;
+            double dampening;
+            int batchSize;
+            int threads;
+            long seed;
+            double initRange;
+            long pairsPerEpoch;
+            Optimizer optimizer;
+            double adamEpsilon;
+            double boundaryEpsilon;
+            int finalEpochs;
+            Optimizer finalOptimizer;
+            double finalLearningRate;
+            int generalNegatives;
+
+            Edit(Options o) {
+                space = o.space;
+                dim = o.dim;
+                curvature = o.curvature;
+                epochs = o.epochs;
+                burnInEpochs = o.burnInEpochs;
+                learningRate = o.learningRate;
+                burnInFactor = o.burnInFactor;
+                negatives = o.negatives;
+                burnInNegatives = o.burnInNegatives;
+                dampening = o.dampening;
+                batchSize = o.batchSize;
+                threads = o.threads;
+                seed = o.seed;
+                initRange = o.initRange;
+                pairsPerEpoch = o.pairsPerEpoch;
+                optimizer = o.optimizer;
+                adamEpsilon = o.adamEpsilon;
+                boundaryEpsilon = o.boundaryEpsilon;
+                finalEpochs = o.finalEpochs;
+                finalOptimizer = o.finalOptimizer;
+                finalLearningRate = o.finalLearningRate;
+                generalNegatives = o.generalNegatives;
+            }
+
+            Options build() {
+                return new Options(space, dim, curvature, epochs, burnInEpochs, learningRate,
+                        burnInFactor, negatives, burnInNegatives, dampening, batchSize, threads,
+                        seed, initRange, pairsPerEpoch, optimizer, adamEpsilon,
+                        boundaryEpsilon, finalEpochs, finalOptimizer, finalLearningRate, generalNegatives);
+            }
         }
     }
 
