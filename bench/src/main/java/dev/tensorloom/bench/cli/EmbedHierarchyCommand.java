@@ -62,19 +62,19 @@ final class EmbedHierarchyCommand implements Callable<Integer> {
      * stays above the uniform scores' 3.93; on the mammals, d10, 50 epochs: 0.3 reaches loss 2.92, MAP 0.18, 0.01
      * loss 1.43, MAP 0.32, where Poincaré at 0.03 reaches MAP 0.97).
      *
-     * <p>The final phase (2026-11-30, on the loaded machine, ranks on 2,000 sampled nodes): the same 25 epochs, then
-     * 10 more with Adam at a tenth of the rate (--final-epochs 10 --final-lr 0.003): 7.31 / 0.803 after 20 epochs,
-     * 6.19 / 0.858 after 25, 5.84 / 0.866 after 30 and 5.73 / 0.868 after 35; with the final rate at a third of the
-     * main one (--final-lr 0.01, the recipe here): 6.00 / 0.854 after 25 (the same settings as the other run until
-     * then: two Hogwild threads make runs differ by about 0.2 in mean rank), 5.68 / 0.863 after 30 and
-     * <b>5.56 / 0.871</b> after 35, where the constant rate stays
-     * at 6.02-6.26 from epoch 25 to 40 (a linear decay to 0 from the end of burn-in, which also slows the first
-     * 20 epochs, gave 7.51 / 0.793 after 30; the final phase from epoch 16 on, 15 epochs at 0.003, gave 13.72 / 0.683
-     * after 20 and 9.35 / 0.760 after 30: the full rate is what spreads the hierarchy). Tried and worse: 10 of the 50 negatives drawn as burn-in draws
-     * them after burn-in (--general-negatives 10: 26.00 / 0.621 after 20 epochs, the loss
-     * at 0.36 where uniform negatives leave 0.036), and a tighter ball (--boundary-epsilon 1e-4, radius 9.9 from the
-     * origin instead of 12.2: 7.39 / 0.823 after 25 epochs, the losses equal to those at 1e-5 until epoch 17):
-     * the points that reach the radius need the room.
+     * <p>The final phase (2026-11-30, on the loaded machine, ranks on 2,000 sampled nodes): the same 25 epochs,
+     * then 10 more with Adam at a tenth of the rate (--final-epochs 10 --final-lr 0.003): 7.31 / 0.803 after 20
+     * epochs, 6.19 / 0.858 after 25, 5.84 / 0.866 after 30 and 5.73 / 0.868 after 35; with the final rate at a
+     * third of the main one (--final-lr 0.01, the recipe here): 6.00 / 0.854 after 25 (the same settings as the
+     * other run until then: two Hogwild threads make runs differ by about 0.2 in mean rank), 5.68 / 0.863 after 30
+     * and <b>5.56 / 0.871</b> after 35, where the constant rate stays at 6.02-6.26 from epoch 25 to 40. Worse: a
+     * linear decay to 0 from the end of burn-in, which also slows the first 20 epochs (7.51 / 0.793 after 30); the
+     * final phase from epoch 16 on, 15 epochs at 0.003 (13.72 / 0.683 after 20, 9.35 / 0.760 after 30: the full
+     * rate is what spreads the hierarchy); 10 of the 50 negatives drawn as burn-in draws them after burn-in
+     * (--general-negatives 10: 26.00 / 0.621 after 20 epochs, the loss at 0.36 where uniform negatives leave
+     * 0.036); a tighter ball (--boundary-epsilon 1e-4, radius 9.9 from the origin instead of 12.2: 7.39 / 0.823
+     * after 25 epochs, the losses equal to those at 1e-5 until epoch 17): the points that reach the radius need
+     * the room.
      */
     static final String NOUNS_RUN = "--epochs 35 --burn-in 5 --optimizer ADAM --lr 0.03 --final-epochs 10"
             + " --final-lr 0.01 --euclidean-lr 0.01 --batch 50 --threads 2 --no-disk";
