@@ -111,14 +111,10 @@ final class VectorGemm {
         return new PackedPanels(k, b.cols(), packedB, tasks.pool());
     }
 
-    /** c = a·b from b itself or, when packedB is not null, from its panels, blocked as {@code blocking} says. */
-    static void multiply(Tensor a, Tensor b, PackedPanels packedB, Tensor c, Tasks tasks, Blocking blocking) {
-        multiply(a, b, packedB, c, null, tasks, blocking);
-    }
-
     /**
-     * {@link #multiply}, with the epilogue (when not null) applied to each tile of c in the flush of its last depth
-     * block, in either loop order. k must be at least 1 when there is an epilogue: with k = 0 no tile is flushed.
+     * c = a·b from b itself or, when packedB is not null, from its panels, blocked as {@code blocking} says; the
+     * epilogue (when not null) applied to each tile of c in the flush of its last depth block, in either loop order.
+     * k must be at least 1 when there is an epilogue: with k = 0 no tile is flushed.
      */
     static void multiply(Tensor a, Tensor b, PackedPanels packedB, Tensor c, GemmMicroKernel.Epilogue epilogue,
             Tasks tasks, Blocking blocking) {
