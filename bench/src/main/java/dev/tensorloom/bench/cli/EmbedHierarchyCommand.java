@@ -40,44 +40,33 @@ import picocli.CommandLine.Spec;
                 + " scores their reconstruction (mean rank, MAP) next to the paper's table, saves them and draws the"
                 + " mammals in the Poincaré disk. The s/epoch column is the wall time of one full epoch.",
         footer = {"", "The nouns run of the quality bar (dimension 10, Poincaré; mean rank <= 5, MAP >= 0.80; this recipe:"
-            + " 5.56 / 0.871 on 2,000 sampled nodes, Adam at 0.03 then 10 final epochs at 0.01):",
+            + " 4.80 / 0.862 on 2,000 sampled nodes, Riemannian Adam at 0.01 for 100 epochs, about 12 minutes):",
             "  ./tensorloom embed-hierarchy --data NOUNS --dims 10 --spaces POINCARE " + EmbedHierarchyCommand.NOUNS_RUN})
 final class EmbedHierarchyCommand implements Callable<Integer> {
 
     enum Data { MAMMALS, NOUNS }
 
     /**
-     * The settings of the nouns run (after --data NOUNS --dims 10 --spaces POINCARE). The published nouns run
-     * (train-nouns.sh) is Riemannian SGD at 1.0 over batches of 50 for 1,500 epochs on 5 Hogwild processes that
-     * each pass over every pair: 7,500 passes, days on two cores. Riemannian Adam (Bécigneul &amp; Ganea 2019) over
-     * the published batches of 50, with the published burn-in sampling (5 negatives by descendants^1.0, lr/100)
-     * and ±1e-4 initialisation ({@link Options#nouns}), gets far in far fewer: on 2,000 sampled nodes, mean rank
-     * 7.46 / MAP 0.804 after 20 epochs, 6.26 / 0.857 after 25, 6.12 / 0.868 after 30, 6.19 / 0.877 after 35, 6.12 / 0.878
-     * after 40 (one run, 2026-11-30; the loss flat at 0.022 from about epoch 33). Past about 25 epochs the constant rate drives
-     * the points to the ball's radius 1 - 1e-5 (none there at epoch 20, 9,882 at 25, 64,581 at 30): Adam's step is
-     * about lr whatever the gradient's size, so the vanishing pushes a far negative gets still move it outward,
-     * and the mean rank stops falling. The same trainer with the earlier sampling (50 burn-in negatives by
-     * (1 + descendants)^0.75, ±1e-3) had mean rank 17.3 after 60 epochs and 16.5 after 100, with 66,000 points at
-     * the radius and its worst pairs leaves there, 18-20 from their direct parents. Euclidean: Adam at 0.01 (at 0.3 its loss
-     * stays above the uniform scores' 3.93; on the mammals, d10, 50 epochs: 0.3 reaches loss 2.92, MAP 0.18, 0.01
-     * loss 1.43, MAP 0.32, where Poincaré at 0.03 reaches MAP 0.97).
+     * The settings of the nouns run (after --data NOUNS --dims 10 --spaces POINCARE): Riemannian Adam (Bécigneul &amp;
+     * Ganea 2019) at 0.01 over the published batches of 50, 95 epochs after 5 of burn-in with the published burn-in
+     * sampling (5 negatives by descendants^1.0 at lr/100) and ±1e-4 initialisation ({@link Options#nouns}). The
+     * published run (train-nouns.sh) is Riemannian SGD at 1.0 for 1,500 epochs on 5 Hogwild processes that each pass
+     * over every pair: 7,500 passes, days on two cores.
      *
-     * <p>The final phase (2026-11-30, on the loaded machine, ranks on 2,000 sampled nodes): the same 25 epochs,
-     * then 10 more with Adam at a tenth of the rate (--final-epochs 10 --final-lr 0.003): 7.31 / 0.803 after 20
-     * epochs, 6.19 / 0.858 after 25, 5.84 / 0.866 after 30 and 5.73 / 0.868 after 35; with the final rate at a
-     * third of the main one (--final-lr 0.01, the recipe here): 6.00 / 0.854 after 25 (the same settings as the
-     * other run until then: two Hogwild threads make runs differ by about 0.2 in mean rank), 5.68 / 0.863 after 30
-     * and <b>5.56 / 0.871</b> after 35, where the constant rate stays at 6.02-6.26 from epoch 25 to 40. Worse: a
-     * linear decay to 0 from the end of burn-in, which also slows the first 20 epochs (7.51 / 0.793 after 30); the
-     * final phase from epoch 16 on, 15 epochs at 0.003 (13.72 / 0.683 after 20, 9.35 / 0.760 after 30: the full
-     * rate is what spreads the hierarchy); 10 of the 50 negatives drawn as burn-in draws them after burn-in
-     * (--general-negatives 10: 26.00 / 0.621 after 20 epochs, the loss at 0.36 where uniform negatives leave
-     * 0.036); a tighter ball (--boundary-epsilon 1e-4, radius 9.9 from the origin instead of 12.2: 7.39 / 0.823
-     * after 25 epochs, the losses equal to those at 1e-5 until epoch 17): the points that reach the radius need
-     * the room.
+     * <p>Measured on the 2-core machine (2026-11-30, 2,000 sampled nodes; every run in docs/BENCHMARKS.md): with seed
+     * 1, mean rank 7.59 / MAP 0.755 after 40 epochs, 5.49 / 0.822 after 50, 4.87 / 0.845 after 60, 4.56 / 0.859
+     * after 70 (4.65 / 0.859 over every node); with seed 2, 5.16 and 4.96 after 70 in two runs (two Hogwild threads
+     * make runs differ), 4.91 after 80, 4.89 after 90, <b>4.80 / 0.862</b> after 100, 729 s of training (the paper:
+     * 4.02 / 0.851). The rate is what decides it. At 0.03 the hierarchy spreads twice as fast (6.12 / 0.868 after 30
+     * epochs) but the mean rank then stays at 6.0-6.3 up to epoch 40, and 5.6-5.9 with a final phase of 10 epochs
+     * at 0.01: Adam's step is about the rate whatever the gradient's size, and the pairs that hold the mean up
+     * (leaves with two hypernyms in distant subtrees) need the finer steps. Tried and not better: 200 negatives in a
+     * final phase, Riemannian SGD at 1.0 as the final phase, a radius of 1 - 1e-6, the points and Adam's moments in
+     * float64. The Euclidean baseline (--spaces POINCARE,EUCLIDEAN) trains with Adam at 0.01: at 0.3 its loss stays
+     * above the 3.93 of uniform scores.
      */
-    static final String NOUNS_RUN = "--epochs 35 --burn-in 5 --optimizer ADAM --lr 0.03 --final-epochs 10"
-            + " --final-lr 0.01 --euclidean-lr 0.01 --batch 50 --threads 2 --no-disk";
+    static final String NOUNS_RUN = "--epochs 100 --burn-in 5 --optimizer ADAM --lr 0.01 --euclidean-lr 0.01"
+            + " --batch 50 --threads 2 --no-disk";
 
     /** The paper's reconstruction table for the nouns (REFERENCE.md §3): {mean rank, MAP} by space and dimension. */
     static final Map<String, double[]> PAPER_NOUNS = Map.of(

@@ -71,9 +71,9 @@ public final class HierarchyTrainer {
      *                        0.858)
      * @param finalEpochs     the last this many epochs (after burn-in) step with finalOptimizer at
      *                        finalLearningRate; 0 for none. On the nouns, Riemannian Adam at 0.03 followed by 10
-     *                        epochs at 0.01 or 0.003 is what lowered the mean rank (see EmbedHierarchyCommand's NOUNS_RUN):
-     *                        Adam's step is about the rate whatever the gradient, so at a constant rate the points
-     *                        keep drifting; a lower one lets them settle
+     *                        epochs at 0.01 or 0.003 lowered the mean rank from about 6.1 to 5.6-5.9 (Adam's step is
+     *                        about the rate whatever the gradient); Adam at 0.01 throughout, for more epochs, went
+     *                        further (4.56-5.16 after 70, 4.80 after 100: EmbedHierarchyCommand's NOUNS_RUN)
      * @param generalNegatives after burn-in, this many of a pair's negatives are drawn as burn-in draws them (general
      *                        nodes) and the rest uniformly; 0 as published. Measured worse on the nouns (10 of 50:
      *                        mean rank 26.0 / MAP 0.621 after 20 epochs, against 7.31 / 0.803 with 0)
