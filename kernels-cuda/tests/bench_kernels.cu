@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "tensorloom.h"
+#include "tensorloom_poincare.h"
 
 namespace {
 
@@ -456,6 +457,56 @@ int main(int argc, char **argv) {
         us = t.us_per_call([&] { TL_CHECK(tl_l2_normalize_rows(s, rows, hidden, y, 0, hidden)); }, &calls);
         add_row("l2_normalize_rows", shape({rows, hidden}), us, calls, f * 2.0 * rows * hidden, 0);
         for (tl_buffer b : {x, y, g, bvec, scores, qkv, out, mask, table, pooled}) TL_CHECK(tl_free(b));
+    }
+
+    // ---- the Poincaré ball: row kernels against the copy (262,144 points of dimension 64, as PoincareBenchmark),
+    // and the all-pairs distance (the Gram product, then its closed form in place) against the same GEMM alone ----
+    {
+        const int rows = 262144, dim = 64;
+        const float c = 1.f;
+        const double f = 4.0;
+        const double n = double(rows) * dim;
+        // Coordinates in ±0.05: norms about 0.23, well inside the unit ball.
+        tl_buffer x = random_buffer(s, size_t(n), 21, -0.05f, 0.05f), y = random_buffer(s, size_t(n), 22, -0.05f, 0.05f);
+        tl_buffer out, d;
+        TL_CHECK(tl_malloc(size_t(n) * 4, &out));
+        TL_CHECK(tl_malloc(size_t(rows) * 4, &d));
+        double us;
+        us = t.us_per_call([&] { TL_CHECK(tl_poincare_project(s, c, rows, dim, x, 0, dim, out, 0, dim)); }, &calls);
+        add_row("poincare_project", shape({rows, dim}), us, calls, f * 2.0 * n, 0);
+        us = t.us_per_call([&] { TL_CHECK(tl_poincare_mobius_add(s, c, rows, dim, x, 0, dim, y, 0, dim, out, 0, dim)); },
+                           &calls);
+        add_row("poincare_mobius_add", shape({rows, dim}), us, calls, f * 3.0 * n, 0);
+        us = t.us_per_call([&] { TL_CHECK(tl_poincare_expmap0(s, c, rows, dim, x, 0, dim, out, 0, dim)); }, &calls);
+        add_row("poincare_expmap0", shape({rows, dim}), us, calls, f * 2.0 * n, 0);
+        us = t.us_per_call([&] { TL_CHECK(tl_poincare_logmap0(s, c, rows, dim, x, 0, dim, out, 0, dim)); }, &calls);
+        add_row("poincare_logmap0", shape({rows, dim}), us, calls, f * 2.0 * n, 0);
+        us = t.us_per_call([&] { TL_CHECK(tl_poincare_expmap(s, c, rows, dim, x, 0, dim, y, 0, dim, out, 0, dim)); },
+                           &calls);
+        add_row("poincare_expmap", shape({rows, dim}), us, calls, f * 3.0 * n, 0);
+        us = t.us_per_call([&] { TL_CHECK(tl_poincare_logmap(s, c, rows, dim, x, 0, dim, y, 0, dim, out, 0, dim)); },
+                           &calls);
+        add_row("poincare_logmap", shape({rows, dim}), us, calls, f * 3.0 * n, 0);
+        us = t.us_per_call([&] { TL_CHECK(tl_poincare_distance(s, c, rows, dim, x, 0, dim, y, 0, dim, d, 0)); }, &calls);
+        add_row("poincare_distance", shape({rows, dim}), us, calls, f * (2.0 * n + rows), 0);
+
+        const int points = 4096;
+        tl_buffer P = random_buffer(s, size_t(points) * dim, 23, -0.05f, 0.05f), G;
+        TL_CHECK(tl_malloc(size_t(points) * points * 4, &G));
+        const double flops = 2.0 * points * double(points) * dim;
+        const double gemm_us = t.us_per_call(
+            [&] { TL_CHECK(tl_gemm_transposed_b(s, points, points, dim, P, 0, dim, P, 0, dim, G, 0, points)); }, &calls);
+        add_row("gemm_transposed_b", shape({points, points, dim}), gemm_us, calls, 0, flops);
+        us = t.us_per_call([&] {
+            TL_CHECK(tl_gemm_transposed_b(s, points, points, dim, P, 0, dim, P, 0, dim, G, 0, points));
+            TL_CHECK(tl_poincare_gram_to_distance(s, c, points, points, dim, P, 0, dim, P, 0, dim, G, 0, points));
+        }, &calls);
+        add_row("poincare all-pairs distance", shape({points, points, dim}), us, calls, 0, flops);
+        char line[160];
+        std::snprintf(line, sizeof line, "poincare all-pairs distance %s: %.1f%% of the GEMM's FLOP/s at that shape",
+                      shape({points, points, dim}).c_str(), 100.0 * gemm_us / us);
+        g_notes.push_back(line);
+        for (tl_buffer b : {x, y, out, d, P, G}) TL_CHECK(tl_free(b));
     }
 
     // A fused epilogue against the launches it replaces, on the same shape: one pass over x instead of two or
