@@ -146,6 +146,13 @@ final class VectorGemm {
      * weights), and each thread's slice of a stays in L2 beside the block of b. On the encoder's products (m = 3200,
      * k and n 384 or 1536) {@link #blocked}, where every column block reads all of a from L3, ran about a fifth
      * fewer calls per second in back-to-back runs on a loaded 2-core machine, so it is kept for large b.
+     *
+     * <p>At 100 rows (batch 1, ~100 tokens) the two row blocks hold 9 and 8 row panels, so one thread waits for the
+     * other's last tile row. Cutting the columns instead (one row block, 8 column blocks as even as the panels
+     * allow) measured slower in the encoder (JMH, 2026-11-30: 54.4 batches/s with a copied per task, 57.9 and 57.6
+     * with one copy of a shared by the tasks, against 62.6, 64.4 and 63.7 for this cut). Cutting the tiles row after
+     * row into one equal share per thread (whole rows of tiles and parts of one) balances them exactly, but measured
+     * 59.3 and 64.7 against 62.7 and 62.3 for this cut (8 iterations each, ±3-8): no gain the machine can show.
      */
     private static void rowBlocked(Tensor a, PackedPanels b, Tensor c, GemmMicroKernel.Epilogue epilogue,
             Tasks tasks) {
