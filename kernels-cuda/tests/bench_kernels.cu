@@ -19,17 +19,22 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "tensorloom.h"
+#include "tensorloom_mpo.h"
 #include "tensorloom_poincare.h"
+#include "tensorloom_quant.h"
 
 namespace {
 
@@ -369,6 +374,121 @@ int main(int argc, char **argv) {
             g_notes.push_back(line);
         }
         for (tl_buffer b : {A, x, y, yref}) TL_CHECK(tl_free(b));
+    }
+
+    // ---- dequantizing GEMV (the quant family) against the copy and the fp32 gemv above: 4-bit groups of 128 and
+    // ggml's Q4_0 and Q8_0, weights read in their packed form; a batch of 32 through the 4-bit GEMM ----
+    {
+        const uint16_t scale = 0x2E66;  // fp16 0.1: every scale and block factor finite
+        for (int n : {4096, 8192}) {
+            const int k = n;
+            const size_t codeBytes = size_t(n) * (k / 2), scaleCount = size_t(n) * (k / 128);
+            std::vector<uint8_t> codes(codeBytes);
+            std::mt19937 gen(31);
+            for (uint8_t &b : codes) b = uint8_t(gen());
+            std::vector<uint16_t> scales(scaleCount, scale);
+            tl_buffer C, S, x = random_buffer(s, k, 32), y;
+            TL_CHECK(tl_malloc(codeBytes, &C));
+            TL_CHECK(tl_malloc(scaleCount * 2, &S));
+            TL_CHECK(tl_malloc(size_t(n) * 4, &y));
+            TL_CHECK(tl_copy_to_device(s, C, 0, codes.data(), codeBytes));
+            TL_CHECK(tl_copy_to_device(s, S, 0, scales.data(), scaleCount * 2));
+            double us = t.us_per_call([&] {
+                TL_CHECK(tl_qgemv_group(s, n, k, 4, 128, 0, x, 0, C, 0, S, 0, nullptr, 0, y, 0));
+            }, &calls);
+            const double q4bytes = double(codeBytes) + 2.0 * scaleCount + 4.0 * (k + n);
+            add_row("qgemv 4-bit g128", shape({n, k}), us, calls, q4bytes, 2.0 * double(n) * k);
+            double fp32_us = NAN;
+            for (const Row &r : g_rows)
+                if (r.kernel == "gemv" && r.shape == shape({n, n})) fp32_us = r.us;
+            if (n == 8192) {
+                char line[160];
+                std::snprintf(line, sizeof line, "qgemv 4-bit g128 %s: %.2fx the fp32 gemv's speed (weights 7.5x smaller)",
+                              shape({n, k}).c_str(), fp32_us / us);
+                g_notes.push_back(line);
+            }
+            for (const auto &[type, name, blockBytes] :
+                 {std::tuple<int, const char *, int>{TL_GGML_Q4_0, "qgemv Q4_0", 18},
+                  std::tuple<int, const char *, int>{TL_GGML_Q8_0, "qgemv Q8_0", 34}}) {
+                const size_t blocks = size_t(n) * (k / 32), bytes = blocks * blockBytes;
+                std::vector<uint8_t> host(bytes);
+                for (size_t b = 0; b < blocks; ++b) {
+                    uint8_t *block = host.data() + b * blockBytes;
+                    std::memcpy(block, &scale, 2);
+                    for (int i = 2; i < blockBytes; ++i) block[i] = uint8_t(gen());
+                }
+                tl_buffer B;
+                TL_CHECK(tl_malloc(bytes, &B));
+                TL_CHECK(tl_copy_to_device(s, B, 0, host.data(), bytes));
+                const int ggml_type = type;  // a lambda cannot capture a structured binding before C++20
+                us = t.us_per_call([&] { TL_CHECK(tl_qgemv_ggml(s, n, k, ggml_type, x, 0, B, 0, y, 0)); }, &calls);
+                add_row(name, shape({n, k}), us, calls, double(bytes) + 4.0 * (k + n), 2.0 * double(n) * k);
+                TL_CHECK(tl_free(B));
+            }
+            if (n == 4096) {
+                const int m = 32;
+                tl_buffer a = random_buffer(s, size_t(m) * k, 33), c;
+                TL_CHECK(tl_malloc(size_t(m) * n * 4, &c));
+                us = t.us_per_call([&] {
+                    TL_CHECK(tl_qgemm_group(s, m, n, k, 4, 128, 0, a, 0, k, C, 0, S, 0, nullptr, 0, c, 0, n));
+                }, &calls);
+                add_row("qgemm 4-bit g128", shape({m, n, k}), us, calls,
+                        double(codeBytes) + 2.0 * scaleCount + 4.0 * (double(m) * k + double(m) * n),
+                        2.0 * m * double(n) * k);
+                for (tl_buffer b : {a, c}) TL_CHECK(tl_free(b));
+            }
+            for (tl_buffer b : {C, S, x, y}) TL_CHECK(tl_free(b));
+        }
+    }
+
+    // ---- the MPO direct product (the mpo family) at batch 1 against the fp32 gemv above: W 4096x4096 as four cores
+    // of 8x8 digits with bonds (64, X, 64), X set for 10x and 100x fewer parameters, swept left to right (one
+    // tl_mpo_step per core, as the cuda backend runs it) ----
+    for (int middle : {204, 20}) {
+        const int cores = 4, digit = 8;
+        const int bonds[cores + 1] = {1, 64, middle, 64, 1};
+        std::vector<tl_buffer> core(cores), state(cores);
+        double params = 0, madds = 0;
+        int64_t p = 1;  // the leading blocks: the column digits absorbed so far (batch 1)
+        std::vector<std::array<int64_t, 4>> steps;  // blocks, r, s, q
+        for (int k = 0; k < cores; ++k) {
+            const size_t size = size_t(bonds[k]) * digit * digit * bonds[k + 1];
+            params += double(size);
+            core[k] = random_buffer(s, size, 40 + k, -0.1f, 0.1f);
+            int64_t q = 1;
+            for (int l = k + 1; l < cores; ++l) q *= digit;
+            const int64_t r = int64_t(bonds[k]) * digit, sz = int64_t(digit) * bonds[k + 1];
+            steps.push_back({p, r, sz, q});
+            madds += double(p) * r * sz * q;
+            TL_CHECK(tl_malloc(size_t(p * sz * q) * 4, &state[k]));
+            p *= digit;
+        }
+        tl_buffer x = random_buffer(s, 4096, 44);
+        const double us = t.us_per_call([&] {
+            tl_buffer in = x;
+            for (int k = 0; k < cores; ++k) {
+                const auto &[blocks, r, sz, q] = steps[k];
+                TL_CHECK(tl_mpo_step(s, 1, blocks, r, sz, q, core[k], 0, in, 0, blocks * r * q, state[k], 0,
+                                     blocks * sz * q));
+                in = state[k];
+            }
+        }, &calls);
+        const int ratio = int(std::lround(16777216.0 / params));
+        char name[64];
+        std::snprintf(name, sizeof name, "mpo direct, %dx fewer params", ratio);
+        add_row(name, "1x4096x4096", us, calls, 4.0 * (params + 2.0 * 4096), 2.0 * madds);
+        double gemv_us = NAN;
+        for (const Row &r : g_rows)
+            if (r.kernel == "gemv" && r.shape == shape({4096, 4096})) gemv_us = r.us;
+        char line[160];
+        std::snprintf(line, sizeof line, "mpo direct 4096x4096 at %dx: %.2fx the fp32 gemv's speed", ratio,
+                      gemv_us / us);
+        g_notes.push_back(line);
+        for (int k = 0; k < cores; ++k) {
+            TL_CHECK(tl_free(core[k]));
+            TL_CHECK(tl_free(state[k]));
+        }
+        TL_CHECK(tl_free(x));
     }
 
     // ---- transformer layers at MiniLM-like shapes (hidden 384, 12 heads of 32, FFN 1536, seq 128) ----
