@@ -87,8 +87,10 @@ class VectorGemmBlockingTest {
 
     /**
      * Bias (and GELU) in the flush of the last depth block, in both loop orders, is the unfused product, addBias and
-     * GELU float for float: the same sums in the same order and the same GELU. Applied at an earlier depth block,
-     * or twice, it would be far off.
+     * GELU: the same sums in the same order, so the bias alone is float for float. GELU's exp is the JIT's intrinsic
+     * once C2 has compiled the caller and a per-lane loop before, which can differ in the last place, and the fused
+     * and the unfused GELU are compiled at different moments: so GELU agrees within 4 units in the last place.
+     * Applied at an earlier depth block, or twice, it would be far off.
      */
     @ParameterizedTest(name = "[{0}x{1}]·[{1}x{2}] + bias prepared={3} threads={4} gelu={5}")
     @MethodSource("epilogueShapes")
@@ -108,7 +110,15 @@ class VectorGemmBlockingTest {
             vector.addBias(expected, bias);
         }
         multiply(a, b, prepared, c, threads, SMALL, new GemmMicroKernel.Epilogue(bias, gelu));
-        assertArrayEquals(expected.toArray(), c.toArray());
+        float[] want = expected.toArray();
+        float[] got = c.toArray();
+        if (gelu) {
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], got[i], 4 * Math.ulp(want[i]), "element " + i);
+            }
+        } else {
+            assertArrayEquals(want, got);
+        }
         float[] all = parent.toArray();
         for (int j = 0; j < n + 4; j++) {
             assertEquals(0f, all[j], "written above c");
