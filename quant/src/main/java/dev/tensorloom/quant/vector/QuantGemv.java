@@ -16,8 +16,9 @@ import jdk.incubator.vector.VectorOperators;
  * y = x·b straight from the packed codes, each thread taking a contiguous range of output channels (so its
  * codes stream sequentially) and x copied once into a heap array padded with zeros to whole units (plain array
  * loads, no tail: padding codes meet zeros). 4 and 2 bits in groups of 128, or per channel over whole blocks of
- * 128, go to {@link IntegerGemv#dot2}, which rounds x to int8 once per call and multiplies in 16-bit integer lanes
- * (unless x holds NaN or an infinity). The other one-plane formats (2, 4, 8 bits) whose groups are whole units
+ * 128, go to {@link IntegerGemv} ({@link IntegerGemv#dot4} four channels a pass for 4 bits, {@link IntegerGemv#dot2}
+ * two for 2 bits), which rounds x to int8 once per call and multiplies in 16-bit integer lanes (unless x holds NaN
+ * or an infinity). The other one-plane formats (2, 4, 8 bits) whose groups are whole units
  * go to {@link UnitGemv#dot2}, two channels per pass; 3 bits in groups of whole 128-value blocks to
  * {@link UnitGemv#threeBits}; those kernels take the zero point out of the inner loop and mask each run in place
  * instead of shifting it, which leaves a widening load, an AND, a conversion and an FMA per run. What remains
@@ -46,7 +47,14 @@ final class QuantGemv {
         long y0 = Rows.start(y);
         int count = Math.ceilDiv(n, perChunk);
         IntegerGemv.Input rounded = IntegerGemv.applies(b) ? IntegerGemv.Input.of(b, xa) : null;
-        if (rounded != null) {
+        if (rounded != null && b.planeWidth(0) == 4) {
+            tasks.forEach(count, chunk -> {
+                for (int j = chunk * perChunk, end = Math.min(n, j + perChunk); j < end; j += 4) {
+                    IntegerGemv.dot4(b, rounded, j, Math.min(j + 1, end - 1), Math.min(j + 2, end - 1),
+                            Math.min(j + 3, end - 1), ys, y0);
+                }
+            });
+        } else if (rounded != null) {
             tasks.forEach(count, chunk -> {
                 for (int j = chunk * perChunk, end = Math.min(n, j + perChunk); j < end; j += 2) {
                     IntegerGemv.dot2(b, rounded, j, Math.min(j + 1, end - 1), ys, y0);
