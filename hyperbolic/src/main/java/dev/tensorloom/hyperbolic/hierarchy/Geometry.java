@@ -74,7 +74,7 @@ abstract sealed class Geometry {
      * β = 1 - c||v||², and Riemannian SGD by retraction.
      */
     static final class Poincare extends Geometry {
-        /** The published boundary margin (PoincareManifold's eps): points stay within (1 - EPS)/√c. */
+        /** The published boundary margin (PoincareManifold's eps), the default: points stay within (1 - EPS)/√c. */
         static final double EPS = 1e-5;
         /**
          * The published clip of each row's Riemannian gradient (hype/manifolds/poincare.py:48, {@code
@@ -87,12 +87,8 @@ abstract sealed class Geometry {
         private final double c;
         private final double sqrtC;
         private final double maxNorm;
-        /** The largest c||x||² a point may have: (1 - EPS)². */
+        /** The largest c||x||² a point may have: (1 - eps)², eps the boundary epsilon. */
         private final double maxCx2;
-
-        Poincare(double curvature) {
-            this(curvature, EPS);
-        }
 
         Poincare(double curvature, double eps) {
             if (!(eps > 0 && eps < 1)) {
@@ -153,7 +149,7 @@ abstract sealed class Geometry {
             return conformal * conformal / 4;
         }
 
-        /** x + scale·dir, projected to the radius (1 - EPS)/√c. */
+        /** x + scale·dir, projected to the radius (1 - eps)/√c. */
         @Override
         void move(float[] points, int x, float[] dir, int d, double scale, int dim) {
             double n2 = 0;

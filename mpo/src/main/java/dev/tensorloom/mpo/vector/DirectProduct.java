@@ -95,10 +95,9 @@ final class DirectProduct implements PreparedMatrix {
     private final float[][] transposedCores;
     /**
      * For a {@link Orientation#COLUMNS} step: the lane (place along [P·Q] in its layout [r][P·Q]) of each of its
-     * rows, and the row at each lane (see {@link Layouts}).
+     * rows (see {@link Layouts}).
      */
     private final int[][] laneOf;
-    private final int[][] rowAt;
     /** For a step of few rows: where its product goes when the next step has few rows too, and when not. */
     private final StepProduct.Target[] toNext;
     private final StepProduct.Target[] toChain;
@@ -127,7 +126,6 @@ final class DirectProduct implements PreparedMatrix {
         Layouts layouts = forced != null ? Layouts.of(steps, fixed(steps, forced)) : cheapestLayouts(steps);
         orientations = layouts.ways();
         laneOf = layouts.laneOf();
-        rowAt = layouts.rowAt();
         toNext = layouts.toNext();
         toChain = layouts.toChain();
         stepCores = new Tensor[n];
