@@ -234,7 +234,7 @@ encoder_benchmark() {
 # kernel down by orders of magnitude); --report-api-errors no, since test_memory provokes allocation and
 # launch-configuration errors on purpose and checks that they are reported. A sanitizer that does not
 # start (no support for this GPU or driver, no permission in a container) makes the step "skipped": it
-# never reaches its "ERROR SUMMARY" line.
+# never reaches its summary line.
 sanitizers() {
   if [ "$LIBRARY" = emu ]; then
     note "compute-sanitizer needs a GPU: not run in the emulation dry run"
@@ -247,8 +247,8 @@ sanitizers() {
   [ -n "$sanitizer" ] || { note "compute-sanitizer not found: not run"; return $SKIP; }
   local tool test log rc limit runs=0 bad=0 refused=0
   for run in memcheck:memory memcheck:embedding memcheck:gemm memcheck:nn memcheck:attention \
-             memcheck:qmatmul memcheck:poincare racecheck:gemm racecheck:nn racecheck:attention \
-             racecheck:qmatmul racecheck:poincare synccheck:attention; do
+             memcheck:mpo memcheck:qmatmul memcheck:poincare racecheck:gemm racecheck:nn racecheck:attention \
+             racecheck:mpo racecheck:qmatmul racecheck:poincare synccheck:attention; do
     tool=${run%%:*}
     test=test_${run#*:}_cuda
     log="$RESULTS/sanitizer-$tool-${run#*:}.log"
@@ -261,11 +261,12 @@ sanitizers() {
     TL_TEST_UNDER_SANITIZER=1 timeout "$limit" "$sanitizer" --tool "$tool" --error-exitcode 1 \
       --report-api-errors no "$BUILD/$test" > "$log" 2>&1
     rc=$?
-    if grep -q "ERROR SUMMARY" "$log"; then
+    # memcheck and synccheck end with "ERROR SUMMARY", racecheck with "RACECHECK SUMMARY".
+    if grep -q -E "(ERROR|RACECHECK) SUMMARY" "$log"; then
       runs=$((runs + 1))
       if [ $rc -ne 0 ]; then
         bad=$((bad + 1))
-        note "$tool $test: FAILED ($(grep 'ERROR SUMMARY' "$log" | tail -1 | sed 's/=* *//'))"
+        note "$tool $test: FAILED ($(grep -E '(ERROR|RACECHECK) SUMMARY' "$log" | tail -1 | sed 's/=* *//'))"
         grep -E -m 12 '^========= (Invalid|Race|Barrier|Error|    at)|CHECK|failed' "$log"
       fi
     elif [ $rc -eq 124 ]; then
@@ -307,7 +308,8 @@ between two events / N; % of the copy's read + write bandwidth and of cuBLAS, sa
     if [ -s "$RESULTS/encoder.tsv" ]; then
       echo
       echo "encoder (GpuEncoderCheck, cuda against vector):"
-      column -t -s $'\t' "$RESULTS/encoder.tsv" | sed 's/^/  /'
+      awk -F'\t' '{ printf "  %5s %6s %9s %9s %19s %17s %16s %12s\n", $1, $2, $3, $4, $5, $6, $7, $8 }' \
+        "$RESULTS/encoder.tsv" # no column(1) on the GPU machine
     fi
     echo
     if [ $failed -eq 0 ] && [ -n "$incomplete" ]; then

@@ -25,7 +25,8 @@
 //    TL_EMU_SM_COUNT sets another.
 //
 // Left out on purpose (kernels stay inside the subset below): cooperative groups, dynamic parallelism,
-// function attributes other than the dynamic shared memory limit, __constant__ memory copies
+// function attributes other than the dynamic shared memory limit, __noinline__ (a macro for it breaks
+// libstdc++ 13, whose headers spell __attribute__((__noinline__))), __constant__ memory copies
 // (cudaMemcpyToSymbol), textures, half precision, inline PTX, and warp operations by only some of a warp's
 // running lanes.
 #pragma once
@@ -46,7 +47,6 @@
 #define __host__
 #define __constant__
 #define __forceinline__ inline
-#define __noinline__ __attribute__((noinline))
 #define __align__(n) __attribute__((aligned(n)))
 #define __launch_bounds__(...)
 #define __shared__ static // one block runs at a time: see above

@@ -510,6 +510,9 @@ template <int N> struct Gram {
         }
         return s;
     }
+    // ||p||², never below zero: with x = y, (-x)⊕y is zero in exact arithmetic, but the quadratic form's
+    // rounding (fused multiply-adds on a GPU) can leave a tiny negative residue, whose root is NaN.
+    __device__ double norm2(const Span<N> &p) const { return fmax(dot(p, p), 0.0); }
 };
 
 // The Gram matrix of the rows, every lane of the warp taking part.
@@ -683,8 +686,8 @@ struct SpanPair {
 template <int N>
 __device__ __forceinline__ SpanPair span_pair(const Ball &b, const Gram<N> &gm, const Span<N> &x, const Span<N> &y) {
     SpanPair p;
-    p.x2raw = gm.dot(x, x);
-    p.y2raw = gm.dot(y, y);
+    p.x2raw = gm.norm2(x);
+    p.y2raw = gm.norm2(y);
     p.kx = projection(b, p.x2raw);
     p.ky = projection(b, p.y2raw);
     p.x2 = p.kx * p.kx * p.x2raw;
@@ -746,7 +749,7 @@ __device__ __forceinline__ double expmap0_factor(const Ball &b, double n2) {
 template <int N>
 __device__ __forceinline__ double expmap0_backward_span(const Ball &b, const Gram<N> &gm, const Span<N> &v,
                                                         const Span<N> &g, Span<N> &grad_v) {
-    const double n2 = gm.dot(v, v);
+    const double n2 = gm.norm2(v);
     if (n2 == 0) {
         grad_v = g;
         return 0;
@@ -772,7 +775,7 @@ __device__ __forceinline__ double logmap0_factor(const Ball &b, double y2raw) {
 template <int N>
 __device__ __forceinline__ double logmap0_backward_span(const Ball &b, const Gram<N> &gm, const Span<N> &y,
                                                         const Span<N> &g, Span<N> &grad_y) {
-    const double y2raw = gm.dot(y, y);
+    const double y2raw = gm.norm2(y);
     if (y2raw == 0) {
         grad_y = g;
         return 0;
@@ -889,7 +892,7 @@ __global__ void __launch_bounds__(kThreads)
         const double kx = projection(b, x2raw);
         const double half_lambda = lambda_of(b, kx * kx * x2raw) / 2;
         const Span<3> half = lin(half_lambda, vs);
-        const Span<3> u = lin(expmap0_factor(b, gm.dot(half, half)), half);
+        const Span<3> u = lin(expmap0_factor(b, gm.norm2(half)), half);
         Span<3> grad_x, grad_u, grad_half;
         double share = mobius_add_backward_span(b, gm, xs, u, gs, grad_x, grad_u);
         share += expmap0_backward_span(b, gm, half, grad_u, grad_half);
@@ -918,7 +921,7 @@ __global__ void __launch_bounds__(kThreads)
         const Span<3> gs = unit<3>(0), xs = unit<3>(1), ys = unit<3>(2);
         const Span<3> neg_x = lin(-1, xs);
         const Span<3> w = mobius_span(b, gm, neg_x, ys);
-        const Span<3> log = lin(logmap0_factor(b, gm.dot(w, w)), w);
+        const Span<3> log = lin(logmap0_factor(b, gm.norm2(w)), w);
         const double x2raw = gm.g[1][1];
         const double kx = projection(b, x2raw);
         const double x2 = kx * kx * x2raw;

@@ -2,8 +2,8 @@
 // checks. Not part of the ABI; everything here has hidden visibility.
 #pragma once
 
-// Standard headers first: the emulation header defines CUDA keywords such as __noinline__ as macros,
-// which would break library headers included after it.
+// Standard headers first: the emulation header defines CUDA keywords such as __shared__ as macros, which
+// must not reach library headers included after it.
 #include <climits>
 #include <cmath>
 #include <cstdarg>
