@@ -299,16 +299,16 @@ $((SECONDS - START)) s of a ${BUDGET} s budget"
       echo "kernels on $(awk -F'\t' 'NR == 2 { print $1 }' "$RESULTS/kernels.tsv") (bench_kernels: N back-to-back calls \
 between two events / N; % of the copy's read + write bandwidth and of cuBLAS, same run)"
       awk -F'\t' 'function or_dash(v) { return v == "" ? "-" : v }
-          NR == 1 { printf "  %-20s %-16s %9s %9s %-7s %6s %9s %8s\n", "kernel", "shape", "us/call", "achieved", "unit",
+          NR == 1 { printf "  %-30s %-16s %9s %9s %-7s %6s %9s %8s\n", "kernel", "shape", "us/call", "achieved", "unit",
                            "% copy", "cuBLAS", "% cuBLAS"; next }
-          { printf "  %-20s %-16s %9.2f %9.2f %-7s %6s %9s %8s\n", $2, $3, $4, $6, $7, or_dash($8), or_dash($9),
+          { printf "  %-30s %-16s %9.2f %9.2f %-7s %6s %9s %8s\n", $2, $3, $4, $6, $7, or_dash($8), or_dash($9),
                    or_dash($10) }' "$RESULTS/kernels.tsv"
       grep -E 'bar:|MISMATCH' "$RESULTS/kernels.txt" | sed 's/^/  /'
     fi
     if [ -s "$RESULTS/encoder.tsv" ]; then
       echo
-      echo "encoder (GpuEncoderCheck, cuda against vector):"
-      awk -F'\t' '{ printf "  %5s %6s %9s %9s %19s %17s %16s %12s\n", $1, $2, $3, $4, $5, $6, $7, $8 }' \
+      echo "encoder (GpuEncoderCheck, cuda against vector; fp32 weights, then every projection 4-bit g128 RTN):"
+      awk -F'\t' '{ printf "  %-9s %5s %6s %9s %9s %19s %17s %16s %12s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' \
         "$RESULTS/encoder.tsv" # no column(1) on the GPU machine
     fi
     echo

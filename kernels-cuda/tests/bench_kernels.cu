@@ -175,13 +175,13 @@ const char *unit_of(const Row &r) { return memory_bound(r) ? "GB/s" : "TFLOP/s";
 void add_row(const std::string &kernel, const std::string &shape, double us, int calls, double bytes, double flops,
              double cublas_us = NAN) {
     g_rows.push_back(Row{kernel, shape, us, calls, bytes, flops, cublas_us});
-    std::printf("  measured %-20s %-18s %10.2f us/call (%d calls per sample)\n", kernel.c_str(), shape.c_str(), us,
+    std::printf("  measured %-30s %-18s %10.2f us/call (%d calls per sample)\n", kernel.c_str(), shape.c_str(), us,
                 calls);
 }
 
 void print_table(const char *device) {
     std::printf("\n%s: copy (device to device, read + write) %.0f GB/s\n\n", device, g_copy_gbs);
-    std::printf("%-20s %-18s %10s %10s %-7s %8s %10s %8s\n", "kernel", "shape", "us/call", "achieved", "unit",
+    std::printf("%-30s %-18s %10s %10s %-7s %8s %10s %8s\n", "kernel", "shape", "us/call", "achieved", "unit",
                 "% copy", "cuBLAS", "% cuBLAS");
     for (const Row &r : g_rows) {
         const double v = value_of(r, r.us);
@@ -191,7 +191,7 @@ void print_table(const char *device) {
             std::snprintf(cublas, sizeof cublas, "%.2f", value_of(r, r.cublas_us));
             std::snprintf(cublas_pct, sizeof cublas_pct, "%.1f", 100.0 * r.cublas_us / r.us);
         }
-        std::printf("%-20s %-18s %10.2f %10.2f %-7s %8s %10s %8s\n", r.kernel.c_str(), r.shape.c_str(), r.us, v,
+        std::printf("%-30s %-18s %10.2f %10.2f %-7s %8s %10s %8s\n", r.kernel.c_str(), r.shape.c_str(), r.us, v,
                     unit_of(r), copy_pct, cublas, cublas_pct);
     }
     for (const std::string &n : g_notes) std::printf("%s\n", n.c_str());
@@ -442,53 +442,58 @@ int main(int argc, char **argv) {
     }
 
     // ---- the MPO direct product (the mpo family) at batch 1 against the fp32 gemv above: W 4096x4096 as four cores
-    // of 8x8 digits with bonds (64, X, 64), X set for 10x and 100x fewer parameters, swept left to right (one
-    // tl_mpo_step per core, as the cuda backend runs it) ----
-    for (int middle : {204, 20}) {
-        const int cores = 4, digit = 8;
-        const int bonds[cores + 1] = {1, 64, middle, 64, 1};
-        std::vector<tl_buffer> core(cores), state(cores);
-        double params = 0, madds = 0;
-        int64_t p = 1;  // the leading blocks: the column digits absorbed so far (batch 1)
-        std::vector<std::array<int64_t, 4>> steps;  // blocks, r, s, q
-        for (int k = 0; k < cores; ++k) {
-            const size_t size = size_t(bonds[k]) * digit * digit * bonds[k + 1];
-            params += double(size);
-            core[k] = random_buffer(s, size, 40 + k, -0.1f, 0.1f);
-            int64_t q = 1;
-            for (int l = k + 1; l < cores; ++l) q *= digit;
-            const int64_t r = int64_t(bonds[k]) * digit, sz = int64_t(digit) * bonds[k + 1];
-            steps.push_back({p, r, sz, q});
-            madds += double(p) * r * sz * q;
-            TL_CHECK(tl_malloc(size_t(p * sz * q) * 4, &state[k]));
-            p *= digit;
-        }
-        tl_buffer x = random_buffer(s, 4096, 44);
-        const double us = t.us_per_call([&] {
-            tl_buffer in = x;
+    // of 8x8 digits with bonds (64, X, 64), X set for 10x and 100x fewer parameters. Two plans, one tl_mpo_step per
+    // core, as the cuda backend runs them: the four cores swept left to right, and the cores merged in pairs (two
+    // cores of 64x64 digits, bond X), which is what MpoGrouping.cheapest picks at these bonds (about 8x fewer
+    // multiply-adds, about as many parameters) and so what the runtime sweeps ----
+    for (const bool merged : {false, true}) {
+        for (const int middle : {204, 20}) {
+            const int cores = merged ? 2 : 4, digit = merged ? 64 : 8;
+            const std::vector<int> bonds = merged ? std::vector<int>{1, middle, 1} : std::vector<int>{1, 64, middle, 64, 1};
+            std::vector<tl_buffer> core(cores), state(cores);
+            double params = 0, madds = 0;
+            int64_t p = 1;  // the leading blocks: the column digits absorbed so far (batch 1)
+            std::vector<std::array<int64_t, 4>> steps;  // blocks, r, s, q
             for (int k = 0; k < cores; ++k) {
-                const auto &[blocks, r, sz, q] = steps[k];
-                TL_CHECK(tl_mpo_step(s, 1, blocks, r, sz, q, core[k], 0, in, 0, blocks * r * q, state[k], 0,
-                                     blocks * sz * q));
-                in = state[k];
+                const size_t size = size_t(bonds[k]) * digit * digit * bonds[k + 1];
+                params += double(size);
+                core[k] = random_buffer(s, size, 40 + k, -0.1f, 0.1f);
+                int64_t q = 1;
+                for (int l = k + 1; l < cores; ++l) q *= digit;
+                const int64_t r = int64_t(bonds[k]) * digit, sz = int64_t(digit) * bonds[k + 1];
+                steps.push_back({p, r, sz, q});
+                madds += double(p) * r * sz * q;
+                TL_CHECK(tl_malloc(size_t(p * sz * q) * 4, &state[k]));
+                p *= digit;
             }
-        }, &calls);
-        const int ratio = int(std::lround(16777216.0 / params));
-        char name[64];
-        std::snprintf(name, sizeof name, "mpo direct, %dx fewer params", ratio);
-        add_row(name, "1x4096x4096", us, calls, 4.0 * (params + 2.0 * 4096), 2.0 * madds);
-        double gemv_us = NAN;
-        for (const Row &r : g_rows)
-            if (r.kernel == "gemv" && r.shape == shape({4096, 4096})) gemv_us = r.us;
-        char line[160];
-        std::snprintf(line, sizeof line, "mpo direct 4096x4096 at %dx: %.2fx the fp32 gemv's speed", ratio,
-                      gemv_us / us);
-        g_notes.push_back(line);
-        for (int k = 0; k < cores; ++k) {
-            TL_CHECK(tl_free(core[k]));
-            TL_CHECK(tl_free(state[k]));
+            tl_buffer x = random_buffer(s, 4096, 44);
+            const double us = t.us_per_call([&] {
+                tl_buffer in = x;
+                for (int k = 0; k < cores; ++k) {
+                    const auto &[blocks, r, sz, q] = steps[k];
+                    TL_CHECK(tl_mpo_step(s, 1, blocks, r, sz, q, core[k], 0, in, 0, blocks * r * q, state[k], 0,
+                                         blocks * sz * q));
+                    in = state[k];
+                }
+            }, &calls);
+            const int ratio = int(std::lround(16777216.0 / params));
+            const char *plan = merged ? "pairs merged" : "4 cores";
+            char name[64];
+            std::snprintf(name, sizeof name, "mpo direct %dx, %s", ratio, plan);
+            add_row(name, "1x4096x4096", us, calls, 4.0 * (params + 2.0 * 4096), 2.0 * madds);
+            double gemv_us = NAN;
+            for (const Row &r : g_rows)
+                if (r.kernel == "gemv" && r.shape == shape({4096, 4096})) gemv_us = r.us;
+            char line[160];
+            std::snprintf(line, sizeof line, "mpo direct 4096x4096 at %dx (%s, %.0fM multiply-adds): %.2fx the fp32 "
+                          "gemv's speed", ratio, plan, madds / 1e6, gemv_us / us);
+            g_notes.push_back(line);
+            for (int k = 0; k < cores; ++k) {
+                TL_CHECK(tl_free(core[k]));
+                TL_CHECK(tl_free(state[k]));
+            }
+            TL_CHECK(tl_free(x));
         }
-        TL_CHECK(tl_free(x));
     }
 
     // ---- transformer layers at MiniLM-like shapes (hidden 384, 12 heads of 32, FFN 1536, seq 128) ----

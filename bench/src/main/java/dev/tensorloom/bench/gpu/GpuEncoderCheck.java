@@ -1,9 +1,16 @@
 package dev.tensorloom.bench.gpu;
 
+import dev.tensorloom.quant.GroupFormat;
+import dev.tensorloom.quant.MatrixRecipe;
+import dev.tensorloom.quant.ModelQuantizer;
+import dev.tensorloom.quant.QuantPolicy;
+import dev.tensorloom.quant.QuantizedBert;
 import dev.tensorloom.runtime.bert.BertEncoder;
 import dev.tensorloom.runtime.bert.BertOnnxLoader;
 import dev.tensorloom.runtime.bert.BertWeights;
+import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.BackendProvider;
+import dev.tensorloom.runtime.kernel.MatrixPreparer;
 import dev.tensorloom.runtime.onnx.OnnxModel;
 import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.runtime.tokenize.TokenBatch;
@@ -18,6 +25,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.function.Function;
 
 /**
  * End-to-end encoder throughput of the cuda backend against the vector backend on the same machine, run by
@@ -29,6 +37,10 @@ import java.util.Random;
  * kit and read by the same loader. The work per token is MiniLM's; only the weights' values differ. Both
  * backends run the same batches, and the hidden states they return must agree within the cuda backend's
  * parity bar (max |Δ| ≤ 1e-3), else the check exits with status 1.
+ *
+ * <p>Each case runs twice: with the fp32 weights, and with every projection quantized to 4 bits in groups of
+ * 128 by RTN (the quant family's products on both backends: the dequantizing GEMV and GEMM kernels on the
+ * GPU). The two backends then share the same quantized weights, so the same parity bar holds.
  */
 public final class GpuEncoderCheck {
 
@@ -58,38 +70,50 @@ public final class GpuEncoderCheck {
         boolean agree = true;
         TinyBertOnnx model = TinyBertOnnx.build(TinyBertOnnx.Spec.small().withSizes(30522, 384, 6, 12, 1536, 512, 2));
         List<String> rows = new ArrayList<>();
-        rows.add("batch\ttokens\tvector_ms\tcuda_ms\tvector_tokens_per_s\tcuda_tokens_per_s\tcuda_over_vector"
-                + "\tmax_abs_diff");
-        PrintStream out = System.out;
-        try (BertWeights weights = BertOnnxLoader.load(OnnxModel.read(model.bytes(), "MiniLM-shaped (random)"));
-                BertEncoder vector = new BertEncoder(weights, BackendProvider.byName("vector"));
-                BertEncoder cuda = new BertEncoder(weights, BackendProvider.byName("cuda"))) {
-            out.println("vector: " + vector.backend() + "; cuda: " + cuda.backend());
-            out.printf(Locale.ROOT, "%6s %6s %12s %12s %14s %14s %8s %10s%n", "batch", "tokens", "vector ms",
-                    "cuda ms", "vector tok/s", "cuda tok/s", "ratio", "max|Δ|");
-            for (Case c : cases) {
-                TokenBatch batch = randomBatch(c, weights.config().vocabSize());
-                float[] expected = hidden(vector, batch);
-                float[] actual = hidden(cuda, batch);
-                double diff = maxAbsDiff(expected, actual);
-                agree &= diff <= MAX_ABS_DIFF;
-                double vectorMs = medianMillis(vector, batch);
-                double cudaMs = medianMillis(cuda, batch);
-                double tokens = (double) c.batch() * c.tokens();
-                String row = String.format(Locale.ROOT, "%d\t%d\t%.3f\t%.3f\t%.0f\t%.0f\t%.2f\t%.2e", c.batch(),
-                        c.tokens(), vectorMs, cudaMs, tokens / vectorMs * 1e3, tokens / cudaMs * 1e3,
-                        vectorMs / cudaMs, diff);
-                rows.add(row);
-                out.printf(Locale.ROOT, "%6d %6d %12.3f %12.3f %14.0f %14.0f %7.2fx %10.2e%n", c.batch(), c.tokens(),
-                        vectorMs, cudaMs, tokens / vectorMs * 1e3, tokens / cudaMs * 1e3, vectorMs / cudaMs, diff);
-            }
+        rows.add("weights\tbatch\ttokens\tvector_ms\tcuda_ms\tvector_tokens_per_s\tcuda_tokens_per_s"
+                + "\tcuda_over_vector\tmax_abs_diff");
+        try (BertWeights weights = BertOnnxLoader.load(OnnxModel.read(model.bytes(), "MiniLM-shaped (random)"))) {
+            Backend vector = BackendProvider.byName("vector");
+            Backend cuda = BackendProvider.byName("cuda");
+            System.out.println("vector: " + vector + "; cuda: " + cuda);
+            agree &= compare("fp32", weights, vector, cuda, MatrixPreparer::dense, cases, rows);
+            QuantizedBert int4 = ModelQuantizer.quantize(weights,
+                    QuantPolicy.uniform(MatrixRecipe.rtn(GroupFormat.symmetric(4, 128))));
+            agree &= compare("int4-g128", weights, vector, cuda, int4::preparer, cases, rows);
         }
         Files.write(tsv, rows);
-        out.println("wrote " + tsv);
+        System.out.println("wrote " + tsv);
         if (!agree) {
             System.err.println("cuda and vector disagree by more than " + MAX_ABS_DIFF + " (see max|Δ|)");
             System.exit(1);
         }
+    }
+
+    /** Every case on both backends, each with its matrices from {@code preparer}; whether the two agree. */
+    private static boolean compare(String label, BertWeights weights, Backend onVector, Backend onCuda,
+            Function<Backend, MatrixPreparer> preparer, List<Case> cases, List<String> rows) {
+        PrintStream out = System.out;
+        boolean agree = true;
+        try (BertEncoder vector = new BertEncoder(weights, onVector, preparer.apply(onVector));
+                BertEncoder cuda = new BertEncoder(weights, onCuda, preparer.apply(onCuda))) {
+            out.printf(Locale.ROOT, "%-10s %6s %6s %12s %12s %14s %14s %8s %10s%n", "weights", "batch", "tokens",
+                    "vector ms", "cuda ms", "vector tok/s", "cuda tok/s", "ratio", "max|Δ|");
+            for (Case c : cases) {
+                TokenBatch batch = randomBatch(c, weights.config().vocabSize());
+                double diff = maxAbsDiff(hidden(vector, batch), hidden(cuda, batch));
+                agree &= diff <= MAX_ABS_DIFF;
+                double vectorMs = medianMillis(vector, batch);
+                double cudaMs = medianMillis(cuda, batch);
+                double tokens = (double) c.batch() * c.tokens();
+                rows.add(String.format(Locale.ROOT, "%s\t%d\t%d\t%.3f\t%.3f\t%.0f\t%.0f\t%.2f\t%.2e", label,
+                        c.batch(), c.tokens(), vectorMs, cudaMs, tokens / vectorMs * 1e3, tokens / cudaMs * 1e3,
+                        vectorMs / cudaMs, diff));
+                out.printf(Locale.ROOT, "%-10s %6d %6d %12.3f %12.3f %14.0f %14.0f %7.2fx %10.2e%n", label, c.batch(),
+                        c.tokens(), vectorMs, cudaMs, tokens / vectorMs * 1e3, tokens / cudaMs * 1e3,
+                        vectorMs / cudaMs, diff);
+            }
+        }
+        return agree;
     }
 
     /** "1x10,32x100": texts × tokens per case. */
