@@ -7,27 +7,263 @@ namespace {
 
 constexpr int kMaxCores = 16;
 
-// One thread per output element in a grid-stride loop (row_blocks' grid, each element a "row"); consecutive
-// threads take consecutive t (the q axis) and so read consecutive floats of each input row, and every thread
-// of a block reads the same few core entries, which the cache serves.
-__global__ void __launch_bounds__(256)
-    mpo_step_kernel(int64_t m, int64_t blocks, int r, int s, int q, const float *__restrict__ core,
+// ---- tl_mpo_step ----------------------------------------------------------------------------------------------
+// One step is a single GEMM over a flattened view: C [s, N] = core^T [s, r] · B [r, N], whose N = m*blocks*q
+// columns are the (i, b, t) triples, B[k][(i,b,t)] = in[i*ldin + (b*r + k)*q + t] and
+// C[c][(i,b,t)] = out[i*ldout + (b*s + c)*q + t]. Two kernels:
+//
+// mpo_tile_kernel (any q; q > 1 or s > 16): a register-tiled GEMM in the manner of gemm.cu. A block owns a
+// BM x BN tile of C (rows c, columns n); each thread of a k-group owns a 4x4 register tile and reads it per
+// k as one float4 of core^T and one float4 of B from shared memory (16 FMAs per 8 shared floats, rows padded
+// by 4 floats, double-buffered tiles with the next one prefetched into registers, one barrier per step). The
+// core^T tile is core's rows as they lie (contiguous in c: coalesced, stored untransposed); B's tile is loaded
+// with consecutive threads on consecutive n, which are consecutive t, so loads are coalesced in runs of q
+// floats (the whole 64-float row of a tile when q is a multiple of 64, full 32-byte sectors when q = 8). Each thread
+// decodes the (i, b, t) of its few load and store columns once. Two tile shapes, picked per launch:
+//   64 x 64, one k-group of 256 threads, 16-deep k steps: 32 FMAs per float taken from L2.
+//   32 x 32, four k-groups of 64 threads (256 in all) splitting each 64-deep k step, summed in shared memory
+//   at the end in a fixed order: 16 FMAs per float from L2, but 4x the blocks for shapes too small for 64 x 64.
+// The 64 x 64 tile is used when it gives at least two blocks per multiprocessor. For the benchmark's sweep
+// of a 4096 x 4096 matrix (digits 8, bonds 64, X, 64; m = 1; 132 SMs), tiles of 64 x 64 would give
+//   (1, 8, 512, 512):     s 512,   N 512, r 8:       64 blocks  -> 32 x 32: 256 blocks (one k step)
+//   (8, 512, 8X, 64):     s 8X,    N 512, r 512:     X = 204: 26 x 8 = 208 -> 32 x 32: 51 x 16 = 816 blocks
+//   (64, 8X, 512, 8):     s 512,   N 512, r 8X:      64 blocks  -> 32 x 32: 256 blocks, 26 k steps at X = 204
+// so every SM has work on every shape (X = 204: 816 blocks, ~6.2 per SM; 256 blocks, ~2 per SM). Both tile
+// kernels take 64 registers (ptxas, sm_90), so 4 blocks of 256 threads fit an SM (32 warps); 816 blocks are
+// then 1.5 waves. Shared memory per FMA is the same for both shapes (8 floats read per 16 FMAs, half of
+// gemm.cu's 8x8 register tiles), which should hold them well under tl_gemm's 41 TFLOP/s but far above one
+// thread per output running an r-long dot product through L1. Not yet timed on a GPU.
+//
+// mpo_narrow_kernel (q == 1, s <= 16: the last core of a sweep, (512, 512, 8, 1) in the benchmark): a tile of
+// C would be mostly empty there (s = 8 rows) and B's columns are r apart, so instead one warp takes one column
+// (i, b), its lanes read consecutive k of in (coalesced), multiply by core rows staged in shared memory (odd
+// row stride: conflict-free; all of core at once up to 910 rows for s <= 8, 481 for s <= 16) and keep the s
+// sums in registers; a butterfly per c sums the lanes, and lane c stores out[.. + c] (coalesced).
+// 512 columns: 64 blocks of 8 warps, each lane streaming 16 floats of in.
+constexpr int kTK = 16;    // k per step of one k-group
+constexpr int kPad = 4;    // floats of padding per shared row (keeps float4 alignment)
+constexpr int kNarrowS = 16;
+constexpr int kNarrowFloats = 8192;  // shared floats for staged core rows (32 KiB): 910 rows of s = 8
+
+template <int BM, int BN, int KSPLIT>
+struct MpoTile {
+    static constexpr int group = (BM / 4) * (BN / 4);  // threads of one k-group
+    static constexpr int threads = group * KSPLIT;
+    static constexpr int kd = kTK * KSPLIT;  // depth of a staged k step
+    static constexpr int tile_floats = 2 * kd * (BM + kPad) + 2 * kd * (BN + kPad);
+    static constexpr int reduce_floats = (KSPLIT - 1) * 16 * group;
+    static constexpr int smem_floats = tile_floats > reduce_floats ? tile_floats : reduce_floats;
+};
+
+template <int BM, int BN, int KSPLIT>
+__global__ void __launch_bounds__(MpoTile<BM, BN, KSPLIT>::threads)
+    mpo_tile_kernel(int64_t m, int64_t blocks, int r, int s, int q, const float *__restrict__ core,
                     const float *__restrict__ in, int64_t ldin, float *__restrict__ out, int64_t ldout) {
-    const int64_t block_size = int64_t(s) * q;
-    const int64_t per_row = blocks * block_size;
-    const int64_t total = m * per_row;
-    for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
-        const int64_t i = e / per_row;
-        const int64_t within = e - i * per_row;
-        const int64_t b = within / block_size;
-        const int64_t ct = within - b * block_size;
-        const int c = int(ct / q);
-        const int t = int(ct - int64_t(c) * q);
-        const float *src = in + i * ldin + b * int64_t(r) * q + t;
-        float acc = 0.f;
-        for (int k = 0; k < r; ++k) acc = fmaf(core[int64_t(k) * s + c], src[int64_t(k) * q], acc);
-        out[i * ldout + within] = acc;
+    using T = MpoTile<BM, BN, KSPLIT>;
+    constexpr int THREADS = T::threads;
+    constexpr int KD = T::kd;
+    constexpr int TX = BN / 4;
+    constexpr int A_LOADS = KD * BM / THREADS;  // core floats per thread per step
+    constexpr int B_LOADS = KD * BN / THREADS;  // in floats per thread per step
+    constexpr int A_ROW_STEP = THREADS / BM;
+    constexpr int B_ROW_STEP = THREADS / BN;
+    static_assert(KD * BM % THREADS == 0 && KD * BN % THREADS == 0, "tile not evenly loaded");
+    static_assert(THREADS % BM == 0 && THREADS % BN == 0, "load mapping needs whole rows per pass");
+    constexpr int AS = BM + kPad, BS = BN + kPad;
+    // One array carved into the two double-buffered tiles, reused after the last step for the k-groups' sums.
+    __shared__ __align__(16) float smem[T::smem_floats];
+    float *const As = smem;                    // [2][KD][AS]: As[k][c] = core[k*s + c]
+    float *const Bs = smem + 2 * KD * AS;      // [2][KD][BS]: Bs[k][n] = B[k][n]
+
+    const int tid = threadIdx.x;
+    const int g = tid / T::group;   // k-group
+    const int gt = tid % T::group;  // thread within the group
+    const int tx = gt % TX;
+    const int ty = gt / TX;
+    const int64_t qb = blocks * q;  // columns per row i
+    const int64_t N = m * qb;
+    const int64_t tiles_c = (s + BM - 1) / BM;
+    const int64_t tiles = tiles_c * ((N + BN - 1) / BN);
+    const int a_row = tid / BM, a_col = tid % BM;
+    const int b_row = tid / BN, b_col = tid % BN;
+    const int k_tiles = (r + KD - 1) / KD;
+
+    for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+        const int c0 = int(tile % tiles_c) * BM;
+        const int64_t n0 = tile / tiles_c * BN;
+
+        // This thread's load column of B: its offset in `in` (without the k term), or -1 past N.
+        int64_t b_off = -1;
+        {
+            const int64_t n = n0 + b_col;
+            if (n < N) {
+                const int64_t i = n / qb, rem = n - i * qb, b = rem / q, t = rem - b * q;
+                b_off = i * ldin + b * r * int64_t(q) + t;
+            }
+        }
+        const bool a_ok = c0 + a_col < s;
+
+        float ra[A_LOADS], rb[B_LOADS];
+        auto load_tile = [&](int k0) {
+#pragma unroll
+            for (int p = 0; p < A_LOADS; ++p) {
+                const int k = k0 + a_row + p * A_ROW_STEP;
+                ra[p] = a_ok && k < r ? core[int64_t(k) * s + c0 + a_col] : 0.f;
+            }
+#pragma unroll
+            for (int p = 0; p < B_LOADS; ++p) {
+                const int k = k0 + b_row + p * B_ROW_STEP;
+                rb[p] = b_off >= 0 && k < r ? in[b_off + int64_t(k) * q] : 0.f;
+            }
+        };
+        auto store_tile = [&](int buf) {
+#pragma unroll
+            for (int p = 0; p < A_LOADS; ++p) As[(buf * KD + a_row + p * A_ROW_STEP) * AS + a_col] = ra[p];
+#pragma unroll
+            for (int p = 0; p < B_LOADS; ++p) Bs[(buf * KD + b_row + p * B_ROW_STEP) * BS + b_col] = rb[p];
+        };
+
+        float acc[4][4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+#pragma unroll
+            for (int j = 0; j < 4; ++j) acc[i][j] = 0.f;
+
+        if (k_tiles > 0) {
+            load_tile(0);
+            store_tile(0);
+        }
+        __syncthreads();
+        for (int kt = 0; kt < k_tiles; ++kt) {
+            const int cur = kt & 1;
+            if (kt + 1 < k_tiles) load_tile((kt + 1) * KD);  // in flight during the arithmetic
+            const float *a_base = As + (cur * KD + g * kTK) * AS + ty * 4;
+            const float *b_base = Bs + (cur * KD + g * kTK) * BS + tx * 4;
+#pragma unroll
+            for (int kk = 0; kk < kTK; ++kk) {
+                const float4 a4 = *reinterpret_cast<const float4 *>(a_base + kk * AS);
+                const float4 b4 = *reinterpret_cast<const float4 *>(b_base + kk * BS);
+                const float a[4] = {a4.x, a4.y, a4.z, a4.w};
+                const float b[4] = {b4.x, b4.y, b4.z, b4.w};
+#pragma unroll
+                for (int i = 0; i < 4; ++i)
+#pragma unroll
+                    for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+            }
+            // The other buffer was last read in step kt-1, which ended with a barrier.
+            if (kt + 1 < k_tiles) store_tile(cur ^ 1);
+            __syncthreads();
+        }
+
+        if constexpr (KSPLIT > 1) {
+            // The last step ended with a barrier, so the tiles' memory is free: groups 1.. leave their sums
+            // there (consecutive threads, consecutive floats) and group 0 adds them in group order.
+            if (g > 0) {
+#pragma unroll
+                for (int i = 0; i < 4; ++i)
+#pragma unroll
+                    for (int j = 0; j < 4; ++j) smem[((g - 1) * 16 + i * 4 + j) * T::group + gt] = acc[i][j];
+            }
+            __syncthreads();
+            if (g == 0) {
+                for (int h = 0; h < KSPLIT - 1; ++h)
+#pragma unroll
+                    for (int i = 0; i < 4; ++i)
+#pragma unroll
+                        for (int j = 0; j < 4; ++j) acc[i][j] += smem[(h * 16 + i * 4 + j) * T::group + gt];
+            }
+        }
+
+        if (g == 0) {
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                const int64_t n = n0 + tx * 4 + j;
+                if (n >= N) continue;
+                const int64_t i = n / qb, rem = n - i * qb, b = rem / q, t = rem - b * q;
+                float *dst = out + i * ldout + b * s * int64_t(q) + t;
+#pragma unroll
+                for (int ii = 0; ii < 4; ++ii) {
+                    const int c = c0 + ty * 4 + ii;
+                    if (c < s) dst[int64_t(c) * q] = acc[ii][j];
+                }
+            }
+        }
+        if constexpr (KSPLIT > 1) __syncthreads();  // the sums' memory is the next tile's
     }
+}
+
+// q == 1 and s <= kNarrowS: out[i*ldout + b*s + c] = sum over k of core[k*s + c] * in[i*ldin + b*r + k], one
+// warp per column (i, b) in a grid-stride loop over groups of 8 columns (see above).
+__global__ void __launch_bounds__(256)
+    mpo_narrow_kernel(int64_t m, int64_t blocks, int r, int s, const float *__restrict__ core,
+                      const float *__restrict__ in, int64_t ldin, float *__restrict__ out, int64_t ldout) {
+    constexpr int WARPS = 8;
+    const int sp = s | 1;  // odd row stride: lanes on consecutive k hit distinct banks
+    __shared__ float cs[kNarrowFloats];
+    const int lane = threadIdx.x & 31;
+    const int warp = threadIdx.x >> 5;
+    const int64_t N = m * blocks;
+    auto stage = [&](int k0, int rows) {
+        for (int e = threadIdx.x; e < rows * s; e += blockDim.x) {
+            const int kr = e / s, c = e - kr * s;
+            cs[kr * sp + c] = core[int64_t(k0) * s + e];
+        }
+    };
+    // Core rows staged at a time (rows of sp <= 9 or <= 17 floats; a division by sp made ptxas spill).
+    const int chunk = s <= 8 ? kNarrowFloats / 9 : kNarrowFloats / 17;
+    const bool one_chunk = r <= chunk;
+    if (one_chunk) {
+        stage(0, r);
+        __syncthreads();
+    }
+    for (int64_t base = int64_t(blockIdx.x) * WARPS; base < N; base += int64_t(gridDim.x) * WARPS) {
+        const int64_t n = base + warp;
+        const bool valid = n < N;
+        int64_t src = 0, dst = 0;  // offsets (in is null when r = 0)
+        if (valid) {
+            const int64_t i = n / blocks, b = n - i * blocks;
+            src = i * ldin + b * r;
+            dst = i * ldout + b * s;
+        }
+        float acc[kNarrowS];
+#pragma unroll
+        for (int c = 0; c < kNarrowS; ++c) acc[c] = 0.f;
+        for (int k0 = 0; k0 < r; k0 += chunk) {
+            const int rows = tl::imin(chunk, r - k0);
+            if (!one_chunk) {
+                __syncthreads();  // every warp is done with the previous chunk
+                stage(k0, rows);
+                __syncthreads();
+            }
+            if (valid) {
+                for (int kr = lane; kr < rows; kr += 32) {
+                    const float x = in[src + k0 + kr];
+                    const float *row = cs + kr * sp;
+#pragma unroll
+                    for (int c = 0; c < kNarrowS; ++c)
+                        if (c < s) acc[c] = fmaf(row[c], x, acc[c]);
+                }
+            }
+        }
+        if (valid) {  // uniform over the warp
+            float mine = 0.f;
+#pragma unroll
+            for (int c = 0; c < kNarrowS; ++c) {
+                if (c < s) {  // uniform over the warp
+                    const float v = tl::warp_sum(acc[c]);
+                    if (lane == c) mine = v;
+                }
+            }
+            if (lane < s) out[dst + lane] = mine;
+        }
+    }
+}
+
+template <int BM, int BN, int KSPLIT>
+void launch_tile(cudaStream_t st, int64_t tiles, int64_t m, int64_t blocks, int r, int s, int q,
+                        const float *pc, const float *pi, int64_t ldin, float *po, int64_t ldout) {
+    TL_LAUNCH((mpo_tile_kernel<BM, BN, KSPLIT>), dim3(tl::row_blocks(tiles, 1)), dim3(MpoTile<BM, BN, KSPLIT>::threads),
+              0, st, m, blocks, r, s, q, pc, pi, ldin, po, ldout);
 }
 
 struct Factors {
@@ -86,9 +322,20 @@ TL_API tl_status tl_mpo_step(tl_stream stream, int64_t m, int64_t blocks, int64_
         TL_TRY(check_vector(fn, "core", "r*s", cb, core_offset, r * s, &pc));
         TL_TRY(check_matrix(fn, "in", "m", "blocks*r*q", "ldin", ib, in_offset, m, blocks * r * q, ldin, &pi));
     }
-    TL_LAUNCH(mpo_step_kernel, dim3(row_blocks(m * blocks * s * q, 256)), dim3(256), 0, st, m, blocks, int(r), int(s),
-              int(q), pc, pi, ldin, po, ldout);
-    return check_launch(fn, "mpo_step_kernel");
+    if (q == 1 && s <= kNarrowS) {
+        TL_LAUNCH(mpo_narrow_kernel, dim3(row_blocks(m * blocks, 8)), dim3(256), 0, st, m, blocks, int(r), int(s), pc,
+                  pi, ldin, po, ldout);
+        return check_launch(fn, "mpo_narrow_kernel");
+    }
+    const int64_t n = m * blocks * q;
+    const int64_t big_tiles = (s + 63) / 64 * ((n + 63) / 64);
+    if (big_tiles >= 2 * int64_t(sm_count())) {
+        launch_tile<64, 64, 1>(st, big_tiles, m, blocks, int(r), int(s), int(q), pc, pi, ldin, po, ldout);
+    } else {
+        const int64_t small_tiles = (s + 31) / 32 * ((n + 31) / 32);
+        launch_tile<32, 32, 4>(st, small_tiles, m, blocks, int(r), int(s), int(q), pc, pi, ldin, po, ldout);
+    }
+    return check_launch(fn, "mpo_tile_kernel");
 }
 
 TL_API tl_status tl_mpo_deinterleave(tl_stream stream, int32_t cores, const int32_t *row_factors,

@@ -102,6 +102,11 @@ int main() {
     test_step(s, 17, 6, 9, 4, 1, 3, 30);   // the last core: q = 1
     test_step(s, 2, 5, 12, 13, 3, 0, 40);
     test_step(s, 2, 3, 0, 4, 2, 1, 50);    // r = 0: an empty sum
+    test_step(s, 2, 3, 70, 45, 5, 2, 51);  // the 32 x 32 tiles over two 64-deep k steps, the last one partial
+    test_step(s, 3, 7, 20, 19, 1, 1, 52);  // q = 1 with s past the narrow kernel: the tiled one, B's columns r apart
+    test_step(s, 3, 5, 1000, 16, 1, 2, 53); // the narrow kernel at its widest s, core staged in three chunks
+    test_step(s, 1, 700, 3, 2, 1, 0, 54);  // many narrow columns (a grid-stride loop under TL_EMU_SM_COUNT=1)
+    test_step(s, 2, 11, 40, 130, 256, 3, 55); // two 64 x 64 tiles per multiprocessor: the big tiles
     test_deinterleave(s, {5}, {7}, 60);
     test_deinterleave(s, {2, 3}, {4, 5}, 70);
     test_deinterleave(s, {2, 1, 3, 2}, {3, 2, 1, 2}, 80);
