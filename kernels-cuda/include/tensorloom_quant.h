@@ -20,8 +20,10 @@
  *
  * codes and blocks must start on a 16-byte boundary (the kernels load 16 bytes at a time). k must be positive
  * and a multiple of the group or block size; a k that is not is refused naming both. Outputs must not overlap
- * any input. Each output element is a float32 sum of k products of an input with the stored weight, which
- * every format yields exactly as its definition (and the Java oracle) does.
+ * any input. Each output element is a float32 sum over k of an input times the stored weight, which every
+ * format defines exactly (as the Java oracle does); the GEMV may apply a scale once to a run of 16 inputs
+ * that share it (scale times the sum of input times code) instead of to each weight, so its float32 rounding
+ * is not the weight-by-weight sum's.
  */
 #ifndef TENSORLOOM_QUANT_H
 #define TENSORLOOM_QUANT_H
