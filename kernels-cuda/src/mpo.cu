@@ -57,8 +57,9 @@ struct MpoTile {
 
 template <int BM, int BN, int KSPLIT>
 __global__ void __launch_bounds__(MpoTile<BM, BN, KSPLIT>::threads)
-    mpo_tile_kernel(int64_t m, int64_t blocks, int r, int s, int q, const float *__restrict__ core,
-                    const float *__restrict__ in, int64_t ldin, float *__restrict__ out, int64_t ldout) {
+    mpo_tile_kernel(int64_t m, int64_t blocks, int r, int s, int q, int k_per_split, const float *__restrict__ core,
+                    const float *__restrict__ in, int64_t ldin, float *__restrict__ out, int64_t ldout,
+                    int64_t split_stride) {
     using T = MpoTile<BM, BN, KSPLIT>;
     constexpr int THREADS = T::threads;
     constexpr int KD = T::kd;
@@ -86,7 +87,11 @@ __global__ void __launch_bounds__(MpoTile<BM, BN, KSPLIT>::threads)
     const int64_t tiles = tiles_c * ((N + BN - 1) / BN);
     const int a_row = tid / BM, a_col = tid % BM;
     const int b_row = tid / BN, b_col = tid % BN;
-    const int k_tiles = (r + KD - 1) / KD;
+    // This block's share of the sum over k (all of it unless the launch splits r; see tl_mpo_step).
+    const int k_begin = int(blockIdx.y) * k_per_split;
+    const int k_end = tl::imin(r, k_begin + k_per_split);
+    const int k_tiles = k_end > k_begin ? (k_end - k_begin + KD - 1) / KD : 0;
+    out += int64_t(blockIdx.y) * split_stride;
 
     for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         const int c0 = int(tile % tiles_c) * BM;
@@ -108,12 +113,12 @@ __global__ void __launch_bounds__(MpoTile<BM, BN, KSPLIT>::threads)
 #pragma unroll
             for (int p = 0; p < A_LOADS; ++p) {
                 const int k = k0 + a_row + p * A_ROW_STEP;
-                ra[p] = a_ok && k < r ? core[int64_t(k) * s + c0 + a_col] : 0.f;
+                ra[p] = a_ok && k < k_end ? core[int64_t(k) * s + c0 + a_col] : 0.f;
             }
 #pragma unroll
             for (int p = 0; p < B_LOADS; ++p) {
                 const int k = k0 + b_row + p * B_ROW_STEP;
-                rb[p] = b_off >= 0 && k < r ? in[b_off + int64_t(k) * q] : 0.f;
+                rb[p] = b_off >= 0 && k < k_end ? in[b_off + int64_t(k) * q] : 0.f;
             }
         };
         auto store_tile = [&](int buf) {
@@ -130,13 +135,13 @@ __global__ void __launch_bounds__(MpoTile<BM, BN, KSPLIT>::threads)
             for (int j = 0; j < 4; ++j) acc[i][j] = 0.f;
 
         if (k_tiles > 0) {
-            load_tile(0);
+            load_tile(k_begin);
             store_tile(0);
         }
         __syncthreads();
         for (int kt = 0; kt < k_tiles; ++kt) {
             const int cur = kt & 1;
-            if (kt + 1 < k_tiles) load_tile((kt + 1) * KD);  // in flight during the arithmetic
+            if (kt + 1 < k_tiles) load_tile(k_begin + (kt + 1) * KD);  // in flight during the arithmetic
             const float *a_base = As + (cur * KD + g * kTK) * AS + ty * 4;
             const float *b_base = Bs + (cur * KD + g * kTK) * BS + tx * 4;
 #pragma unroll
@@ -259,11 +264,54 @@ __global__ void __launch_bounds__(256)
     }
 }
 
+// out[i*ldout + e] = the sum over the splits of partial[split][i][e] (rows of `row` floats), in split order, so
+// that the result does not depend on which block finished first.
+__global__ void __launch_bounds__(256)
+    mpo_sum_splits_kernel(int64_t m, int64_t row, int splits, const float *__restrict__ partial,
+                          float *__restrict__ out, int64_t ldout) {
+    const int64_t total = m * row;
+    for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
+        float sum = 0.f;
+        for (int p = 0; p < splits; ++p) sum += partial[p * total + e];
+        const int64_t i = e / row;
+        out[i * ldout + (e - i * row)] = sum;
+    }
+}
+
+// The tiled step. A shape with fewer tiles than multiprocessors and a deep r (the second core of a pair-merged
+// sweep: 64 columns of 64 outputs over r = 64·X, 4 tiles of 32 x 32) would leave most of the GPU idle while a
+// few blocks walk all of r, so r is split into ranges of whole k steps, enough for about two blocks per
+// multiprocessor; each range's partial product goes to the stream's scratch and a second kernel adds them.
 template <int BM, int BN, int KSPLIT>
-void launch_tile(cudaStream_t st, int64_t tiles, int64_t m, int64_t blocks, int r, int s, int q,
-                        const float *pc, const float *pi, int64_t ldin, float *po, int64_t ldout) {
-    TL_LAUNCH((mpo_tile_kernel<BM, BN, KSPLIT>), dim3(tl::row_blocks(tiles, 1)), dim3(MpoTile<BM, BN, KSPLIT>::threads),
-              0, st, m, blocks, r, s, q, pc, pi, ldin, po, ldout);
+tl_status launch_tile(const char *fn, tl_stream handle, cudaStream_t st, int64_t tiles, int64_t m, int64_t blocks,
+                      int r, int s, int q, const float *pc, const float *pi, int64_t ldin, float *po, int64_t ldout) {
+    constexpr int KD = MpoTile<BM, BN, KSPLIT>::kd;
+    const dim3 threads(MpoTile<BM, BN, KSPLIT>::threads);
+    const int k_steps = (r + KD - 1) / KD;
+    int64_t splits = 1;
+    if (tiles < int64_t(tl::sm_count())) splits = (2 * int64_t(tl::sm_count()) + tiles - 1) / tiles;
+    if (splits > k_steps) splits = k_steps;
+    if (splits > 65535) splits = 65535;  // gridDim.y
+    if (splits <= 1) {
+        const int k_all = k_steps * KD;  // r rounded up to whole steps (r itself bounds the loads)
+        TL_LAUNCH((mpo_tile_kernel<BM, BN, KSPLIT>), dim3(tl::row_blocks(tiles, 1)), threads, 0, st, m, blocks, r, s,
+                  q, k_all, pc, pi, ldin, po, ldout, int64_t(0));
+        return tl::check_launch(fn, "mpo_tile_kernel");
+    }
+    const int64_t per_split = (k_steps + splits - 1) / splits;  // k steps per range
+    splits = (k_steps + per_split - 1) / per_split;              // none left empty
+    // The partial products are dense [m, blocks*s*q] each; the scratch stays locked until both kernels are queued.
+    const int64_t row = blocks * int64_t(s) * q;
+    void *scratch = nullptr;
+    std::unique_lock<std::mutex> lock;
+    TL_TRY(tl::stream_scratch(fn, handle, uint64_t(splits * m * row) * sizeof(float), &scratch, &lock));
+    float *partial = static_cast<float *>(scratch);
+    TL_LAUNCH((mpo_tile_kernel<BM, BN, KSPLIT>), dim3(tl::row_blocks(tiles, 1), unsigned(splits)), threads, 0, st, m,
+              blocks, r, s, q, int(per_split * KD), pc, pi, ldin, partial, row, m * row);
+    TL_TRY(tl::check_launch(fn, "mpo_tile_kernel"));
+    TL_LAUNCH(mpo_sum_splits_kernel, dim3(tl::row_blocks(m * row, 256)), dim3(256), 0, st, m, row, int(splits),
+              partial, po, ldout);
+    return tl::check_launch(fn, "mpo_sum_splits_kernel");
 }
 
 struct Factors {
@@ -329,13 +377,12 @@ TL_API tl_status tl_mpo_step(tl_stream stream, int64_t m, int64_t blocks, int64_
     }
     const int64_t n = m * blocks * q;
     const int64_t big_tiles = (s + 63) / 64 * ((n + 63) / 64);
-    if (big_tiles >= 2 * int64_t(sm_count())) {
-        launch_tile<64, 64, 1>(st, big_tiles, m, blocks, int(r), int(s), int(q), pc, pi, ldin, po, ldout);
-    } else {
-        const int64_t small_tiles = (s + 31) / 32 * ((n + 31) / 32);
-        launch_tile<32, 32, 4>(st, small_tiles, m, blocks, int(r), int(s), int(q), pc, pi, ldin, po, ldout);
-    }
-    return check_launch(fn, "mpo_tile_kernel");
+    if (big_tiles >= 2 * int64_t(sm_count()))
+        return launch_tile<64, 64, 1>(fn, stream, st, big_tiles, m, blocks, int(r), int(s), int(q), pc, pi, ldin, po,
+                                      ldout);
+    const int64_t small_tiles = (s + 31) / 32 * ((n + 31) / 32);
+    return launch_tile<32, 32, 4>(fn, stream, st, small_tiles, m, blocks, int(r), int(s), int(q), pc, pi, ldin, po,
+                                  ldout);
 }
 
 TL_API tl_status tl_mpo_deinterleave(tl_stream stream, int32_t cores, const int32_t *row_factors,

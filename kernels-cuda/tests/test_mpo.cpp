@@ -107,6 +107,9 @@ int main() {
     test_step(s, 3, 5, 1000, 16, 1, 2, 53); // the narrow kernel at its widest s, core staged in three chunks
     test_step(s, 1, 700, 3, 2, 1, 0, 54);  // many narrow columns (a grid-stride loop under TL_EMU_SM_COUNT=1)
     test_step(s, 2, 11, 40, 130, 256, 3, 55); // two 64 x 64 tiles per multiprocessor: the big tiles
+    test_step(s, 1, 4, 3000, 40, 1, 1, 56);   // 2 tiles over a deep r: r split across blocks, one k step each
+    test_step(s, 2, 1, 2000, 33, 3, 2, 57);   // the same with q > 1 and two rows (partial sums per row, padded ldout)
+    test_step(s, 1, 1, 20000, 40, 1, 0, 58);  // ranges of three k steps, the last one partial
     test_deinterleave(s, {5}, {7}, 60);
     test_deinterleave(s, {2, 3}, {4, 5}, 70);
     test_deinterleave(s, {2, 1, 3, 2}, {3, 2, 1, 2}, 80);
