@@ -32,7 +32,10 @@ constexpr int kMaxCores = 16;
 // kernels take 64 registers (ptxas, sm_90), so 4 blocks of 256 threads fit an SM (32 warps); 816 blocks are
 // then 1.5 waves. Shared memory per FMA is the same for both shapes (8 floats read per 16 FMAs, half of
 // gemm.cu's 8x8 register tiles), which should hold them well under tl_gemm's 41 TFLOP/s but far above one
-// thread per output running an r-long dot product through L1. Not yet timed on a GPU.
+// thread per output running an r-long dot product through L1. Measured on an H200 (bench_kernels, 2026-11-30, the
+// four-core sweep above): 111 us at X = 204 where the one-thread-per-output kernel took 383 (15 TFLOP/s), 38 us at
+// X = 20 (was 97). With r also split when the tiles are few (launch_tile), the pair-merged plan takes 34 us at
+// 10x and 14 us at 102x, against 19.6 us for the dense fp32 GEMV.
 //
 // mpo_narrow_kernel (q == 1, s <= 16: the last core of a sweep, (512, 512, 8, 1) in the benchmark): a tile of
 // C would be mostly empty there (s = 8 rows) and B's columns are r apart, so instead one warp takes one column
