@@ -13,15 +13,11 @@ import dev.tensorloom.mpo.SharedCentralModel;
 import dev.tensorloom.mpo.Truncation;
 import dev.tensorloom.mpo.TtSvd;
 import dev.tensorloom.mpo.WhitenedLowRank;
-import dev.tensorloom.quant.ObservedInputs;
-import dev.tensorloom.runtime.bert.BertEncoder;
 import dev.tensorloom.runtime.bert.BertWeights;
 import dev.tensorloom.runtime.kernel.Backend;
 import dev.tensorloom.runtime.kernel.MatrixPreparer;
 import dev.tensorloom.runtime.tensor.Tensor;
 import dev.tensorloom.runtime.tokenize.HfTokenizer;
-import dev.tensorloom.runtime.tokenize.OverlongText;
-import dev.tensorloom.runtime.tokenize.TokenBatch;
 import java.lang.foreign.Arena;
 import java.util.Comparator;
 import java.util.List;
@@ -30,8 +26,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Predicate;
-import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.CommonOps_DDRM;
 
 /**
  * The MPO compression study on a BERT model (issue 9, item 8): a model whose chosen projection matrices are MPOs
@@ -133,81 +127,14 @@ public final class CompressionStudy implements AutoCloseable {
 
     /**
      * The model with the {@code selected} matrices as {@link WhitenedLowRank} factors at 1/{@code ratio} of their
-     * parameters, whitened by the inputs each one sees when the fp32 model embeds {@code calibration} (one text per
-     * pass, so no padding row counts), the rest dense.
+     * parameters ({@link WhitenedCompression#factors}), the rest dense.
      */
     public Row whitened(String section, String variant, Predicate<String> selected, double ratio, HfTokenizer tokenizer,
             List<String> calibration, boolean acrossMatrices) {
-        Map<String, DMatrixRMaj> grams = new ConcurrentHashMap<>();
-        MatrixPreparer observing = ObservedInputs.preparer(MatrixPreparer.dense(backend), (name, a) -> {
-            if (selected.test(name)) {
-                DMatrixRMaj x = new DMatrixRMaj(a.rows(), a.cols());
-                for (int r = 0; r < a.rows(); r++) {
-                    for (int c = 0; c < a.cols(); c++) {
-                        x.unsafe_set(r, c, a.get(r, c));
-                    }
-                }
-                DMatrixRMaj g = grams.computeIfAbsent(name, n -> new DMatrixRMaj(a.cols(), a.cols()));
-                synchronized (g) {
-                    CommonOps_DDRM.multAddTransA(x, x, g);
-                }
-            }
-        });
-        try (BertEncoder encoder = new BertEncoder(weights, backend, observing)) {
-            for (String text : calibration) {
-                TokenBatch one = HfTokenizer.pad(tokenizer.encodeEach(List.of(text), weights.config().maxPositions(),
-                        OverlongText.TRUNCATE));
-                try (Arena arena = Arena.ofShared()) {
-                    encoder.forward(one, arena);
-                }
-            }
-        }
-        List<String> names = matrices.keySet().stream().filter(selected).toList();
-        Map<String, Integer> ranks = new ConcurrentHashMap<>();
-        for (String name : names) {
-            Tensor w = matrices.get(name);
-            ranks.put(name, WhitenedLowRank.rankFor(w.rows(), w.cols(), (long) (w.size() / ratio)));
-        }
-        if (acrossMatrices) {
-            // One budget for all: take the ranks that keep the most of Σ||X·W||² per parameter, largest first.
-            Map<String, double[]> spectra = new ConcurrentHashMap<>();
-            names.parallelStream().forEach(name -> {
-                Tensor w = matrices.get(name);
-                spectra.put(name, WhitenedLowRank.of(name, w.toArray(), w.rows(), w.cols(), grams.get(name).data, 1)
-                        .spectrum());
-            });
-            long budget = names.stream().mapToLong(n -> (long) (matrices.get(n).size() / ratio)).sum();
-            record Step(String name, int rank, double gain) {
-            }
-            List<Step> steps = new java.util.ArrayList<>();
-            for (String name : names) {
-                Tensor w = matrices.get(name);
-                double[] sigma = spectra.get(name);
-                for (int k = 0; k < sigma.length; k++) {
-                    steps.add(new Step(name, k + 1, sigma[k] * sigma[k] / (w.rows() + w.cols())));
-                }
-            }
-            steps.sort(Comparator.comparingDouble(Step::gain).reversed());
-            names.forEach(n -> ranks.put(n, 0));
-            long used = 0;
-            for (Step step : steps) {
-                Tensor w = matrices.get(step.name());
-                long cost = w.rows() + w.cols();
-                if (used + cost <= budget && ranks.get(step.name()) == step.rank() - 1) {
-                    ranks.put(step.name(), step.rank());
-                    used += cost;
-                }
-            }
-            names.forEach(n -> ranks.merge(n, 1, Math::max));
-        }
-        Map<String, MpoFile.Matrix> factors = new ConcurrentHashMap<>();
-        names.parallelStream().forEach(name -> {
-            Tensor w = matrices.get(name);
-            factors.put(name, WhitenedLowRank.of(name, w.toArray(), w.rows(), w.cols(), grams.get(name).data,
-                    ranks.get(name)).matrix());
-        });
-        return measured(section, variant + (acrossMatrices ? ", ranks " + names.stream().map(ranks::get).toList()
-                : ""), selected, factors::get);
+        Map<String, MpoFile.Matrix> factors = WhitenedCompression.factors(weights, backend, matrices, selected, ratio,
+                tokenizer, calibration, acrossMatrices, text -> { });
+        List<Integer> ranks = matrices.keySet().stream().filter(selected).map(n -> factors.get(n).bonds()[1]).toList();
+        return measured(section, variant + (acrossMatrices ? ", ranks " + ranks : ""), selected, factors::get);
     }
 
     /** The row of a model whose {@code selected} matrices are {@code mpo}'s, the rest dense. */
