@@ -317,6 +317,26 @@ tl_status launch_tile(const char *fn, tl_stream handle, cudaStream_t st, int64_t
     return tl::check_launch(fn, "mpo_sum_splits_kernel");
 }
 
+// ---- tl_mpo_core_matrix ---------------------------------------------------------------------------------------
+// One thread per element of the matrix [r, s], in its order (coalesced stores, gathered loads: a core is small and
+// is permuted once per product).
+__global__ void __launch_bounds__(256)
+    mpo_core_matrix_kernel(int64_t dl, int64_t ni, int64_t nj, int64_t dr, bool left_in, bool right_in,
+                           const float *__restrict__ core, float *__restrict__ matrix) {
+    const int64_t rr = right_in ? dr : 1;  // trailing bond digit of a row
+    const int64_t sr = right_in ? 1 : dr;  // trailing bond digit of a column
+    const int64_t s = (left_in ? 1 : dl) * nj * sr;
+    const int64_t total = (left_in ? dl : 1) * ni * rr * s;
+    for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t row = e / s, col = e - row * s;
+        const int64_t a = left_in ? row / (ni * rr) : col / (nj * sr);
+        const int64_t ii = row / rr % ni;
+        const int64_t jj = col / sr % nj;
+        const int64_t b = right_in ? row % rr : col % sr;
+        matrix[e] = core[((a * ni + ii) * nj + jj) * dr + b];
+    }
+}
+
 struct Factors {
     int32_t cores;
     int32_t rows[kMaxCores];
@@ -386,6 +406,31 @@ TL_API tl_status tl_mpo_step(tl_stream stream, int64_t m, int64_t blocks, int64_
     const int64_t small_tiles = (s + 31) / 32 * ((n + 31) / 32);
     return launch_tile<32, 32, 4>(fn, stream, st, small_tiles, m, blocks, int(r), int(s), int(q), pc, pi, ldin, po,
                                   ldout);
+}
+
+TL_API tl_status tl_mpo_core_matrix(tl_stream stream, int64_t d_left, int64_t i, int64_t j, int64_t d_right,
+                                    int32_t left_in, int32_t right_in, tl_buffer core, uint64_t core_offset,
+                                    tl_buffer matrix, uint64_t matrix_offset) {
+    static const char *fn = "tl_mpo_core_matrix";
+    cudaStream_t st;
+    Buffer cb, mb;
+    TL_TRY(get_stream(fn, stream, &st));
+    TL_TRY(get_buffer(fn, "core", core, &cb));
+    TL_TRY(get_buffer(fn, "matrix", matrix, &mb));
+    TL_TRY(check_sizes(fn, "d_left", d_left, "i", i, "j", j, "d_right", d_right));
+    if (d_left > kMaxKernelDim || i > kMaxKernelDim || j > kMaxKernelDim || d_right > kMaxKernelDim ||
+        d_left * i > kMaxKernelDim || j * d_right > kMaxKernelDim || d_left * i * j * d_right > kMaxKernelDim) {
+        return fail(TL_ERROR_INVALID_ARGUMENT, "%s: core %lld x %lld x %lld x %lld exceeds the kernel's range", fn,
+                    (long long)d_left, (long long)i, (long long)j, (long long)d_right);
+    }
+    const int64_t total = d_left * i * j * d_right;
+    if (total == 0) return TL_OK;
+    float *pc = nullptr, *pm = nullptr;
+    TL_TRY(check_vector(fn, "core", "d_left*i*j*d_right", cb, core_offset, total, &pc));
+    TL_TRY(check_vector(fn, "matrix", "d_left*i*j*d_right", mb, matrix_offset, total, &pm));
+    TL_LAUNCH(mpo_core_matrix_kernel, dim3(row_blocks(total, 256)), dim3(256), 0, st, d_left, i, j, d_right,
+              left_in != 0, right_in != 0, pc, pm);
+    return check_launch(fn, "mpo_core_matrix_kernel");
 }
 
 TL_API tl_status tl_mpo_deinterleave(tl_stream stream, int32_t cores, const int32_t *row_factors,

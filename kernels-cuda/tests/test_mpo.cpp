@@ -36,6 +36,35 @@ void test_step(tl_stream s, int64_t m, int64_t blocks, int64_t r, int64_t sz, in
     OK(tl_free(out));
 }
 
+void test_core_matrix(tl_stream s, int64_t dl, int64_t ni, int64_t nj, int64_t dr, bool left_in, bool right_in,
+                      unsigned seed) {
+    const int64_t total = dl * ni * nj * dr;
+    const uint64_t off_c = 2, off_m = 5;
+    auto hc = random_floats(off_c + total, seed);
+    auto hm = random_floats(off_m + total + 3, seed + 1);
+    tl_buffer c = upload(s, hc), mat = upload(s, hm);
+    OK(tl_mpo_core_matrix(s, dl, ni, nj, dr, left_in, right_in, c, off_c, mat, off_m));
+    auto got = download(s, mat, hm.size());
+    // Where each core element (a, ii, jj, b) lands: its bond digits go to the rows when contracted, else to the columns.
+    const int64_t rl = left_in ? dl : 1, rr = right_in ? dr : 1, sl = left_in ? 1 : dl, sr = right_in ? 1 : dr;
+    const int64_t cols = sl * nj * sr;
+    for (int64_t a = 0; a < dl; ++a)
+        for (int64_t ii = 0; ii < ni; ++ii)
+            for (int64_t jj = 0; jj < nj; ++jj)
+                for (int64_t b = 0; b < dr; ++b) {
+                    const int64_t row = ((left_in ? a : 0) * ni + ii) * rr + (right_in ? b : 0);
+                    const int64_t col = ((left_in ? 0 : a) * nj + jj) * sr + (right_in ? 0 : b);
+                    CHECK(row < rl * ni * rr && col < cols, "core matrix index");
+                    CHECK(got[off_m + row * cols + col] == hc[off_c + ((a * ni + ii) * nj + jj) * dr + b],
+                          "core matrix %lldx%lldx%lldx%lld (%d, %d) at (%lld, %lld, %lld, %lld)", (long long)dl,
+                          (long long)ni, (long long)nj, (long long)dr, int(left_in), int(right_in), (long long)a,
+                          (long long)ii, (long long)jj, (long long)b);
+                }
+    CHECK(count_changed_outside(got, hm, off_m, 1, total, total) == 0, "core matrix wrote outside matrix");
+    OK(tl_free(c));
+    OK(tl_free(mat));
+}
+
 void test_deinterleave(tl_stream s, std::vector<int32_t> rows_f, std::vector<int32_t> cols_f, unsigned seed) {
     const int n = int(rows_f.size());
     int64_t rows = 1, cols = 1;
@@ -80,6 +109,10 @@ void test_bad_arguments(tl_stream s) {
     EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "ldin", tl_mpo_step(s, 2, 1, 2, 2, 2, big, 0, big, 0, 3, big, 500, 4));
     EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "out", tl_mpo_step(s, 1, 1, 2, 8, 2, big, 0, big, 0, 4, small, 0, 16));
     EXPECT_STATUS(TL_ERROR_INVALID_HANDLE, nullptr, tl_mpo_step(s, 1, 1, 1, 1, 1, nullptr, 0, big, 0, 1, big, 0, 1));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "d_left", tl_mpo_core_matrix(s, -1, 2, 2, 2, 0, 1, big, 0, big, 500));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "core", tl_mpo_core_matrix(s, 2, 2, 2, 2, 1, 0, small, 0, big, 0));
+    EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "matrix", tl_mpo_core_matrix(s, 2, 2, 2, 2, 1, 0, big, 0, small, 0));
+    EXPECT_STATUS(TL_ERROR_INVALID_HANDLE, nullptr, tl_mpo_core_matrix(s, 1, 1, 1, 1, 0, 0, nullptr, 0, big, 0));
     const int32_t f[2] = {2, 3};
     const int32_t zero[2] = {2, 0};
     EXPECT_STATUS(TL_ERROR_INVALID_ARGUMENT, "cores", tl_mpo_deinterleave(s, 0, f, f, big, 0, big, 100, 9));
@@ -110,6 +143,12 @@ int main() {
     test_step(s, 1, 4, 3000, 40, 1, 1, 56);   // 2 tiles over a deep r: r split across blocks, one k step each
     test_step(s, 2, 1, 2000, 33, 3, 2, 57);   // the same with q > 1 and two rows (partial sums per row, padded ldout)
     test_step(s, 1, 1, 20000, 40, 1, 0, 58);  // ranges of three k steps, the last one partial
+    for (int sides = 0; sides < 4; ++sides) {  // every combination of contracted bonds, on awkward extents
+        test_core_matrix(s, 3, 2, 5, 4, sides & 1, sides & 2, 90 + sides);
+        test_core_matrix(s, 1, 7, 3, 6, sides & 1, sides & 2, 94 + sides);
+        test_core_matrix(s, 17, 3, 1, 1, sides & 1, sides & 2, 98 + sides);
+    }
+    test_core_matrix(s, 64, 8, 8, 67, true, false, 102);  // a real core's size, many blocks
     test_deinterleave(s, {5}, {7}, 60);
     test_deinterleave(s, {2, 3}, {4, 5}, 70);
     test_deinterleave(s, {2, 1, 3, 2}, {3, 2, 1, 2}, 80);

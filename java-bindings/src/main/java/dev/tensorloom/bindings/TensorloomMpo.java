@@ -24,6 +24,7 @@ public final class TensorloomMpo {
     private static final Linker.Option[] ORDINARY = Downcalls.ORDINARY;
 
     private final MethodHandle tl_mpo_step;
+    private final MethodHandle tl_mpo_core_matrix;
     private final MethodHandle tl_mpo_deinterleave;
 
     /** Binds every function of the header in {@code symbols}; {@code name} is for messages only. */
@@ -31,6 +32,8 @@ public final class TensorloomMpo {
         tl_mpo_step = bind(symbols, name, "tl_mpo_step", FunctionDescriptor.of(STATUS, HANDLE,
                 INT64, INT64, INT64, INT64, INT64, HANDLE, UINT64, HANDLE, UINT64, INT64, HANDLE, UINT64, INT64),
                 ORDINARY);
+        tl_mpo_core_matrix = bind(symbols, name, "tl_mpo_core_matrix", FunctionDescriptor.of(STATUS, HANDLE,
+                INT64, INT64, INT64, INT64, INT32, INT32, HANDLE, UINT64, HANDLE, UINT64), ORDINARY);
         tl_mpo_deinterleave = bind(symbols, name, "tl_mpo_deinterleave", FunctionDescriptor.of(STATUS, HANDLE,
                 INT32, POINTER, POINTER, HANDLE, UINT64, HANDLE, UINT64, INT64), ORDINARY);
     }
@@ -51,6 +54,17 @@ public final class TensorloomMpo {
         try {
             return (int) tl_mpo_step.invokeExact(stream, m, blocks, r, s, q, core, coreOffset, in, inOffset, ldin,
                     out, outOffset, ldout);
+        } catch (Throwable t) {
+            throw Downcalls.unchecked(t);
+        }
+    }
+
+    public int tl_mpo_core_matrix(MemorySegment stream, long dLeft, long i, long j, long dRight, int leftIn,
+                                  int rightIn, MemorySegment core, long coreOffset, MemorySegment matrix,
+                                  long matrixOffset) {
+        try {
+            return (int) tl_mpo_core_matrix.invokeExact(stream, dLeft, i, j, dRight, leftIn, rightIn, core, coreOffset,
+                    matrix, matrixOffset);
         } catch (Throwable t) {
             throw Downcalls.unchecked(t);
         }
