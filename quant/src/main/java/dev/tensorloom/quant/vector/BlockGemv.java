@@ -255,7 +255,9 @@ final class BlockGemv {
         FloatVector acc = FloatVector.zero(S);
         float c = 0;
         for (int i = 0; i < blocks; i++, o += 210) {
-            float d = GgmlWeights.fp16(data, o + 208);
+            // fp16 written out: in an OSR compilation of this loop C2 parses the call after the inner loops, past
+            // its inlining budget, and left it a call.
+            float d = Float.float16ToFloat((short) (data[o + 208] & 0xFF | data[o + 209] << 8));
             for (int half = 0; half < 2; half++) {
                 int ql = o + 64 * half;
                 int qh = o + 128 + 32 * half;

@@ -145,38 +145,49 @@ final class GgmlRows {
         }
     }
 
-    /** The Q4_K or Q6_K block at data[o] into out[y .. y+256), as ggml's dequantize_row_* computes it. */
+    /**
+     * The Q4_K or Q6_K block at data[o] into out[y .. y+256), as ggml's dequantize_row_* computes it. One method per
+     * type: with both in one, C2's inlining budget ran out inside it and left vector helpers as calls that box.
+     */
     private static void decodeK(GgmlType type, byte[] data, int o, float[] out, int y) {
         if (type == GgmlType.Q4_K) {
-            float d = GgmlWeights.fp16(data, o);
-            float min = GgmlWeights.fp16(data, o + 2);
-            int scales = o + 4;
-            for (int j = 0, is = 0, q = o + 16; j < 256; j += 64, is += 2, q += 32) {
-                float d1 = d * GgmlWeights.q4kScale(data, scales, is);
-                float m1 = min * GgmlWeights.q4kMin(data, scales, is);
-                float d2 = d * GgmlWeights.q4kScale(data, scales, is + 1);
-                float m2 = min * GgmlWeights.q4kMin(data, scales, is + 1);
-                for (int t = 0; t < 32; t += L) {
-                    IntVector v = bytes(data, q + t);
-                    floats(v.and(0xF)).mul(d1).sub(m1).intoArray(out, y + j + t);
-                    floats(v.lanewise(VectorOperators.LSHR, 4).and(0xF)).mul(d2).sub(m2).intoArray(out, y + j + 32 + t);
-                }
-            }
+            decodeQ4K(data, o, out, y);
         } else {
-            float d = GgmlWeights.fp16(data, o + 208);
-            for (int n0 = 0, ql = o, qh = o + 128, sc = o + 192; n0 < 256; n0 += 128, ql += 64, qh += 32, sc += 8) {
-                for (int t = 0; t < 32; t += L) {
-                    int is = t / 16;
-                    IntVector lo = bytes(data, ql + t);
-                    IntVector hi = bytes(data, ql + 32 + t);
-                    IntVector h = bytes(data, qh + t);
-                    six(lo.and(0xF), h, 0, d * data[sc + is]).intoArray(out, y + n0 + t);
-                    six(hi.and(0xF), h, 2, d * data[sc + is + 2]).intoArray(out, y + n0 + 32 + t);
-                    six(lo.lanewise(VectorOperators.LSHR, 4).and(0xF), h, 4, d * data[sc + is + 4])
-                            .intoArray(out, y + n0 + 64 + t);
-                    six(hi.lanewise(VectorOperators.LSHR, 4).and(0xF), h, 6, d * data[sc + is + 6])
-                            .intoArray(out, y + n0 + 96 + t);
-                }
+            decodeQ6K(data, o, out, y);
+        }
+    }
+
+    private static void decodeQ4K(byte[] data, int o, float[] out, int y) {
+        float d = GgmlWeights.fp16(data, o);
+        float min = GgmlWeights.fp16(data, o + 2);
+        int scales = o + 4;
+        for (int j = 0, is = 0, q = o + 16; j < 256; j += 64, is += 2, q += 32) {
+            float d1 = d * GgmlWeights.q4kScale(data, scales, is);
+            float m1 = min * GgmlWeights.q4kMin(data, scales, is);
+            float d2 = d * GgmlWeights.q4kScale(data, scales, is + 1);
+            float m2 = min * GgmlWeights.q4kMin(data, scales, is + 1);
+            for (int t = 0; t < 32; t += L) {
+                IntVector v = bytes(data, q + t);
+                floats(v.and(0xF)).mul(d1).sub(m1).intoArray(out, y + j + t);
+                floats(v.lanewise(VectorOperators.LSHR, 4).and(0xF)).mul(d2).sub(m2).intoArray(out, y + j + 32 + t);
+            }
+        }
+    }
+
+    private static void decodeQ6K(byte[] data, int o, float[] out, int y) {
+        float d = GgmlWeights.fp16(data, o + 208);
+        for (int n0 = 0, ql = o, qh = o + 128, sc = o + 192; n0 < 256; n0 += 128, ql += 64, qh += 32, sc += 8) {
+            for (int t = 0; t < 32; t += L) {
+                int is = t / 16;
+                IntVector lo = bytes(data, ql + t);
+                IntVector hi = bytes(data, ql + 32 + t);
+                IntVector h = bytes(data, qh + t);
+                six(lo.and(0xF), h, 0, d * data[sc + is]).intoArray(out, y + n0 + t);
+                six(hi.and(0xF), h, 2, d * data[sc + is + 2]).intoArray(out, y + n0 + 32 + t);
+                six(lo.lanewise(VectorOperators.LSHR, 4).and(0xF), h, 4, d * data[sc + is + 4])
+                        .intoArray(out, y + n0 + 64 + t);
+                six(hi.lanewise(VectorOperators.LSHR, 4).and(0xF), h, 6, d * data[sc + is + 6])
+                        .intoArray(out, y + n0 + 96 + t);
             }
         }
     }
@@ -184,6 +195,6 @@ final class GgmlRows {
     /** (d·sc)·(q - 32) with q = low | ((h >> shift) & 3) << 4: one quarter of a Q6_K half-block. */
     private static FloatVector six(IntVector low, IntVector h, int shift, float dsc) {
         IntVector q = low.or(h.lanewise(VectorOperators.LSHR, shift).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
-        return floats(q).mul(dsc);
+        return ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(dsc);
     }
 }
