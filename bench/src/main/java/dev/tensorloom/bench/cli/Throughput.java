@@ -7,13 +7,18 @@ import java.util.function.IntUnaryOperator;
 
 /**
  * One throughput measurement: an engine embeds batches drawn in turn from a pool of sentences, first for
- * a warm-up period (at least one batch, so JIT and caches settle), then for the measured period (at least
- * one batch). Tokens are the real tokens the model sees, padding excluded. Every measured batch's wall time
+ * a warm-up period (until its rate settles: {@link #warmUp}), then for the measured period (at least one
+ * batch). Tokens are the real tokens the model sees, padding excluded. Every measured batch's wall time
  * is kept too: {@link #medianMillisPerSentence} and {@link #p99MillisPerSentence} are its latency, per
  * sentence of the batch (at batch 1, the latency a single request sees).
  */
 record Throughput(String engine, int batchSize, String lengthClass, long sentences, long tokens, double seconds,
         double medianMillisPerSentence, double p99MillisPerSentence) {
+
+    /** The most a warm-up window's rate may differ from the one before it, as a fraction of it, once settled. */
+    static final double SETTLED = 0.05;
+    /** The longest warm-up, in multiples of the shortest. */
+    private static final int MAX_WARMUP = 4;
 
     double sentencesPerSecond() {
         return sentences / seconds;
@@ -26,11 +31,7 @@ record Throughput(String engine, int batchSize, String lengthClass, long sentenc
     static Throughput measure(EmbeddingEngine engine, List<String> pool, IntUnaryOperator tokensOf, int batchSize,
             String lengthClass, double warmupSeconds, double measureSeconds, Runnable afterBatch) {
         Cursor cursor = new Cursor(pool, tokensOf, batchSize);
-        long warmupEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
-        do {
-            engine.embed(cursor.next());
-            afterBatch.run();
-        } while (System.nanoTime() < warmupEnd);
+        warmUp(engine, cursor, warmupSeconds, afterBatch);
 
         cursor.resetCounts();
         long start = System.nanoTime();
@@ -55,6 +56,39 @@ record Throughput(String engine, int batchSize, String lengthClass, long sentenc
         double perSentence = 1e6 * batchSize;
         return new Throughput(engine.name(), batchSize, lengthClass, cursor.sentences, cursor.tokens,
                 (now - start) / 1e9, percentile(sorted, 50) / perSentence, percentile(sorted, 99) / perSentence);
+    }
+
+    /**
+     * Runs batches for at least {@code seconds}, in windows of a third of it, and then on until a window's rate is
+     * within {@value #SETTLED} of the window's before it (the JIT has stopped speeding the engine up), for at most
+     * {@value #MAX_WARMUP} times {@code seconds}: a fixed warm-up can end while C2 is still compiling the engine's
+     * kernels on a machine whose cores are all busy running them.
+     */
+    private static void warmUp(EmbeddingEngine engine, Cursor cursor, double seconds, Runnable afterBatch) {
+        long window = Math.max(1, (long) (seconds * 1e9 / 3));
+        long stop = System.nanoTime() + MAX_WARMUP * 3 * window;
+        double previous = Double.NaN;
+        for (int w = 0; ; w++) {
+            long start = System.nanoTime();
+            long batches = 0;
+            long now;
+            do {
+                engine.embed(cursor.next());
+                afterBatch.run();
+                batches++;
+                now = System.nanoTime();
+            } while (now - start < window);
+            double rate = batches / (double) (now - start);
+            if (w >= 2 && settled(previous, rate) || now >= stop) {
+                return;
+            }
+            previous = rate;
+        }
+    }
+
+    /** Whether a rate is within {@link #SETTLED} of the one measured before it. */
+    static boolean settled(double previous, double rate) {
+        return Math.abs(rate - previous) <= SETTLED * previous;
     }
 
     /** The nearest-rank percentile of sorted values: the smallest value with at least p% of them at or below. */

@@ -1,11 +1,13 @@
 package dev.tensorloom.bench.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** The latency percentiles of the bench's cells, by the nearest-rank definition. */
+/** The latency percentiles of the bench's cells, by the nearest-rank definition, and when a warm-up has settled. */
 class ThroughputTest {
 
     @Test
@@ -26,6 +28,15 @@ class ThroughputTest {
         assertEquals(30, Throughput.percentile(new long[] {10, 20, 30}, 99));
         assertEquals(20, Throughput.percentile(new long[] {10, 20, 30}, 50));
         assertEquals(7, Throughput.percentile(new long[] {7}, 99));
+    }
+
+    @Test
+    void aWarmUpWindowSettlesWithinFivePercentOfTheOneBefore() {
+        assertTrue(Throughput.settled(100, 104.9));
+        assertTrue(Throughput.settled(100, 95.1));
+        assertFalse(Throughput.settled(100, 105.1), "still speeding up");
+        assertFalse(Throughput.settled(100, 94.9), "slowing down");
+        assertFalse(Throughput.settled(Double.NaN, 100), "no window before it");
     }
 
     @Test
