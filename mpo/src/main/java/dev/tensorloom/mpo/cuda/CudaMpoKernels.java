@@ -151,7 +151,8 @@ public final class CudaMpoKernels implements MpoKernels {
             for (int t = 0; t < steps.size(); t++) {
                 MpoSweep.Step step = steps.get(t);
                 int blocksPerRow = step.blocks() / m;
-                Tensor out = t == steps.size() - 1 ? y : backend.allocate(arena, m, (long) blocksPerRow * step.s() * step.q());
+                Tensor out = t == steps.size() - 1 ? y
+                        : backend.allocate(arena, m, (long) blocksPerRow * step.s() * step.q());
                 Tensor c = matrices.get(t);
                 check(core, tl.tl_mpo_step(stream(), m, blocksPerRow, step.r(), step.s(), step.q(),
                         device.handle(c, "core"), c.offset(),
