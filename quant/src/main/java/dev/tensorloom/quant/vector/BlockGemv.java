@@ -71,32 +71,23 @@ final class BlockGemv {
         Input in = Input.of(b, x.segment(), Rows.start(x));
         MemorySegment ys = y.segment();
         long y0 = Rows.start(y);
+        Channel channel = switch (b.type()) {
+            case Q4_0 -> BlockGemv::q4_0;
+            case Q8_0 -> BlockGemv::q8_0;
+            case Q4_K -> BlockGemv::q4_K;
+            case Q6_K -> BlockGemv::q6_K;
+        };
         tasks.forEach(Math.ceilDiv(n, perChunk), chunk -> {
-            int from = chunk * perChunk;
-            int end = Math.min(n, from + perChunk);
-            switch (b.type()) {
-                case Q4_0 -> {
-                    for (int j = from; j < end; j++) {
-                        q4_0(b, in, j, ys, y0);
-                    }
-                }
-                case Q8_0 -> {
-                    for (int j = from; j < end; j++) {
-                        q8_0(b, in, j, ys, y0);
-                    }
-                }
-                case Q4_K -> {
-                    for (int j = from; j < end; j++) {
-                        q4_K(b, in, j, ys, y0);
-                    }
-                }
-                case Q6_K -> {
-                    for (int j = from; j < end; j++) {
-                        q6_K(b, in, j, ys, y0);
-                    }
-                }
+            for (int j = chunk * perChunk, end = Math.min(n, j + perChunk); j < end; j++) {
+                channel.dot(b, in, j, ys, y0);
             }
         });
+    }
+
+    /** y[j] = the dot product of x with channel j's blocks, for one type. */
+    @FunctionalInterface
+    private interface Channel {
+        void dot(GgmlWeights b, Input in, int j, MemorySegment ys, long y0);
     }
 
     /**
