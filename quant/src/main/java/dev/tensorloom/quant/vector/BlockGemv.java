@@ -11,6 +11,9 @@ import dev.tensorloom.runtime.kernel.vector.Rows;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -32,6 +35,8 @@ import jdk.incubator.vector.VectorOperators;
 final class BlockGemv {
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /** Four bytes of a block as a little-endian int. */
+    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
     private BlockGemv() {
     }
@@ -215,15 +220,26 @@ final class BlockGemv {
         FloatVector low = FloatVector.zero(S), high = low;
         float c = 0;
         for (int i = 0; i < blocks; i++, o += 144) {
+            // The scalars first (see the class comment): the eight 6-bit scales and mins unpacked four to an int at
+            // once, as ggml's x86 kernels do (the bytes of q4kScale and q4kMin for sub-blocks 0-3, then 4-7): 0.64-0.69
+            // ms at 4096², 2 threads, cold, where calling them per sub-block took 0.71-0.76 (Zen 5).
             float d = GgmlWeights.fp16(data, o);
             float m = GgmlWeights.fp16(data, o + 2);
+            int u0 = (int) INT_LE.get(data, o + 4);
+            int u1 = (int) INT_LE.get(data, o + 8);
+            int u2 = (int) INT_LE.get(data, o + 12);
+            int scalesLow = u0 & 0x3F3F3F3F;
+            int minsLow = u1 & 0x3F3F3F3F;
+            int scalesHigh = u2 & 0x0F0F0F0F | (u0 >>> 6 & 0x03030303) << 4;
+            int minsHigh = u2 >>> 4 & 0x0F0F0F0F | (u1 >>> 6 & 0x03030303) << 4;
             for (int sub = 0; sub < 8; sub += 2) {
-                // The scalars first (see the class comment).
-                float dl = d * GgmlWeights.q4kScale(data, o + 4, sub);
-                float dh = d * GgmlWeights.q4kScale(data, o + 4, sub + 1);
+                int scales = sub < 4 ? scalesLow : scalesHigh;
+                int mins = sub < 4 ? minsLow : minsHigh;
+                int shift = (sub & 3) << 3;
+                float dl = d * (scales >>> shift & 0xFF);
+                float dh = d * (scales >>> shift + 8 & 0xFF);
                 int s = (i << 3) + sub;
-                c += m * (GgmlWeights.q4kMin(data, o + 4, sub) * sums[s]
-                        + GgmlWeights.q4kMin(data, o + 4, sub + 1) * sums[s + 1]);
+                c += m * ((mins >>> shift & 0xFF) * sums[s] + (mins >>> shift + 8 & 0xFF) * sums[s + 1]);
                 int p = (i << 8) + (sub << 5);
                 int q = o + 16 + (sub << 4);
                 FloatVector l = FloatVector.zero(S), h = l;
