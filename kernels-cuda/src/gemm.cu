@@ -292,15 +292,16 @@ __global__ void __launch_bounds__(kSmallBN * kSmallGroups)
     }
 }
 
-// C[m][n] = sum over the splits of workspace[split][m][n], splits in order.
+// The kernel of tl::sum_splits (below, outside this file's anonymous namespace).
 __global__ void __launch_bounds__(256)
-    sum_splits_kernel(int M, int N, int splits, const float *__restrict__ workspace, float *__restrict__ C,
-                      int64_t ldc) {
-    const int64_t total = int64_t(M) * N;
+    sum_splits_kernel(int64_t rows, int64_t cols, int splits, const float *__restrict__ partial,
+                      float *__restrict__ out, int64_t ldout) {
+    const int64_t total = rows * cols;
     for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
         float sum = 0.f;
-        for (int p = 0; p < splits; ++p) sum += workspace[p * total + e];
-        C[(e / N) * ldc + e % N] = sum;
+        for (int p = 0; p < splits; ++p) sum += partial[p * total + e];
+        const int64_t i = e / cols;
+        out[i * ldout + (e - i * cols)] = sum;
     }
 }
 
@@ -332,9 +333,7 @@ tl_status launch_small_m(const char *fn, tl_stream handle, cudaStream_t stream, 
     TL_LAUNCH(small_m_gemm_kernel<TRANS_B>, grid, block, 0, stream, M, N, K, int(per_split), A, lda, B, ldb,
               workspace, int64_t(N), stride);
     TL_TRY(tl::check_launch(fn, name));
-    TL_LAUNCH(sum_splits_kernel, dim3(tl::row_blocks(stride, 256)), dim3(256), 0, stream, M, N, int(splits),
-              workspace, C, ldc);
-    return tl::check_launch(fn, "sum_splits_kernel");
+    return tl::sum_splits(fn, stream, M, N, int(splits), workspace, C, ldc);
 }
 
 template <int BM, int BN, bool TRANS_B>
@@ -411,6 +410,17 @@ tl_status gemm_common(const char *fn, bool trans_b, tl_stream stream, int64_t m,
 }
 
 }  // namespace
+
+namespace tl {
+
+tl_status sum_splits(const char *fn, cudaStream_t stream, int64_t rows, int64_t cols, int splits,
+                     const float *partial, float *out, int64_t ldout) {
+    TL_LAUNCH(sum_splits_kernel, dim3(row_blocks(rows * cols, 256)), dim3(256), 0, stream, rows, cols, splits, partial,
+              out, ldout);
+    return check_launch(fn, "sum_splits_kernel");
+}
+
+}  // namespace tl
 
 using namespace tl;
 

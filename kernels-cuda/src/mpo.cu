@@ -267,24 +267,10 @@ __global__ void __launch_bounds__(256)
     }
 }
 
-// out[i*ldout + e] = the sum over the splits of partial[split][i][e] (rows of `row` floats), in split order, so
-// that the result does not depend on which block finished first.
-__global__ void __launch_bounds__(256)
-    mpo_sum_splits_kernel(int64_t m, int64_t row, int splits, const float *__restrict__ partial,
-                          float *__restrict__ out, int64_t ldout) {
-    const int64_t total = m * row;
-    for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
-        float sum = 0.f;
-        for (int p = 0; p < splits; ++p) sum += partial[p * total + e];
-        const int64_t i = e / row;
-        out[i * ldout + (e - i * row)] = sum;
-    }
-}
-
 // The tiled step. A shape with fewer tiles than multiprocessors and a deep r (the second core of a pair-merged
 // sweep: 64 columns of 64 outputs over r = 64·X, 4 tiles of 32 x 32) would leave most of the GPU idle while a
 // few blocks walk all of r, so r is split into ranges of whole k steps, enough for about two blocks per
-// multiprocessor; each range's partial product goes to the stream's scratch and a second kernel adds them.
+// multiprocessor; each range's partial product goes to the stream's scratch and tl::sum_splits adds them.
 template <int BM, int BN, int KSPLIT>
 tl_status launch_tile(const char *fn, tl_stream handle, cudaStream_t st, int64_t tiles, int64_t m, int64_t blocks,
                       int r, int s, int q, const float *pc, const float *pi, int64_t ldin, float *po, int64_t ldout) {
@@ -312,9 +298,7 @@ tl_status launch_tile(const char *fn, tl_stream handle, cudaStream_t st, int64_t
     TL_LAUNCH((mpo_tile_kernel<BM, BN, KSPLIT>), dim3(tl::row_blocks(tiles, 1), unsigned(splits)), threads, 0, st, m,
               blocks, r, s, q, int(per_split * KD), pc, pi, ldin, partial, row, m * row);
     TL_TRY(tl::check_launch(fn, "mpo_tile_kernel"));
-    TL_LAUNCH(mpo_sum_splits_kernel, dim3(tl::row_blocks(m * row, 256)), dim3(256), 0, st, m, row, int(splits),
-              partial, po, ldout);
-    return tl::check_launch(fn, "mpo_sum_splits_kernel");
+    return tl::sum_splits(fn, st, m, row, int(splits), partial, po, ldout);
 }
 
 // ---- tl_mpo_core_matrix ---------------------------------------------------------------------------------------

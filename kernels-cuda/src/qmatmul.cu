@@ -461,7 +461,7 @@ __device__ __forceinline__ void gemm_store(const B &b, int64_t k, int64_t k0, in
 // by 32 consecutive channels per warp (one row) and read as float4s. BM is 16, 32 or 64, the smallest that holds
 // the batch (a smaller tile wastes no rows on padding). m tiles are walked grid-stride in y (gridDim.y is at most
 // 65535); blockIdx.z is the split, whose tile goes to c + split · split_stride (the splits' partial sums, added
-// by qgemm_sum_splits_kernel; one split writes c itself). Both barriers of a K tile are reached by the whole
+// by tl::sum_splits; one split writes c itself). Both barriers of a K tile are reached by the whole
 // block (the loop bounds are the block's). Registers (ptxas -v, sm_90, no spills): BM = 16 at most 64 (4 blocks
 // per SM), BM = 32 at most 80 (3; 64 would spill Q4_K, Q6_K and 3 bits), BM = 64 110 - 124 (2, the prefetched
 // 16 elements of a and 16 sums: half the resident blocks of the old kernel, which did not overlap its loads).
@@ -516,19 +516,6 @@ __global__ void __launch_bounds__(kGemmThreads, BM == 64 ? 2 : BM == 32 ? 3 : 4)
     }
 }
 
-// c[i, j] = the sum of the splits' partial sums part[split][i][j] ([m, n] each, contiguous), splits in order, so
-// the result does not depend on which block finished first.
-__global__ void __launch_bounds__(256)
-    qgemm_sum_splits_kernel(int64_t m, int64_t n, int splits, const float *__restrict__ part, float *__restrict__ c,
-                            int64_t ldc) {
-    const int64_t total = m * n;
-    for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
-        float sum = 0.f;
-        for (int p = 0; p < splits; ++p) sum += part[p * total + e];
-        c[(e / n) * ldc + e % n] = sum;
-    }
-}
-
 // ---- host side ----------------------------------------------------------------------------------------------
 
 template <class B>
@@ -578,9 +565,7 @@ tl_status launch_gemm_tiles(const char *fn, tl_stream handle, cudaStream_t st, c
     TL_LAUNCH((qgemm_kernel<B, BM>), grid, dim3(kGemmThreads), 0, st, b, m, n, k, per_split * kTileK, a, lda, part,
               n, stride);
     TL_TRY(tl::check_launch(fn, "qgemm_kernel"));
-    TL_LAUNCH(qgemm_sum_splits_kernel, dim3(tl::row_blocks(stride, 256)), dim3(256), 0, st, m, n, int(splits), part,
-              c, ldc);
-    return tl::check_launch(fn, "qgemm_sum_splits_kernel");
+    return tl::sum_splits(fn, st, m, n, int(splits), part, c, ldc);
 }
 
 template <class B>

@@ -124,6 +124,12 @@ inline unsigned row_blocks(int64_t rows, int rows_per_block) {
     return unsigned(blocks < 1 ? 1 : blocks);
 }
 
+// out[i*ldout + j] = the sum over p < splits of partial[p*rows*cols + i*cols + j], in split order: the last
+// step of a product whose k was split across blocks (each split's [rows, cols] partial sum contiguous, usually in
+// the stream's scratch), so that the result does not depend on which block finished first. Queued on `stream`.
+tl_status sum_splits(const char *fn, cudaStream_t stream, int64_t rows, int64_t cols, int splits,
+                     const float *partial, float *out, int64_t ldout);
+
 // min for kernels: the emulation does not provide CUDA's integer min overloads.
 __host__ __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 
