@@ -71,8 +71,6 @@ final class BlockGemv {
 
     static void multiply(Tensor x, GgmlWeights b, Tensor y, Tasks tasks) {
         int n = b.cols();
-        int chunks = Math.min(n, 2 * tasks.threads());
-        int perChunk = Math.ceilDiv(n, chunks);
         Input in = Input.of(b, x.segment(), Rows.start(x));
         MemorySegment ys = y.segment();
         long y0 = Rows.start(y);
@@ -82,8 +80,8 @@ final class BlockGemv {
             case Q4_K -> BlockGemv::q4_K;
             case Q6_K -> BlockGemv::q6_K;
         };
-        tasks.forEach(Math.ceilDiv(n, perChunk), chunk -> {
-            for (int j = chunk * perChunk, end = Math.min(n, j + perChunk); j < end; j++) {
+        tasks.forEachRange(n, 1, (from, end) -> {
+            for (int j = from; j < end; j++) {
                 channel.dot(b, in, j, ys, y0);
             }
         });

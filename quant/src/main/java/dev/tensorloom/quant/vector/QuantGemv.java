@@ -38,46 +38,43 @@ final class QuantGemv {
 
     static void multiply(Tensor x, PackedWeights b, Tensor y, Tasks tasks) {
         int n = b.cols();
-        int chunks = Math.min(n, 2 * tasks.threads());
-        int perChunk = Math.ceilDiv(n, chunks);
         // x once into an array padded with zeros to whole units: array loads, and no tail (padding codes meet 0).
         float[] xa = new float[Math.ceilDiv(b.rows(), 128) * 128];
         MemorySegment.copy(x.segment(), F, Rows.start(x), xa, 0, b.rows());
         MemorySegment ys = y.segment();
         long y0 = Rows.start(y);
-        int count = Math.ceilDiv(n, perChunk);
         IntegerGemv.Input rounded = IntegerGemv.applies(b) ? IntegerGemv.Input.of(b, xa) : null;
         if (rounded != null && b.planeWidth(0) == 4) {
-            tasks.forEach(count, chunk -> {
-                for (int j = chunk * perChunk, end = Math.min(n, j + perChunk); j < end; j += 4) {
+            tasks.forEachRange(n, 4, (from, end) -> {
+                for (int j = from; j < end; j += 4) {
                     IntegerGemv.dot4(b, rounded, j, Math.min(j + 1, end - 1), Math.min(j + 2, end - 1),
                             Math.min(j + 3, end - 1), ys, y0);
                 }
             });
         } else if (rounded != null) {
-            tasks.forEach(count, chunk -> {
-                for (int j = chunk * perChunk, end = Math.min(n, j + perChunk); j < end; j += 2) {
+            tasks.forEachRange(n, 2, (from, end) -> {
+                for (int j = from; j < end; j += 2) {
                     IntegerGemv.dot2(b, rounded, j, Math.min(j + 1, end - 1), ys, y0);
                 }
             });
         } else if (UnitGemv.wholeBlocks(b)) {
             UnitGemv.Input in = UnitGemv.Input.of(b, xa);
-            tasks.forEach(count, chunk -> {
-                for (int j = chunk * perChunk, end = Math.min(n, j + perChunk); j < end; j++) {
+            tasks.forEachRange(n, 1, (from, end) -> {
+                for (int j = from; j < end; j++) {
                     UnitGemv.threeBits(b, in, j, ys, y0);
                 }
             });
         } else if (CodeDecoder.wholeUnits(b)) {
             UnitGemv.Input in = UnitGemv.Input.of(b, xa);
-            tasks.forEach(count, chunk -> {
-                for (int j = chunk * perChunk, end = Math.min(n, j + perChunk); j < end; j += 2) {
+            tasks.forEachRange(n, 2, (from, end) -> {
+                for (int j = from; j < end; j += 2) {
                     UnitGemv.dot2(b, in, j, Math.min(j + 1, end - 1), ys, y0);
                 }
             });
         } else {
             CodeDecoder decoder = new CodeDecoder(b);
-            tasks.forEach(count, chunk -> {
-                for (int j = chunk * perChunk, end = Math.min(n, j + perChunk); j < end; j++) {
+            tasks.forEachRange(n, 1, (from, end) -> {
+                for (int j = from; j < end; j++) {
                     ys.set(F, y0 + (long) j * Float.BYTES, dot(decoder, b, j, xa));
                 }
             });

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
 
@@ -51,6 +52,36 @@ class TasksTest {
                 Tasks.forElements(TWO, 1 << 20, Tensor.allocate(shared, 1)).forEachRow(rows, visits::incrementAndGet);
                 for (int i = 0; i < rows; i++) {
                     assertEquals(1, visits.get(i), "row " + i + " of " + rows);
+                }
+            }
+        }
+    }
+
+    @Test
+    void rangesCoverEveryIndexOnceAndStartAligned() {
+        try (Arena shared = Arena.ofShared()) {
+            Tensor x = Tensor.allocate(shared, 1);
+            for (Tasks tasks : new Tasks[] {Tasks.forElements(TWO, 1 << 20, x),
+                    Tasks.forElements(Parallelism.of(3), 1 << 20, x), Tasks.forElements(TWO, 1, x)}) {
+                for (int align : new int[] {1, 2, 4}) {
+                    for (int count : new int[] {0, 1, 3, 4, 5, 31, 64, 1001}) {
+                        AtomicIntegerArray visits = new AtomicIntegerArray(Math.max(1, count));
+                        AtomicInteger ranges = new AtomicInteger();
+                        tasks.forEachRange(count, align, (from, to) -> {
+                            assertEquals(0, from % align, "range start " + from + " with align " + align);
+                            assertTrue(from < to && to <= count, "[" + from + ", " + to + ") of " + count);
+                            ranges.incrementAndGet();
+                            for (int i = from; i < to; i++) {
+                                visits.incrementAndGet(i);
+                            }
+                        });
+                        for (int i = 0; i < count; i++) {
+                            assertEquals(1, visits.get(i), "index " + i + " of " + count + ", align " + align);
+                        }
+                        int units = Math.ceilDiv(count, align);
+                        assertTrue(ranges.get() <= Math.min(units, Tasks.CHUNKS_PER_THREAD * tasks.threads()),
+                                ranges.get() + " ranges for " + units + " units on " + tasks.threads() + " threads");
+                    }
                 }
             }
         }

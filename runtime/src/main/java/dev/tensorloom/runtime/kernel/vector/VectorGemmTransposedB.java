@@ -32,12 +32,8 @@ final class VectorGemmTransposedB {
         if (m == 0 || n == 0) {
             return;
         }
-        int rowBlocks = Math.ceilDiv(m, BLOCK);
-        int chunks = Math.min(rowBlocks, 4 * tasks.threads());
-        int blocksPerChunk = Math.ceilDiv(rowBlocks, chunks);
-        tasks.forEach(Math.ceilDiv(rowBlocks, blocksPerChunk), chunk -> {
-            int end = Math.min(m, (chunk + 1) * blocksPerChunk * BLOCK);
-            int i = chunk * blocksPerChunk * BLOCK;
+        tasks.forEachRange(m, BLOCK, (from, end) -> {
+            int i = from;
             for (; i + BLOCK <= end; i += BLOCK) {
                 for (int j = 0; j < n; j += BLOCK) {
                     fourByFour(a, b, c, i, j);

@@ -32,15 +32,12 @@ final class VectorGemv {
         if (m == 0) {
             return;
         }
-        int chunks = Math.min(m, 2 * tasks.threads());
-        int rowsPerChunk = Math.ceilDiv(m, chunks);
         MemorySegment as = a.segment();
         MemorySegment xs = x.segment();
         MemorySegment ys = y.segment();
         long x0 = Rows.start(x);
-        tasks.forEach(Math.ceilDiv(m, rowsPerChunk), chunk -> {
-            int end = Math.min(m, (chunk + 1) * rowsPerChunk);
-            for (int i = chunk * rowsPerChunk; i < end; i++) {
+        tasks.forEachRange(m, 1, (from, end) -> {
+            for (int i = from; i < end; i++) {
                 ys.set(F, Rows.start(y) + (long) i * Float.BYTES, dot(as, Rows.byteOffset(a, i), xs, x0, k));
             }
         });
