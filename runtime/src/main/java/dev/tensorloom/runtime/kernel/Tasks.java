@@ -108,7 +108,7 @@ public final class Tasks {
         }
         int units = Math.ceilDiv(count, align);
         int chunks = Math.min(units, CHUNKS_PER_THREAD * threads());
-        if (chunks <= 1) {
+        if (!parallel || chunks <= 1) {
             body.run(0, count);
             return;
         }

@@ -86,4 +86,22 @@ class TasksTest {
             }
         }
     }
+
+    @Test
+    void aCallThatIsNotSpreadRunsOneRangeOnTheCallingThread() {
+        try (Arena shared = Arena.ofShared(); Arena confined = Arena.ofConfined()) {
+            for (Tasks tasks : new Tasks[] {Tasks.forElements(TWO, 1, Tensor.allocate(shared, 1)),
+                    Tasks.forElements(TWO, 1 << 30, Tensor.allocate(confined, 1))}) {
+                Thread caller = Thread.currentThread();
+                AtomicInteger ranges = new AtomicInteger();
+                tasks.forEachRange(1000, 4, (from, to) -> {
+                    assertEquals(caller, Thread.currentThread());
+                    assertEquals(0, from);
+                    assertEquals(1000, to);
+                    ranges.incrementAndGet();
+                });
+                assertEquals(1, ranges.get());
+            }
+        }
+    }
 }
