@@ -35,23 +35,7 @@ final class VectorEpilogues {
         MemorySegment xs = x.segment();
         MemorySegment bs = bias.segment();
         long b0 = Rows.start(bias);
-        tasks.forEachRow(x.rows(), i -> {
-            long row = Rows.byteOffset(x, i);
-            int j = 0;
-            for (int end = S.loopBound(n); j < end; j += L) {
-                long o = (long) j * Float.BYTES;
-                VectorGelu.gelu(FloatVector.fromMemorySegment(S, xs, row + o, NATIVE)
-                        .add(FloatVector.fromMemorySegment(S, bs, b0 + o, NATIVE)))
-                        .intoMemorySegment(xs, row + o, NATIVE);
-            }
-            if (j < n) {
-                VectorMask<Float> m = S.indexInRange(j, n);
-                long o = (long) j * Float.BYTES;
-                VectorGelu.gelu(FloatVector.fromMemorySegment(S, xs, row + o, NATIVE, m)
-                        .add(FloatVector.fromMemorySegment(S, bs, b0 + o, NATIVE, m)))
-                        .intoMemorySegment(xs, row + o, NATIVE, m);
-            }
-        });
+        tasks.forEachRow(x.rows(), i -> VectorGelu.addBias(xs, Rows.byteOffset(x, i), bs, b0, n, true));
     }
 
     /** x = layerNorm((x + bias) + residual), row by row; the first pass also sums the row for its mean. */

@@ -30,29 +30,38 @@ final class VectorGelu {
     static void apply(Tensor x, Tasks tasks) {
         int n = x.cols();
         MemorySegment seg = x.segment();
-        tasks.forEachRow(x.rows(), i -> {
-            long row = Rows.byteOffset(x, i);
-            int j = 0;
-            for (int end = S.loopBound(n); j < end; j += L) {
-                long o = row + (long) j * Float.BYTES;
-                gelu(FloatVector.fromMemorySegment(S, seg, o, NATIVE)).intoMemorySegment(seg, o, NATIVE);
-            }
-            if (j < n) {
-                VectorMask<Float> m = S.indexInRange(j, n);
-                long o = row + (long) j * Float.BYTES;
-                gelu(FloatVector.fromMemorySegment(S, seg, o, NATIVE, m)).intoMemorySegment(seg, o, NATIVE, m);
-            }
-        });
+        tasks.forEachRow(x.rows(), i -> addBias(seg, Rows.byteOffset(x, i), null, 0, n, true));
     }
 
-    static FloatVector gelu(FloatVector x) {
-        FloatVector z = x.mul(INV_SQRT2);
-        FloatVector az = z.abs();
-        FloatVector t = FloatVector.broadcast(S, 1f).div(az.fma(Erf.P, 1f));
-        FloatVector poly = t.fma(Erf.A5, Erf.A4).fma(t, FloatVector.broadcast(S, Erf.A3))
-                .fma(t, FloatVector.broadcast(S, Erf.A2)).fma(t, FloatVector.broadcast(S, Erf.A1)).mul(t);
-        FloatVector e = poly.mul(az.mul(az).neg().lanewise(VectorOperators.EXP));
-        FloatVector onePlusErf = FloatVector.broadcast(S, 2f).sub(e).blend(e, z.compare(VectorOperators.LT, 0f));
-        return x.mul(0.5f).mul(onePlusErf);
+    /**
+     * x = gelu(x + bias) in place over the n floats at byte offset xOff of x (a native or heap segment), the bias
+     * n floats from biasOff; no bias when it is null, no GELU when not {@code gelu}.
+     *
+     * <p>One masked loop with the formula written in it, and no helper that takes or returns a vector: C2 did not
+     * inline such a helper when its call site looked cold or it was already compiled on its own, and then ran the
+     * Vector API's Java fallbacks in it, which left whole processes at 0.55x the speed of others (the encoder at
+     * batch 32, JMH forks, JFR; 2026-12-01).
+     */
+    static void addBias(MemorySegment x, long xOff, MemorySegment bias, long biasOff, int n, boolean gelu) {
+        for (int j = 0; j < n; j += L) {
+            VectorMask<Float> m = S.indexInRange(j, n);
+            long o = (long) j * Float.BYTES;
+            FloatVector v = FloatVector.fromMemorySegment(S, x, xOff + o, NATIVE, m);
+            if (bias != null) {
+                v = v.add(FloatVector.fromMemorySegment(S, bias, biasOff + o, NATIVE, m));
+            }
+            if (gelu) {
+                FloatVector z = v.mul(INV_SQRT2);
+                FloatVector az = z.abs();
+                FloatVector t = FloatVector.broadcast(S, 1f).div(az.fma(Erf.P, 1f));
+                FloatVector poly = t.fma(Erf.A5, Erf.A4).fma(t, FloatVector.broadcast(S, Erf.A3))
+                        .fma(t, FloatVector.broadcast(S, Erf.A2)).fma(t, FloatVector.broadcast(S, Erf.A1)).mul(t);
+                FloatVector e = poly.mul(az.mul(az).neg().lanewise(VectorOperators.EXP));
+                FloatVector onePlusErf = FloatVector.broadcast(S, 2f).sub(e)
+                        .blend(e, z.compare(VectorOperators.LT, 0f));
+                v = v.mul(0.5f).mul(onePlusErf);
+            }
+            v.intoMemorySegment(x, xOff + o, NATIVE, m);
+        }
     }
 }
