@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The fp32 GEMM beside OpenBLAS (issue 12's bar: at least 0.9x at 1024, 2048 and 4096 on 2 threads), in one JMH
 # run per instruction set on one machine:
-#   avx512  the JVM's and OpenBLAS's own choice (AVX-512 where the CPU has it)
+#   avx512  the JVM's own choice (AVX-512 where the CPU has it) and OpenBLAS's SkylakeX kernels, asked for by name
+#           (OPENBLAS_CORETYPE=SkylakeX): OpenBLAS 0.3.31 does not know AMD's family 26 (Zen 5) and would otherwise
+#           run its Haswell (AVX2) kernels there
 #   avx2    C2 limited to AVX2 (-XX:UseAVX=2: 256-bit vectors, the 16 ymm registers) and OpenBLAS's Haswell
 #           kernels (OPENBLAS_CORETYPE=Haswell), so an AVX-512 machine also answers for AVX2 ones
 # Each run checks what it measured: our species (16 or 8 lanes) and the core OpenBLAS dispatched to, printed by
@@ -34,7 +36,7 @@ run() { # run NAME LANES CORE JMH_ARGS...: one JMH run, its CSV in OUT/NAME.csv;
 }
 
 if [[ $flags == *avx512f* ]]; then
-  run avx512 16 "" "$@"
+  OPENBLAS_CORETYPE=SkylakeX run avx512 16 SkylakeX "$@"
 fi
 OPENBLAS_CORETYPE=Haswell run avx2 8 Haswell -jvmArgsPrepend -XX:UseAVX=2 "$@"
 

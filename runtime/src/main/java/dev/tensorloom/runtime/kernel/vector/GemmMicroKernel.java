@@ -28,8 +28,15 @@ import jdk.incubator.vector.VectorMask;
  * b vectors and the broadcast take 15, and C2 keeps them all in registers. Measured on Zen 4 with
  * {@code -XX:UseAVX=2} (C2 then allocates from ymm0-15 only), one thread, thread CPU time: with a and b in L1 the
  * 6×2 kernel reaches 115 GFLOP/s, the FMA peak, where 4×2 reached 102 and 3×3 103; in whole 1024 products 6×2 ran
- * 84-90 GFLOP/s, 3×3 83-85 and 4×2 76-79, beside 100 for OpenBLAS 0.3.31's Haswell kernels. So one tile is chosen
- * for every width, and what 256 bits lose lies outside the registers.
+ * 84-90 GFLOP/s, 3×3 83-85 and 4×2 76-79, beside 100 for OpenBLAS 0.3.31's Haswell kernels. So on Zen 4 one tile
+ * served every width, and what 256 bits lose lies outside the registers.
+ *
+ * <p>Zen 5 changed that for 512-bit vectors: its FMA units take full 512-bit operations, twice Zen 4's rate, and
+ * the 6×2 kernel's eight loads and broadcasts per twelve FMAs began to show. Two panels at a time
+ * ({@link #packedWide}, 6×4 vectors in 24 of the 32 registers) ran the 1024 and 4096 products at 426.6-431.7
+ * GFLOP/s against 405.5-408.4 for 6×2, and the encoder at batch 1 and 32, ~100 tokens, 107.2-121.0 and
+ * 3.82-3.86 batches/s against 97.0-98.4 and 3.63 (JMH, 2 threads, runs interleaved, 2026-12-01). AVX2's 16
+ * registers cannot hold it, so 256-bit vectors keep 6×2. (Not measured on Zen 4, where 4×4 had matched 6×2.)
  *
  * <p>Two more that lost, measured by thread CPU time on one thread of a loaded Zen 4 (indicative), 3200-row
  * products at k, n of 384 and 1536. Writing c straight from the accumulators on whole tiles (loading c into them
@@ -47,6 +54,13 @@ final class GemmMicroKernel {
     static final int PANEL_VECTORS = 2;
     /** Columns of c per tile, the width of a packed b panel. */
     static final int NR = PANEL_VECTORS * L;
+    /** Vectors of c per tile row in {@link #packedWide}. */
+    static final int WIDE_VECTORS = 2 * PANEL_VECTORS;
+    /**
+     * Whether {@link PanelGemm} takes two panels at a time through {@link #packedWide}: with 512-bit vectors, which
+     * come with AVX-512's 32 registers (the class comment has the measurements).
+     */
+    static final boolean WIDE = L == 16;
 
     private GemmMicroKernel() {
     }
@@ -102,6 +116,79 @@ final class GemmMicroKernel {
         c41.intoArray(tile, 4 * NR + L);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + L);
+    }
+
+    /**
+     * {@link #packed} over two panels at once, the second starting at {@code second} in pb, its tile into
+     * {@code next}: a {@value #MR}-row × {@value #WIDE_VECTORS}-vector tile in 24 accumulators, 24 FMAs for 4 loads
+     * and 6 broadcasts a step where {@link #packed} has 12 for 8. It needs 29 vector registers, so only 512-bit
+     * vectors ({@link #WIDE}) take it.
+     */
+    static void packedWide(float[] pa, int a0, int a1, int a2, int a3, int a4, int a5, float[] pb, int b,
+            int second, int kc, float[] tile, float[] next) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00;
+        FloatVector c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00;
+        FloatVector c33 = c00, c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(S, pb, b + p * NR);
+            FloatVector b1 = FloatVector.fromArray(S, pb, b + p * NR + L);
+            FloatVector b2 = FloatVector.fromArray(S, pb, second + p * NR);
+            FloatVector b3 = FloatVector.fromArray(S, pb, second + p * NR + L);
+            FloatVector x = FloatVector.broadcast(S, pa[a0 + p]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            c02 = x.fma(b2, c02);
+            c03 = x.fma(b3, c03);
+            x = FloatVector.broadcast(S, pa[a1 + p]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            c12 = x.fma(b2, c12);
+            c13 = x.fma(b3, c13);
+            x = FloatVector.broadcast(S, pa[a2 + p]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            c22 = x.fma(b2, c22);
+            c23 = x.fma(b3, c23);
+            x = FloatVector.broadcast(S, pa[a3 + p]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            c32 = x.fma(b2, c32);
+            c33 = x.fma(b3, c33);
+            x = FloatVector.broadcast(S, pa[a4 + p]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            c42 = x.fma(b2, c42);
+            c43 = x.fma(b3, c43);
+            x = FloatVector.broadcast(S, pa[a5 + p]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            c52 = x.fma(b2, c52);
+            c53 = x.fma(b3, c53);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c02.intoArray(next, 0);
+        c03.intoArray(next, L);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + L);
+        c12.intoArray(next, NR);
+        c13.intoArray(next, NR + L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c22.intoArray(next, 2 * NR);
+        c23.intoArray(next, 2 * NR + L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c32.intoArray(next, 3 * NR);
+        c33.intoArray(next, 3 * NR + L);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + L);
+        c42.intoArray(next, 4 * NR);
+        c43.intoArray(next, 4 * NR + L);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + L);
+        c52.intoArray(next, 5 * NR);
+        c53.intoArray(next, 5 * NR + L);
     }
 
     /**

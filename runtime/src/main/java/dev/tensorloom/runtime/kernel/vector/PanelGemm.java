@@ -60,11 +60,27 @@ public final class PanelGemm {
             float[] tile) {
         int n = c.cols();
         long ldcBytes = (long) c.leadingDim() * Float.BYTES;
+        float[] next = GemmMicroKernel.WIDE ? new float[TILE_ROWS * PANEL_WIDTH] : null;
         for (int ir = 0; ir < rows; ir += TILE_ROWS) {
             int valid = Math.min(TILE_ROWS, rows - ir);
             int r0 = a0 + ir * lda;
             long cRow = (c.offset() + (long) (i0 + ir) * c.leadingDim()) * Float.BYTES;
-            for (int q = 0; q < panelCount && j0 + q * PANEL_WIDTH < n; q++) {
+            int q = 0;
+            if (GemmMicroKernel.WIDE) {
+                for (; q + 1 < panelCount && j0 + (q + 1) * PANEL_WIDTH < n; q += 2) {
+                    GemmMicroKernel.packedWide(a, r0, VectorGemm.row(r0, 1, lda, valid, zeroRow),
+                            VectorGemm.row(r0, 2, lda, valid, zeroRow), VectorGemm.row(r0, 3, lda, valid, zeroRow),
+                            VectorGemm.row(r0, 4, lda, valid, zeroRow), VectorGemm.row(r0, 5, lda, valid, zeroRow),
+                            panels, first + q * stride, first + (q + 1) * stride, kc, tile, next);
+                    int j = j0 + q * PANEL_WIDTH;
+                    GemmMicroKernel.flush(tile, c.segment(), cRow + (long) j * Float.BYTES, ldcBytes, valid,
+                            PANEL_WIDTH, accumulate, epilogue, j);
+                    j += PANEL_WIDTH;
+                    GemmMicroKernel.flush(next, c.segment(), cRow + (long) j * Float.BYTES, ldcBytes, valid,
+                            Math.min(PANEL_WIDTH, n - j), accumulate, epilogue, j);
+                }
+            }
+            for (; q < panelCount && j0 + q * PANEL_WIDTH < n; q++) {
                 GemmMicroKernel.packed(a, r0, VectorGemm.row(r0, 1, lda, valid, zeroRow),
                         VectorGemm.row(r0, 2, lda, valid, zeroRow), VectorGemm.row(r0, 3, lda, valid, zeroRow),
                         VectorGemm.row(r0, 4, lda, valid, zeroRow), VectorGemm.row(r0, 5, lda, valid, zeroRow),
