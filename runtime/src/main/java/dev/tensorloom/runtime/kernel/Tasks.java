@@ -18,11 +18,13 @@ public final class Tasks {
     /**
      * Ranges per thread in {@link #forEachRange}. Threads take ranges as they come, so the last range bounds how
      * long one thread waits for the others; when that wait outlasts the pool's spin the worker parks, wakes late
-     * for the next call and is left fewer ranges again. At 2 per thread the 3-bit GEMV's worker (4096², 2 threads)
-     * parked about 4,000 times in a JMH fork and each fork ran 1,036-1,089 µs a product; at 8 it parked 257-689
-     * times and ran 756-1,010 µs (2-core Zen 5, forks interleaved, 2026-12-01).
+     * for the next call and is left fewer ranges again. The 3-bit GEMV's worker (4096², 2 threads) parked about
+     * 4,000 times in a JMH fork at 2 ranges per thread, 385 and 2,570 in two forks at 4, 257-689 at 8. But 8 cost
+     * the Q4_K and Q6_K GEMVs 10-17% (reasons not found), so 4 it is: one run of each at 2 / 4 / 8, µs per product,
+     * int4-g128 403 / 362 / 367, int3-g128 1,077 / 1,013 / 954, Q4_0 499 / 485 / 487, Q8_0 483 / 478 / 502, Q4_K
+     * 723 / 727 / 795, Q6_K 983 / 959 / 1,146 (2-core Zen 5, 2026-12-01).
      */
-    static final int CHUNKS_PER_THREAD = 8;
+    static final int CHUNKS_PER_THREAD = 4;
 
     /** A thread that owns no arena: a segment it may access is one that pool threads may access too. */
     private static final Thread STRANGER = new Thread(() -> { });
