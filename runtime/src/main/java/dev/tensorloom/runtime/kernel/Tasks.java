@@ -24,7 +24,7 @@ public final class Tasks {
      * int4-g128 403 / 362 / 367, int3-g128 1,077 / 1,013 / 954, Q4_0 499 / 485 / 487, Q8_0 483 / 478 / 502, Q4_K
      * 723 / 727 / 795, Q6_K 983 / 959 / 1,146 (2-core Zen 5, 2026-12-01).
      */
-    static final int CHUNKS_PER_THREAD = 4;
+    static final int RANGES_PER_THREAD = 4;
 
     /** A thread that owns no arena: a segment it may access is one that pool threads may access too. */
     private static final Thread STRANGER = new Thread(() -> { });
@@ -90,7 +90,7 @@ public final class Tasks {
         }
     }
 
-    /** body(i) for every row i in [0, rows), in contiguous chunks (see {@link #forEachRange}). */
+    /** body(i) for every row i in [0, rows), in contiguous ranges (see {@link #forEachRange}). */
     public void forEachRow(int rows, IntConsumer body) {
         forEachRange(rows, 1, (from, to) -> {
             for (int i = from; i < to; i++) {
@@ -101,7 +101,7 @@ public final class Tasks {
 
     /**
      * body(from, to) over contiguous ranges that cover [0, count), each starting at a multiple of {@code align}
-     * (a kernel that takes four rows a step passes 4), about {@link #CHUNKS_PER_THREAD} ranges per thread; one
+     * (a kernel that takes four rows a step passes 4), about {@link #RANGES_PER_THREAD} ranges per thread; one
      * range, run inline, when this call is not spread.
      */
     public void forEachRange(int count, int align, Range body) {
@@ -109,15 +109,15 @@ public final class Tasks {
             return;
         }
         int units = Math.ceilDiv(count, align);
-        int chunks = Math.min(units, CHUNKS_PER_THREAD * threads());
-        if (!parallel || chunks <= 1) {
+        int ranges = Math.min(units, RANGES_PER_THREAD * threads());
+        if (!parallel || ranges <= 1) {
             body.run(0, count);
             return;
         }
-        int perChunk = Math.ceilDiv(units, chunks) * align;
-        pool.forEach(Math.ceilDiv(count, perChunk), chunk -> {
-            int from = chunk * perChunk;
-            body.run(from, Math.min(count, from + perChunk));
+        int perRange = Math.ceilDiv(units, ranges) * align;
+        pool.forEach(Math.ceilDiv(count, perRange), r -> {
+            int from = r * perRange;
+            body.run(from, Math.min(count, from + perRange));
         });
     }
 

@@ -79,7 +79,7 @@ class TasksTest {
                             assertEquals(1, visits.get(i), "index " + i + " of " + count + ", align " + align);
                         }
                         int units = Math.ceilDiv(count, align);
-                        assertTrue(ranges.get() <= Math.min(units, Tasks.CHUNKS_PER_THREAD * tasks.threads()),
+                        assertTrue(ranges.get() <= Math.min(units, Tasks.RANGES_PER_THREAD * tasks.threads()),
                                 ranges.get() + " ranges for " + units + " units on " + tasks.threads() + " threads");
                     }
                 }
