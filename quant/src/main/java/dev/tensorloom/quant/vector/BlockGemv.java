@@ -202,7 +202,6 @@ final class BlockGemv {
         ys.set(F, y0 + (long) j * Float.BYTES, t0.add(t1).add(t2.add(t3)).reduceLanes(VectorOperators.ADD));
     }
 
-
     /**
      * Q4_K: 256-weight blocks {@code f16 d, dmin; u8 scales[12]; u8 qs[128]}; each 32 bytes of qs hold two
      * 32-weight sub-blocks (low nibbles, then high), w = d·sc·q - dmin·m with 6-bit sc and m per sub-block. So

@@ -18,9 +18,9 @@ import jdk.incubator.vector.VectorOperators;
  * loads, no tail: padding codes meet zeros). 4 and 2 bits in groups of 128, or per channel over whole blocks of
  * 128, go to {@link IntegerGemv} ({@link IntegerGemv#dot4} four channels a pass for 4 bits, {@link IntegerGemv#dot2}
  * two for 2 bits), which rounds x to int8 once per call and multiplies in 16-bit integer lanes (unless x holds NaN
- * or an infinity). The other one-plane formats (2, 4, 8 bits) whose groups are whole units
- * go to {@link UnitGemv#dot2}, two channels per pass; 3 bits in groups of whole 128-value blocks to
- * {@link UnitGemv#threeBits}; those kernels take the zero point out of the inner loop and mask each run in place
+ * or an infinity). The other 2- and 4-bit formats whose groups are whole units go to {@link UnitGemv#dot2}, two
+ * channels per pass; 8 bits in whole units and 3 bits in groups of whole 128-value blocks to
+ * {@link UnitGemv#dot1}, one channel per pass; those kernels take the zero point out of the inner loop and mask each run in place
  * instead of shifting it, which leaves a widening load, an AND, a conversion and an FMA per run. What remains
  * (2 bits in groups of 32, 3 bits in groups of 32 or 64) goes through {@link #dot}: each run of L codes decoded
  * by {@link CodeDecoder} (shift, mask, minus z, convert) into a group accumulator scaled once per group.
@@ -57,14 +57,14 @@ final class QuantGemv {
                     IntegerGemv.dot2(b, rounded, j, Math.min(j + 1, end - 1), ys, y0);
                 }
             });
-        } else if (UnitGemv.wholeBlocks(b)) {
+        } else if (UnitGemv.oneChannel(b)) {
             UnitGemv.Input in = UnitGemv.Input.of(b, xa);
             tasks.forEachRange(n, 1, (from, end) -> {
                 for (int j = from; j < end; j++) {
-                    UnitGemv.threeBits(b, in, j, ys, y0);
+                    UnitGemv.dot1(b, in, j, ys, y0);
                 }
             });
-        } else if (CodeDecoder.wholeUnits(b)) {
+        } else if (UnitGemv.twoChannels(b)) {
             UnitGemv.Input in = UnitGemv.Input.of(b, xa);
             tasks.forEachRange(n, 2, (from, end) -> {
                 for (int j = from; j < end; j += 2) {

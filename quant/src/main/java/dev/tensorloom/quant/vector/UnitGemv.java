@@ -12,9 +12,9 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * The GEMV over the one-plane formats that {@link CodeDecoder#wholeUnits} accepts (2 and 4 bits two output
- * channels per pass, 8 bits one: {@link #bytes}), and over 3 bits in groups of whole 128-value blocks
- * ({@link #threeBits}, one channel per pass), with as few vector operations per run of L codes as the arithmetic
- * allows:
+ * channels per pass, {@link #dot2}; 8 bits one, {@link #bytes}), and over 3 bits in groups of whole 128-value
+ * blocks ({@link #threeBits}, one channel per pass; {@link #dot1} takes the one-channel formats), with as few
+ * vector operations per run of L codes as the arithmetic allows:
  * <ul>
  *   <li>The zero point leaves the inner loop: Σ x·s(u - z) = s·(Σ x·u - z·Σ_group x), the group sums of x taken
  *   once per call, so a run's codes go to floats without a subtraction.</li>
@@ -69,20 +69,34 @@ final class UnitGemv {
         }
     }
 
+    /** Whether {@link #dot2} applies: 2 or 4 bits whose groups are whole units. */
+    static boolean twoChannels(PackedWeights b) {
+        return CodeDecoder.wholeUnits(b) && (b.planeWidth(0) == 2 || b.planeWidth(0) == 4);
+    }
+
     /**
-     * y[j0] and y[j1] (j1 = j0 allowed: the channel is computed twice and written with the same value), each
-     * y[j] = Σ_group s·(Σ x·u - z·Σ_group x).
+     * y[j0] and y[j1] for 2 or 4 bits (j1 = j0 allowed: the channel is computed twice and written with the same
+     * value), each y[j] = Σ_group s·(Σ x·u - z·Σ_group x).
      */
     static void dot2(PackedWeights b, Input in, int j0, int j1, MemorySegment ys, long y0) {
-        switch (b.planeWidth(0)) {
-            case 4 -> nibbles(b, in, j0, j1, ys, y0);
-            case 2 -> crumbs(b, in, j0, j1, ys, y0);
-            default -> {
-                bytes(b, in, j0, ys, y0);
-                if (j1 != j0) {
-                    bytes(b, in, j1, ys, y0);
-                }
-            }
+        if (b.planeWidth(0) == 4) {
+            nibbles(b, in, j0, j1, ys, y0);
+        } else {
+            crumbs(b, in, j0, j1, ys, y0);
+        }
+    }
+
+    /** Whether {@link #dot1} applies: 8 bits whose groups are whole units, or 3 bits in whole blocks. */
+    static boolean oneChannel(PackedWeights b) {
+        return wholeBlocks(b) || CodeDecoder.wholeUnits(b) && b.planeWidth(0) == 8;
+    }
+
+    /** y[j] for the formats taken one channel per pass: 3 bits ({@link #threeBits}) and 8 ({@link #bytes}). */
+    static void dot1(PackedWeights b, Input in, int j, MemorySegment ys, long y0) {
+        if (b.planes() == 2) {
+            threeBits(b, in, j, ys, y0);
+        } else {
+            bytes(b, in, j, ys, y0);
         }
     }
 

@@ -253,7 +253,7 @@ final class GemmMicroKernel {
             MemorySegment bias = epilogue.bias().segment();
             long b0 = (epilogue.bias().offset() + j) * Float.BYTES;
             for (int r = 0; r < rows; r++) {
-                VectorGelu.addBias(c, cOff + r * ldcBytes, bias, b0, cols, epilogue.gelu());
+                VectorGelu.inPlace(c, cOff + r * ldcBytes, bias, b0, cols, epilogue.gelu());
             }
         }
     }

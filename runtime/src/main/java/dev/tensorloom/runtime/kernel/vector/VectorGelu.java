@@ -30,7 +30,7 @@ final class VectorGelu {
     static void apply(Tensor x, Tasks tasks) {
         int n = x.cols();
         MemorySegment seg = x.segment();
-        tasks.forEachRow(x.rows(), i -> addBias(seg, Rows.byteOffset(x, i), null, 0, n, true));
+        tasks.forEachRow(x.rows(), i -> inPlace(seg, Rows.byteOffset(x, i), null, 0, n, true));
     }
 
     /**
@@ -42,7 +42,7 @@ final class VectorGelu {
      * Vector API's Java fallbacks in it, which left whole processes at 0.55x the speed of others (the encoder at
      * batch 32, JMH forks, JFR; 2026-12-01).
      */
-    static void addBias(MemorySegment x, long xOff, MemorySegment bias, long biasOff, int n, boolean gelu) {
+    static void inPlace(MemorySegment x, long xOff, MemorySegment bias, long biasOff, int n, boolean gelu) {
         for (int j = 0; j < n; j += L) {
             VectorMask<Float> m = S.indexInRange(j, n);
             long o = (long) j * Float.BYTES;
