@@ -147,12 +147,13 @@ final class VectorGemm {
      * k and n 384 or 1536) {@link #blocked}, where every column block reads all of a from L3, ran about a fifth
      * fewer calls per second in back-to-back runs on a loaded 2-core machine, so it is kept for large b.
      *
-     * <p>At 100 rows (batch 1, ~100 tokens) the two row blocks hold 9 and 8 row panels, so one thread waits for the
-     * other's last tile row. Cutting the columns instead (one row block, 8 column blocks as even as the panels
-     * allow) measured slower in the encoder (JMH, 2026-11-30: 54.4 batches/s with a copied per task, 57.9 and 57.6
-     * with one copy of a shared by the tasks, against 62.6, 64.4 and 63.7 for this cut). Cutting the tiles row after
-     * row into one equal share per thread (whole rows of tiles and parts of one) balances them exactly, but measured
-     * 59.3 and 64.7 against 62.7 and 62.3 for this cut (8 iterations each, ±3-8): no gain the machine can show.
+     * <p>Up to {@link #MC} rows a thread, though, row blocks leave the threads uneven: at 100 rows (batch 1, ~100
+     * tokens) they held 9 and 8 row panels, so one thread waited for the other's last tile row. There the tiles are
+     * cut row after row into one equal run per thread instead ({@link #evenShares}): the encoder layer's four
+     * products at 100 rows with the weights in L3 took 842-870 µs against 866-892 (2-core Zen 5, 2026-12-01; 96
+     * rows, already even, 779-816 either way). Cutting the columns instead (one row block, 8 column blocks as even
+     * as the panels allow) had measured slower in the encoder (JMH, 2026-11-30: 54.4 batches/s with a copied per
+     * task, 57.9 and 57.6 with one copy of a shared by the tasks, against 62.6, 64.4 and 63.7 for row blocks).
      */
     private static void rowBlocked(Tensor a, PackedPanels b, Tensor c, GemmMicroKernel.Epilogue epilogue,
             Tasks tasks) {
@@ -163,6 +164,10 @@ final class VectorGemm {
 
         int threads = tasks.threads();
         int rowPanels = Math.ceilDiv(m, MR);
+        if (m > COLUMN_SPLIT_MAX_ROWS && threads > 1 && rowPanels <= threads * (MC / MR)) {
+            evenShares(a, packedB, c, epilogue, tasks, rowPanels, panels);
+            return;
+        }
         // A few rows stay one block: each row block streams all of b, and there reading b is what the product
         // costs, so the threads cut the columns instead and b is read once.
         int rowBlocks = m <= COLUMN_SPLIT_MAX_ROWS ? 1
@@ -179,6 +184,40 @@ final class VectorGemm {
             int p0 = t % columnBlocks * panelsPerColBlock;
             int p1 = Math.min(panels, p0 + panelsPerColBlock);
             rowBlock(a, packedB, c, i0, i1, p0, p1, epilogue);
+        });
+    }
+
+    /**
+     * The tiles of c, row of tiles after row of tiles, cut into one equal run per thread: each run is at most a
+     * part of one row of tiles, whole rows, and a part of another, each a {@link #rowBlock} of its own. Units of two
+     * panels when {@link GemmMicroKernel#WIDE}, so that every part starts on a pair.
+     */
+    private static void evenShares(Tensor a, float[] packedB, Tensor c, GemmMicroKernel.Epilogue epilogue,
+            Tasks tasks, int rowPanels, int panels) {
+        int m = a.rows();
+        int unitPanels = GemmMicroKernel.WIDE ? 2 : 1;
+        int unitsPerRow = Math.ceilDiv(panels, unitPanels);
+        long units = (long) rowPanels * unitsPerRow;
+        int threads = tasks.threads();
+        tasks.forEach(threads, t -> {
+            long u = units * t / threads;
+            long end = units * (t + 1) / threads;
+            while (u < end) {
+                int tileRow = (int) (u / unitsPerRow);
+                int first = (int) (u % unitsPerRow);
+                int tileRows;
+                int last;
+                if (first == 0 && end - u >= unitsPerRow) {
+                    tileRows = (int) ((end - u) / unitsPerRow);
+                    last = unitsPerRow;
+                } else {
+                    tileRows = 1;
+                    last = (int) Math.min(unitsPerRow, first + end - u);
+                }
+                rowBlock(a, packedB, c, tileRow * MR, Math.min(m, (tileRow + tileRows) * MR), first * unitPanels,
+                        Math.min(panels, last * unitPanels), epilogue);
+                u += (long) (tileRows - 1) * unitsPerRow + last - first;
+            }
         });
     }
 

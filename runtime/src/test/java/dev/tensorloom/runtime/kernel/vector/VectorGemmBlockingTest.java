@@ -155,6 +155,26 @@ class VectorGemmBlockingTest {
         }
     }
 
+    static Stream<Arguments> evenShareShapes() {
+        // Past 4·MR rows and at most MC rows a thread: the row blocks' tiles are cut into one equal run per thread,
+        // runs that start and end inside rows of tiles; an odd panel count leaves a one-panel unit at each row's end
+        // where two panels make a unit. 100 rows are the encoder's batch 1 × ~100 tokens.
+        List<Arguments> args = new ArrayList<>();
+        for (int[] s : new int[][] {{25, 19, 3 * NR + 1}, {100, 40, 12 * NR}, {100, 7, 5 * NR - 3}, {137, 33, 7 * NR},
+                {288, 5, 2 * NR}, {31, 600, 9 * NR}}) {
+            for (int threads : new int[] {2, 3}) {
+                args.add(Arguments.of(s[0], s[1], s[2], threads));
+            }
+        }
+        return args.stream();
+    }
+
+    @ParameterizedTest(name = "[{0}x{1}]·[{1}x{2}] threads={3}")
+    @MethodSource("evenShareShapes")
+    void equalRunsOfTilesPerThreadMultiplyLikeTheOracle(int m, int k, int n, int threads) {
+        assertBlockedProductMatches(m, k, n, true, threads, Blocking.CACHES);
+    }
+
     static Stream<Arguments> streamingWidths() {
         return Stream.of(Arguments.of(1, 13, NR + 1), Arguments.of(7, 384, 2 * NR - 1), Arguments.of(96, 31, 3 * NR + 5),
                 Arguments.of(10, 64, NR / 2), Arguments.of(13, 5, 1));
