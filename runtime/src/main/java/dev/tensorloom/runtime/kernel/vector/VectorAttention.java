@@ -76,7 +76,7 @@ final class VectorAttention {
         });
     }
 
-    /** One range of tasks' arrays, and the sequence and head of the task at hand. */
+    /** One range of tasks' arrays (the large ones its thread's {@link Scratch}), and the task at hand. */
     private static final class Stream {
         private final Tensor q;
         private final Tensor k;
@@ -115,11 +115,11 @@ final class VectorAttention {
             this.seq = seq;
             this.headDim = headDim;
             this.scale = (float) (1.0 / Math.sqrt(headDim));
-            this.keys = new int[seq];
-            this.keyRows = new float[seq * headDim];
-            this.valueRows = new float[seq * headDim];
-            this.queriesT = new float[headDim * Math.ceilDiv(queryBlock, L) * L];
-            this.outputsT = new float[headDim * L];
+            this.keys = Scratch.ints(seq);
+            this.keyRows = Scratch.floats(Scratch.Slot.ATTENTION_KEYS, seq * headDim);
+            this.valueRows = Scratch.floats(Scratch.Slot.ATTENTION_VALUES, seq * headDim);
+            this.queriesT = Scratch.floats(Scratch.Slot.ATTENTION_QUERIES, headDim * Math.ceilDiv(queryBlock, L) * L);
+            this.outputsT = Scratch.floats(Scratch.Slot.ATTENTION_OUTPUTS, headDim * L);
             this.row = new float[headDim];
         }
 
@@ -174,7 +174,7 @@ final class VectorAttention {
         private void attend(int r0) {
             Arrays.fill(maxima, Float.NEGATIVE_INFINITY);
             Arrays.fill(sums, 0f);
-            Arrays.fill(outputsT, 0f);
+            Arrays.fill(outputsT, 0, headDim * L, 0f);
             for (int k0 = 0; k0 < real; k0 += KEY_BLOCK) {
                 int count = Math.min(KEY_BLOCK, real - k0);
                 scores(r0, k0, count);

@@ -228,7 +228,7 @@ final class VectorGemm {
         int rows = i1 - i0;
         int kcMax = Math.min(KC, k);
         // The a block, row-major, plus one zero row that stands in for the rows past m of a bottom-edge tile.
-        float[] blockA = new float[(rows + 1) * kcMax];
+        float[] blockA = Scratch.floats(Scratch.Slot.GEMM_ROWS, (rows + 1) * kcMax);
         float[] tile = new float[MR * NR];
         int panelsPerBlock = NC / NR;
         for (int pc = 0; pc < k; pc += KC) {
