@@ -251,7 +251,10 @@ final class VectorGemm {
         int panels = Math.ceilDiv(c.cols(), NR);
         // One block of a with all its depth when it fits, else blocks KC deep of as many rows as fit.
         int depth = (long) m * k <= blocking.aBlockFloats() ? k : Math.min(blocking.kc(), k);
-        int blockRows = Math.min(m, Math.max(MR, blocking.aBlockFloats() / depth / MR * MR));
+        // All of a's rows when they fit; else whole tiles. (Rounding a fitting 4096 down to 4092 rows left a block
+        // of 4 rows that packed and streamed all of b's depth block again for one row of tiles.)
+        int fit = blocking.aBlockFloats() / depth;
+        int blockRows = m <= fit ? m : Math.max(MR, fit / MR * MR);
         float[] blockA = new float[(blockRows + 1) * depth];
 
         // Each task owns a column block no wider than the L2 block, so b is read once per row block of a; when there
