@@ -132,15 +132,15 @@ class VectorGemmBlockingTest {
     }
 
     /**
-     * The real blocks: b of {@link VectorGemm#LARGE_B_FLOATS} floats or more takes the L3 loop, k = 2·KC + 7 crosses
-     * the depth edge twice and n = 16·NC + 5 the column edge sixteen times, at whatever panel width; 13 rows end in
-     * a tile of one row.
+     * The real blocks: b of {@link VectorGemm#LARGE_B_FLOATS} floats or more takes the L3 loop, k = 2·BLOCKED_KC + 7
+     * crosses its depth edge twice and n = 16·BLOCKED_NC + 5 its column edge sixteen times, at whatever panel width;
+     * 13 rows end in a tile of one row.
      */
     @Test
     void cacheBlocksMultiplyLikeTheOracle() {
         int m = 13;
-        int k = 2 * VectorGemm.KC + 7;
-        int n = 16 * VectorGemm.NC + 5;
+        int k = 2 * VectorGemm.BLOCKED_KC + 7;
+        int n = 16 * VectorGemm.BLOCKED_NC + 5;
         assertTrue((long) k * n >= VectorGemm.LARGE_B_FLOATS, "b takes the L3 loop");
         Tensor a = random(m, k, 0);
         Tensor b = random(k, n, 0);
