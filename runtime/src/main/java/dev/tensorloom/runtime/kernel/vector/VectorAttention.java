@@ -261,7 +261,7 @@ final class VectorAttention {
             c.intoArray(correction, 0);
         }
 
-        /** o[d, :] = o[d, :]·correction + Σ_s p[s, :]·valueRows[k0 + s, d], {@value #TILE} head dimensions a pass. */
+        /** o[d, :] = o[d, :]·correction + Σ_s p[s, :]·valueRows[k0 + s, d], {@value #TILE} dimensions a pass. */
         private void weightedValues(int k0, int count) {
             FloatVector c = FloatVector.fromArray(S, correction, 0);
             int d = 0;

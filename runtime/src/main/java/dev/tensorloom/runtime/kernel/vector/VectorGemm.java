@@ -21,12 +21,14 @@ import jdk.incubator.vector.FloatVector;
  * around that, by the size of b:
  *
  * <ul>
- *   <li>b under {@link #LARGE_B_FLOATS} (16 MiB, every weight of MiniLM and BERT-base): {@link #rowBlocked}. Row
+ *   <li>b under {@link #LARGE_B_FLOATS} (16 MiB, every weight of MiniLM and BERT-base), except products of one
+ *       depth block of the other order with b from 4 MiB ({@link #inL3Loop}): {@link #rowBlocked}. Row
  *       blocks of {@link #MC} rows are the tasks, and each reads all of b again, from L3, where b stays.
- *   <li>b larger (2048 and 4096 squared): {@link #blocked}, the BLIS order with the roles of a and b swapped.
+ *   <li>b larger (2048 and 4096 squared), and those: {@link #blocked}, the BLIS order with a and b's roles swapped.
  *       Depth blocks of {@link #BLOCKED_KC} and row blocks of a as large as {@link #A_BLOCK_FLOATS} (16 MiB, in L3;
- *       every row at 4096) are the outer loops; each block of a is copied once into a shared array, and the tasks own column
- *       blocks of b, each running every row of the block of a past its block of b while that sits in L2. So b
+ *       every row at 4096) are the outer loops; each block of a is copied once into a shared array, and the tasks
+ *       own column blocks of b, each running every row of the block of a past its block of b while that sits in
+ *       L2. So b
  *       comes from memory once per row block of a (once per depth block at 4096, where the row blocks read all
  *       64 MiB of it once per 144 rows, about 2 GiB per product), and when b was not packed ahead, each task
  *       packs its own block into an array of its own just before use instead of the whole of b going out to
@@ -144,11 +146,25 @@ final class VectorGemm {
         }
         if (packedB == null && m <= STREAMING_MAX_ROWS) {
             streaming(a, b, c, epilogue, tasks);
-        } else if ((long) k * n >= blocking.largeBFloats()) {
+        } else if (inL3Loop(m, k, n, blocking)) {
             blocked(a, b, packedB, c, epilogue, tasks, blocking);
         } else {
             rowBlocked(a, packedB != null ? packedB : pack(b, tasks), c, epilogue, tasks);
         }
+    }
+
+    /**
+     * Whether a product takes {@link #blocked}: b of {@link #LARGE_B_FLOATS} or more, or of a quarter of that whose
+     * depth is one block of that loop, under more rows than {@link #COLUMN_SPLIT_MAX_ROWS}. Products of one depth
+     * block ran faster there (JMH, 2 threads, 2-core Zen 5, 2026-12-01, GFLOP/s): 1024 squared 447-460 against
+     * 426-446 in row blocks, 3200×768×3072 (BERT-base's up-projection at batch 32) 488-503 against 459-466,
+     * 100×768×3072 488-496 against 471-480; a deeper one, 3200×3072×768, stayed ahead in row blocks (468-475
+     * against 440-452). MiniLM's products (b under 1M floats) are not affected.
+     */
+    private static boolean inL3Loop(int m, int k, int n, Blocking blocking) {
+        long bFloats = (long) k * n;
+        return bFloats >= blocking.largeBFloats()
+                || bFloats >= blocking.largeBFloats() / 4 && k <= blocking.kc() && m > COLUMN_SPLIT_MAX_ROWS;
     }
 
     /**
@@ -273,7 +289,9 @@ final class VectorGemm {
         int threads = tasks.threads();
         int target = threads == 1 ? 1 : TASKS_PER_THREAD * threads;
         int colBlocks = Math.max(Math.ceilDiv(panels, blocking.ncPanels()), Math.min(panels, target));
-        int panelsPerBlock = Math.ceilDiv(panels, colBlocks);
+        // Whole pairs of panels where the micro-kernel takes two at once: an odd count leaves one on the narrow tile.
+        int pair = GemmMicroKernel.WIDE ? 2 : 1;
+        int panelsPerBlock = Math.ceilDiv(Math.ceilDiv(panels, colBlocks), pair) * pair;
         int columnBlocks = Math.ceilDiv(panels, panelsPerBlock);
         int rowTiles = Math.ceilDiv(blockRows, MR);
         int tilesPerPart = Math.ceilDiv(rowTiles, Math.min(rowTiles, Math.ceilDiv(target, columnBlocks)));
