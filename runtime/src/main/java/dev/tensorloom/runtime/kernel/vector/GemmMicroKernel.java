@@ -61,6 +61,8 @@ final class GemmMicroKernel {
      * come with AVX-512's 32 registers (the class comment has the measurements).
      */
     static final boolean WIDE = L == 16;
+    /** Panels the kernel takes at once: a driver that cuts b into parts keeps them whole multiples of it. */
+    static final int PANELS_PER_STEP = WIDE ? 2 : 1;
 
     private GemmMicroKernel() {
     }

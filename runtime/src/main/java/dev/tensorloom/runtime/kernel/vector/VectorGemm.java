@@ -21,18 +21,18 @@ import jdk.incubator.vector.FloatVector;
  * around that, by the size of b:
  *
  * <ul>
- *   <li>b under {@link #LARGE_B_FLOATS} (16 MiB, every weight of MiniLM and BERT-base), except products of one
- *       depth block of the other order with b from 4 MiB ({@link #inL3Loop}): {@link #rowBlocked}. Row
- *       blocks of {@link #MC} rows are the tasks, and each reads all of b again, from L3, where b stays.
- *   <li>b larger (2048 and 4096 squared), and those: {@link #blocked}, the BLIS order with a and b's roles swapped.
- *       Depth blocks of {@link #BLOCKED_KC} and row blocks of a as large as {@link #A_BLOCK_FLOATS} (16 MiB, in L3;
- *       every row at 4096) are the outer loops; each block of a is copied once into a shared array, and the tasks
- *       own column blocks of b, each running every row of the block of a past its block of b while that sits in
- *       L2. So b
- *       comes from memory once per row block of a (once per depth block at 4096, where the row blocks read all
- *       64 MiB of it once per 144 rows, about 2 GiB per product), and when b was not packed ahead, each task
- *       packs its own block into an array of its own just before use instead of the whole of b going out to
- *       memory packed and coming back.
+ *   <li>b under {@link #LARGE_B_FLOATS} (16 MiB: every weight of MiniLM and BERT-base), but for the next item:
+ *       {@link #rowBlocked}. Row blocks of {@link #MC} rows are the tasks, and each reads all of b again, from L3,
+ *       where b stays.
+ *   <li>b larger (2048 and 4096 squared), and b from 4 MiB when the product is one depth block of this order
+ *       ({@link #inL3Loop}: 1024 squared, BERT-base's QKV and up-projection): {@link #blocked}, the BLIS order with
+ *       a and b's roles swapped. Depth blocks of {@link #BLOCKED_KC} and row blocks of a as large as
+ *       {@link #A_BLOCK_FLOATS} (16 MiB, in L3; every row at 4096) are the outer loops; each block of a is copied
+ *       once into a shared array, and the tasks own column blocks of b, each running every row of the block of a
+ *       past its block of b while that sits in L2. So b comes from memory once per row block of a (once per depth
+ *       block at 4096, where the row blocks read all 64 MiB of it once per 144 rows, about 2 GiB per product), and
+ *       when b was not packed ahead, each task packs its own block into an array of its own just before use instead
+ *       of the whole of b going out to memory packed and coming back.
  * </ul>
  *
  * <p>b comes packed once for good by {@link #pack} (a layer's constant weights) or as it lies. With few rows (one
@@ -216,13 +216,13 @@ final class VectorGemm {
 
     /**
      * The tiles of c, row of tiles after row of tiles, cut into one equal run per thread: each run is at most a
-     * part of one row of tiles, whole rows, and a part of another, each a {@link #rowBlock} of its own. Units of two
-     * panels when {@link GemmMicroKernel#WIDE}, so that every part starts on a pair.
+     * part of one row of tiles, whole rows, and a part of another, each a {@link #rowBlock} of its own, in units of
+     * the panels the micro-kernel takes at once, so that every part starts on a pair where it takes two.
      */
     private static void evenShares(Tensor a, float[] packedB, Tensor c, GemmMicroKernel.Epilogue epilogue,
             Tasks tasks, int rowPanels, int panels) {
         int m = a.rows();
-        int unitPanels = GemmMicroKernel.WIDE ? 2 : 1;
+        int unitPanels = GemmMicroKernel.PANELS_PER_STEP;
         int unitsPerRow = Math.ceilDiv(panels, unitPanels);
         long units = (long) rowPanels * unitsPerRow;
         int threads = tasks.threads();
@@ -290,8 +290,8 @@ final class VectorGemm {
         int target = threads == 1 ? 1 : TASKS_PER_THREAD * threads;
         int colBlocks = Math.max(Math.ceilDiv(panels, blocking.ncPanels()), Math.min(panels, target));
         // Whole pairs of panels where the micro-kernel takes two at once: an odd count leaves one on the narrow tile.
-        int pair = GemmMicroKernel.WIDE ? 2 : 1;
-        int panelsPerBlock = Math.ceilDiv(Math.ceilDiv(panels, colBlocks), pair) * pair;
+        int step = GemmMicroKernel.PANELS_PER_STEP;
+        int panelsPerBlock = Math.ceilDiv(Math.ceilDiv(panels, colBlocks), step) * step;
         int columnBlocks = Math.ceilDiv(panels, panelsPerBlock);
         int rowTiles = Math.ceilDiv(blockRows, MR);
         int tilesPerPart = Math.ceilDiv(rowTiles, Math.min(rowTiles, Math.ceilDiv(target, columnBlocks)));
