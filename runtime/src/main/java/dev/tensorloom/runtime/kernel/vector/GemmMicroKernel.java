@@ -254,9 +254,7 @@ final class GemmMicroKernel {
         if (epilogue != null) {
             MemorySegment bias = epilogue.bias().segment();
             long b0 = (epilogue.bias().offset() + j) * Float.BYTES;
-            for (int r = 0; r < rows; r++) {
-                VectorGelu.inPlace(c, cOff + r * ldcBytes, bias, b0, cols, epilogue.gelu());
-            }
+            VectorGelu.inPlace(c, cOff, ldcBytes, rows, bias, b0, cols, epilogue.gelu());
         }
     }
 

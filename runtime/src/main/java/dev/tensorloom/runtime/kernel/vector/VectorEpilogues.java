@@ -35,7 +35,7 @@ final class VectorEpilogues {
         MemorySegment xs = x.segment();
         MemorySegment bs = bias.segment();
         long b0 = Rows.start(bias);
-        tasks.forEachRow(x.rows(), i -> VectorGelu.inPlace(xs, Rows.byteOffset(x, i), bs, b0, n, true));
+        tasks.forEachRow(x.rows(), i -> VectorGelu.inPlace(xs, Rows.byteOffset(x, i), 0, 1, bs, b0, n, true));
     }
 
     /** x = layerNorm((x + bias) + residual), row by row; the first pass also sums the row for its mean. */

@@ -30,38 +30,46 @@ final class VectorGelu {
     static void apply(Tensor x, Tasks tasks) {
         int n = x.cols();
         MemorySegment seg = x.segment();
-        tasks.forEachRow(x.rows(), i -> inPlace(seg, Rows.byteOffset(x, i), null, 0, n, true));
+        tasks.forEachRow(x.rows(), i -> inPlace(seg, Rows.byteOffset(x, i), 0, 1, null, 0, n, true));
     }
 
     /**
-     * x = gelu(x + bias) in place over the n floats at byte offset xOff of x (a native or heap segment), the bias
-     * n floats from biasOff; no bias when it is null, no GELU when not {@code gelu}.
+     * x = gelu(x + bias) in place over {@code rows} rows of n floats, the first at byte offset xOff of x (a native
+     * or heap segment) and the others strideBytes apart, the bias n floats from biasOff; no bias when it is null,
+     * no GELU when not {@code gelu}. A GEMM tile's rows go through in one call: called once a row, whether C2
+     * inlined this method into the tile's flush decided from process to process between 116 and 130 batches/s
+     * of the encoder at batch 1 × ~100 tokens (JMH forks, 2026-12-01).
      *
      * <p>One masked loop with the formula written in it, and no helper that takes or returns a vector: C2 did not
      * inline such a helper when its call site looked cold or it was already compiled on its own, and then ran the
      * Vector API's Java fallbacks in it, which left whole processes at 0.55x the speed of others (the encoder at
      * batch 32, JMH forks, JFR; 2026-12-01).
      */
-    static void inPlace(MemorySegment x, long xOff, MemorySegment bias, long biasOff, int n, boolean gelu) {
-        for (int j = 0; j < n; j += L) {
-            VectorMask<Float> m = S.indexInRange(j, n);
-            long o = (long) j * Float.BYTES;
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xOff + o, NATIVE, m);
-            if (bias != null) {
-                v = v.add(FloatVector.fromMemorySegment(S, bias, biasOff + o, NATIVE, m));
+    static void inPlace(MemorySegment x, long xOff, long strideBytes, int rows, MemorySegment bias, long biasOff,
+            int n, boolean gelu) {
+        for (int r = 0; r < rows; r++) {
+            long row = xOff + r * strideBytes;
+            for (int j = 0; j < n; j += L) {
+                VectorMask<Float> m = S.indexInRange(j, n);
+                long o = (long) j * Float.BYTES;
+                FloatVector v = FloatVector.fromMemorySegment(S, x, row + o, NATIVE, m);
+                if (bias != null) {
+                    v = v.add(FloatVector.fromMemorySegment(S, bias, biasOff + o, NATIVE, m));
+                }
+                if (gelu) {
+                    FloatVector z = v.mul(INV_SQRT2);
+                    FloatVector az = z.abs();
+                    FloatVector t = FloatVector.broadcast(S, 1f).div(az.fma(Erf.P, 1f));
+                    FloatVector poly = t.fma(Erf.A5, Erf.A4).fma(t, FloatVector.broadcast(S, Erf.A3))
+                            .fma(t, FloatVector.broadcast(S, Erf.A2)).fma(t, FloatVector.broadcast(S, Erf.A1))
+                            .mul(t);
+                    FloatVector e = poly.mul(az.mul(az).neg().lanewise(VectorOperators.EXP));
+                    FloatVector onePlusErf = FloatVector.broadcast(S, 2f).sub(e)
+                            .blend(e, z.compare(VectorOperators.LT, 0f));
+                    v = v.mul(0.5f).mul(onePlusErf);
+                }
+                v.intoMemorySegment(x, row + o, NATIVE, m);
             }
-            if (gelu) {
-                FloatVector z = v.mul(INV_SQRT2);
-                FloatVector az = z.abs();
-                FloatVector t = FloatVector.broadcast(S, 1f).div(az.fma(Erf.P, 1f));
-                FloatVector poly = t.fma(Erf.A5, Erf.A4).fma(t, FloatVector.broadcast(S, Erf.A3))
-                        .fma(t, FloatVector.broadcast(S, Erf.A2)).fma(t, FloatVector.broadcast(S, Erf.A1)).mul(t);
-                FloatVector e = poly.mul(az.mul(az).neg().lanewise(VectorOperators.EXP));
-                FloatVector onePlusErf = FloatVector.broadcast(S, 2f).sub(e)
-                        .blend(e, z.compare(VectorOperators.LT, 0f));
-                v = v.mul(0.5f).mul(onePlusErf);
-            }
-            v.intoMemorySegment(x, xOff + o, NATIVE, m);
         }
     }
 }
