@@ -36,9 +36,10 @@ final class VectorGelu {
     /**
      * x = gelu(x + bias) in place over {@code rows} rows of n floats, the first at byte offset xOff of x (a native
      * or heap segment) and the others strideBytes apart, the bias n floats from biasOff; no bias when it is null,
-     * no GELU when not {@code gelu}. A GEMM tile's rows go through in one call: called once a row, whether C2
-     * inlined this method into the tile's flush decided from process to process between 116 and 130 batches/s
-     * of the encoder at batch 1 × ~100 tokens (JMH forks, 2026-12-01).
+     * no GELU when not {@code gelu}. A GEMM tile's rows go through in one call: called once a row, the encoder at
+     * batch 1 × ~100 tokens ran ~116 batches/s in some JMH forks and ~130 in others, the slow ones with half again
+     * as many samples in this loop (most likely whether C2 inlined the per-row call into the tile's flush);
+     * rows inside, every fork ran 127-134 (2026-12-01).
      *
      * <p>One masked loop with the formula written in it, and no helper that takes or returns a vector: C2 did not
      * inline such a helper when its call site looked cold or it was already compiled on its own, and then ran the
