@@ -19,9 +19,9 @@ import jdk.incubator.vector.VectorOperators;
  * 128, go to {@link IntegerGemv} ({@link IntegerGemv#dot4} four channels a pass for 4 bits, {@link IntegerGemv#dot2}
  * two for 2 bits), which rounds x to int8 once per call and multiplies in 16-bit integer lanes (unless x holds NaN
  * or an infinity). The other 2- and 4-bit formats whose groups are whole units go to {@link UnitGemv#dot2}, two
- * channels per pass; 8 bits in whole units and 3 bits in groups of whole 128-value blocks to
- * {@link UnitGemv#dot1}, one channel per pass; those kernels take the zero point out of the inner loop and mask each run in place
- * instead of shifting it, which leaves a widening load, an AND, a conversion and an FMA per run. What remains
+ * channels per pass; 8 bits in whole units and 3 bits in groups of whole 128-value blocks to {@link UnitGemv#dot1},
+ * one channel per pass; those kernels take the zero point out of the inner loop and mask each run in place instead
+ * of shifting it, which leaves a widening load, an AND, a conversion and an FMA per run. What remains
  * (2 bits in groups of 32, 3 bits in groups of 32 or 64) goes through {@link #dot}: each run of L codes decoded
  * by {@link CodeDecoder} (shift, mask, minus z, convert) into a group accumulator scaled once per group.
  *

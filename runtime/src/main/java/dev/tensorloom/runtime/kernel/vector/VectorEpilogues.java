@@ -29,13 +29,15 @@ final class VectorEpilogues {
     private VectorEpilogues() {
     }
 
-    /** x = gelu(x + bias), row by row. */
+    /** x = gelu(x + bias), a range of rows per call. */
     static void addBiasGelu(Tensor x, Tensor bias, Tasks tasks) {
         int n = x.cols();
         MemorySegment xs = x.segment();
         MemorySegment bs = bias.segment();
         long b0 = Rows.start(bias);
-        tasks.forEachRow(x.rows(), i -> VectorGelu.inPlace(xs, Rows.byteOffset(x, i), 0, 1, bs, b0, n, true));
+        long strideBytes = (long) x.leadingDim() * Float.BYTES;
+        tasks.forEachRange(x.rows(), 1, (from, to) -> VectorGelu.inPlace(xs, Rows.byteOffset(x, from), strideBytes,
+                to - from, bs, b0, n, true));
     }
 
     /** x = layerNorm((x + bias) + residual), row by row; the first pass also sums the row for its mean. */

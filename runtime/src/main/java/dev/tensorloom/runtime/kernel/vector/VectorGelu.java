@@ -30,7 +30,9 @@ final class VectorGelu {
     static void apply(Tensor x, Tasks tasks) {
         int n = x.cols();
         MemorySegment seg = x.segment();
-        tasks.forEachRow(x.rows(), i -> inPlace(seg, Rows.byteOffset(x, i), 0, 1, null, 0, n, true));
+        long strideBytes = (long) x.leadingDim() * Float.BYTES;
+        tasks.forEachRange(x.rows(), 1,
+                (from, to) -> inPlace(seg, Rows.byteOffset(x, from), strideBytes, to - from, null, 0, n, true));
     }
 
     /**
