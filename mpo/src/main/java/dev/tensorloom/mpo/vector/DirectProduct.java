@@ -408,31 +408,41 @@ final class DirectProduct implements PreparedMatrix {
                         columns = scratch.floats(Scratch.ROWS, stateFloats);
                         StepProduct.gatherColumns(state, m, p / m, r, q, laneOf[t], columns);
                     }
-                    StepProduct.multiplyColumns(columns, m, p / m * q, r, transposedCores[t], s, target, next, tasks);
+                    // The kernel loads the state as its b, from a segment: a native one (see Scratch#staged).
+                    MemorySegment staged = scratch.staged(Scratch.STAGED_IN, columns, p * q * r + PANEL_WIDTH);
+                    StepProduct.multiplyColumns(staged, m, p / m * q, r, transposedCores[t], s, target, next, tasks);
                 }
                 stateInLayout = nextInLayout;
             } else if (q == 1) {
-                // The state is already [p, r]: one GEMM, no copy of the state.
-                dense.matmul(wrap(state, p, r), coreMatrix(core, step, false, scratch), wrap(next, p, s));
+                // The state is already [p, r]: one GEMM.
+                MemorySegment staged = scratch.staged(Scratch.STAGED_IN, state, p * r);
+                MemorySegment product = scratch.staging(Scratch.STAGED_OUT, p * s);
+                dense.matmul(Tensor.wrap(staged, p, r), coreMatrix(core, step, false, scratch),
+                        Tensor.wrap(product, p, s));
+                MemorySegment.copy(product, F, 0, next, 0, p * s);
             } else if (q >= L && perBlock < transposing) {
                 // Few blocks, each wide: out_p [s, q] = coreᵀ [s, r]·in_p [r, q], a GEMM per block.
                 Tensor transposed = coreMatrix(core, step, true, scratch);
-                MemorySegment inBlocks = MemorySegment.ofArray(state);
-                MemorySegment outBlocks = MemorySegment.ofArray(next);
+                MemorySegment staged = scratch.staged(Scratch.STAGED_IN, state, p * r * q);
+                MemorySegment product = scratch.staging(Scratch.STAGED_OUT, p * s * q);
                 long inBytes = (long) r * q * Float.BYTES;
                 long outBytes = (long) s * q * Float.BYTES;
                 for (int block = 0; block < p; block++) {
-                    dense.matmul(transposed, Tensor.wrap(inBlocks.asSlice(block * inBytes, inBytes), r, q),
-                            Tensor.wrap(outBlocks.asSlice(block * outBytes, outBytes), s, q));
+                    dense.matmul(transposed, Tensor.wrap(staged.asSlice(block * inBytes, inBytes), r, q),
+                            Tensor.wrap(product.asSlice(block * outBytes, outBytes), s, q));
                 }
+                MemorySegment.copy(product, F, 0, next, 0, p * s * q);
             } else {
                 // [p][r][q] → [p·q, r], one GEMM with the core [r, s], then [p][q][s] → [p][s][q].
                 float[] across = scratch.floats(Scratch.ACROSS, stateFloats);
-                float[] product = scratch.floats(Scratch.PRODUCT, stateFloats);
+                float[] transposed = scratch.floats(Scratch.PRODUCT, stateFloats);
                 transposeBlocks(state, across, p, r, q);
-                dense.matmul(wrap(across, (long) p * q, r), coreMatrix(core, step, false, scratch),
-                        wrap(product, (long) p * q, s));
-                transposeBlocks(product, next, p, q, s);
+                MemorySegment staged = scratch.staged(Scratch.STAGED_IN, across, p * q * r);
+                MemorySegment product = scratch.staging(Scratch.STAGED_OUT, p * q * s);
+                dense.matmul(Tensor.wrap(staged, (long) p * q, r), coreMatrix(core, step, false, scratch),
+                        Tensor.wrap(product, (long) p * q, s));
+                MemorySegment.copy(product, F, 0, transposed, 0, p * q * s);
+                transposeBlocks(transposed, next, p, q, s);
             }
             state = next;
         }
@@ -536,10 +546,6 @@ final class DirectProduct implements PreparedMatrix {
         return transposed;
     }
 
-    private static Tensor wrap(float[] values, long rows, long cols) {
-        return Tensor.wrap(MemorySegment.ofArray(values), rows, cols);
-    }
-
     /**
      * Core k as the step's matrix [r, s], or its transpose [s, r], for a step of many rows: the core itself when it
      * is stored that way, else a rearranged copy in this thread's scratch (its size, once per call, against the
@@ -624,10 +630,15 @@ final class DirectProduct implements PreparedMatrix {
         static final int KEPT_TOO = 9;
         static final int ROW_OFFSETS = 0;
         static final int COL_OFFSETS = 1;
+
+        /** The native segments of {@link #staging}: a step's state on its way in, and its product on its way out. */
+        static final int STAGED_IN = 0;
+        static final int STAGED_OUT = 1;
         private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
         private final float[][] floats = new float[10][0];
         private final int[][] offsets = new int[2][0];
+        private final MemorySegment[] staging = {MemorySegment.NULL, MemorySegment.NULL};
         private MemorySegment core = MemorySegment.NULL;
 
         /** This thread's. */
@@ -649,6 +660,31 @@ final class DirectProduct implements PreparedMatrix {
                 offsets[slot] = new int[Math.max(size, 2 * offsets[slot].length)];
             }
             return offsets[slot];
+        }
+
+        /**
+         * The native segment in {@code slot} ({@link #STAGED_IN} or {@link #STAGED_OUT}), at least {@code floats}
+         * long: what the kernels read and write, while the states themselves are heap arrays.
+         *
+         * <p>No heap segment reaches a vector kernel. The Vector API's loads and stores from a segment share one type
+         * profile per JDK method across the whole process, so once any of them has seen a heap segment, every kernel
+         * in the process reads native memory through code compiled for both kinds: a 4096×4096 GEMV (2 threads,
+         * 2-core Zen 5, 2026-12-01) took 1.5-2.0 ms instead of 0.9-1.0 after the direct product had run its GEMMs
+         * on heap-wrapped states, and the dense side of the MPO benchmark ran at half its speed.
+         */
+        MemorySegment staging(int slot, long floats) {
+            long bytes = floats * Float.BYTES;
+            if (staging[slot].byteSize() < bytes) {
+                staging[slot] = Arena.ofAuto().allocate(Math.max(bytes, 2 * staging[slot].byteSize()), 64);
+            }
+            return staging[slot];
+        }
+
+        /** {@link #staging} holding a copy of {@code values}[0, floats). */
+        MemorySegment staged(int slot, float[] values, int floats) {
+            MemorySegment to = staging(slot, floats);
+            MemorySegment.copy(values, 0, to, F, 0, floats);
+            return to;
         }
 
         /**

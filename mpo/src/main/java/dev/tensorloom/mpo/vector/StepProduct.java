@@ -130,16 +130,16 @@ final class StepProduct {
     /**
      * The same product in {@link Orientation#COLUMNS}: out[target(i, c)] = Σ_k state[b·r·R + k·R + t]·b[k][c] for
      * row i = b·R + t (R = {@code rowsPerBatch}), each batch row's state laid out [r][R] from b·r·R on, and
-     * {@code coreT} [s, r] the core transposed, then one zero row. {@code state} has {@link PanelGemm#PANEL_WIDTH}
-     * floats to spare after its last batch row's (the masked loads of a last panel of rows stay inside it); out
+     * {@code coreT} [s, r] the core transposed, then one zero row. {@code state} is native memory (see
+     * {@code DirectProduct.Scratch#staging}) with {@link PanelGemm#PANEL_WIDTH} floats to spare after its last batch
+     * row's (the masked loads of a last panel of rows stay inside it); out
      * has {@link Simd#L} to spare after its last destination.
      */
-    static void multiplyColumns(float[] state, int batches, int rowsPerBatch, int r, float[] coreT, int s,
+    static void multiplyColumns(MemorySegment state, int batches, int rowsPerBatch, int r, float[] coreT, int s,
             Target target, float[] out, Tasks tasks) {
         int zeroRow = s * r;
         int panelsPerBatch = Math.ceilDiv(rowsPerBatch, PANEL_WIDTH);
         Split split = Split.of(batches * panelsPerBatch, s, tasks);
-        MemorySegment b = MemorySegment.ofArray(state);
         long ldbBytes = (long) rowsPerBatch * Float.BYTES;
         tasks.forEach(split.tasks(), task -> {
             float[] tile = new float[TILE_ROWS * PANEL_WIDTH + L];
@@ -151,7 +151,7 @@ final class StepProduct {
                 long bOff = ((long) batch * r * rowsPerBatch + t0) * Float.BYTES;
                 for (int c = split.firstLine(task); c < lastCol; c += TILE_ROWS) {
                     int valid = Math.min(TILE_ROWS, lastCol - c);
-                    PanelGemm.streamingTile(coreT, c * r, r, valid, zeroRow, b, bOff, ldbBytes, width, r, tile);
+                    PanelGemm.streamingTile(coreT, c * r, r, valid, zeroRow, state, bOff, ldbBytes, width, r, tile);
                     scatterColumns(tile, out, batch, t0, width, c, valid, target);
                 }
             }
