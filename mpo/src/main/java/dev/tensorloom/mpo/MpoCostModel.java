@@ -5,6 +5,9 @@ import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -13,47 +16,70 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Which way one product x [m, I]·W runs: the direct sweep over the cores, or a dense copy of W contracted once
  * and kept. Each path's time is estimated as the larger of its FLOPs over the rate that path computes at and
- * its bytes over the memory bandwidth (the roofline view of REFERENCE.md section 2), plus a fixed cost per kernel
- * call: at small batches the dense product reads all I·J weights for few FLOPs (memory bound), where the direct
- * path reads only the cores but does more arithmetic in several calls; as the batch grows the dense FLOPs win.
+ * its bytes over the memory bandwidth after a fixed start (the roofline view of REFERENCE.md section 2), plus a
+ * fixed cost per kernel call: at small batches the dense product reads all I·J weights for few FLOPs (memory bound),
+ * where the direct path reads only the cores but does more arithmetic in several calls; as the batch grows the dense
+ * FLOPs win.
  *
  * <p>The machine constants are the model's parameters and {@code toString} shows them. {@link #measure} times
- * them on a backend (a GEMM, a direct product, a GEMV over a matrix larger than the caches and a tiny GEMM, each run
- * until its time settles: 0.3 to 3 s each); {@link #forBackend} does so once per backend and lets the system properties
- * {@value #DENSE_PROPERTY}, {@value #DIRECT_PROPERTY} (GFLOP/s), {@value #BANDWIDTH_PROPERTY} (GB/s) and
- * {@value #CALL_PROPERTY} (microseconds) override any of them; {@link #defaults()} are round figures of the
- * right order for a CPU, for tests and for callers who measure nothing; {@link #configured} applies the properties
- * without measuring (to what was measured already, else to the defaults).
+ * them on a backend (a GEMM, a direct product, GEMVs over matrices not in cache and a tiny GEMM, each run until its
+ * time settles and the JIT has been quiet for a while: 0.3 to 3 s each); {@link #forBackend} does so once per backend
+ * and lets the system properties {@value #DENSE_PROPERTY}, {@value #DIRECT_PROPERTY} (GFLOP/s),
+ * {@value #BANDWIDTH_PROPERTY} (GB/s), {@value #CALL_PROPERTY} and {@value #STREAM_PROPERTY} (microseconds) override
+ * any of them; {@link #defaults()} are round figures of the right order for a CPU, for tests and for callers who
+ * measure nothing; {@link #configured} applies the properties without measuring (to what was measured already,
+ * else to the defaults).
+ *
+ * <p>The direct path's rate depends on the shapes of its steps far more than the GEMM's does (a 1536×384 MPO's steps
+ * of a few dozen rows ran at 30-80 GFLOP/s where a 4096×4096 one's ran at 130-160, 2-core Zen 5), so one rate for
+ * every MPO misjudged one size or the other. {@link #directRate} measures it on the matrix itself, and
+ * {@link MpoMatrix#calibrate} puts it into that matrix's model ({@link #withDirectRate}).
  *
  * @param denseFlopsPerSecond  the backend's GEMM rate
  * @param directFlopsPerSecond the direct sweep's rate (a chain of smaller products: at most GEMM's)
  * @param bytesPerSecond       memory bandwidth for weights that are not in cache
  * @param secondsPerCall       the fixed cost of one kernel call (dispatch to the threads, a launch)
+ * @param secondsToStream      what a read of weights not in cache takes beyond its bytes over the bandwidth: a
+ *                             GEMV of a matrix of a few MB runs well under the bandwidth of a large one
  */
 public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSecond, double bytesPerSecond,
-        double secondsPerCall) {
+        double secondsPerCall, double secondsToStream) {
 
     public static final String DENSE_PROPERTY = "tensorloom.mpo.denseGflops";
     public static final String DIRECT_PROPERTY = "tensorloom.mpo.directGflops";
     public static final String BANDWIDTH_PROPERTY = "tensorloom.mpo.bandwidthGBps";
     public static final String CALL_PROPERTY = "tensorloom.mpo.callMicros";
+    public static final String STREAM_PROPERTY = "tensorloom.mpo.streamMicros";
 
     private static final Map<String, MpoCostModel> MEASURED = new ConcurrentHashMap<>();
     private static final long MIN_NANOS = 300_000_000L;
     private static final long MAX_NANOS = 3_000_000_000L;
+    private static final long QUIET_NANOS = 300_000_000L;
 
     public MpoCostModel {
         if (!(denseFlopsPerSecond > 0) || !(directFlopsPerSecond > 0) || !(bytesPerSecond > 0)
-                || !(secondsPerCall >= 0) || Double.isInfinite(secondsPerCall)) {
-            throw new IllegalArgumentException("cost model rates must be positive (and the call cost finite and >= 0),"
-                    + " got " + denseFlopsPerSecond + ", " + directFlopsPerSecond + ", " + bytesPerSecond + ", "
-                    + secondsPerCall);
+                || !(secondsPerCall >= 0) || Double.isInfinite(secondsPerCall)
+                || !(secondsToStream >= 0) || Double.isInfinite(secondsToStream)) {
+            throw new IllegalArgumentException("cost model rates must be positive (and the fixed costs finite and"
+                    + " >= 0), got " + denseFlopsPerSecond + ", " + directFlopsPerSecond + ", " + bytesPerSecond + ", "
+                    + secondsPerCall + ", " + secondsToStream);
         }
+    }
+
+    /** Rates and a call cost, with no start to a stream. */
+    public MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSecond, double bytesPerSecond,
+            double secondsPerCall) {
+        this(denseFlopsPerSecond, directFlopsPerSecond, bytesPerSecond, secondsPerCall, 0);
     }
 
     /** Rates with no fixed cost per call. */
     public MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSecond, double bytesPerSecond) {
         this(denseFlopsPerSecond, directFlopsPerSecond, bytesPerSecond, 0);
+    }
+
+    /** This model with the direct path's rate measured for one MPO ({@link #directRate}) in place of its own. */
+    public MpoCostModel withDirectRate(double flopsPerSecond) {
+        return new MpoCostModel(denseFlopsPerSecond, flopsPerSecond, bytesPerSecond, secondsPerCall, secondsToStream);
     }
 
     /** 50 GFLOP/s GEMM, 12.5 GFLOP/s direct, 10 GB/s, no call cost: placeholders of the right order. */
@@ -84,16 +110,17 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
         return new MpoCostModel(property(DENSE_PROPERTY, 1e9, denseFlopsPerSecond),
                 property(DIRECT_PROPERTY, 1e9, directFlopsPerSecond),
                 property(BANDWIDTH_PROPERTY, 1e9, bytesPerSecond),
-                property(CALL_PROPERTY, 1e-6, secondsPerCall));
+                property(CALL_PROPERTY, 1e-6, secondsPerCall),
+                property(STREAM_PROPERTY, 1e-6, secondsToStream));
     }
 
     /**
-     * Times the constants on {@code backend}, best of several runs each: the GEMM rate on a 192×512 by 512×512
-     * product; the direct rate on a 4096×4096 MPO of 4 cores of 8×8 with bonds 32 and one row, prepared once as an
-     * {@link MpoMatrix} prepares it (two steps of [512, 256]·[256, 256] carry the work; a 1024×1024 one, whose steps
-     * are a few microseconds, measured a tenth of the rate the curve's MPOs run at); the bandwidth as the bytes of a
-     * 4096×4096 GEMV over the time it takes on a matrix not in cache (64 MiB, two of them alternating); the call cost
-     * as the time of a 4×4 GEMM.
+     * Times the constants on {@code backend}: the GEMM rate on a 192×512 by 512×512 product; the default direct rate
+     * on a 4096×4096 MPO of 4 cores of 8×8 with bonds 32 and one row, prepared once as an {@link MpoMatrix} prepares it
+     * (two steps of [512, 256]·[256, 256] carry the work); the call cost as the time of a 4×4 GEMM (each the best of
+     * runs once the time settles). The bandwidth and the start of a stream from the median times of GEMVs on weights
+     * not in cache, a 4096×4096 matrix (64 MiB, two alternating) and a 384×1536 one (2.25 MiB, 32 in turn): the two
+     * points of time = start + bytes / bandwidth.
      */
     public static MpoCostModel measure(Backend backend) {
         Kernels kernels = backend.kernels();
@@ -112,40 +139,72 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
                 cores[k] = place(backend, arena, random, bonds[k], shape.rowFactor(k), shape.colFactor(k), bonds[k + 1]);
             }
             // Prepared once, as an MpoMatrix runs its direct products.
-            PreparedMatrix mpo = mpoKernels.prepareDirect(new Mpo(shape, bonds, cores));
-            Tensor x = place(backend, arena, random, 1, 4096);
-            Tensor y = backend.allocate(arena, 1, 4096);
-            double direct = 2.0 * MpoCost.directMultiplyAdds(shape, bonds, 1)
-                    / best(backend, y, 20, () -> mpo.multiply(x, y));
+            Mpo mpo = new Mpo(shape, bonds, cores);
+            double direct = directRate(backend, mpo, mpoKernels.prepareDirect(mpo));
 
-            int n = 4096;
-            Tensor[] w = {backend.allocate(arena, n, n), backend.allocate(arena, n, n)};
-            Tensor v = place(backend, arena, random, n);
-            Tensor u = backend.allocate(arena, n);
-            int[] next = {0};
-            double bandwidth = (double) n * n * Float.BYTES / best(backend, u, 10, () -> {
-                kernels.gemv(w[next[0]], v, u);
-                next[0] ^= 1;
-            });
+            long largeBytes = 4096L * 4096 * Float.BYTES;
+            double large = coldGemv(backend, arena, random, 4096, 4096, 2);
+            long smallBytes = 384L * 1536 * Float.BYTES;
+            double small = coldGemv(backend, arena, random, 384, 1536, 32);
+            double bandwidth = large > small ? (largeBytes - smallBytes) / (large - small) : largeBytes / large;
+            double stream = Math.max(0, small - smallBytes / bandwidth);
 
-            Tensor small = place(backend, arena, random, 4, 4);
-            Tensor smallOut = backend.allocate(arena, 4, 4);
-            double call = best(backend, smallOut, 200, () -> kernels.matmul(small, small, smallOut));
-            return new MpoCostModel(gemm, Math.min(direct, gemm), bandwidth, call);
+            Tensor tiny = place(backend, arena, random, 4, 4);
+            Tensor tinyOut = backend.allocate(arena, 4, 4);
+            double call = best(backend, tinyOut, 200, () -> kernels.matmul(tiny, tiny, tinyOut));
+            return new MpoCostModel(gemm, Math.min(direct, gemm), bandwidth, call, stream);
         }
     }
 
     /**
+     * The direct product's rate on {@code mpo}, prepared as {@code direct}, for one row: its FLOPs over the best time
+     * once that settles (its cores stay in cache between runs, so this is the rate of its arithmetic and calls).
+     */
+    public static double directRate(Backend backend, Mpo mpo, PreparedMatrix direct) {
+        try (Arena arena = Arena.ofShared()) {
+            Random random = new Random(2);
+            Tensor x = place(backend, arena, random, 1, mpo.rows());
+            Tensor y = backend.allocate(arena, 1, mpo.cols());
+            return 2.0 * MpoCost.directMultiplyAdds(mpo.shape(), mpo.bonds(), 1)
+                    / best(backend, y, 20, () -> direct.multiply(x, y));
+        }
+    }
+
+    /** The median time of a GEMV over {@code copies} [rows, cols] matrices taken in turn, once its time settles. */
+    private static double coldGemv(Backend backend, Arena arena, Random random, int rows, int cols, int copies) {
+        Kernels kernels = backend.kernels();
+        Tensor[] w = new Tensor[copies];
+        for (int i = 0; i < copies; i++) {
+            w[i] = backend.allocate(arena, rows, cols);
+        }
+        Tensor v = place(backend, arena, random, cols);
+        Tensor u = backend.allocate(arena, rows);
+        int[] next = {0};
+        Runnable gemv = () -> {
+            kernels.gemv(w[next[0]], v, u);
+            next[0] = (next[0] + 1) % copies;
+        };
+        best(backend, u, 10, gemv);
+        return median(backend, u, Math.max(2 * copies, 64), gemv);
+    }
+
+    /**
      * The fastest run of {@code work} (waiting for {@code result}), run until the fastest has not improved by 10%
-     * for {@code settle} runs and {@value #MIN_NANOS} ns have passed, or for {@value #MAX_NANOS} ns at most: at
-     * start-up the kernels are still interpreted, and the Vector API's code runs orders of magnitude slower before
-     * the JIT compiles it.
+     * for {@code settle} runs, {@value #MIN_NANOS} ns have passed and the JIT has compiled nothing for
+     * {@value #QUIET_NANOS} ns, or for {@value #MAX_NANOS} ns at most: at start-up the kernels are still interpreted,
+     * and the Vector API's code runs orders of magnitude slower before C2 compiles it. Without the JIT's quiet the
+     * first rule alone stopped on plateaus of C1 code: the GEMM rate came out anywhere from 18 to 202 GFLOP/s in the
+     * forks of one JMH run (2-core Zen 5, 2026-12-01), and 32 or 338 in three calls of one process; with it, 290-335.
      */
     private static double best(Backend backend, Tensor result, int settle, Runnable work) {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean watchJit = jit != null && jit.isCompilationTimeMonitoringSupported();
         double best = Double.MAX_VALUE;
         try (Arena sync = Arena.ofConfined()) {
             Tensor last = result.rank() == 1 ? result.slice(0, 0, 1) : result.slice(0, 0, 1).slice(1, 0, 1);
             long begin = System.nanoTime();
+            long jitMillis = watchJit ? jit.getTotalCompilationTime() : 0;
+            long jitQuietSince = begin;
             int stale = 0;
             while (true) {
                 long start = System.nanoTime();
@@ -159,12 +218,33 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
                     stale++;
                 }
                 best = Math.min(best, seconds);
-                if (stale >= settle && end - begin >= MIN_NANOS || end - begin >= MAX_NANOS) {
+                if (watchJit && jit.getTotalCompilationTime() != jitMillis) {
+                    jitMillis = jit.getTotalCompilationTime();
+                    jitQuietSince = end;
+                }
+                boolean settled = stale >= settle && end - begin >= MIN_NANOS && end - jitQuietSince >= QUIET_NANOS;
+                if (settled || end - begin >= MAX_NANOS) {
                     break;
                 }
             }
         }
         return Math.max(best, 1e-9);
+    }
+
+    /** The median time of {@code runs} runs of {@code work}, each waiting for {@code result}. */
+    private static double median(Backend backend, Tensor result, int runs, Runnable work) {
+        double[] seconds = new double[runs];
+        try (Arena sync = Arena.ofConfined()) {
+            Tensor last = result.rank() == 1 ? result.slice(0, 0, 1) : result.slice(0, 0, 1).slice(1, 0, 1);
+            for (int i = 0; i < runs; i++) {
+                long start = System.nanoTime();
+                work.run();
+                backend.toHost(last, sync);
+                seconds[i] = (System.nanoTime() - start) * 1e-9;
+            }
+        }
+        Arrays.sort(seconds);
+        return Math.max(seconds[runs / 2], 1e-9);
     }
 
     private static Tensor place(Backend backend, Arena arena, Random random, long... shape) {
@@ -217,9 +297,10 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
         long directBytes = mpo.bytes() + io + stateBytes(steps);
         long denseFlops = 2 * MpoCost.denseMultiplyAdds(shape, m);
         long denseBytes = (long) Float.BYTES * shape.rows() * shape.cols() + io;
-        double direct = Math.max(directFlops / directFlopsPerSecond, directBytes / bytesPerSecond)
+        double direct = Math.max(directFlops / directFlopsPerSecond, secondsToStream + directBytes / bytesPerSecond)
                 + steps.size() * secondsPerCall;
-        double dense = Math.max(denseFlops / denseFlopsPerSecond, denseBytes / bytesPerSecond) + secondsPerCall;
+        double dense = Math.max(denseFlops / denseFlopsPerSecond, secondsToStream + denseBytes / bytesPerSecond)
+                + secondsPerCall;
         return new Choice(direct <= dense ? Path.DIRECT : Path.DENSE, m, directFlops, directBytes, direct,
                 denseFlops, denseBytes, dense);
     }
@@ -248,7 +329,8 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
 
     @Override
     public String toString() {
-        return String.format("MpoCostModel[dense %.1f GFLOP/s, direct %.1f GFLOP/s, %.1f GB/s, %.1f µs per call]",
-                denseFlopsPerSecond / 1e9, directFlopsPerSecond / 1e9, bytesPerSecond / 1e9, secondsPerCall * 1e6);
+        return String.format("MpoCostModel[dense %.1f GFLOP/s, direct %.1f GFLOP/s, %.1f GB/s, %.1f µs per call,"
+                + " %.1f µs to start a stream]", denseFlopsPerSecond / 1e9, directFlopsPerSecond / 1e9,
+                bytesPerSecond / 1e9, secondsPerCall * 1e6, secondsToStream * 1e6);
     }
 }

@@ -20,7 +20,7 @@ public final class MpoMatrix implements PreparedMatrix {
     private final Backend backend;
     private final MpoKernels kernels;
     private final Mpo mpo;
-    private final MpoCostModel model;
+    private volatile MpoCostModel model;
     private final MpoCostModel.Path forced;
     private volatile DenseCache dense;
     private volatile PreparedMatrix direct;
@@ -69,6 +69,17 @@ public final class MpoMatrix implements PreparedMatrix {
         MpoCostModel.Choice c = model.choose(mpo, m);
         return forced == null ? c : new MpoCostModel.Choice(forced, m, c.directFlops(), c.directBytes(),
                 c.directSeconds(), c.denseFlops(), c.denseBytes(), c.denseSeconds());
+    }
+
+    /**
+     * Measures this matrix's own direct product ({@link MpoCostModel#directRate}: a fraction of a second to a few
+     * seconds, the product run until its time settles) and from then on weighs the paths with that rate in place of
+     * the model's: the rate of one MPO's steps says little about another's. Returns the model now used.
+     */
+    public MpoCostModel calibrate() {
+        MpoCostModel calibrated = model.withDirectRate(MpoCostModel.directRate(backend, mpo, direct()));
+        model = calibrated;
+        return calibrated;
     }
 
     /**

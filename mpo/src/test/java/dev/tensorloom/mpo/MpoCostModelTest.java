@@ -135,6 +135,51 @@ class MpoCostModelTest {
     }
 
     @Test
+    void theStartOfAStreamIsPaidOnceByEachPathWhereBytesBound() {
+        // 4096×4096 at bond 16: both paths read weights for few FLOPs at one row, so both are bound by bytes.
+        MpoShape shape = MpoShape.of(4096, 4096, 4);
+        Mpo mpo = mpo(shape, shape.cappedBonds(16));
+        MpoCostModel.Choice without = new MpoCostModel(1e12, 1e12, 8e9, 0, 0).choose(mpo, 1);
+        MpoCostModel.Choice with = new MpoCostModel(1e12, 1e12, 8e9, 0, 40e-6).choose(mpo, 1);
+        assertEquals(without.directSeconds() + 40e-6, with.directSeconds(), 1e-15);
+        assertEquals(without.denseSeconds() + 40e-6, with.denseSeconds(), 1e-15);
+        // Bound by FLOPs instead (a slow direct rate), the direct estimate does not pay it.
+        MpoCostModel.Choice slow = new MpoCostModel(1e12, 1e6, 8e9, 0, 40e-6).choose(mpo, 1);
+        assertEquals(slow.directFlops() / 1e6, slow.directSeconds(), 1e-12);
+    }
+
+    @Test
+    void aMeasuredDirectRateReplacesTheModelsOwnAndNothingElse() {
+        MpoShape shape = MpoShape.of(1536, 384, 4);
+        Mpo mpo = mpo(shape, shape.cappedBonds(24));
+        MpoCostModel model = new MpoCostModel(300e9, 120e9, 60e9, 1e-6, 30e-6);
+        MpoCostModel slower = model.withDirectRate(30e9);
+        assertEquals(new MpoCostModel(300e9, 30e9, 60e9, 1e-6, 30e-6), slower);
+        // Compute-bound at 64 rows: the direct estimate grows by the ratio of the rates.
+        MpoCostModel.Choice fast = model.choose(mpo, 64);
+        MpoCostModel.Choice slow = slower.choose(mpo, 64);
+        assertEquals(fast.directFlops() / 30e9 + 4 * 1e-6, slow.directSeconds(), 1e-12);
+        assertEquals(fast.denseSeconds(), slow.denseSeconds());
+    }
+
+    @Test
+    void aCalibratedMatrixChoosesByItsOwnDirectRate() {
+        VectorBackend backend = new VectorBackend(Parallelism.of(2));
+        try (Arena shared = Arena.ofShared()) {
+            MpoShape shape = MpoShape.of(1536, 384, 4);
+            Mpo mpo = RandomMpos.mpo(shape, shape.cappedBonds(9), new java.util.Random(4), shared);
+            MpoCostModel model = new MpoCostModel(300e9, 1e3, 60e9, 1e-6, 30e-6);
+            MpoMatrix matrix = new MpoMatrix(backend, mpo, model, null);
+            assertEquals(MpoCostModel.Path.DENSE, matrix.choice(1).path(), "at 1 kFLOP/s the direct path never wins");
+            MpoCostModel calibrated = matrix.calibrate();
+            assertTrue(calibrated.directFlopsPerSecond() > 1e6 && Double.isFinite(calibrated.directFlopsPerSecond()),
+                    calibrated.toString());
+            assertEquals(model.withDirectRate(calibrated.directFlopsPerSecond()), calibrated);
+            assertEquals(calibrated.choose(mpo, 1), matrix.choice(1));
+        }
+    }
+
+    @Test
     void ratesMustBePositive() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new MpoCostModel(1, 0, 1));
         assertTrue(e.getMessage().contains("must be positive"), e.getMessage());

@@ -49,9 +49,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *       prints the plan (on the vector backend each step's orientation, rows or transposed; compare with
  *       {@code -jvmArgsAppend -Dtensorloom.mpo.orientation=rows}).
  *   <li>{@code auto}: per call, the path the cost model picks, run as the two cells above run it. Its constants
- *       are measured ({@link MpoCostModel#measure}) before the second iteration, so run at least one warm-up
- *       iteration; {@code -jvmArgsAppend -Dtensorloom.mpo.bandwidthGBps=...} and the other
- *       {@code tensorloom.mpo.*} properties give them instead. Setup prints them, the real ratio, the bonds,
+ *       are measured ({@link MpoCostModel#measure}, with the direct rate of the point's own MPO) before the second
+ *       iteration, so run at least one warm-up iteration; {@code -jvmArgsAppend -Dtensorloom.mpo.bandwidthGBps=...}
+ *       and the other {@code tensorloom.mpo.*} properties give them instead. Setup prints them, the real ratio, the bonds,
  *       the chosen order, the pick and the model's crossover batch.
  *   <li>{@code toDense}: {@link MpoKernels#contractToDense}, the MPOs rotated the same way.
  *   <li>{@code stepGemm}: the direct product's steps as plain GEMMs on the same backend and threads, warm: for each
@@ -179,7 +179,8 @@ public class MpoBenchmark {
 
         /**
          * Before the second iteration, once the first has compiled the kernels: measures the cost model's
-         * constants ({@link MpoCostModel#measure}, overridden by any {@code -Dtensorloom.mpo.*} property) for
+         * constants ({@link MpoCostModel#measure}) and this point's direct rate ({@link MpoCostModel#directRate}, as
+         * {@code MpoMatrix.calibrate} does), each overridden by its {@code -Dtensorloom.mpo.*} property, for
          * {@code auto}, and prints them with the model's pick and crossover batch for this point. The first
          * iteration (a warm-up one) runs on {@link MpoCostModel#defaults}.
          */
@@ -188,8 +189,10 @@ public class MpoBenchmark {
             if (iteration++ != 1) {
                 return;
             }
-            model = MpoCostModel.measure(backend).withProperties();
             Mpo first = mpos[0];
+            // As MpoMatrix#calibrate does: the backend's constants, with the direct rate of this point's MPO.
+            model = MpoCostModel.measure(backend).withDirectRate(MpoCostModel.directRate(backend, first, directs[0]))
+                    .withProperties();
             MpoCostModel.Choice choice = model.choose(first, batch);
             System.out.printf("%n%s: %s, bonds %s, %d parameters (%.1fx), order %s; %s picks %s at batch %d "
                     + "(direct %.1f µs, dense %.1f µs); model's crossover batch %d%n", shape, first.shape(),
