@@ -200,18 +200,14 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         boolean watchJit = jit != null && jit.isCompilationTimeMonitoringSupported();
         double best = Double.MAX_VALUE;
-        try (Arena sync = Arena.ofConfined()) {
-            Tensor last = result.rank() == 1 ? result.slice(0, 0, 1) : result.slice(0, 0, 1).slice(1, 0, 1);
+        try (Stopwatch stopwatch = new Stopwatch(backend, result)) {
             long begin = System.nanoTime();
             long jitMillis = watchJit ? jit.getTotalCompilationTime() : 0;
             long jitQuietSince = begin;
             int stale = 0;
             while (true) {
-                long start = System.nanoTime();
-                work.run();
-                backend.toHost(last, sync);
+                double seconds = stopwatch.time(work);
                 long end = System.nanoTime();
-                double seconds = (end - start) * 1e-9;
                 if (seconds < 0.9 * best) {
                     stale = 0;
                 } else {
@@ -234,17 +230,40 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
     /** The median time of {@code runs} runs of {@code work}, each waiting for {@code result}. */
     private static double median(Backend backend, Tensor result, int runs, Runnable work) {
         double[] seconds = new double[runs];
-        try (Arena sync = Arena.ofConfined()) {
-            Tensor last = result.rank() == 1 ? result.slice(0, 0, 1) : result.slice(0, 0, 1).slice(1, 0, 1);
+        try (Stopwatch stopwatch = new Stopwatch(backend, result)) {
             for (int i = 0; i < runs; i++) {
-                long start = System.nanoTime();
-                work.run();
-                backend.toHost(last, sync);
-                seconds[i] = (System.nanoTime() - start) * 1e-9;
+                seconds[i] = stopwatch.time(work);
             }
         }
         Arrays.sort(seconds);
         return Math.max(seconds[runs / 2], 1e-9);
+    }
+
+    /**
+     * Times one run of some work until its result is ready: the backend may run it asynchronously (a GPU), so each
+     * run ends by copying the result's first element to the host.
+     */
+    private static final class Stopwatch implements AutoCloseable {
+        private final Backend backend;
+        private final Arena sync = Arena.ofConfined();
+        private final Tensor first;
+
+        Stopwatch(Backend backend, Tensor result) {
+            this.backend = backend;
+            this.first = result.rank() == 1 ? result.slice(0, 0, 1) : result.slice(0, 0, 1).slice(1, 0, 1);
+        }
+
+        double time(Runnable work) {
+            long start = System.nanoTime();
+            work.run();
+            backend.toHost(first, sync);
+            return (System.nanoTime() - start) * 1e-9;
+        }
+
+        @Override
+        public void close() {
+            sync.close();
+        }
     }
 
     private static Tensor place(Backend backend, Arena arena, Random random, long... shape) {

@@ -51,8 +51,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code auto}: per call, the path the cost model picks, run as the two cells above run it. Its constants
  *       are measured ({@link MpoCostModel#measure}, with the direct rate of the point's own MPO) before the second
  *       iteration, so run at least one warm-up iteration; {@code -jvmArgsAppend -Dtensorloom.mpo.bandwidthGBps=...}
- *       and the other {@code tensorloom.mpo.*} properties give them instead. Setup prints them, the real ratio, the bonds,
- *       the chosen order, the pick and the model's crossover batch.
+ *       and the other {@code tensorloom.mpo.*} properties give them instead. Setup prints them, the real ratio, the
+ *       bonds, the chosen order, the pick and the model's crossover batch.
  *   <li>{@code toDense}: {@link MpoKernels#contractToDense}, the MPOs rotated the same way.
  *   <li>{@code stepGemm}: the direct product's steps as plain GEMMs on the same backend and threads, warm: for each
  *       step of the chosen order one [P·Q, r]·[r, s] product, so the same FLOPs in the same shapes as

@@ -132,8 +132,8 @@ final class StepProduct {
      * row i = b·R + t (R = {@code rowsPerBatch}), each batch row's state laid out [r][R] from b·r·R on, and
      * {@code coreT} [s, r] the core transposed, then one zero row. {@code state} is native memory (see
      * {@code DirectProduct.Scratch#staging}) with {@link PanelGemm#PANEL_WIDTH} floats to spare after its last batch
-     * row's (the masked loads of a last panel of rows stay inside it); out
-     * has {@link Simd#L} to spare after its last destination.
+     * row's (the masked loads of a last panel of rows stay inside it); out has {@link Simd#L} to spare after its last
+     * destination.
      */
     static void multiplyColumns(MemorySegment state, int batches, int rowsPerBatch, int r, float[] coreT, int s,
             Target target, float[] out, Tasks tasks) {
