@@ -12,14 +12,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntConsumer;
 
 /**
  * Which way one product x [m, I]·W runs: the direct sweep over the cores, or a dense copy of W contracted once
  * and kept. Each path's time is estimated as the larger of its FLOPs over the rate that path computes at and
- * its bytes over the memory bandwidth after a fixed start (the roofline view of REFERENCE.md section 2), plus a
- * fixed cost per kernel call: at small batches the dense product reads all I·J weights for few FLOPs (memory bound),
- * where the direct path reads only the cores but does more arithmetic in several calls; as the batch grows the dense
- * FLOPs win.
+ * its bytes over the memory bandwidth (the roofline view of REFERENCE.md section 2; the dense path's after a fixed
+ * start), plus a fixed cost per kernel call: at small batches the dense product reads all I·J weights for few FLOPs
+ * (memory bound), where the direct path reads only the cores but does more arithmetic in several calls; as the batch
+ * grows the dense FLOPs win.
  *
  * <p>The machine constants are the model's parameters and {@code toString} shows them. {@link #measure} times
  * them on a backend (a GEMM, a direct product, GEMVs over matrices not in cache and a tiny GEMM, each run until its
@@ -32,15 +33,18 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>The direct path's rate depends on the shapes of its steps far more than the GEMM's does (a 1536×384 MPO's steps
  * of a few dozen rows ran at 30-80 GFLOP/s where a 4096×4096 one's ran at 130-160, 2-core Zen 5), so one rate for
- * every MPO misjudged one size or the other. {@link #directRate} measures it on the matrix itself, and
- * {@link MpoMatrix#calibrate} puts it into that matrix's model ({@link #withDirectRate}).
+ * every MPO misjudged one size or the other. {@link #directRate} measures it on the matrix itself, its cores not in
+ * cache, and {@link MpoMatrix#calibrate} puts it into that matrix's model ({@link #withDirectRate}). A rate so
+ * measured holds what the direct path's reads cost, which is why that path pays no start of a stream: with it, the
+ * direct estimates of a 1536×384 MPO at 10× to 100× came out 110-130 µs where the products ran in 27-106 (2-core Xeon,
+ * 2026-12-01).
  *
  * @param denseFlopsPerSecond  the backend's GEMM rate
  * @param directFlopsPerSecond the direct sweep's rate (a chain of smaller products: at most GEMM's)
  * @param bytesPerSecond       memory bandwidth for weights that are not in cache
  * @param secondsPerCall       the fixed cost of one kernel call (dispatch to the threads, a launch)
- * @param secondsToStream      what a read of weights not in cache takes beyond its bytes over the bandwidth: a
- *                             GEMV of a matrix of a few MB runs well under the bandwidth of a large one
+ * @param secondsToStream      what the dense path's read of weights not in cache takes beyond its bytes over the
+ *                             bandwidth: a GEMV of a matrix of a few MB runs well under the bandwidth of a large one
  */
 public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSecond, double bytesPerSecond,
         double secondsPerCall, double secondsToStream) {
@@ -55,6 +59,8 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
     private static final long MIN_NANOS = 300_000_000L;
     private static final long MAX_NANOS = 3_000_000_000L;
     private static final long QUIET_NANOS = 300_000_000L;
+    private static final long COLD_BYTES = 256L << 20;
+    private static final int MAX_COPIES = 4096;
 
     public MpoCostModel {
         if (!(denseFlopsPerSecond > 0) || !(directFlopsPerSecond > 0) || !(bytesPerSecond > 0)
@@ -116,15 +122,14 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
 
     /**
      * Times the constants on {@code backend}: the GEMM rate on a 192×512 by 512×512 product; the default direct rate
-     * on a 4096×4096 MPO of 4 cores of 8×8 with bonds 32 and one row, prepared once as an {@link MpoMatrix} prepares it
-     * (two steps of [512, 256]·[256, 256] carry the work); the call cost as the time of a 4×4 GEMM (each the best of
-     * runs once the time settles). The bandwidth and the start of a stream from the median times of GEMVs on weights
-     * not in cache, a 4096×4096 matrix (64 MiB, two alternating) and a 384×1536 one (2.25 MiB, 32 in turn): the two
-     * points of time = start + bytes / bandwidth.
+     * on a 4096×4096 MPO of 4 cores of 8×8 with bonds 32 and one row ({@link #directRate}: two steps of
+     * [512, 256]·[256, 256] carry the work); the call cost as the time of a 4×4 GEMM (the best of runs once the time
+     * settles, as the GEMM's). The bandwidth and the start of a stream from the median times of GEMVs on weights
+     * not in cache ({@link #coldMedian}: 256 MiB of copies, allocated for the timing and freed), a 4096×4096 matrix
+     * (64 MiB) and a 384×1536 one (2.25 MiB): the two points of time = start + bytes / bandwidth.
      */
     public static MpoCostModel measure(Backend backend) {
         Kernels kernels = backend.kernels();
-        MpoKernels mpoKernels = MpoKernels.FAMILY.on(backend);
         Random random = new Random(1);
         try (Arena arena = Arena.ofShared()) {
             Tensor a = place(backend, arena, random, 192, 512);
@@ -138,14 +143,12 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
             for (int k = 0; k < cores.length; k++) {
                 cores[k] = place(backend, arena, random, bonds[k], shape.rowFactor(k), shape.colFactor(k), bonds[k + 1]);
             }
-            // Prepared once, as an MpoMatrix runs its direct products.
-            Mpo mpo = new Mpo(shape, bonds, cores);
-            double direct = directRate(backend, mpo, mpoKernels.prepareDirect(mpo));
+            double direct = directRate(backend, new Mpo(shape, bonds, cores));
 
             long largeBytes = 4096L * 4096 * Float.BYTES;
-            double large = coldGemv(backend, arena, random, 4096, 4096, 2);
+            double large = coldGemv(backend, 4096, 4096);
             long smallBytes = 384L * 1536 * Float.BYTES;
-            double small = coldGemv(backend, arena, random, 384, 1536, 32);
+            double small = coldGemv(backend, 384, 1536);
             double bandwidth = large > small ? (largeBytes - smallBytes) / (large - small) : largeBytes / large;
             double stream = Math.max(0, small - smallBytes / bandwidth);
 
@@ -157,35 +160,75 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
     }
 
     /**
-     * The direct product's rate on {@code mpo}, prepared as {@code direct}, for one row: its FLOPs over the best time
-     * once that settles (its cores stay in cache between runs, so this is the rate of its arithmetic and calls).
+     * The direct product's rate on {@code mpo} for one row, as a model meets it: its cores not in cache, since the
+     * products of a layer's other matrices come between two calls. Its FLOPs over the {@linkplain #coldMedian median
+     * time} of products that take in turn copies of {@code mpo}, each prepared as an {@link MpoMatrix} prepares it
+     * ({@link MpoKernels#prepareDirect}). With the cores in cache the rate came out 1.2-1.6 times what the products ran
+     * at among others (a 1536×384 MPO at 20×: 81-87 GFLOP/s best, 68-73 warm median, 51-54 cold median, 2-core Zen 5),
+     * and the model picked the direct path where the dense one was as fast.
      */
-    public static double directRate(Backend backend, Mpo mpo, PreparedMatrix direct) {
+    public static double directRate(Backend backend, Mpo mpo) {
+        MpoKernels kernels = MpoKernels.FAMILY.on(backend);
         try (Arena arena = Arena.ofShared()) {
-            Random random = new Random(2);
-            Tensor x = place(backend, arena, random, 1, mpo.rows());
+            PreparedMatrix[] copies = new PreparedMatrix[coldCopies(mpo.bytes())];
+            for (int i = 0; i < copies.length; i++) {
+                copies[i] = kernels.prepareDirect(copy(backend, arena, mpo));
+            }
+            Tensor x = place(backend, arena, new Random(2), 1, mpo.rows());
             Tensor y = backend.allocate(arena, 1, mpo.cols());
             return 2.0 * MpoCost.directMultiplyAdds(mpo.shape(), mpo.bonds(), 1)
-                    / best(backend, y, 20, () -> direct.multiply(x, y));
+                    / coldMedian(backend, y, copies.length, i -> copies[i].multiply(x, y));
         }
     }
 
-    /** The median time of a GEMV over {@code copies} [rows, cols] matrices taken in turn, once its time settles. */
-    private static double coldGemv(Backend backend, Arena arena, Random random, int rows, int cols, int copies) {
-        Kernels kernels = backend.kernels();
-        Tensor[] w = new Tensor[copies];
-        for (int i = 0; i < copies; i++) {
-            w[i] = backend.allocate(arena, rows, cols);
+    /** A copy of {@code mpo} whose cores lie in fresh memory of {@code arena}, on {@code backend}. */
+    private static Mpo copy(Backend backend, Arena arena, Mpo mpo) {
+        Tensor[] cores = new Tensor[mpo.cores().length];
+        for (int k = 0; k < cores.length; k++) {
+            Tensor core = backend.toHost(mpo.cores()[k], arena);
+            Tensor fresh = Tensor.allocate(arena, core.shape());
+            fresh.copyFrom(core);
+            cores[k] = backend.toDevice(fresh, arena);
         }
-        Tensor v = place(backend, arena, random, cols);
-        Tensor u = backend.allocate(arena, rows);
+        return new Mpo(mpo.shape(), mpo.bonds(), cores);
+    }
+
+    /** The {@linkplain #coldMedian median time} of a GEMV on a [rows, cols] matrix. */
+    private static double coldGemv(Backend backend, int rows, int cols) {
+        Kernels kernels = backend.kernels();
+        try (Arena arena = Arena.ofShared()) {
+            Tensor[] w = new Tensor[coldCopies((long) rows * cols * Float.BYTES)];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = backend.allocate(arena, rows, cols);
+            }
+            Tensor v = place(backend, arena, new Random(3), cols);
+            Tensor u = backend.allocate(arena, rows);
+            return coldMedian(backend, u, w.length, i -> kernels.gemv(w[i], v, u));
+        }
+    }
+
+    /**
+     * How many copies of {@code bytes} of weights a cold timing takes in turn: enough to fill {@value #COLD_BYTES}
+     * bytes, at least two and at most {@value #MAX_COPIES}. 256 MiB as {@code MpoBenchmark}'s cells rotate: 64 MiB,
+     * twice the L3 of a 2-core Zen 5, still ran in cache on a 2-core Xeon (a 384×1536 GEMV in 80 µs from 8 to 72 MiB
+     * of copies, 180-200 µs from 256 MiB to 1 GiB, 2026-12-01).
+     */
+    private static int coldCopies(long bytes) {
+        return (int) Math.min(MAX_COPIES, Math.max(2, Math.ceilDiv(COLD_BYTES, bytes)));
+    }
+
+    /**
+     * The median time of {@code work} on copies 0, 1, ... of some weights taken in turn ({@code copies} of them, so
+     * each run reads weights the others have pushed out of cache), once the time settles ({@link #best}).
+     */
+    private static double coldMedian(Backend backend, Tensor result, int copies, IntConsumer work) {
         int[] next = {0};
-        Runnable gemv = () -> {
-            kernels.gemv(w[next[0]], v, u);
+        Runnable rotating = () -> {
+            work.accept(next[0]);
             next[0] = (next[0] + 1) % copies;
         };
-        best(backend, u, 10, gemv);
-        return median(backend, u, Math.max(2 * copies, 64), gemv);
+        best(backend, result, 10, rotating);
+        return median(backend, result, Math.max(2 * copies, 64), rotating);
     }
 
     /**
@@ -316,7 +359,7 @@ public record MpoCostModel(double denseFlopsPerSecond, double directFlopsPerSeco
         long directBytes = mpo.bytes() + io + stateBytes(steps);
         long denseFlops = 2 * MpoCost.denseMultiplyAdds(shape, m);
         long denseBytes = (long) Float.BYTES * shape.rows() * shape.cols() + io;
-        double direct = Math.max(directFlops / directFlopsPerSecond, secondsToStream + directBytes / bytesPerSecond)
+        double direct = Math.max(directFlops / directFlopsPerSecond, directBytes / bytesPerSecond)
                 + steps.size() * secondsPerCall;
         double dense = Math.max(denseFlops / denseFlopsPerSecond, secondsToStream + denseBytes / bytesPerSecond)
                 + secondsPerCall;

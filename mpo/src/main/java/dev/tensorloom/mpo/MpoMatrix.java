@@ -77,7 +77,7 @@ public final class MpoMatrix implements PreparedMatrix {
      * the model's: the rate of one MPO's steps says little about another's. Returns the model now used.
      */
     public MpoCostModel calibrate() {
-        MpoCostModel calibrated = model.withDirectRate(MpoCostModel.directRate(backend, mpo, direct()));
+        MpoCostModel calibrated = model.withDirectRate(MpoCostModel.directRate(backend, mpo));
         model = calibrated;
         return calibrated;
     }

@@ -193,7 +193,7 @@ public class MpoBenchmark {
             }
             Mpo first = mpos[0];
             // As MpoMatrix#calibrate does: the backend's constants, with the direct rate of this point's MPO.
-            model = MpoCostModel.measure(backend).withDirectRate(MpoCostModel.directRate(backend, first, directs[0]))
+            model = MpoCostModel.measure(backend).withDirectRate(MpoCostModel.directRate(backend, first))
                     .withProperties();
             MpoCostModel.Choice choice = model.choose(first, batch);
             System.out.printf("%n%s: %s, bonds %s, %d parameters (%.1fx), order %s; %s picks %s at batch %d "
