@@ -30,9 +30,11 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * c = a·W with W size×size in a low-bit format, on the quant family's kernels: batch 1 is the GEMV, batch 16 the
  * small GEMM. Time per product (average time), so the numbers line up with ggml's matmul bench
- * (../shared/anchors/ggml), whose cold cells this copies: the calls rotate over floor(4·L3 / bytes) + 1 distinct
- * matrices (L3 = 32 MiB), so the weights come from DRAM. The {@code gbRead} counter adds the packed matrix's
- * bytes per call in units of 10⁹.
+ * (../shared/anchors/ggml), whose cold cells this copies: the calls rotate over floor({@value #COLD_BYTES} / bytes)
+ * + 1 distinct matrices, so the weights come from DRAM. 256 MiB, as {@link GemvBenchmark}'s fp32 matrices rotate
+ * (ggml's 4·L3 with {@code --l3-mib 64}): the 128 MiB of 4·L3 on a 32 MiB Zen 5 is in cache on a 2-core Xeon whose
+ * 384×1536 GEMV ran in 80 µs over 72 MiB of copies and 180-200 µs over 256 MiB (2026-12-01). The {@code gbRead}
+ * counter adds the packed matrix's bytes per call in units of 10⁹.
  *
  * <p>Formats: {@code intB-gG} is our group format at B bits with groups of G (symmetric, RTN); {@code q4_0},
  * {@code q8_0} are ggml's blocks written by our bit-exact quantizer; {@code q4_K} and {@code q6_K} are random but
@@ -52,7 +54,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 public class QuantGemvBenchmark {
 
-    static final long COLD_BYTES = 4L * (32L << 20);
+    static final long COLD_BYTES = 256L << 20;
 
     @Param({"int4-g128", "int2-g128", "int3-g128", "int8-g128", "q4_0", "q8_0", "q4_K", "q6_K"})
     public String format;
