@@ -73,8 +73,9 @@ public final class MpoMatrix implements PreparedMatrix {
 
     /**
      * Measures this matrix's own direct product ({@link MpoCostModel#directRate}: a fraction of a second to a few
-     * seconds, the product run until its time settles) and from then on weighs the paths with that rate in place of
-     * the model's: the rate of one MPO's steps says little about another's. Returns the model now used.
+     * seconds, the product run over copies of the cores that fill up to 256 MiB, freed after, until its time settles)
+     * and from then on weighs the paths with that rate in place of the model's: the rate of one MPO's steps says
+     * little about another's. Returns the model now used.
      */
     public MpoCostModel calibrate() {
         MpoCostModel calibrated = model.withDirectRate(MpoCostModel.directRate(backend, mpo));
