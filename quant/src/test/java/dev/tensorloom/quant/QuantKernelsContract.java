@@ -377,6 +377,34 @@ abstract class QuantKernelsContract {
                         640, false), 640);
     }
 
+    /**
+     * GEMVs of several passes a range over a prime number of channels: the vector kernels take the channels of one
+     * pass a page apart (rows of 512 bytes at 4 bits here: eight apart), so each thread's last group is short and
+     * its passes take a smaller step. 4 and 2 bits in groups of 128 (the integer kernels) and 4 bits in groups of 32
+     * (two channels a pass in floats).
+     */
+    @Test
+    void gemvsOverAPrimeNumberOfChannelsOnThreadsMatchTheOracle() {
+        Random random = new Random(17);
+        int k = 1024;
+        int n = 1031;
+        for (GroupFormat format : List.of(GroupFormat.asymmetric(4, 128), GroupFormat.symmetric(2, 128),
+                GroupFormat.symmetric(4, 32))) {
+            PackedWeights b = Rtn.quantize(Tensor.of(arena, gaussians(random, k * n, 0), k, n), format);
+            int block = kernels.gemvInputBlock(b);
+            float[][] grid = gridInput(random, k, block > 0 ? block : 32);
+            float[] expectedInput = block > 0 ? grid[1] : grid[0];
+            Tensor y = backend().allocate(arena, n);
+            Tensor expected = Tensor.allocate(arena, n);
+            kernels.gemv(backend().toDevice(Tensor.of(arena, grid[0], k), arena), b, y);
+            ORACLE.gemv(Tensor.of(arena, expectedInput, k), b, expected);
+            assertProductClose("gemv " + k + "x" + n + ", " + format, expected.toArray(),
+                    backend().toHost(y, arena).toArray(),
+                    FloatAssertions.absoluteProducts(expectedInput, gemvMagnitudes(b, dequantized(b)), 1, k, n, false),
+                    n);
+        }
+    }
+
     @Test
     void badShapesFailWithTheOraclesMessage() {
         PackedWeights b = Rtn.quantize(Tensor.allocate(arena, 64, 5), GroupFormat.symmetric(4, 32));
