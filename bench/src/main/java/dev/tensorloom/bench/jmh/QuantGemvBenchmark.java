@@ -31,7 +31,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * c = a·W with W size×size in a low-bit format, on the quant family's kernels: batch 1 is the GEMV, batch 16 the
  * small GEMM. Time per product (average time), so the numbers line up with ggml's matmul bench
  * (../shared/anchors/ggml), whose cold cells this copies: the calls rotate over floor({@value #COLD_BYTES} / bytes)
- * + 1 distinct matrices, so the weights come from DRAM. 256 MiB, as {@link GemvBenchmark}'s fp32 matrices rotate
+ * + 1 distinct matrices, so the weights come from DRAM: the 256 MiB {@link GemvBenchmark}'s fp32 matrices rotate over
  * (ggml's 4·L3 with {@code --l3-mib 64}): the 128 MiB of 4·L3 on a 32 MiB Zen 5 is in cache on a 2-core Xeon whose
  * 384×1536 GEMV ran in 80 µs over 72 MiB of copies and 180-200 µs over 256 MiB (2026-12-01). The {@code gbRead}
  * counter adds the packed matrix's bytes per call in units of 10⁹.
@@ -54,7 +54,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 public class QuantGemvBenchmark {
 
-    static final long COLD_BYTES = 256L << 20;
+    static final long COLD_BYTES = GemvBenchmark.WORKING_SET_BYTES;
 
     @Param({"int4-g128", "int2-g128", "int3-g128", "int8-g128", "q4_0", "q8_0", "q4_K", "q6_K"})
     public String format;
