@@ -3,6 +3,7 @@ package dev.tensorloom.quant.vector;
 import static dev.tensorloom.runtime.kernel.vector.Simd.L;
 import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHR;
 
 import dev.tensorloom.quant.GgmlType;
 import dev.tensorloom.quant.GgmlWeights;
@@ -23,8 +24,9 @@ import jdk.incubator.vector.VectorOperators;
  * thread taking a contiguous range of output channels, one channel per pass (so each thread reads one stream of
  * blocks: see {@link #q4_0}); a block's or sub-block's sum scaled once by its scale; offsets and mins out of the
  * inner loop (Q4_0: Σ x·d(q - 8) = d·(Σ x·q - 8·Σ_block x), the sums of x over each 32 or 16 weights taken once
- * per call); high nibbles masked in place ({@code 0xF0}, so 16q) against a copy of x/16 made once per call. Per
- * 32 Q4_0 weights that leaves one widening load, two ANDs, two conversions and three FMAs. The K-quants are not
+ * per call). Q4_0's bytes are zero-extended, so its high nibble is one shift against x itself; the K-quants mask
+ * their high nibbles in place ({@code 0xF0}, so 16q) against a copy of x/16 made once per call. Per 32 Q4_0
+ * weights that leaves one widening load, an AND, a shift, two conversions and three FMAs. The K-quants are not
  * decoded into a 256-float scratch first ({@link GgmlRows#dequantize} still does that for the GEMM's panels).
  *
  * <p>Q4_0, Q4_K and Q6_K read a block's scalars (fp16 scales, 6-bit scales and mins) before its vector code:
@@ -42,8 +44,8 @@ final class BlockGemv {
     }
 
     /**
-     * x as a heap array, x/16, and the sums of x over each run of weights that shares an offset or a min: 32
-     * (Q4_0's blocks, Q4_K's sub-blocks) or 16 (Q6_K's sub-blocks).
+     * x as a heap array, x/16 (for the K-quants), and the sums of x over each run of weights that shares an offset
+     * or a min: 32 (Q4_0's blocks, Q4_K's sub-blocks) or 16 (Q6_K's sub-blocks).
      */
     record Input(float[] x, float[] sixteenth, float[] runSums) {
 
@@ -55,13 +57,15 @@ final class BlockGemv {
                 return new Input(x, null, null);
             }
             int run = b.type() == GgmlType.Q6_K ? 16 : 32;
-            float[] sixteenth = new float[k];
+            float[] sixteenth = b.type() == GgmlType.Q4_0 ? null : new float[k];
             float[] sums = new float[k / run];
             for (int i = 0; i < sums.length; i++) {
                 double sum = 0;
                 for (int p = run * i; p < run * i + run; p++) {
                     sum += x[p];
-                    sixteenth[p] = x[p] * (1f / 16);
+                    if (sixteenth != null) {
+                        sixteenth[p] = x[p] * (1f / 16);
+                    }
                 }
                 sums[i] = (float) sum;
             }
@@ -95,16 +99,18 @@ final class BlockGemv {
 
     /**
      * Q4_0: {@code f16 d; u8 qs[16]}; weight t is qs[t] & 0xF, weight 16 + t is qs[t] >> 4; w = d·(q - 8). One
-     * channel per pass, four blocks a step (four FMA chains). Two channels per pass, which share each x load, ran
-     * markedly slower with the weights cold in a standalone copy of both loops (2-core Zen 5, 4096², 2 threads:
-     * 0.80 ms against 0.45): each thread then walks two rows 2,304 bytes apart, which the hardware prefetcher seems
-     * to follow worse than one stream; with the weights in L3 the two-channel loop was 1.2x quicker (0.29 against
-     * 0.35 ms), so the shared x loads matter less than the single stream.
+     * channel per pass, four blocks a step (four FMA chains), the bytes zero-extended so that the high nibble is
+     * one shift and both nibbles meet x itself (no copy of x/16: x alone, 16 KiB at k = 4096, stays in L1 beside
+     * the stream of blocks): 499-501 µs against 650-779 with sign-extended bytes, the high nibble masked in place
+     * and x/16 (4096², 2 threads, weights cold, a standalone copy of both loops, 2-core Zen 5, 2026-12-02; JMH,
+     * builds alternating: 491 ± 50 against 722 ± 275 and 637 ± 1,528, on a machine noisy that hour). Two
+     * or four channels per pass, which share each load of x, ran 1.55x quicker with the weights in L3 but slower
+     * cold (4 channels a page apart 721 µs against 684 for the one-channel loop of the time, 2 adjacent channels
+     * 826): one stream of blocks per thread suits the prefetcher better than several.
      */
     private static void q4_0(GgmlWeights b, Input in, int j, MemorySegment ys, long y0) {
         byte[] data = b.data();
         float[] x = in.x();
-        float[] x16 = in.sixteenth();
         float[] sums = in.runSums();
         int blocks = b.rows() / 32;
         int o = j * b.rowBytes();
@@ -120,18 +126,22 @@ final class BlockGemv {
             float d3 = GgmlWeights.fp16(data, o + 54);
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
             for (int t = 0; t < 16; t += L) {
-                IntVector v0 = GgmlRows.bytes(data, o + 2 + t);
-                IntVector v1 = GgmlRows.bytes(data, o + 20 + t);
-                IntVector v2 = GgmlRows.bytes(data, o + 38 + t);
-                IntVector v3 = GgmlRows.bytes(data, o + 56 + t);
+                IntVector v0 = GgmlRows.unsignedBytes(data, o + 2 + t);
+                IntVector v1 = GgmlRows.unsignedBytes(data, o + 20 + t);
+                IntVector v2 = GgmlRows.unsignedBytes(data, o + 38 + t);
+                IntVector v3 = GgmlRows.unsignedBytes(data, o + 56 + t);
                 a0 = ((FloatVector) v0.and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(S, x, p + t), a0);
                 a1 = ((FloatVector) v1.and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(S, x, p + 32 + t), a1);
                 a2 = ((FloatVector) v2.and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(S, x, p + 64 + t), a2);
                 a3 = ((FloatVector) v3.and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(S, x, p + 96 + t), a3);
-                a0 = ((FloatVector) v0.and(0xF0).convert(I2F, 0)).fma(FloatVector.fromArray(S, x16, p + 16 + t), a0);
-                a1 = ((FloatVector) v1.and(0xF0).convert(I2F, 0)).fma(FloatVector.fromArray(S, x16, p + 48 + t), a1);
-                a2 = ((FloatVector) v2.and(0xF0).convert(I2F, 0)).fma(FloatVector.fromArray(S, x16, p + 80 + t), a2);
-                a3 = ((FloatVector) v3.and(0xF0).convert(I2F, 0)).fma(FloatVector.fromArray(S, x16, p + 112 + t), a3);
+                a0 = ((FloatVector) v0.lanewise(LSHR, 4).convert(I2F, 0))
+                        .fma(FloatVector.fromArray(S, x, p + 16 + t), a0);
+                a1 = ((FloatVector) v1.lanewise(LSHR, 4).convert(I2F, 0))
+                        .fma(FloatVector.fromArray(S, x, p + 48 + t), a1);
+                a2 = ((FloatVector) v2.lanewise(LSHR, 4).convert(I2F, 0))
+                        .fma(FloatVector.fromArray(S, x, p + 80 + t), a2);
+                a3 = ((FloatVector) v3.lanewise(LSHR, 4).convert(I2F, 0))
+                        .fma(FloatVector.fromArray(S, x, p + 112 + t), a3);
             }
             t0 = a0.fma(FloatVector.broadcast(S, d0), t0);
             t1 = a1.fma(FloatVector.broadcast(S, d1), t1);
@@ -144,9 +154,9 @@ final class BlockGemv {
             float d = GgmlWeights.fp16(data, o);
             FloatVector a = FloatVector.zero(S);
             for (int t = 0; t < 16; t += L) {
-                IntVector v = GgmlRows.bytes(data, o + 2 + t);
+                IntVector v = GgmlRows.unsignedBytes(data, o + 2 + t);
                 a = ((FloatVector) v.and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(S, x, p + t), a);
-                a = ((FloatVector) v.and(0xF0).convert(I2F, 0)).fma(FloatVector.fromArray(S, x16, p + 16 + t), a);
+                a = ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(S, x, p + 16 + t), a);
             }
             t0 = a.fma(FloatVector.broadcast(S, d), t0);
             c += d * sums[i];

@@ -39,6 +39,12 @@ final class GgmlRows {
         return (IntVector) v.convertShape(VectorOperators.B2I, CodeDecoder.IS, 0);
     }
 
+    /** L bytes at data[at] as int lanes, zero-extended (0..255). */
+    static IntVector unsignedBytes(byte[] data, int at) {
+        ByteVector v = MASKED ? ByteVector.fromArray(BS, data, at, FIRST_L) : ByteVector.fromArray(BS, data, at);
+        return (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_B2I, CodeDecoder.IS, 0);
+    }
+
     private static FloatVector floats(IntVector v) {
         return (FloatVector) v.convert(VectorOperators.I2F, 0);
     }
