@@ -31,10 +31,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * c = a·W with W size×size in a low-bit format, on the quant family's kernels: batch 1 is the GEMV, batch 16 the
  * small GEMM. Time per product (average time), so the numbers line up with ggml's matmul bench
  * (../shared/anchors/ggml), whose cold cells this copies: the calls rotate over floor({@value #COLD_BYTES} / bytes)
- * + 1 distinct matrices, so the weights come from DRAM: the 256 MiB {@link GemvBenchmark}'s fp32 matrices rotate over
- * (ggml's 4·L3 with {@code --l3-mib 64}): the 128 MiB of 4·L3 on a 32 MiB Zen 5 is in cache on a 2-core Xeon whose
- * 384×1536 GEMV ran in 80 µs over 72 MiB of copies and 180-200 µs over 256 MiB (2026-12-01). The {@code gbRead}
- * counter adds the packed matrix's bytes per call in units of 10⁹.
+ * + 1 distinct matrices, so the weights come from DRAM. That is the 256 MiB that {@link GemvBenchmark}'s fp32
+ * matrices rotate over, and ggml's 4·L3 when told {@code --l3-mib 64}; 4·L3 of a 32 MiB Zen 5, 128 MiB, stays in
+ * the cache of a 2-core Xeon whose 384×1536 GEMV ran in 80 µs over 72 MiB of copies and 180-200 µs over 256 MiB
+ * (2026-12-01). The {@code gbRead} counter adds the packed matrix's bytes per call in units of 10⁹.
  *
  * <p>Formats: {@code intB-gG} is our group format at B bits with groups of G (symmetric, RTN); {@code q4_0},
  * {@code q8_0} are ggml's blocks written by our bit-exact quantizer; {@code q4_K} and {@code q6_K} are random but
