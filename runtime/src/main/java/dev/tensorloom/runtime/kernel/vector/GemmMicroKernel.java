@@ -19,8 +19,8 @@ import jdk.incubator.vector.VectorMask;
  * a helper that C2 declines to inline makes it box them on every iteration of the k loop, which cost more
  * than half the throughput.
  *
- * <p>The a rows come from a row-major float[] block whose row offsets are passed one by one, so a tile at
- * the bottom edge points its missing rows at a zero row instead of needing its own kernel. On Zen 4 the
+ * <p>The a rows come from a float[] block of {@link RowTiles}, tiles of MR rows padded with zero rows, so a tile at
+ * the bottom edge needs no kernel of its own; {@link #streaming}'s rows are passed one by one. On Zen 4 the
  * packed kernel runs at 83-88% of the 114 GFLOP/s a register-only FMA loop reaches on one core; 4×3, 6×3,
  * 8×3 and 4×4 tiles measured the same within noise.
  *
@@ -77,8 +77,9 @@ final class GemmMicroKernel {
     }
 
     /**
-     * Tile (+)= a rows · a packed b sliver laid out as kc rows of NR floats. Packed b is a plain array
-     * because C2's bounds-check elimination there is measurably cheaper than segment access.
+     * Tile (+)= a rows · a packed b sliver laid out as kc rows of NR floats, the six rows of a at a0..a5 (a row-major
+     * tile of {@link RowTiles}, or any rows: the streaming GEMM's). Packed b is a plain array because C2's
+     * bounds-check elimination there is measurably cheaper than segment access.
      */
     static void packed(float[] pa, int a0, int a1, int a2, int a3, int a4, int a5, float[] pb, int b, int kc,
             float[] tile) {
@@ -124,10 +125,10 @@ final class GemmMicroKernel {
      * {@link #packed} over two panels at once, the second starting at {@code second} in pb, its tile into
      * {@code next}: a {@value #MR}-row × {@value #WIDE_VECTORS}-vector tile in 24 accumulators, 24 FMAs for 4 loads
      * and 6 broadcasts a step where {@link #packed} has 12 for 8. It needs 29 vector registers, so only 512-bit
-     * vectors ({@link #WIDE}) take it.
+     * vectors ({@link #WIDE}) take it. a is a depth-major tile of {@link RowTiles} from {@code a}: row r at depth p
+     * is pa[a + MR·p + r]. A caller with one panel left passes it as both (and drops {@code next}).
      */
-    static void packedWide(float[] pa, int a0, int a1, int a2, int a3, int a4, int a5, float[] pb, int b,
-            int second, int kc, float[] tile, float[] next) {
+    static void packedWide(float[] pa, int a, float[] pb, int b, int second, int kc, float[] tile, float[] next) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00;
         FloatVector c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00;
         FloatVector c33 = c00, c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
@@ -136,32 +137,32 @@ final class GemmMicroKernel {
             FloatVector b1 = FloatVector.fromArray(S, pb, b + p * NR + L);
             FloatVector b2 = FloatVector.fromArray(S, pb, second + p * NR);
             FloatVector b3 = FloatVector.fromArray(S, pb, second + p * NR + L);
-            FloatVector x = FloatVector.broadcast(S, pa[a0 + p]);
+            FloatVector x = FloatVector.broadcast(S, pa[a + MR * p]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
             c02 = x.fma(b2, c02);
             c03 = x.fma(b3, c03);
-            x = FloatVector.broadcast(S, pa[a1 + p]);
+            x = FloatVector.broadcast(S, pa[a + MR * p + 1]);
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
             c12 = x.fma(b2, c12);
             c13 = x.fma(b3, c13);
-            x = FloatVector.broadcast(S, pa[a2 + p]);
+            x = FloatVector.broadcast(S, pa[a + MR * p + 2]);
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
             c22 = x.fma(b2, c22);
             c23 = x.fma(b3, c23);
-            x = FloatVector.broadcast(S, pa[a3 + p]);
+            x = FloatVector.broadcast(S, pa[a + MR * p + 3]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
             c32 = x.fma(b2, c32);
             c33 = x.fma(b3, c33);
-            x = FloatVector.broadcast(S, pa[a4 + p]);
+            x = FloatVector.broadcast(S, pa[a + MR * p + 4]);
             c40 = x.fma(b0, c40);
             c41 = x.fma(b1, c41);
             c42 = x.fma(b2, c42);
             c43 = x.fma(b3, c43);
-            x = FloatVector.broadcast(S, pa[a5 + p]);
+            x = FloatVector.broadcast(S, pa[a + MR * p + 5]);
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
             c52 = x.fma(b2, c52);

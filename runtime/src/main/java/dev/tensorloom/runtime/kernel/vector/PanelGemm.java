@@ -11,9 +11,9 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>A panel is {@link #PANEL_WIDTH} consecutive columns of b over kc consecutive rows of it, row after row:
  * b[pc + p, j0 + t] at panel[p·PANEL_WIDTH + t], for p &lt; kc and t &lt; PANEL_WIDTH. Columns past b's last are
- * never stored to c, but are multiplied: keep them finite (zero). The a operand is a heap array of rows lda
- * floats apart, followed by one row of zeros that stands in for the missing rows of a bottom-edge tile
- * ({@link #rowsOf} makes one). Both constants follow the vector width: read them, never assume them.
+ * never stored to c, but are multiplied: keep them finite (zero). The a operand is a heap array laid out by
+ * {@link #rowsOf}: rows in tiles of {@link #TILE_ROWS}, in an order inside a tile that follows the vector width
+ * ({@link RowTiles}). Both constants follow the vector width too: read them, never assume them.
  *
  * <p>A driver whose results go somewhere other than a plain matrix (the MPO sweep scatters each tile into its
  * next state) takes one tile at a time from {@link #streamingTile}, with b read in place from memory.
@@ -28,35 +28,36 @@ public final class PanelGemm {
     private PanelGemm() {
     }
 
-    /** Rows [i0, i1) of a, row-major, a.cols() floats each, followed by one zero row: the a operand of multiply. */
+    /** Rows [i0, i1) of a, all a.cols() of their depth, as the a operand of {@link #multiply} reads them. */
     public static float[] rowsOf(Tensor a, int i0, int i1) {
-        float[] rows = new float[Math.multiplyExact(i1 - i0 + 1, a.cols())];
-        VectorGemm.copyRows(a, i0, i1, 0, a.cols(), rows);
+        int k = a.cols();
+        float[] rows = new float[RowTiles.floats(i1 - i0, k)];
+        RowTiles.copy(a, i0, i1, 0, k, rows, 0, RowTiles.scratch(k));
         return rows;
     }
 
     /**
      * c[i0 + i, j0 + t] = Σ_{p &lt; kc} a[i·lda + pc + p] · panel_q[p, t'] for i &lt; rows, over {@code panelCount}
      * panels q lying one after another in {@code panels} (kc·PANEL_WIDTH floats apart; column t = q·PANEL_WIDTH + t'),
-     * clipped to c's columns; {@code accumulate} adds to c instead. a holds {@code rows} rows lda floats apart
-     * and then a zero row, with pc + kc ≤ lda. Row tiles are taken outermost, so a tile of a stays in L1 while
-     * it meets every panel.
+     * clipped to c's columns; {@code accumulate} adds to c instead. a is {@link #rowsOf} {@code rows} rows lda
+     * deep, with pc + kc ≤ lda. Row tiles are taken outermost, so a tile of a stays in L1 while it meets every panel.
      */
     public static void multiply(float[] a, int rows, int lda, int pc, int kc, float[] panels, int panelCount, Tensor c,
             int i0, int j0, boolean accumulate) {
-        multiply(a, pc, rows, lda, rows * lda + pc, kc, panels, 0, kc * PANEL_WIDTH, panelCount, c, i0, j0,
+        multiply(a, RowTiles.at(0, pc, lda), rows, lda, kc, panels, 0, kc * PANEL_WIDTH, panelCount, c, i0, j0,
                 accumulate, null, new float[TILE_ROWS * PANEL_WIDTH]);
     }
 
     /**
      * {@link #multiply} over panels q at {@code first + q·stride} in {@code panels}, through the caller's tile, for
-     * the {@code rows} rows of a that start at {@code a0} (lda floats apart) with the zero row at {@code zeroRow}:
-     * the dense GEMM's blocks of b keep each depth block of a panel more than kc·PANEL_WIDTH floats from the next
-     * panel's, and its tasks take a few rows from the middle of a shared block of a. A non-null epilogue (for the
-     * last depth block only) is applied to each tile as it is flushed.
+     * the {@code rows} rows of a block of {@link RowTiles} lda deep whose first tile the kernel reads from {@code a0}
+     * ({@link RowTiles#at}): the dense GEMM's blocks of b keep each depth block of a panel more than
+     * kc·PANEL_WIDTH floats from the next panel's, and its tasks take a few tiles from the middle of a shared block of
+     * a, part of its depth. A non-null epilogue (for the last depth block only) is applied to each tile as it is
+     * flushed.
      */
-    static void multiply(float[] a, int a0, int rows, int lda, int zeroRow, int kc, float[] panels, int first,
-            int stride, int panelCount, Tensor c, int i0, int j0, boolean accumulate, GemmMicroKernel.Epilogue epilogue,
+    static void multiply(float[] a, int a0, int rows, int lda, int kc, float[] panels, int first, int stride,
+            int panelCount, Tensor c, int i0, int j0, boolean accumulate, GemmMicroKernel.Epilogue epilogue,
             float[] tile) {
         int n = c.cols();
         long ldcBytes = (long) c.leadingDim() * Float.BYTES;
@@ -65,29 +66,24 @@ public final class PanelGemm {
             int valid = Math.min(TILE_ROWS, rows - ir);
             int r0 = a0 + ir * lda;
             long cRow = (c.offset() + (long) (i0 + ir) * c.leadingDim()) * Float.BYTES;
-            int q = 0;
-            if (GemmMicroKernel.WIDE) {
-                for (; q + 1 < panelCount && j0 + (q + 1) * PANEL_WIDTH < n; q += 2) {
-                    GemmMicroKernel.packedWide(a, r0, VectorGemm.row(r0, 1, lda, valid, zeroRow),
-                            VectorGemm.row(r0, 2, lda, valid, zeroRow), VectorGemm.row(r0, 3, lda, valid, zeroRow),
-                            VectorGemm.row(r0, 4, lda, valid, zeroRow), VectorGemm.row(r0, 5, lda, valid, zeroRow),
-                            panels, first + q * stride, first + (q + 1) * stride, kc, tile, next);
-                    int j = j0 + q * PANEL_WIDTH;
-                    GemmMicroKernel.flush(tile, c.segment(), cRow + (long) j * Float.BYTES, ldcBytes, valid,
-                            PANEL_WIDTH, accumulate, epilogue, j);
-                    j += PANEL_WIDTH;
-                    GemmMicroKernel.flush(next, c.segment(), cRow + (long) j * Float.BYTES, ldcBytes, valid,
-                            Math.min(PANEL_WIDTH, n - j), accumulate, epilogue, j);
-                }
-            }
-            for (; q < panelCount && j0 + q * PANEL_WIDTH < n; q++) {
-                GemmMicroKernel.packed(a, r0, VectorGemm.row(r0, 1, lda, valid, zeroRow),
-                        VectorGemm.row(r0, 2, lda, valid, zeroRow), VectorGemm.row(r0, 3, lda, valid, zeroRow),
-                        VectorGemm.row(r0, 4, lda, valid, zeroRow), VectorGemm.row(r0, 5, lda, valid, zeroRow),
-                        panels, first + q * stride, kc, tile);
+            for (int q = 0; q < panelCount && j0 + q * PANEL_WIDTH < n; q += GemmMicroKernel.PANELS_PER_STEP) {
                 int j = j0 + q * PANEL_WIDTH;
+                int b = first + q * stride;
+                boolean pair = GemmMicroKernel.WIDE && q + 1 < panelCount && j + PANEL_WIDTH < n;
+                if (GemmMicroKernel.WIDE) {
+                    // A last single panel goes in as both: its second tile is computed and dropped.
+                    GemmMicroKernel.packedWide(a, r0, panels, b, pair ? b + stride : b, kc, tile, next);
+                } else {
+                    GemmMicroKernel.packed(a, r0, r0 + lda, r0 + 2 * lda, r0 + 3 * lda, r0 + 4 * lda, r0 + 5 * lda,
+                            panels, b, kc, tile);
+                }
                 GemmMicroKernel.flush(tile, c.segment(), cRow + (long) j * Float.BYTES, ldcBytes, valid,
                         Math.min(PANEL_WIDTH, n - j), accumulate, epilogue, j);
+                if (pair) {
+                    int jNext = j + PANEL_WIDTH;
+                    GemmMicroKernel.flush(next, c.segment(), cRow + (long) jNext * Float.BYTES, ldcBytes, valid,
+                            Math.min(PANEL_WIDTH, n - jNext), accumulate, epilogue, jNext);
+                }
             }
         }
     }

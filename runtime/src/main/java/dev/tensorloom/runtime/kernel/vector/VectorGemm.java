@@ -254,19 +254,17 @@ final class VectorGemm {
         int k = a.cols();
         int rows = i1 - i0;
         int kcMax = Math.min(KC, k);
-        // The a block, row-major, plus one zero row that stands in for the rows past m of a bottom-edge tile.
-        float[] blockA = Scratch.floats(Scratch.Slot.GEMM_ROWS, (rows + 1) * kcMax);
+        float[] blockA = Scratch.floats(Scratch.Slot.GEMM_ROWS, RowTiles.floats(rows, kcMax));
+        float[] staging = RowTiles.scratch(kcMax);
         float[] tile = new float[MR * NR];
         int panelsPerBlock = NC / NR;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
-            copyRows(a, i0, i1, pc, kc, blockA);
-            // A shorter last depth block moves the zero row into floats an earlier block wrote.
-            Arrays.fill(blockA, rows * kc, (rows + 1) * kc, 0f);
+            RowTiles.copy(a, i0, i1, pc, kc, blockA, 0, staging);
             for (int pb = p0; pb < p1; pb += panelsPerBlock) {
                 int count = Math.min(p1, pb + panelsPerBlock) - pb;
-                PanelGemm.multiply(blockA, 0, rows, kc, rows * kc, kc, packedB, (pb * k + pc) * NR, k * NR, count, c,
-                        i0, pb * NR, pc > 0, pc + kc == k ? epilogue : null, tile);
+                PanelGemm.multiply(blockA, 0, rows, kc, kc, packedB, (pb * k + pc) * NR, k * NR, count, c, i0, pb * NR,
+                        pc > 0, pc + kc == k ? epilogue : null, tile);
             }
         }
     }
@@ -282,7 +280,7 @@ final class VectorGemm {
         // of 4 rows that packed and streamed all of b's depth block again for one row of tiles.)
         int fit = blocking.aBlockFloats() / depth;
         int blockRows = m <= fit ? m : Math.max(MR, fit / MR * MR);
-        float[] blockA = new float[(blockRows + 1) * depth];
+        float[] blockA = new float[RowTiles.floats(blockRows, depth)];
 
         // Each task owns a column block no wider than the L2 block, so b is read once per row block of a; when there
         // are too few to feed the threads (a narrow b), narrower ones, and then the rows are cut as well.
@@ -304,8 +302,6 @@ final class VectorGemm {
                 int rows = Math.min(blockRows, m - ic);
                 int i0 = ic;
                 copyBlock(a, i0, i0 + rows, depth0, span, blockA, tasks);
-                // The zero row that stands in for rows past m of a bottom-edge tile.
-                Arrays.fill(blockA, rows * span, (rows + 1) * span, 0f);
                 tasks.forEach(columnBlocks * rowParts, t -> {
                     int p0 = t / rowParts * panelsPerBlock;
                     int p1 = Math.min(panels, p0 + panelsPerBlock);
@@ -321,8 +317,8 @@ final class VectorGemm {
     }
 
     /**
-     * Rows [r0, r1) of a block of a ({@code rows} rows of {@code span} floats, depths [depth0, depth0 + span) of a,
-     * then the zero row) times the column panels [p0, p1) of b, into c's rows from i0 + r0: KC-deep block by
+     * Rows [r0, r1) of a block of a ({@link RowTiles} of {@code rows} rows, depths [depth0, depth0 + span) of a)
+     * times the column panels [p0, p1) of b, into c's rows from i0 + r0: KC-deep block by
      * block, the block of b from packedB or packed here from b; the epilogue in the flush of k's last depth block.
      */
     private static void blockTask(int k, float[] blockA, int rows, int span, int depth0, int r0, int r1, Tensor b,
@@ -339,8 +335,8 @@ final class VectorGemm {
             if (own != null) {
                 packPanels(b, pc, kc, p0, p1, own, 0);
             }
-            PanelGemm.multiply(blockA, r0 * span + d, r1 - r0, span, rows * span + d, kc, panelsB, bOff, bStride,
-                    p1 - p0, c, i0 + r0, p0 * NR, pc > 0, pc + kc == k ? epilogue : null, tile);
+            PanelGemm.multiply(blockA, RowTiles.at(r0, d, span), r1 - r0, span, kc, panelsB, bOff, bStride, p1 - p0, c,
+                    i0 + r0, p0 * NR, pc > 0, pc + kc == k ? epilogue : null, tile);
         }
     }
 
@@ -372,14 +368,13 @@ final class VectorGemm {
         }
     }
 
-    /** Copies a[i0..i1, pc..pc+kc) into dst, row-major with row length kc, the threads taking rows when it is large. */
+    /** Copies a[i0..i1, pc..pc+kc) into dst as {@link RowTiles} kc deep, the threads taking tiles when it is large. */
     private static void copyBlock(Tensor a, int i0, int i1, int pc, int kc, float[] dst, Tasks tasks) {
         if ((long) (i1 - i0) * kc < PARALLEL_COPY_FLOATS) {
-            copyRows(a, i0, i1, pc, kc, dst);
+            RowTiles.copy(a, i0, i1, pc, kc, dst, 0, RowTiles.scratch(kc));
         } else {
-            long lda = a.leadingDim();
-            tasks.forEachRow(i1 - i0, i -> MemorySegment.copy(a.segment(), F,
-                    (a.offset() + (i0 + i) * lda + pc) * Float.BYTES, dst, i * kc, kc));
+            tasks.forEachRange(Math.ceilDiv(i1 - i0, MR), 1, (t0, t1) -> RowTiles.copy(a, i0 + t0 * MR,
+                    Math.min(i1, i0 + t1 * MR), pc, kc, dst, t0 * MR * kc, RowTiles.scratch(kc)));
         }
     }
 
@@ -411,7 +406,8 @@ final class VectorGemm {
                 if (j0 + NR > n) {
                     float[] last = new float[k * NR];
                     packPanels(b, 0, k, p, p + 1, last, 0);
-                    PanelGemm.multiply(rowsA, 0, m, k, zeroRow, k, last, 0, k * NR, 1, c, 0, j0, false, epilogue, tile);
+                    PanelGemm.multiply(PanelGemm.rowsOf(a, 0, m), 0, m, k, k, last, 0, k * NR, 1, c, 0, j0, false,
+                            epilogue, tile);
                     continue;
                 }
                 long bOff = (b.offset() + j0) * Float.BYTES;
@@ -435,7 +431,7 @@ final class VectorGemm {
     }
 
     /** Copies a[i0..i1, pc..pc+kc) into dst, row-major with row length kc. */
-    static void copyRows(Tensor a, int i0, int i1, int pc, int kc, float[] dst) {
+    private static void copyRows(Tensor a, int i0, int i1, int pc, int kc, float[] dst) {
         long lda = a.leadingDim();
         for (int i = i0; i < i1; i++) {
             MemorySegment.copy(a.segment(), F, (a.offset() + i * lda + pc) * Float.BYTES, dst, (i - i0) * kc, kc);
