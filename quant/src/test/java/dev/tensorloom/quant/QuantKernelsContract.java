@@ -378,11 +378,10 @@ abstract class QuantKernelsContract {
     }
 
     /**
-     * GEMVs over a prime number of channels on threads: where the vector kernels take several channels a pass they
-     * lie a page apart (rows of 256 bytes at 2 bits here: sixteen apart; 512 at 4 bits: eight), so each thread's
-     * last group is short and its passes take a smaller step. 2 bits in groups of 128 (the integer kernel, two
-     * channels a pass), 4 bits in groups of 32 (two channels a pass in floats), and 4 bits in groups of 128 (the
-     * integer kernel, one channel a pass, two blocks a step).
+     * GEMVs of several passes a range over a prime number of channels: the vector kernels take the channels of one
+     * pass a page apart (rows of 512 bytes at 4 bits here: eight apart), so each thread's last group is short and
+     * its passes take a smaller step. 4 and 2 bits in groups of 128 (the integer kernels) and 4 bits in groups of 32
+     * (two channels a pass in floats).
      */
     @Test
     void gemvsOverAPrimeNumberOfChannelsOnThreadsMatchTheOracle() {

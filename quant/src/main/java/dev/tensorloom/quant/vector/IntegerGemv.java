@@ -188,16 +188,12 @@ final class IntegerGemv {
     }
 
     /**
-     * 4 bits: y[j], one channel a pass, two blocks a step (two chains of short sums, two of float), each run's low
-     * nibbles meeting partners[0] and its high nibbles partners[1]. One channel a pass keeps one stream of codes
-     * per thread: from DRAM (4096², 2 threads, 30 matrices rotated, a standalone copy of both loops, 2-core Zen 5,
-     * 2026-12-02) 254-276 µs where four channels a pass, a page apart, took 299-413; JMH, builds alternating in a
-     * noisy hour, 373-384 against 392-458 in one pair and a tie (485-499 against 484-509) in the other. With the
-     * matrix in L3 four channels were quicker (213 against 245 µs in the copy), as their loads of x feed four rows.
-     * Four adjacent channels a pass, before that, ran at half speed from DRAM on a Xeon (four streams through two
-     * pages); this loop has not been measured there.
+     * 4 bits: y[j0..j3] (repeats allowed: a channel computed twice is written with the same value), each run's low
+     * nibbles meeting partners[0] and its high nibbles partners[1]. Four channels a pass, four rows of codes
+     * streaming at once: from DRAM (4096², 2 threads) 0.58-0.59 ms a product where two channels a pass took
+     * 0.66-0.69 (JMH, builds alternating in one hour, 2026-11-30).
      */
-    static void dot1(PackedWeights b, Input in, int j, MemorySegment ys, long y0) {
+    static void dot4(PackedWeights b, Input in, int j0, int j1, int j2, int j3, MemorySegment ys, long y0) {
         byte[] c = b.codes();
         short[] scales = b.scales();
         byte[] zeros = b.zeros();
@@ -207,57 +203,52 @@ final class IntegerGemv {
         int blockBytes = BLOCK / 2;
         int rb = b.rowBytes();
         boolean perChannel = b.groups() == 1;
-        int r = j * rb;
-        int g = j * b.groups();
-        FloatVector t0 = FloatVector.zero(S), t1 = t0;
-        float c0 = 0;
-        int block = 0;
-        int at = 0;
-        for (; at + 2 * blockBytes <= rb; block += 2, at += 2 * blockBytes) {
-            ShortVector a0 = ShortVector.zero(SS), a1 = a0;
-            for (int h = 0; h < blockBytes; h += 2 * L) {
-                int o0 = at + h;
-                int o1 = o0 + blockBytes;
-                ShortVector v0 = codes(c, r + o0);
-                ShortVector v1 = codes(c, r + o1);
-                a0 = a0.add(v0.and((short) 0x0F).mul(ShortVector.fromArray(SS, q[0], o0))
-                        .add(v0.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SS, q[1], o0))));
-                a1 = a1.add(v1.and((short) 0x0F).mul(ShortVector.fromArray(SS, q[0], o1))
-                        .add(v1.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SS, q[1], o1))));
+        int r0 = j0 * rb, r1 = j1 * rb, r2 = j2 * rb, r3 = j3 * rb;
+        int g0 = j0 * b.groups(), g1 = j1 * b.groups(), g2 = j2 * b.groups(), g3 = j3 * b.groups();
+        FloatVector t0 = FloatVector.zero(S), t1 = t0, t2 = t0, t3 = t0;
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        for (int block = 0, at = 0; at < rb; block++, at += blockBytes) {
+            ShortVector a0 = ShortVector.zero(SS), a1 = a0, a2 = a0, a3 = a0;
+            for (int h = 0; h < BLOCK / 2; h += 2 * L) {
+                int o = at + h;
+                ShortVector xl = ShortVector.fromArray(SS, q[0], o);
+                ShortVector xh = ShortVector.fromArray(SS, q[1], o);
+                ShortVector v0 = codes(c, r0 + o);
+                ShortVector v1 = codes(c, r1 + o);
+                ShortVector v2 = codes(c, r2 + o);
+                ShortVector v3 = codes(c, r3 + o);
+                a0 = a0.add(v0.and((short) 0x0F).mul(xl).add(v0.lanewise(VectorOperators.LSHR, 4).mul(xh)));
+                a1 = a1.add(v1.and((short) 0x0F).mul(xl).add(v1.lanewise(VectorOperators.LSHR, 4).mul(xh)));
+                a2 = a2.add(v2.and((short) 0x0F).mul(xl).add(v2.lanewise(VectorOperators.LSHR, 4).mul(xh)));
+                a3 = a3.add(v3.and((short) 0x0F).mul(xl).add(v3.lanewise(VectorOperators.LSHR, 4).mul(xh)));
             }
-            int g0 = perChannel ? g : g + block;
-            int g1 = perChannel ? g : g + block + 1;
-            float s0 = Float.float16ToFloat(scales[g0]);
-            float s1 = Float.float16ToFloat(scales[g1]);
-            // Written out here, not in a helper: a helper returning the vector was not inlined and boxed it.
+            int group = perChannel ? 0 : block;
+            float sx = xScales[block];
+            float s0 = Float.float16ToFloat(scales[g0 + group]);
+            float s1 = Float.float16ToFloat(scales[g1 + group]);
+            float s2 = Float.float16ToFloat(scales[g2 + group]);
+            float s3 = Float.float16ToFloat(scales[g3 + group]);
             IntVector i0 = ((IntVector) a0.convertShape(VectorOperators.S2I, IS, 0))
                     .add((IntVector) a0.convertShape(VectorOperators.S2I, IS, 1));
             IntVector i1 = ((IntVector) a1.convertShape(VectorOperators.S2I, IS, 0))
                     .add((IntVector) a1.convertShape(VectorOperators.S2I, IS, 1));
-            t0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.broadcast(S, s0 * xScales[block]), t0);
-            t1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.broadcast(S, s1 * xScales[block + 1]), t1);
-            c0 += s0 * (zeros == null ? 8 : zeros[g0] & 0xFF) * xSums[block]
-                    + s1 * (zeros == null ? 8 : zeros[g1] & 0xFF) * xSums[block + 1];
+            IntVector i2 = ((IntVector) a2.convertShape(VectorOperators.S2I, IS, 0))
+                    .add((IntVector) a2.convertShape(VectorOperators.S2I, IS, 1));
+            IntVector i3 = ((IntVector) a3.convertShape(VectorOperators.S2I, IS, 0))
+                    .add((IntVector) a3.convertShape(VectorOperators.S2I, IS, 1));
+            t0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s0 * sx), t0);
+            t1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s1 * sx), t1);
+            t2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s2 * sx), t2);
+            t3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s3 * sx), t3);
+            c0 += s0 * (zeros == null ? 8 : zeros[g0 + group] & 0xFF) * xSums[block];
+            c1 += s1 * (zeros == null ? 8 : zeros[g1 + group] & 0xFF) * xSums[block];
+            c2 += s2 * (zeros == null ? 8 : zeros[g2 + group] & 0xFF) * xSums[block];
+            c3 += s3 * (zeros == null ? 8 : zeros[g3 + group] & 0xFF) * xSums[block];
         }
-        if (at < rb) { // an odd number of blocks: the last one alone
-            ShortVector a0 = ShortVector.zero(SS);
-            for (int h = 0; h < blockBytes; h += 2 * L) {
-                int o0 = at + h;
-                ShortVector v0 = codes(c, r + o0);
-                a0 = a0.add(v0.and((short) 0x0F).mul(ShortVector.fromArray(SS, q[0], o0))
-                        .add(v0.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SS, q[1], o0))));
-            }
-            int g0 = perChannel ? g : g + block;
-            float s0 = Float.float16ToFloat(scales[g0]);
-            IntVector i0 = ((IntVector) a0.convertShape(VectorOperators.S2I, IS, 0))
-                    .add((IntVector) a0.convertShape(VectorOperators.S2I, IS, 1));
-            t0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.broadcast(S, s0 * xScales[block]), t0);
-            c0 += s0 * (zeros == null ? 8 : zeros[g0] & 0xFF) * xSums[block];
-        }
-        ys.set(F, y0 + (long) j * Float.BYTES, t0.add(t1).reduceLanes(VectorOperators.ADD) - c0);
+        ys.set(F, y0 + (long) j0 * Float.BYTES, t0.reduceLanes(VectorOperators.ADD) - c0);
+        ys.set(F, y0 + (long) j1 * Float.BYTES, t1.reduceLanes(VectorOperators.ADD) - c1);
+        ys.set(F, y0 + (long) j2 * Float.BYTES, t2.reduceLanes(VectorOperators.ADD) - c2);
+        ys.set(F, y0 + (long) j3 * Float.BYTES, t3.reduceLanes(VectorOperators.ADD) - c3);
     }
 
     /** 2L code bytes from c[at], zero-extended to short lanes. */

@@ -14,17 +14,17 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * y = x·b straight from the packed codes, each thread taking a contiguous range of output channels (so its codes
- * stream sequentially; where a pass takes several channels, they lie a page apart, {@link #forEachPass}) and x
- * copied once into a heap array padded with zeros to whole units (plain array loads, no tail: padding codes meet
- * zeros). 4 and 2 bits in groups of 128, or per channel over whole blocks of 128, go to {@link IntegerGemv}
- * ({@link IntegerGemv#dot1} one channel a pass for 4 bits, {@link IntegerGemv#dot2} two for 2 bits), which
- * rounds x to int8 once per call and multiplies in 16-bit integer lanes (unless x holds NaN or an infinity). The
- * other 2- and 4-bit formats whose groups are whole units go to {@link UnitGemv#dot2}, two channels per pass; 8
- * bits in whole units and 3 bits in groups of whole 128-value blocks to {@link UnitGemv#dot1}, one channel per
- * pass; those kernels take the zero point out of the inner loop and mask each run in place instead of shifting it,
- * which leaves a widening load, an AND, a conversion and an FMA per run. What remains (2 bits in groups of 32, 3
- * bits in groups of 32 or 64) goes through {@link #dot}: each run of L codes decoded by {@link CodeDecoder}
- * (shift, mask, minus z, convert) into a group accumulator scaled once per group.
+ * stream sequentially; the channels of one pass a page apart, {@link #forEachPass}) and x copied once into a heap
+ * array padded with zeros to whole units (plain array loads, no tail: padding codes meet zeros). 4 and 2 bits in
+ * groups of 128, or per channel over whole blocks of 128, go to {@link IntegerGemv} ({@link IntegerGemv#dot4} four
+ * channels a pass for 4 bits, {@link IntegerGemv#dot2} two for 2 bits), which rounds x to int8 once per call and
+ * multiplies in 16-bit integer lanes (unless x holds NaN or an infinity). The other 2- and 4-bit formats whose
+ * groups are whole units go to {@link UnitGemv#dot2}, two channels per pass; 8 bits in whole units and 3 bits in
+ * groups of whole 128-value blocks to {@link UnitGemv#dot1}, one channel per pass; those kernels take the zero
+ * point out of the inner loop and mask each run in place instead of shifting it, which leaves a widening load, an
+ * AND, a conversion and an FMA per run. What remains (2 bits in groups of 32, 3 bits in groups of 32 or 64) goes
+ * through {@link #dot}: each run of L codes decoded by {@link CodeDecoder} (shift, mask, minus z, convert) into a
+ * group accumulator scaled once per group.
  *
  * <p>Outside {@link IntegerGemv} each weight still becomes a float and meets x in an FMA, where ggml and Jlama's
  * native path quantize x to int8 and use integer dot products (VNNI), which the Vector API does not expose; 8-bit
@@ -47,11 +47,8 @@ final class QuantGemv {
         long y0 = Rows.start(y);
         IntegerGemv.Input rounded = IntegerGemv.applies(b) ? IntegerGemv.Input.of(b, xa) : null;
         if (rounded != null && b.planeWidth(0) == 4) {
-            tasks.forEachRange(n, 1, (from, end) -> {
-                for (int j = from; j < end; j++) {
-                    IntegerGemv.dot1(b, rounded, j, ys, y0);
-                }
-            });
+            forEachPass(tasks, n, 4, b.rowBytes(), (j, step, last) -> IntegerGemv.dot4(b, rounded, j,
+                    Math.min(j + step, last), Math.min(j + 2 * step, last), Math.min(j + 3 * step, last), ys, y0));
         } else if (rounded != null) {
             forEachPass(tasks, n, 2, b.rowBytes(),
                     (j, step, last) -> IntegerGemv.dot2(b, rounded, j, Math.min(j + step, last), ys, y0));
@@ -81,12 +78,11 @@ final class QuantGemv {
      * the channels of one pass a 4 KiB page apart: j, j + s, ... j + (width - 1)·s with s the rows of
      * {@code rowBytes} per page, rounded up. Adjacent channels of short rows (2 KiB at 4 bits and k = 4096) share a
      * page, and several streams through one page ran at half the speed of streams through their own pages (a
-     * hardware prefetcher that follows one stream a page would do that): on a 2-core Xeon (4096², 2 threads,
-     * weights cold, JMH, builds alternating, 2026-12-02) the 2-bit GEMV took 673 ± 250 µs with adjacent channels
-     * and 477-493 a page apart, and the 4-bit one, then four channels a pass, 925 ± 165 against 473-485 (it has
-     * since gone to one channel a pass, {@link IntegerGemv#dot1}). A range's last group, when short, takes a
-     * smaller step so that its passes still cover it; the channels past its end are clamped to its last (computed
-     * twice, written alike).
+     * hardware prefetcher that follows one stream a page would do that): the 4-bit 4096² GEMV, 2 threads, weights
+     * cold, took 925 ± 165 µs with adjacent channels and 473 ± 27 and 485 ± 382 with channels two rows apart (JMH,
+     * builds alternating; 2-bit 673 ± 250 against 477-493), where warm it took 390-530 either way (2-core Xeon,
+     * 2026-12-02). A range's last group, when short, takes a smaller step so that its passes still
+     * cover it; the channels past its end are clamped to its last (computed twice, written alike).
      */
     private static void forEachPass(Tasks tasks, int n, int width, int rowBytes, Pass pass) {
         int stride = Math.max(1, Math.ceilDiv(PAGE_BYTES, Math.max(1, rowBytes)));
