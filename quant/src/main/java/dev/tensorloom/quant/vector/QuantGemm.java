@@ -140,7 +140,8 @@ final class QuantGemm {
         }
         int panels = Math.ceilDiv(n, W);
         int chunks = Math.min(panels, 2 * tasks.threads());
-        int perChunk = Math.ceilDiv(panels, chunks);
+        int step = PanelGemm.PANELS_PER_STEP;
+        int perChunk = Math.ceilDiv(Math.ceilDiv(panels, chunks), step) * step;
         int kcMax = Math.min(DEPTH, k);
         int stride = Math.ceilDiv(kcMax, L) * L;
         int blockRows = Math.min(m, Math.max(PanelGemm.TILE_ROWS, MAX_A_FLOATS / k));
@@ -150,8 +151,10 @@ final class QuantGemm {
         for (int i0 = 0; i0 < m; i0 += blockRows) {
             int rows = Math.min(blockRows, m - i0);
             float[] rowsA = PanelGemm.rowsOf(a, i0, i0 + rows);
-            // Few rows: one panel at a time, so the scratch stays small; many: a block of panels per tile of a.
-            int blockPanels = Math.clamp(rows / (4 * PanelGemm.TILE_ROWS), 1, Math.min(perChunk, MAX_BLOCK_PANELS));
+            // Few rows: one step of the micro-kernel's panels at a time, so the scratch stays small; many: a block of
+            // panels per tile of a.
+            int most = Math.min(perChunk, MAX_BLOCK_PANELS);
+            int blockPanels = Math.clamp(rows / (4 * PanelGemm.TILE_ROWS), Math.min(step, most), most);
             int first = i0;
             tasks.forEach(Math.ceilDiv(panels, perChunk), chunk -> {
                 float[] decoded = anyGeneric ? new float[W * stride] : null;

@@ -24,6 +24,11 @@ public final class PanelGemm {
     public static final int PANEL_WIDTH = GemmMicroKernel.NR;
     /** Rows of a (and c) the micro-kernel takes at once. */
     public static final int TILE_ROWS = GemmMicroKernel.MR;
+    /**
+     * Panels the micro-kernel takes at once (two with 512-bit vectors): hand {@link #multiply} whole multiples of it
+     * where you can, since a last single panel costs as much as a pair.
+     */
+    public static final int PANELS_PER_STEP = GemmMicroKernel.PANELS_PER_STEP;
 
     private PanelGemm() {
     }
