@@ -191,7 +191,9 @@ final class IntegerGemv {
      * 4 bits: y[j0..j3] (repeats allowed: a channel computed twice is written with the same value), each run's low
      * nibbles meeting partners[0] and its high nibbles partners[1]. Four channels a pass, four rows of codes
      * streaming at once: from DRAM (4096², 2 threads) 0.58-0.59 ms a product where two channels a pass took
-     * 0.66-0.69 (JMH, builds alternating in one hour, 2026-11-30).
+     * 0.66-0.69 (JMH, builds alternating in one hour, 2026-11-30). One channel a pass, two blocks a step (a single
+     * stream per thread) was tried and undone: 1.1x or a tie on a Zen 5, but 902-913 µs against 562-618 on a
+     * Sapphire Rapids class Xeon, whose cores draw more from DRAM with several streams in flight (2026-12-02).
      */
     static void dot4(PackedWeights b, Input in, int j0, int j1, int j2, int j3, MemorySegment ys, long y0) {
         byte[] c = b.codes();

@@ -37,12 +37,12 @@ public final class PanelGemm {
     public static float[] rowsOf(Tensor a, int i0, int i1) {
         int k = a.cols();
         float[] rows = new float[RowTiles.floats(i1 - i0, k)];
-        RowTiles.copy(a, i0, i1, 0, k, rows, 0, RowTiles.scratch(k));
+        RowTiles.copy(a, i0, i1, 0, k, rows, 0);
         return rows;
     }
 
     /**
-     * c[i0 + i, j0 + t] = Σ_{p &lt; kc} a[i·lda + pc + p] · panel_q[p, t'] for i &lt; rows, over {@code panelCount}
+     * c[i0 + i, j0 + t] = Σ_{p &lt; kc} a[i, pc + p] · panel_q[p, t'] for i &lt; rows, over {@code panelCount}
      * panels q lying one after another in {@code panels} (kc·PANEL_WIDTH floats apart; column t = q·PANEL_WIDTH + t'),
      * clipped to c's columns; {@code accumulate} adds to c instead. a is {@link #rowsOf} {@code rows} rows lda
      * deep, with pc + kc ≤ lda. Row tiles are taken outermost, so a tile of a stays in L1 while it meets every panel.

@@ -8,9 +8,9 @@ import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
- * The a operand of the packed micro-kernels: a block of rows × depth floats cut into tiles of {@link GemmMicroKernel#MR}
- * rows, tile after tile, each MR × depth floats, the rows past the block's last zero. Inside a tile the order follows
- * the vector width:
+ * The a operand of the packed micro-kernels: a block of rows × depth floats cut into tiles of
+ * {@link GemmMicroKernel#MR} rows, tile after tile, each MR × depth floats, the rows past the block's last zero.
+ * Inside a tile the order follows the vector width:
  *
  * <ul>
  *   <li>{@link #INTERLEAVED} (512-bit vectors, {@link GemmMicroKernel#packedWide}): depth-major, a[r, p] at p·MR + r,
@@ -52,33 +52,41 @@ final class RowTiles {
 
     /**
      * Copies a[i0..i1, pc..pc+kc) into dst from dstOff as a block kc deep, its last tile padded with zero rows; i1 -
-     * i0 need not be a multiple of MR. The rows of a tile go through {@code rows} (MR·kc floats, the caller's, so a
-     * loop of copies allocates nothing) when the tile is depth-major.
+     * i0 need not be a multiple of MR. A depth-major tile is gathered straight from a's rows, six loads and six
+     * consecutive stores a depth: 0.34 ns a float on the Xeon, where copying the rows into a scratch array first
+     * took 0.54, and at batch 1 (10 rows) the copy costs about what the depth-major kernel saves.
      */
-    static void copy(Tensor a, int i0, int i1, int pc, int kc, float[] dst, int dstOff, float[] rows) {
-        long lda = a.leadingDim();
+    static void copy(Tensor a, int i0, int i1, int pc, int kc, float[] dst, int dstOff) {
+        MemorySegment seg = a.segment();
+        long rowBytes = a.leadingDim() * Float.BYTES;
         for (int t = i0; t < i1; t += MR) {
             int valid = Math.min(MR, i1 - t);
             int tile = dstOff + (t - i0) * kc;
-            float[] to = INTERLEAVED ? rows : dst;
-            int base = INTERLEAVED ? 0 : tile;
-            for (int r = 0; r < valid; r++) {
-                MemorySegment.copy(a.segment(), F, (a.offset() + (t + r) * lda + pc) * Float.BYTES, to, base + r * kc,
-                        kc);
-            }
-            Arrays.fill(to, base + valid * kc, base + MR * kc, 0f);
-            if (INTERLEAVED) {
+            long from = (a.offset() + pc) * Float.BYTES + t * rowBytes;
+            if (!INTERLEAVED) {
+                for (int r = 0; r < valid; r++) {
+                    MemorySegment.copy(seg, F, from + r * rowBytes, dst, tile + r * kc, kc);
+                }
+                Arrays.fill(dst, tile + valid * kc, tile + MR * kc, 0f);
+            } else if (valid == MR) {
                 for (int p = 0; p < kc; p++) {
-                    for (int r = 0; r < MR; r++) {
-                        dst[tile + p * MR + r] = rows[r * kc + p];
+                    int o = tile + p * MR;
+                    long at = from + (long) p * Float.BYTES;
+                    dst[o] = seg.get(F, at);
+                    dst[o + 1] = seg.get(F, at + rowBytes);
+                    dst[o + 2] = seg.get(F, at + 2 * rowBytes);
+                    dst[o + 3] = seg.get(F, at + 3 * rowBytes);
+                    dst[o + 4] = seg.get(F, at + 4 * rowBytes);
+                    dst[o + 5] = seg.get(F, at + 5 * rowBytes);
+                }
+            } else {
+                Arrays.fill(dst, tile, tile + MR * kc, 0f);
+                for (int r = 0; r < valid; r++) {
+                    for (int p = 0; p < kc; p++) {
+                        dst[tile + p * MR + r] = seg.get(F, from + r * rowBytes + (long) p * Float.BYTES);
                     }
                 }
             }
         }
-    }
-
-    /** The scratch {@link #copy} needs for blocks kc deep: null when tiles are row-major. */
-    static float[] scratch(int kc) {
-        return INTERLEAVED ? new float[MR * kc] : null;
     }
 }

@@ -201,16 +201,20 @@ final class VectorGemm {
                 : Math.min(rowPanels, threads * Math.ceilDiv(rowPanels, threads * (MC / MR)));
         int panelsPerRowBlock = Math.ceilDiv(rowPanels, rowBlocks);
         rowBlocks = Math.ceilDiv(rowPanels, panelsPerRowBlock);
-        // Too few row blocks to keep every thread busy: cut the columns as well.
-        int colBlocks = rowBlocks >= threads ? 1 : Math.min(panels, Math.ceilDiv(2 * threads, rowBlocks));
-        int panelsPerColBlock = Math.ceilDiv(panels, colBlocks);
-        int columnBlocks = Math.ceilDiv(panels, panelsPerColBlock);
+        // Too few row blocks to keep every thread busy: cut the columns as well, as evenly as whole steps of the
+        // micro-kernel allow (a last single panel costs as much as a pair).
+        int step = GemmMicroKernel.PANELS_PER_STEP;
+        int units = Math.ceilDiv(panels, step);
+        int columnBlocks = rowBlocks >= threads ? 1 : Math.min(units, Math.ceilDiv(2 * threads, rowBlocks));
+        // One row block read by every column block: its tiles made once, all of their depth, instead of once a task.
+        float[] shared = rowBlocks == 1 && columnBlocks > 1 ? PanelGemm.rowsOf(a, 0, m) : null;
         tasks.forEach(rowBlocks * columnBlocks, t -> {
             int i0 = t / columnBlocks * panelsPerRowBlock * MR;
             int i1 = Math.min(m, i0 + panelsPerRowBlock * MR);
-            int p0 = t % columnBlocks * panelsPerColBlock;
-            int p1 = Math.min(panels, p0 + panelsPerColBlock);
-            rowBlock(a, packedB, c, i0, i1, p0, p1, epilogue);
+            int column = t % columnBlocks;
+            int p0 = column * units / columnBlocks * step;
+            int p1 = Math.min(panels, (column + 1) * units / columnBlocks * step);
+            rowBlock(a, shared, packedB, c, i0, i1, p0, p1, epilogue);
         });
     }
 
@@ -241,30 +245,37 @@ final class VectorGemm {
                     tileRows = 1;
                     last = (int) Math.min(unitsPerRow, first + end - u);
                 }
-                rowBlock(a, packedB, c, tileRow * MR, Math.min(m, (tileRow + tileRows) * MR), first * unitPanels,
+                rowBlock(a, null, packedB, c, tileRow * MR, Math.min(m, (tileRow + tileRows) * MR), first * unitPanels,
                         Math.min(panels, last * unitPanels), epilogue);
                 u += (long) (tileRows - 1) * unitsPerRow + last - first;
             }
         });
     }
 
-    /** Rows [i0, i1) of c times the column panels [p0, p1) of packed b, the epilogue in the last depth block. */
-    private static void rowBlock(Tensor a, float[] packedB, Tensor c, int i0, int i1, int p0, int p1,
+    /**
+     * Rows [i0, i1) of c times the column panels [p0, p1) of packed b, the epilogue in the last depth block; a's rows
+     * from {@code tiled} (those rows as {@link RowTiles} of all their depth) when not null, else copied here one depth
+     * block at a time.
+     */
+    private static void rowBlock(Tensor a, float[] tiled, float[] packedB, Tensor c, int i0, int i1, int p0, int p1,
             GemmMicroKernel.Epilogue epilogue) {
         int k = a.cols();
         int rows = i1 - i0;
-        int kcMax = Math.min(KC, k);
-        float[] blockA = Scratch.floats(Scratch.Slot.GEMM_ROWS, RowTiles.floats(rows, kcMax));
-        float[] staging = RowTiles.scratch(kcMax);
+        float[] blockA = tiled != null ? tiled
+                : Scratch.floats(Scratch.Slot.GEMM_ROWS, RowTiles.floats(rows, Math.min(KC, k)));
         float[] tile = new float[MR * NR];
         int panelsPerBlock = NC / NR;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
-            RowTiles.copy(a, i0, i1, pc, kc, blockA, 0, staging);
+            int depth = tiled != null ? k : kc;
+            if (tiled == null) {
+                RowTiles.copy(a, i0, i1, pc, kc, blockA, 0);
+            }
+            int a0 = RowTiles.at(0, tiled != null ? pc : 0, depth);
             for (int pb = p0; pb < p1; pb += panelsPerBlock) {
                 int count = Math.min(p1, pb + panelsPerBlock) - pb;
-                PanelGemm.multiply(blockA, 0, rows, kc, kc, packedB, (pb * k + pc) * NR, k * NR, count, c, i0, pb * NR,
-                        pc > 0, pc + kc == k ? epilogue : null, tile);
+                PanelGemm.multiply(blockA, a0, rows, depth, kc, packedB, (pb * k + pc) * NR, k * NR, count, c, i0,
+                        pb * NR, pc > 0, pc + kc == k ? epilogue : null, tile);
             }
         }
     }
@@ -371,10 +382,10 @@ final class VectorGemm {
     /** Copies a[i0..i1, pc..pc+kc) into dst as {@link RowTiles} kc deep, the threads taking tiles when it is large. */
     private static void copyBlock(Tensor a, int i0, int i1, int pc, int kc, float[] dst, Tasks tasks) {
         if ((long) (i1 - i0) * kc < PARALLEL_COPY_FLOATS) {
-            RowTiles.copy(a, i0, i1, pc, kc, dst, 0, RowTiles.scratch(kc));
+            RowTiles.copy(a, i0, i1, pc, kc, dst, 0);
         } else {
             tasks.forEachRange(Math.ceilDiv(i1 - i0, MR), 1, (t0, t1) -> RowTiles.copy(a, i0 + t0 * MR,
-                    Math.min(i1, i0 + t1 * MR), pc, kc, dst, t0 * MR * kc, RowTiles.scratch(kc)));
+                    Math.min(i1, i0 + t1 * MR), pc, kc, dst, t0 * MR * kc));
         }
     }
 
