@@ -152,9 +152,8 @@ final class QuantGemm {
             int rows = Math.min(blockRows, m - i0);
             float[] rowsA = PanelGemm.rowsOf(a, i0, i0 + rows);
             // Few rows: one step of the micro-kernel's panels at a time, so the scratch stays small; many: a block of
-            // panels per tile of a.
-            int most = Math.min(perChunk, MAX_BLOCK_PANELS);
-            int blockPanels = Math.clamp(rows / (4 * PanelGemm.TILE_ROWS), Math.min(step, most), most);
+            // panels per tile of a. (perChunk is whole steps and MAX_BLOCK_PANELS at least two, so step <= the most.)
+            int blockPanels = Math.clamp(rows / (4 * PanelGemm.TILE_ROWS), step, Math.min(perChunk, MAX_BLOCK_PANELS));
             int first = i0;
             tasks.forEach(Math.ceilDiv(panels, perChunk), chunk -> {
                 float[] decoded = anyGeneric ? new float[W * stride] : null;

@@ -77,9 +77,9 @@ final class GemmMicroKernel {
     }
 
     /**
-     * Tile (+)= a rows · a packed b sliver laid out as kc rows of NR floats, the six rows of a at a0..a5 (a row-major
-     * tile of {@link RowTiles}, or any rows: the streaming GEMM's). Packed b is a plain array because C2's
-     * bounds-check elimination there is measurably cheaper than segment access.
+     * Tile (+)= a rows · a packed b sliver laid out as kc rows of NR floats, the six rows of a at a0..a5 (the rows of
+     * a row-major tile of {@link RowTiles}). Packed b is a plain array because C2's bounds-check elimination there is
+     * measurably cheaper than segment access.
      */
     static void packed(float[] pa, int a0, int a1, int a2, int a3, int a4, int a5, float[] pb, int b, int kc,
             float[] tile) {

@@ -267,11 +267,13 @@ final class VectorGemm {
         int panelsPerBlock = NC / NR;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
-            int depth = tiled != null ? k : kc;
+            int depth = k;
+            int a0 = RowTiles.at(0, pc, k);
             if (tiled == null) {
                 RowTiles.copy(a, i0, i1, pc, kc, blockA, 0);
+                depth = kc;
+                a0 = 0;
             }
-            int a0 = RowTiles.at(0, tiled != null ? pc : 0, depth);
             for (int pb = p0; pb < p1; pb += panelsPerBlock) {
                 int count = Math.min(p1, pb + panelsPerBlock) - pb;
                 PanelGemm.multiply(blockA, a0, rows, depth, kc, packedB, (pb * k + pc) * NR, k * NR, count, c, i0,
