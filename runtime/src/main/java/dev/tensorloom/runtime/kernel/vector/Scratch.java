@@ -13,6 +13,10 @@ final class Scratch {
     enum Slot {
         /** {@link VectorGemm}'s rows of a for one row block. */
         GEMM_ROWS,
+        /** {@link VectorGemm}'s block of a shared by the tasks of its L3 loop, on the calling thread. */
+        GEMM_BLOCK,
+        /** {@link VectorGemm}'s block of b packed by one task of its L3 loop. */
+        GEMM_PANELS,
         /** {@link VectorAttention}'s key rows, value rows, transposed queries and transposed outputs. */
         ATTENTION_KEYS,
         ATTENTION_VALUES,

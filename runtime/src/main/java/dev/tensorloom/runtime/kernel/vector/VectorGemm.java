@@ -76,6 +76,15 @@ final class VectorGemm {
      * and the product is one parallel loop, each task walking the depth BLOCKED_KC at a time.
      */
     static final int A_BLOCK_FLOATS = 4 << 20;
+    /**
+     * Floats of a (padding rows aside) up to which {@link #blocked} keeps its block in the calling thread's
+     * {@link Scratch} (4 MiB, all of a at 1024 squared) instead of a new array per call; the tasks' own blocks of b
+     * (512 KiB at most) always live in theirs. A 1024-squared product allocated 8.4 MB and ran 34-35 collections a
+     * JMH iteration set; now 13 KB and none, at 299-341 GFLOP/s against 274-305 (JMH with its gc profiler, 2
+     * threads, 2-core Zen 5, builds alternating, 2026-12-02: within the run's noise). Larger blocks are still
+     * allocated per call, so that no thread holds 16 MiB for good.
+     */
+    static final int REUSED_BLOCK_FLOATS = A_BLOCK_FLOATS / 4;
     /** Tasks per thread in {@link #blocked}, so that a thread slowed by another process leaves no long tail. */
     private static final int TASKS_PER_THREAD = 4;
     /** Up to this many rows of a the threads take columns only: each float of b meets few multiply-adds. */
@@ -293,7 +302,9 @@ final class VectorGemm {
         // of 4 rows that packed and streamed all of b's depth block again for one row of tiles.)
         int fit = blocking.aBlockFloats() / depth;
         int blockRows = m <= fit ? m : Math.max(MR, fit / MR * MR);
-        float[] blockA = new float[RowTiles.floats(blockRows, depth)];
+        int blockFloats = RowTiles.floats(blockRows, depth);
+        float[] blockA = (long) blockRows * depth <= REUSED_BLOCK_FLOATS
+                ? Scratch.floats(Scratch.Slot.GEMM_BLOCK, blockFloats) : new float[blockFloats];
 
         // Each task owns a column block no wider than the L2 block, so b is read once per row block of a; when there
         // are too few to feed the threads (a narrow b), narrower ones, and then the rows are cut as well.
@@ -337,7 +348,8 @@ final class VectorGemm {
     private static void blockTask(int k, float[] blockA, int rows, int span, int depth0, int r0, int r1, Tensor b,
             PackedPanels packedB, int p0, int p1, Tensor c, int i0, int kcMax, GemmMicroKernel.Epilogue epilogue) {
         float[] tile = new float[MR * NR];
-        float[] own = packedB == null ? new float[Math.min(kcMax, span) * (p1 - p0) * NR] : null;
+        float[] own = packedB == null
+                ? Scratch.floats(Scratch.Slot.GEMM_PANELS, Math.min(kcMax, span) * (p1 - p0) * NR) : null;
         for (int d = 0; d < span; d += kcMax) {
             int kc = Math.min(kcMax, span - d);
             int pc = depth0 + d;

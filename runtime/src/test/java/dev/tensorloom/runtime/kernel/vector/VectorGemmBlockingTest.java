@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The dense GEMM's cache blocking against the scalar oracle. The blocks at their real sizes need products of
@@ -76,6 +77,19 @@ class VectorGemmBlockingTest {
     @MethodSource("smallBlockShapes")
     void smallBlocksMultiplyLikeTheOracle(int m, int k, int n, boolean prepared, int threads) {
         assertBlockedProductMatches(m, k, n, prepared, threads, SMALL);
+    }
+
+    /**
+     * The L3 loop's block of a and its tasks' blocks of b live in each thread's reused arrays, which still hold the
+     * last product's floats: a product of fewer rows, less depth and fewer columns right after a larger one, on the
+     * same threads, reads none of them (its bottom tile's padding rows and its last panel's padding columns included).
+     */
+    @ParameterizedTest(name = "threads={0}")
+    @ValueSource(ints = {1, 2})
+    void aSmallerProductReadsNothingTheLastOneLeftInTheReusedBlocks(int threads) {
+        assertBlockedProductMatches(97, 111, 5 * NR + 3, false, threads, SMALL);
+        assertBlockedProductMatches(13, 40, NR + 1, false, threads, SMALL);
+        assertBlockedProductMatches(5, 3, 2, true, threads, SMALL);
     }
 
     static Stream<Arguments> epilogueShapes() {
