@@ -139,9 +139,12 @@ final class QuantGemm {
             return;
         }
         int panels = Math.ceilDiv(n, W);
-        int chunks = Math.min(panels, 2 * tasks.threads());
+        // Chunks of whole steps of the micro-kernel, two a thread, as even as the steps allow and the larger ones
+        // first: threads that take them in turn then finish together (6 steps in 4 chunks are 2, 1, 2, 1).
         int step = PanelGemm.PANELS_PER_STEP;
-        int perChunk = Math.ceilDiv(Math.ceilDiv(panels, chunks), step) * step;
+        int units = Math.ceilDiv(panels, step);
+        int chunks = Math.min(units, 2 * tasks.threads());
+        int perChunk = Math.ceilDiv(units, chunks) * step;
         int kcMax = Math.min(DEPTH, k);
         int stride = Math.ceilDiv(kcMax, L) * L;
         int blockRows = Math.min(m, Math.max(PanelGemm.TILE_ROWS, MAX_A_FLOATS / k));
@@ -155,12 +158,12 @@ final class QuantGemm {
             // panels per tile of a. (perChunk is whole steps and MAX_BLOCK_PANELS at least two, so step <= the most.)
             int blockPanels = Math.clamp(rows / (4 * PanelGemm.TILE_ROWS), step, Math.min(perChunk, MAX_BLOCK_PANELS));
             int first = i0;
-            tasks.forEach(Math.ceilDiv(panels, perChunk), chunk -> {
+            tasks.forEach(chunks, chunk -> {
                 float[] decoded = anyGeneric ? new float[W * stride] : null;
                 float[] block = new float[blockPanels * kcMax * W];
                 Scratch scratch = new Scratch();
-                int q1 = Math.min(panels, (chunk + 1) * perChunk);
-                for (int qb = chunk * perChunk; qb < q1; qb += blockPanels) {
+                int q1 = Math.min(panels, Math.ceilDiv((chunk + 1) * units, chunks) * step);
+                for (int qb = Math.ceilDiv(chunk * units, chunks) * step; qb < q1; qb += blockPanels) {
                     int count = Math.min(blockPanels, q1 - qb);
                     for (int pc = 0; pc < k; pc += DEPTH) {
                         int kc = Math.min(DEPTH, k - pc);
