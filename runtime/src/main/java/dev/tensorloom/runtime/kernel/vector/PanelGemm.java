@@ -50,7 +50,7 @@ public final class PanelGemm {
     public static void multiply(float[] a, int rows, int lda, int pc, int kc, float[] panels, int panelCount, Tensor c,
             int i0, int j0, boolean accumulate) {
         multiply(a, RowTiles.at(0, pc, lda), rows, lda, kc, panels, 0, kc * PANEL_WIDTH, panelCount, c, i0, j0,
-                accumulate, null, new float[TILE_ROWS * PANEL_WIDTH]);
+                accumulate, null, tile());
     }
 
     /**
@@ -66,7 +66,8 @@ public final class PanelGemm {
             float[] tile) {
         int n = c.cols();
         long ldcBytes = (long) c.leadingDim() * Float.BYTES;
-        float[] next = GemmMicroKernel.WIDE ? new float[TILE_ROWS * PANEL_WIDTH] : null;
+        float[] next = GemmMicroKernel.WIDE ? Scratch.floats(Scratch.Slot.GEMM_NEXT_TILE, TILE_ROWS * PANEL_WIDTH)
+                : null;
         for (int ir = 0; ir < rows; ir += TILE_ROWS) {
             int valid = Math.min(TILE_ROWS, rows - ir);
             int r0 = a0 + ir * lda;
@@ -91,6 +92,11 @@ public final class PanelGemm {
                 }
             }
         }
+    }
+
+    /** This thread's array for one tile of c on its way out of the micro-kernel (reused: no allocation per call). */
+    static float[] tile() {
+        return Scratch.floats(Scratch.Slot.GEMM_TILE, TILE_ROWS * PANEL_WIDTH);
     }
 
     /**

@@ -17,6 +17,9 @@ final class Scratch {
         GEMM_BLOCK,
         /** {@link VectorGemm}'s block of b packed by one task of its L3 loop. */
         GEMM_PANELS,
+        /** The micro-kernel's tile of c on its way out, and the second one of {@link GemmMicroKernel#packedWide}. */
+        GEMM_TILE,
+        GEMM_NEXT_TILE,
         /** {@link VectorAttention}'s key rows, value rows, transposed queries and transposed outputs. */
         ATTENTION_KEYS,
         ATTENTION_VALUES,

@@ -273,7 +273,7 @@ final class VectorGemm {
         int rows = i1 - i0;
         float[] blockA = tiled != null ? tiled
                 : Scratch.floats(Scratch.Slot.GEMM_ROWS, RowTiles.floats(rows, Math.min(KC, k)));
-        float[] tile = new float[MR * NR];
+        float[] tile = PanelGemm.tile();
         int panelsPerBlock = NC / NR;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
@@ -348,7 +348,7 @@ final class VectorGemm {
      */
     private static void blockTask(int k, float[] blockA, int rows, int span, int depth0, int r0, int r1, Tensor b,
             PackedPanels packedB, int p0, int p1, Tensor c, int i0, int kcMax, GemmMicroKernel.Epilogue epilogue) {
-        float[] tile = new float[MR * NR];
+        float[] tile = PanelGemm.tile();
         float[] own = packedB == null
                 ? Scratch.floats(Scratch.Slot.GEMM_PANELS, Math.min(kcMax, span) * (p1 - p0) * NR) : null;
         for (int d = 0; d < span; d += kcMax) {
@@ -425,7 +425,7 @@ final class VectorGemm {
         long ldbBytes = (long) b.leadingDim() * Float.BYTES;
         long ldcBytes = (long) c.leadingDim() * Float.BYTES;
         tasks.forEach(Math.ceilDiv(panels, panelsPerStrip), s -> {
-            float[] tile = new float[MR * NR];
+            float[] tile = PanelGemm.tile();
             int pEnd = Math.min(panels, (s + 1) * panelsPerStrip);
             for (int p = s * panelsPerStrip; p < pEnd; p++) {
                 int j0 = p * NR;
