@@ -93,44 +93,47 @@ final class QuantGemm {
         void decode(int j0, int pc, int kc, float[] panel, int at, Scratch scratch);
     }
 
-    /** One task's scratch for a {@link PanelDecoder}: per-lane scales, the 16 channels' rows, transposed bytes. */
+    /**
+     * One thread's scratch for the tasks of {@link #multiply} and its {@link PanelDecoder}: the decoded panels, the
+     * channels of the channel-at-a-time path, per-lane scales, the 16 channels' rows, transposed bytes. Kept for the
+     * thread's life and grown when a call needs more (at most 512 KiB of panels and 64 KiB of channels), where each
+     * task allocated its own and the JVM zeroed them: at 10 rows, 4-bit g128, MiniLM's four products of a layer took
+     * 221-230 µs against 255-261 on 2 threads (a probe of median times, 2-core Zen 5, builds alternating,
+     * 2026-12-02). A task reads only what it has written first, since the arrays still hold the last task's floats.
+     */
     static final class Scratch {
+        private static final ThreadLocal<Scratch> OWN = ThreadLocal.withInitial(Scratch::new);
+
         final float[] lanes = new float[2 * L * L];
         final int[] rows = new int[L];
         /** Transposed code bytes: 16 rows of 16 int lanes (read as ints: {@link #row}). */
         final byte[] bytes = new byte[16 * 64];
         /** {@link #transposeQuad}'s vectors between its rounds. */
         final byte[] half = new byte[16 * 64];
-    }
+        private float[] panels = new float[0];
+        private float[] channels = new float[0];
 
-    /**
-     * One thread's arrays for the tasks of {@link #multiply}, grown when a call needs more and kept for the thread's
-     * life (at most 512 KiB of panels and 64 KiB of channels), where a task allocated them and the JVM zeroed them:
-     * at 10 rows, 4-bit g128, MiniLM's four products of a layer took 221-230 µs against 255-261 on 2 threads (a
-     * probe of median times, 2-core Zen 5, builds alternating, 2026-12-02). A task reads only what it has written
-     * first, since they still hold the last task's floats.
-     */
-    private static final class Buffers {
-        final Scratch scratch = new Scratch();
-        private float[] block = new float[0];
-        private float[] decoded = new float[0];
-
-        float[] block(int length) {
-            if (block.length < length) {
-                block = new float[length];
-            }
-            return block;
+        /** This thread's scratch. */
+        static Scratch own() {
+            return OWN.get();
         }
 
-        float[] decoded(int length) {
-            if (decoded.length < length) {
-                decoded = new float[length];
-            }
-            return decoded;
+        /** The decoded panels' array, at least {@code length} floats. */
+        float[] panels(int length) {
+            panels = atLeast(panels, length);
+            return panels;
+        }
+
+        /** The channel-at-a-time path's array of decoded channels, at least {@code length} floats. */
+        float[] channels(int length) {
+            channels = atLeast(channels, length);
+            return channels;
+        }
+
+        private static float[] atLeast(float[] array, int length) {
+            return array.length < length ? new float[length] : array;
         }
     }
-
-    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
     /** Row r of a transposed block as 16 int lanes (the int stores of {@link #transposeUnit} read back). */
     static IntVector row(byte[] bytes, int r) {
@@ -168,8 +171,7 @@ final class QuantGemm {
             return;
         }
         int panels = Math.ceilDiv(n, W);
-        // Chunks of whole steps of the micro-kernel, two a thread, as even as the steps allow and the larger ones
-        // first: threads that take them in turn then finish together (6 steps in 4 chunks are 2, 1, 2, 1).
+        // Chunks of whole steps of the micro-kernel, two a thread (PanelGemm.partStart).
         int step = PanelGemm.PANELS_PER_STEP;
         int units = Math.ceilDiv(panels, step);
         int chunks = Math.min(units, 2 * tasks.threads());
@@ -188,12 +190,11 @@ final class QuantGemm {
             int blockPanels = Math.clamp(rows / (4 * PanelGemm.TILE_ROWS), step, Math.min(perChunk, MAX_BLOCK_PANELS));
             int first = i0;
             tasks.forEach(chunks, chunk -> {
-                Buffers own = BUFFERS.get();
-                float[] decoded = anyGeneric ? own.decoded(W * stride) : null;
-                float[] block = own.block(blockPanels * kcMax * W);
-                Scratch scratch = own.scratch;
-                int q1 = Math.min(panels, Math.ceilDiv((chunk + 1) * units, chunks) * step);
-                for (int qb = Math.ceilDiv(chunk * units, chunks) * step; qb < q1; qb += blockPanels) {
+                Scratch scratch = Scratch.own();
+                float[] decoded = anyGeneric ? scratch.channels(W * stride) : null;
+                float[] block = scratch.panels(blockPanels * kcMax * W);
+                int q1 = PanelGemm.partStart(chunk + 1, chunks, panels);
+                for (int qb = PanelGemm.partStart(chunk, chunks, panels); qb < q1; qb += blockPanels) {
                     int count = Math.min(blockPanels, q1 - qb);
                     for (int pc = 0; pc < k; pc += DEPTH) {
                         int kc = Math.min(DEPTH, k - pc);

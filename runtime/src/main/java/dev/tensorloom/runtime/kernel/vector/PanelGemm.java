@@ -33,6 +33,17 @@ public final class PanelGemm {
     private PanelGemm() {
     }
 
+    /**
+     * The first panel of part {@code part} (0 to parts; part {@code parts} starts at {@code panels}) when
+     * {@code panels} panels are cut into {@code parts} parts of whole {@link #PANELS_PER_STEP steps}, as even as the
+     * steps allow and the larger parts first: 6 steps in 4 parts are 2, 1, 2, 1, so two threads that take them in
+     * turn finish together, where 1, 2, 1, 2 left one idle. {@code parts} is at most the number of steps.
+     */
+    public static int partStart(int part, int parts, int panels) {
+        int steps = Math.ceilDiv(panels, PANELS_PER_STEP);
+        return Math.min(panels, Math.ceilDiv(part * steps, parts) * PANELS_PER_STEP);
+    }
+
     /** Rows [i0, i1) of a, all a.cols() of their depth, as the a operand of {@link #multiply} reads them. */
     public static float[] rowsOf(Tensor a, int i0, int i1) {
         int k = a.cols();

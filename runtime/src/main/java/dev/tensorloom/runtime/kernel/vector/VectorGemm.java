@@ -210,11 +210,9 @@ final class VectorGemm {
                 : Math.min(rowPanels, threads * Math.ceilDiv(rowPanels, threads * (MC / MR)));
         int panelsPerRowBlock = Math.ceilDiv(rowPanels, rowBlocks);
         rowBlocks = Math.ceilDiv(rowPanels, panelsPerRowBlock);
-        // Too few row blocks to keep every thread busy: cut the columns as well, as evenly as whole steps of the
-        // micro-kernel allow (a last single panel costs as much as a pair), the larger blocks first (6 steps in 4
-        // blocks are 2, 1, 2, 1, so two threads taking them in turn finish together; 1, 2, 1, 2 left one idle).
-        int step = GemmMicroKernel.PANELS_PER_STEP;
-        int units = Math.ceilDiv(panels, step);
+        // Too few row blocks to keep every thread busy: cut the columns as well, in whole steps of the micro-kernel
+        // (a last single panel costs as much as a pair), the larger blocks first (PanelGemm.partStart).
+        int units = Math.ceilDiv(panels, GemmMicroKernel.PANELS_PER_STEP);
         int columnBlocks = rowBlocks >= threads ? 1 : Math.min(units, Math.ceilDiv(2 * threads, rowBlocks));
         // One row block read by every column block: its tiles made once, all of their depth, instead of once a task.
         float[] shared = rowBlocks == 1 && columnBlocks > 1 ? PanelGemm.rowsOf(a, 0, m) : null;
@@ -222,9 +220,8 @@ final class VectorGemm {
             int i0 = t / columnBlocks * panelsPerRowBlock * MR;
             int i1 = Math.min(m, i0 + panelsPerRowBlock * MR);
             int column = t % columnBlocks;
-            int p0 = Math.ceilDiv(column * units, columnBlocks) * step;
-            int p1 = Math.min(panels, Math.ceilDiv((column + 1) * units, columnBlocks) * step);
-            rowBlock(a, shared, packedB, c, i0, i1, p0, p1, epilogue);
+            rowBlock(a, shared, packedB, c, i0, i1, PanelGemm.partStart(column, columnBlocks, panels),
+                    PanelGemm.partStart(column + 1, columnBlocks, panels), epilogue);
         });
     }
 
