@@ -1,9 +1,15 @@
-// The CUDA-on-CPU emulation behind cuda_emu.h: the thread pool that runs a block's threads, the barrier that
-// __syncthreads and the warp exchanges use, and the runtime API over host memory.
+// The CUDA-on-CPU emulation behind cuda_emu.h: the fibers and worker threads that run a block's threads, the
+// barrier that __syncthreads and the warp exchanges use, and the runtime API over host memory.
 //
-// Waiting is a futex on Linux (std::atomic wait elsewhere, without the hang timeout): a block has up to 1024
-// threads on a machine with perhaps 2 cores, so a waiting thread must sleep, not spin, and every wake must
-// go to a thread that has something to do.
+// Every CUDA thread of a block is a fiber (its own stack and saved registers), and the fibers are dealt out to a few
+// worker threads, one per core (at least two): fiber i always runs on worker i % workers(). A fiber that waits at
+// a barrier or a warp exchange switches to its worker's next fiber, in user space, so a barrier round of 256
+// threads on 2 cores costs 256 such switches where 256 OS threads cost 255 futex wake-ups and context switches
+// (about 1 ms a round; CI spent minutes there). The workers run at once, so fibers of different workers race
+// for real; a worker runs its own fibers in turn, in an order reversed at every pass over them (the first pass
+// from the highest index down), so that a read which relies on another thread's write without a barrier between
+// them reads the 0xFF fill of shared memory in one order or the other. A worker whose fibers all wait sleeps on a
+// futex (Linux; std::atomic wait elsewhere, without the hang timeout) until some barrier is released.
 #include "cuda_emu.h"
 
 #include <algorithm>
@@ -22,11 +28,27 @@
 #include <thread>
 #include <unordered_set>
 
+#include <sys/mman.h>
+#include <unistd.h>
+#if !defined(__x86_64__) || defined(TL_EMU_UCONTEXT)
+#include <ucontext.h>
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TL_EMU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TL_EMU_ASAN 1
+#endif
+#endif
+#if defined(TL_EMU_ASAN)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 #if defined(__linux__)
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 #endif
 
 namespace tl_emu {
@@ -119,12 +141,14 @@ class Barrier {
     // The caller will never arrive again. Returns how many threads were waiting at the barrier.
     std::uint32_t leave();
 
-  private:
-    void release() {
-        generation_.fetch_add(1, std::memory_order_release);
-        wake(generation_, INT_MAX);
+    std::uint32_t arrived() const { return static_cast<std::uint32_t>(state_.load(std::memory_order_relaxed)); }
+    std::uint32_t expected() const {
+        return static_cast<std::uint32_t>(state_.load(std::memory_order_relaxed) >> 32);
     }
-    void wait(std::uint32_t generation, std::uint32_t expected, const char *op);
+
+  private:
+    void release();
+    void wait(std::uint32_t generation, const char *op);
 
     // Arrived threads in the low half, expected threads in the high half: one word, so that an arrival and a
     // leave cannot both miss that the barrier is complete. The acq_rel updates chain every arriving thread's
@@ -194,7 +218,7 @@ std::uint32_t Barrier::arrive_and_wait(const char *op) {
     } while (!state_.compare_exchange_weak(state, last ? std::uint64_t{expected} << 32 : state + 1,
                                            std::memory_order_acq_rel, std::memory_order_relaxed));
     if (last) release();
-    else wait(generation, expected, op);
+    else wait(generation, op);
     return expected;
 }
 
@@ -213,31 +237,154 @@ std::uint32_t Barrier::leave() {
     return arrived;
 }
 
-void Barrier::wait(std::uint32_t generation, std::uint32_t expected, const char *op) {
-    // Spinning only pays when every thread of the barrier can be running at once.
-    if (expected <= cores())
-        for (int spin = 0; spin < 4000; ++spin)
-            if (generation_.load(std::memory_order_acquire) != generation) return;
-    while (generation_.load(std::memory_order_acquire) == generation) {
-        if (!sleep_while(generation_, generation, barrier_timeout_seconds()) &&
-            generation_.load(std::memory_order_acquire) == generation) {
-            const std::uint64_t state = state_.load(std::memory_order_relaxed);
-            die("%s has waited %ld s with %u of %u threads arrived; on a GPU this hangs (a barrier or warp "
-                "operation that some threads never reach)",
-                op, barrier_timeout_seconds(), static_cast<std::uint32_t>(state),
-                static_cast<std::uint32_t>(state >> 32));
-        }
-    }
+// ---- fibers and workers (the file's first comment says why) -------------------------------------------------
+
+constexpr unsigned kMaxWorkers = 64;
+// A kernel's locals live here: a few KiB at most in tensorloom's kernels, far more under ASan. Reserved, not
+// committed: only the pages a fiber touches take memory.
+constexpr std::size_t kFiberStack = std::size_t{512} << 10;
+
+unsigned workers() {
+    static const unsigned n = std::clamp(cores(), 2u, kMaxWorkers); // two, so one stuck fiber cannot hide a hang
+    return n;
 }
 
-// ---- the pool: worker w runs thread w (in linear order) of every block --------------------------------------
+// ---- switching stacks ------------------------------------------------------------------------------------
+// On x86-64 a switch saves the callee-saved registers and the floating-point control words on the old stack and
+// pops them from the new one: a few nanoseconds, where swapcontext also makes a system call for the signal mask
+// (about 0.4 us, most of a barrier round's cost). Elsewhere, ucontext.
+
+void fiber_main();
+
+#if defined(__x86_64__) && !defined(TL_EMU_UCONTEXT) // TL_EMU_UCONTEXT: the portable path, to test it here
+extern "C" void tl_emu_switch(void **save_sp, void *load_sp);
+asm(R"(
+    .pushsection .text
+    .p2align 4
+    .type tl_emu_switch, @function
+    .hidden tl_emu_switch
+tl_emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size tl_emu_switch, .-tl_emu_switch
+    .popsection
+)");
+
+struct Context {
+    void *sp = nullptr;
+};
+
+// A stack that "returns" into fiber_main, as if tl_emu_switch had been called from it: the control words, six
+// zeroed registers, fiber_main's address, and a null return address for fiber_main itself (which never returns),
+// so that fiber_main starts with the stack aligned as after a call.
+void make_context(Context &c, char *stack, std::size_t size) {
+    auto *top = reinterpret_cast<std::uint64_t *>(reinterpret_cast<std::uintptr_t>(stack + size) & ~std::uintptr_t{15});
+    *--top = 0;
+    *--top = reinterpret_cast<std::uint64_t>(&fiber_main);
+    for (int r = 0; r < 6; ++r) *--top = 0;
+    *--top = std::uint64_t{0x037F} << 32 | 0x1F80; // x87 control word, MXCSR: the defaults
+    c.sp = top;
+}
+
+void switch_context(Context &from, const Context &to) { tl_emu_switch(&from.sp, to.sp); }
+#else
+struct Context {
+    ucontext_t uc;
+};
+
+void make_context(Context &c, char *stack, std::size_t size) {
+    if (getcontext(&c.uc) != 0) die("getcontext failed");
+    c.uc.uc_stack.ss_sp = stack;
+    c.uc.uc_stack.ss_size = size;
+    c.uc.uc_link = nullptr; // fiber_main never returns
+    makecontext(&c.uc, fiber_main, 0);
+}
+
+void switch_context(Context &from, const Context &to) { swapcontext(&from.uc, &to.uc); }
+#endif
+
+struct Fiber {
+    Context context;
+    ThreadContext thread;       // the fiber's t_thread while it is switched out
+    char *stack = nullptr;      // lowest usable address, above a guard page
+    void *fake_stack = nullptr; // ASan's, saved across switches
+    bool finished = true;       // its CUDA thread of the current block has returned
+};
+Fiber g_fibers[kMaxThreadsPerBlock];
+unsigned g_fiber_count = 0; // guarded by g_launch_mutex
 
 struct alignas(64) Worker {
-    Word go{0}; // bumped by the launching thread to start the worker on the current block
+    Word go{0};          // bumped by the launching thread to start the worker on the current block
+    Context home;        // the worker's own stack, where its fibers switch back to
+    unsigned current = 0; // the fiber running now
+    // The last wait of one of its fibers, for the message when nothing releases it.
+    const Barrier *waiting_at = nullptr;
+    const char *waiting_op = "";
+    unsigned waiting_fiber = 0;
+    const void *home_bottom = nullptr; // the worker's stack, as ASan needs it to switch back
+    std::size_t home_size = 0;
+    void *fake_stack = nullptr;
 };
-Worker g_workers[kMaxThreadsPerBlock];
-unsigned g_worker_count = 0; // guarded by g_launch_mutex
-Word g_running{0};           // threads of the current block that have not finished
+Worker g_workers[kMaxWorkers];
+bool g_workers_started = false; // guarded by g_launch_mutex
+thread_local Worker *t_worker = nullptr;
+Word g_running{0};  // workers still running fibers of the current block
+Word g_releases{0}; // barrier releases so far: a worker whose fibers all wait sleeps until it changes
+std::atomic<std::uint32_t> g_sleepers{0};
+
+// ASan keeps its own idea of the current stack: each switch is announced before and confirmed after.
+void switch_starts([[maybe_unused]] void **fake_stack, [[maybe_unused]] const void *bottom,
+                   [[maybe_unused]] std::size_t size) {
+#if defined(TL_EMU_ASAN)
+    __sanitizer_start_switch_fiber(fake_stack, bottom, size);
+#endif
+}
+void switch_ends([[maybe_unused]] void *fake_stack, [[maybe_unused]] const void **old_bottom,
+                 [[maybe_unused]] std::size_t *old_size) {
+#if defined(TL_EMU_ASAN)
+    __sanitizer_finish_switch_fiber(fake_stack, old_bottom, old_size);
+#endif
+}
+
+// From a worker's own stack into fiber `index`, until it waits or its CUDA thread returns.
+void run_fiber(Worker &w, unsigned index) {
+    Fiber &f = g_fibers[index];
+    w.current = index;
+    t_thread = f.thread;
+    switch_starts(&w.fake_stack, f.stack, kFiberStack);
+    switch_context(w.home, f.context);
+    switch_ends(w.fake_stack, nullptr, nullptr);
+    f.thread = t_thread;
+    t_thread = ThreadContext{};
+}
+
+// From the running fiber back to its worker's own stack.
+void switch_home() {
+    Worker &w = *t_worker;
+    Fiber &f = g_fibers[w.current];
+    switch_starts(&f.fake_stack, w.home_bottom, w.home_size);
+    switch_context(f.context, w.home);
+    switch_ends(f.fake_stack, nullptr, nullptr);
+}
 
 void run_cuda_thread(unsigned index) {
     const Launch &l = g_launch;
@@ -267,33 +414,99 @@ void run_cuda_thread(unsigned index) {
     c.in_kernel = false;
 }
 
-void start(unsigned worker) {
-    g_workers[worker].go.fetch_add(1, std::memory_order_release); // publishes the block, passed down the tree
-    wake(g_workers[worker].go, 1);
+// Fiber i runs CUDA thread i of every block, always on the same worker (so the thread-local variables its
+// frames refer to stay its worker's); run_fiber names it in t_worker->current before its first switch.
+void fiber_main() {
+    switch_ends(nullptr, &t_worker->home_bottom, &t_worker->home_size);
+    const unsigned index = t_worker->current;
+    for (;;) {
+        run_cuda_thread(index);
+        g_fibers[index].finished = true;
+        switch_home();
+    }
 }
 
-// Worker w starts workers 2w+1 and 2w+2: a block's wake-ups are spread over the cores instead of being
-// made one by one by the launching thread.
+// A fiber at a barrier that is not complete yet: its worker runs its other fibers meanwhile.
+void wait_elsewhere(const Barrier &barrier, const char *op) {
+    Worker &w = *t_worker;
+    w.waiting_at = &barrier;
+    w.waiting_op = op;
+    w.waiting_fiber = w.current;
+    switch_home();
+}
+
+[[noreturn]] void hang(const Worker &w) {
+    t_thread = g_fibers[w.waiting_fiber].thread; // the message names the waiting thread
+    die("%s has waited %ld s with %u of %u threads arrived; on a GPU this hangs (a barrier or warp operation "
+        "that some threads never reach)",
+        w.waiting_op, barrier_timeout_seconds(), w.waiting_at->arrived(), w.waiting_at->expected());
+}
+
+// Every unfinished fiber of `w` waits for a barrier that fibers of other workers must complete.
+void wait_for_release(const Worker &w, std::uint32_t seen) {
+    if (workers() <= cores())
+        for (int spin = 0; spin < 4000; ++spin)
+            if (g_releases.load(std::memory_order_acquire) != seen) return;
+    g_sleepers.fetch_add(1, std::memory_order_seq_cst);
+    while (g_releases.load(std::memory_order_seq_cst) == seen)
+        if (!sleep_while(g_releases, seen, barrier_timeout_seconds()) &&
+            g_releases.load(std::memory_order_acquire) == seen)
+            hang(w);
+    g_sleepers.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// Worker `index` runs its fibers of the current block until their CUDA threads have returned.
+void run_fibers(Worker &w, unsigned index) {
+    const unsigned threads = g_launch.threads, step = workers();
+    if (index >= threads) return;
+    const unsigned count = (threads - index + step - 1) / step;
+    unsigned left = count;
+    for (bool reverse = true; left > 0; reverse = !reverse) {
+        const std::uint32_t seen = g_releases.load(std::memory_order_acquire);
+        for (unsigned k = 0; k < count; ++k) {
+            const unsigned fiber = index + step * (reverse ? count - 1 - k : k);
+            if (g_fibers[fiber].finished) continue;
+            run_fiber(w, fiber);
+            if (g_fibers[fiber].finished) --left;
+        }
+        if (left > 0 && g_releases.load(std::memory_order_acquire) == seen) wait_for_release(w, seen);
+    }
+}
+
 [[noreturn]] void worker_main(unsigned index) {
-    Word &go = g_workers[index].go;
+    Worker &w = g_workers[index];
+    t_worker = &w;
     std::uint32_t seen = 0;
     for (;;) {
         std::uint32_t now;
-        while ((now = go.load(std::memory_order_acquire)) == seen) sleep_while(go, seen, 0);
+        while ((now = w.go.load(std::memory_order_acquire)) == seen) sleep_while(w.go, seen, 0);
         seen = now;
-        for (unsigned child = 2 * index + 1; child <= 2 * index + 2 && child < g_launch.threads; ++child) start(child);
-        run_cuda_thread(index);
+        run_fibers(w, index);
         if (g_running.fetch_sub(1, std::memory_order_acq_rel) == 1) wake(g_running, 1);
     }
 }
 
+// Caller holds g_launch_mutex.
 void grow_pool(unsigned threads) {
-    for (; g_worker_count < threads; ++g_worker_count) {
-        try {
-            std::thread(worker_main, g_worker_count).detach(); // workers live as long as the process
-        } catch (const std::system_error &e) {
-            die("could not start emulation thread %u: %s", g_worker_count, e.what());
+    if (!g_workers_started) {
+        for (unsigned w = 0; w < workers(); ++w) {
+            try {
+                std::thread(worker_main, w).detach(); // workers live as long as the process
+            } catch (const std::system_error &e) {
+                die("could not start emulation worker %u: %s", w, e.what());
+            }
         }
+        g_workers_started = true;
+    }
+    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    for (; g_fiber_count < threads; ++g_fiber_count) {
+        Fiber &f = g_fibers[g_fiber_count];
+        void *region = mmap(nullptr, page + kFiberStack, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (region == MAP_FAILED || mprotect(region, page, PROT_NONE) != 0)
+            die("could not map a %zu KiB stack for emulated thread %u", kFiberStack >> 10, g_fiber_count);
+        f.stack = static_cast<char *>(region) + page; // the guard page below it turns an overflow into a fault
+        make_context(f.context, f.stack, kFiberStack);
     }
 }
 
@@ -310,10 +523,25 @@ void run_block(uint3 block_idx) {
             for (Warp::Slot &slot : set) slot.seq = UINT32_MAX;
     }
     std::memset(l.shared, 0xFF, l.shared_bytes); // a read before a write sees NaN, not the last block's data
-    g_running.store(l.threads, std::memory_order_relaxed);
-    start(0); // which starts the others
+    for (unsigned i = 0; i < l.threads; ++i) g_fibers[i].finished = false;
+    const unsigned active = std::min(workers(), l.threads);
+    g_running.store(active, std::memory_order_relaxed);
+    for (unsigned w = 0; w < active; ++w) {
+        g_workers[w].go.fetch_add(1, std::memory_order_release); // publishes the block
+        wake(g_workers[w].go, 1);
+    }
     for (std::uint32_t running; (running = g_running.load(std::memory_order_acquire)) != 0;)
         sleep_while(g_running, running, 0);
+}
+
+void Barrier::release() {
+    generation_.fetch_add(1, std::memory_order_release);
+    g_releases.fetch_add(1, std::memory_order_seq_cst);
+    if (g_sleepers.load(std::memory_order_seq_cst) > 0) wake(g_releases, INT_MAX);
+}
+
+void Barrier::wait(std::uint32_t generation, const char *op) {
+    while (generation_.load(std::memory_order_acquire) == generation) wait_elsewhere(*this, op);
 }
 
 // ---- error state, memory and handles ---------------------------------------------------------------------

@@ -4,9 +4,17 @@
 //
 // The model, chosen so that the bugs a GPU would show also show here:
 //  - A launch runs its blocks one after another, and only one launch runs at a time in the process. Each
-//    block's threads are real threads (from a persistent pool), so a missing barrier is a real race.
-//  - __syncthreads is a real barrier among the block's threads. Warp shuffles and votes are a real exchange:
-//    each lane publishes its value in a per-warp slot and waits at a per-warp barrier for the other lanes.
+//    thread of a block is a fiber, and the fibers are dealt out to worker threads that run at once (one per
+//    core, at least two), so a missing barrier between threads of different workers is a real race; each
+//    worker runs its own fibers in turn, in an order reversed at every pass, so that a read relying on
+//    another thread's unsynchronised write meets the 0xFF fill in one order or the other. (Until 2026-12-02
+//    each thread was an OS thread: ~1 ms per barrier round of 256 threads on 2 cores, where fibers take
+//    ~25 us.)
+//  - __syncthreads is a real barrier among the block's threads: a thread that reaches it switches to its
+//    worker's next fiber until the last one arrives. Warp shuffles and votes are a real exchange: each lane
+//    publishes its value in a per-warp slot and waits at a per-warp barrier for the other lanes. A thread that
+//    spins on another thread's write without a barrier never lets its worker's other fibers run: keep to the
+//    barriers and atomics CUDA defines.
 //  - `__shared__` is `static`: since one block runs at a time, a function-local static is exactly the running
 //    block's shared memory. Dynamic shared memory (TL_DYNAMIC_SHARED) is one buffer, filled with 0xFF bytes
 //    (NaN as floats) before every block, so that reading it before writing it shows.

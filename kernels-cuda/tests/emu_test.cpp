@@ -8,6 +8,7 @@
 //        emu_test --child M  (internal) runs misuse M, which must abort the process
 #include "cuda_compat.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -151,6 +152,13 @@ __global__ void use_dynamic_shared(int words, int *poisoned_words, int *misalign
     for (int i = threadIdx.x; i < words; i += blockDim.x) out[blockIdx.x * words + i] = scratch[(i + 1) % words];
 }
 
+// Thread 0 fills a shared word that every thread then reads, with the barrier between them left out.
+__global__ void read_without_barrier(int *stale) {
+    __shared__ int word;
+    if (threadIdx.x == 0) word = 7;
+    if (word != 7) atomicAdd(stale, 1);
+}
+
 void test_shared_memory() {
     constexpr int blocks = 32;
     int *d_foreign = to_device(std::vector<int>{0});
@@ -158,6 +166,18 @@ void test_shared_memory() {
     check_launched("stamp_shared");
     const int foreign = to_host(d_foreign, 1)[0];
     CHECK(foreign == 0, "%d reads of __shared__ memory saw another block's stamp", foreign);
+
+    // A missing barrier shows on every run, not by chance: thread i runs on worker i % workers (one per core, at
+    // least two), whose first pass over its threads runs them from the highest index down, so the readers that
+    // share thread 0's worker read before it writes.
+    const unsigned workers = std::clamp(std::thread::hardware_concurrency(), 2u, 64u);
+    int *d_stale = to_device(std::vector<int>{0});
+    TL_LAUNCH(read_without_barrier, 1, 1024, 0, nullptr, d_stale);
+    check_launched("read_without_barrier");
+    const int stale = to_host(d_stale, 1)[0];
+    CHECK(stale >= static_cast<int>(1023 / workers), "only %d of 1023 threads read the shared word before thread 0 "
+          "wrote it (%u workers)", stale, workers);
+    CUDA_OK(cudaFree(d_stale));
 
     constexpr int words = 1000;
     int *d_counters = to_device(std::vector<int>{0, 0});
