@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.DoubleSummaryStatistics;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -146,6 +147,7 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println(throughputTable.toPlainText());
             System.out.println();
             System.out.println(latencyTable.toPlainText());
+            System.out.println(warmups(results));
             Path report = writeReport(parityTable, throughputTable, latencyTable, results, threads);
             say("report: " + report.toAbsolutePath());
             return parities.stream().allMatch(Parity::passes) ? 0 : 1;
@@ -258,6 +260,14 @@ final class BenchCommand implements Callable<Integer> {
                 .findFirst();
     }
 
+    /** How long the cells warmed up (in windows of a sixth of the measured seconds), shortest and longest. */
+    private String warmups(List<Throughput> results) {
+        DoubleSummaryStatistics warm = results.stream().mapToDouble(Throughput::warmupSeconds).summaryStatistics();
+        return String.format(Locale.ROOT, "Warm-ups took %.1f-%.1f s a cell: until two windows of %.2f s ran within "
+                + "%.0f%% of each other and the JIT compiled for under %.0f%% of the second.", warm.getMin(),
+                warm.getMax(), seconds / 6, 100 * Throughput.SETTLED, 100 * Throughput.SETTLED_COMPILING);
+    }
+
     private static String millis(double ms) {
         return String.format(Locale.ROOT, "%.2f", ms);
     }
@@ -279,7 +289,8 @@ final class BenchCommand implements Callable<Integer> {
                 .table(parity)
                 .section("Throughput")
                 .paragraph("Tokenization, encoder and pooling, " + threads + " threads for every engine, "
-                        + seconds + " s measured per cell after a warm-up; tokens are real tokens (padding excluded).")
+                        + seconds + " s measured per cell after a warm-up; tokens are real tokens (padding excluded). "
+                        + warmups(results))
                 .table(throughput)
                 .chart("bench-" + stamp + "-throughput.png", chart)
                 .section("Batch-1 latency")

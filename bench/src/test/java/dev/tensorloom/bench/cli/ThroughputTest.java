@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** The latency percentiles of the bench's cells, by the nearest-rank definition, and when a warm-up has settled. */
+/**
+ * The latency percentiles of the bench's cells, by the nearest-rank definition, and when a warm-up has settled (the
+ * rate steady and the JIT idle).
+ */
 class ThroughputTest {
 
     @Test
@@ -32,11 +35,17 @@ class ThroughputTest {
 
     @Test
     void aWarmUpWindowSettlesWithinFivePercentOfTheOneBefore() {
-        assertTrue(Throughput.settled(100, 104.9));
-        assertTrue(Throughput.settled(100, 95.1));
-        assertFalse(Throughput.settled(100, 105.1), "still speeding up");
-        assertFalse(Throughput.settled(100, 94.9), "slowing down");
-        assertFalse(Throughput.settled(Double.NaN, 100), "no window before it");
+        assertTrue(Throughput.settled(100, 104.9, 0));
+        assertTrue(Throughput.settled(100, 95.1, 0));
+        assertFalse(Throughput.settled(100, 105.1, 0), "still speeding up");
+        assertFalse(Throughput.settled(100, 94.9, 0), "slowing down");
+        assertFalse(Throughput.settled(Double.NaN, 100, 0), "no window before it");
+    }
+
+    @Test
+    void aWarmUpWindowInWhichTheJitCompiledForMoreThanTwoPercentOfItIsNotSettled() {
+        assertTrue(Throughput.settled(100, 100, 0.02));
+        assertFalse(Throughput.settled(100, 100, 0.021), "C2 still compiling, however steady the rate");
     }
 
     @Test
