@@ -40,10 +40,10 @@ record Throughput(String engine, int batchSize, String lengthClass, long sentenc
     }
 
     static Throughput measure(EmbeddingEngine engine, List<String> pool, IntUnaryOperator tokensOf, int batchSize,
-            String lengthClass, double warmupSeconds, double measureSeconds, Runnable afterBatch) {
+            String lengthClass, double minWarmupSeconds, double measureSeconds, Runnable afterBatch) {
         Cursor cursor = new Cursor(pool, tokensOf, batchSize);
         long warmupStart = System.nanoTime();
-        warmUp(engine, cursor, warmupSeconds, afterBatch);
+        warmUp(engine, cursor, minWarmupSeconds, afterBatch);
         double warmedFor = (System.nanoTime() - warmupStart) / 1e9;
 
         cursor.resetCounts();
