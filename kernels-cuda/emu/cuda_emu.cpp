@@ -457,8 +457,7 @@ void wait_for_release(const Worker &w, std::uint32_t seen) {
 
 // Worker `index` runs its fibers of the current block until their CUDA threads have returned.
 void run_fibers(Worker &w, unsigned index) {
-    const unsigned threads = g_launch.threads, step = workers();
-    if (index >= threads) return;
+    const unsigned threads = g_launch.threads, step = workers(); // run_block starts only workers below threads
     const unsigned count = (threads - index + step - 1) / step;
     unsigned left = count;
     for (bool reverse = true; left > 0; reverse = !reverse) {
@@ -487,17 +486,20 @@ void run_fibers(Worker &w, unsigned index) {
 }
 
 // Caller holds g_launch_mutex.
-void grow_pool(unsigned threads) {
-    if (!g_workers_started) {
-        for (unsigned w = 0; w < workers(); ++w) {
-            try {
-                std::thread(worker_main, w).detach(); // workers live as long as the process
-            } catch (const std::system_error &e) {
-                die("could not start emulation worker %u: %s", w, e.what());
-            }
+void start_workers() {
+    if (g_workers_started) return;
+    for (unsigned w = 0; w < workers(); ++w) {
+        try {
+            std::thread(worker_main, w).detach(); // workers live as long as the process
+        } catch (const std::system_error &e) {
+            die("could not start emulation worker %u: %s", w, e.what());
         }
-        g_workers_started = true;
     }
+    g_workers_started = true;
+}
+
+// Fibers, with their stacks, for CUDA threads [0, threads). Caller holds g_launch_mutex.
+void grow_fibers(unsigned threads) {
     const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
     for (; g_fiber_count < threads; ++g_fiber_count) {
         Fiber &f = g_fibers[g_fiber_count];
@@ -698,7 +700,8 @@ void launch_erased(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t
         return;
     }
     std::lock_guard lock(g_launch_mutex);
-    grow_pool(static_cast<unsigned>(threads));
+    start_workers();
+    grow_fibers(static_cast<unsigned>(threads));
     Launch &l = g_launch;
     l.kernel_name = kernel_name;
     l.grid = grid;

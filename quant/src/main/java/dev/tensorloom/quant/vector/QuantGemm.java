@@ -173,9 +173,9 @@ final class QuantGemm {
         int panels = Math.ceilDiv(n, W);
         // Chunks of whole steps of the micro-kernel, two a thread (PanelGemm.partStart).
         int step = PanelGemm.PANELS_PER_STEP;
-        int units = Math.ceilDiv(panels, step);
-        int chunks = Math.min(units, 2 * tasks.threads());
-        int perChunk = Math.ceilDiv(units, chunks) * step;
+        int steps = PanelGemm.steps(panels);
+        int chunks = Math.min(steps, 2 * tasks.threads());
+        int perChunk = Math.ceilDiv(steps, chunks) * step;
         int kcMax = Math.min(DEPTH, k);
         int stride = Math.ceilDiv(kcMax, L) * L;
         int blockRows = Math.min(m, Math.max(PanelGemm.TILE_ROWS, MAX_A_FLOATS / k));

@@ -40,8 +40,12 @@ public final class PanelGemm {
      * turn finish together, where 1, 2, 1, 2 left one idle. {@code parts} is at most the number of steps.
      */
     public static int partStart(int part, int parts, int panels) {
-        int steps = Math.ceilDiv(panels, PANELS_PER_STEP);
-        return Math.min(panels, Math.ceilDiv(part * steps, parts) * PANELS_PER_STEP);
+        return Math.min(panels, Math.ceilDiv(part * steps(panels), parts) * PANELS_PER_STEP);
+    }
+
+    /** Steps of the micro-kernel over {@code panels} panels ({@link #PANELS_PER_STEP} a step, the last maybe fewer). */
+    public static int steps(int panels) {
+        return Math.ceilDiv(panels, PANELS_PER_STEP);
     }
 
     /** Rows [i0, i1) of a, all a.cols() of their depth, as the a operand of {@link #multiply} reads them. */
@@ -61,11 +65,11 @@ public final class PanelGemm {
     public static void multiply(float[] a, int rows, int lda, int pc, int kc, float[] panels, int panelCount, Tensor c,
             int i0, int j0, boolean accumulate) {
         multiply(a, RowTiles.at(0, pc, lda), rows, lda, kc, panels, 0, kc * PANEL_WIDTH, panelCount, c, i0, j0,
-                accumulate, null, tile());
+                accumulate, null);
     }
 
     /**
-     * {@link #multiply} over panels q at {@code first + q·stride} in {@code panels}, through the caller's tile, for
+     * {@link #multiply} over panels q at {@code first + q·stride} in {@code panels}, through this thread's tiles, for
      * the {@code rows} rows of a block of {@link RowTiles} lda deep whose first tile the kernel reads from {@code a0}
      * ({@link RowTiles#at}): the dense GEMM's blocks of b keep each depth block of a panel more than
      * kc·PANEL_WIDTH floats from the next panel's, and its tasks take a few tiles from the middle of a shared block of
@@ -73,9 +77,9 @@ public final class PanelGemm {
      * flushed.
      */
     static void multiply(float[] a, int a0, int rows, int lda, int kc, float[] panels, int first, int stride,
-            int panelCount, Tensor c, int i0, int j0, boolean accumulate, GemmMicroKernel.Epilogue epilogue,
-            float[] tile) {
+            int panelCount, Tensor c, int i0, int j0, boolean accumulate, GemmMicroKernel.Epilogue epilogue) {
         int n = c.cols();
+        float[] tile = tile();
         long ldcBytes = (long) c.leadingDim() * Float.BYTES;
         float[] next = GemmMicroKernel.WIDE ? Scratch.floats(Scratch.Slot.GEMM_NEXT_TILE, TILE_ROWS * PANEL_WIDTH)
                 : null;

@@ -212,8 +212,8 @@ final class VectorGemm {
         rowBlocks = Math.ceilDiv(rowPanels, panelsPerRowBlock);
         // Too few row blocks to keep every thread busy: cut the columns as well, in whole steps of the micro-kernel
         // (a last single panel costs as much as a pair), the larger blocks first (PanelGemm.partStart).
-        int units = Math.ceilDiv(panels, GemmMicroKernel.PANELS_PER_STEP);
-        int columnBlocks = rowBlocks >= threads ? 1 : Math.min(units, Math.ceilDiv(2 * threads, rowBlocks));
+        int columnBlocks = rowBlocks >= threads ? 1
+                : Math.min(PanelGemm.steps(panels), Math.ceilDiv(2 * threads, rowBlocks));
         // One row block read by every column block: its tiles made once, all of their depth, instead of once a task.
         float[] shared = rowBlocks == 1 && columnBlocks > 1 ? PanelGemm.rowsOf(a, 0, m) : null;
         tasks.forEach(rowBlocks * columnBlocks, t -> {
@@ -270,7 +270,6 @@ final class VectorGemm {
         int rows = i1 - i0;
         float[] blockA = tiled != null ? tiled
                 : Scratch.floats(Scratch.Slot.GEMM_ROWS, RowTiles.floats(rows, Math.min(KC, k)));
-        float[] tile = PanelGemm.tile();
         int panelsPerBlock = NC / NR;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
@@ -284,7 +283,7 @@ final class VectorGemm {
             for (int pb = p0; pb < p1; pb += panelsPerBlock) {
                 int count = Math.min(p1, pb + panelsPerBlock) - pb;
                 PanelGemm.multiply(blockA, a0, rows, depth, kc, packedB, (pb * k + pc) * NR, k * NR, count, c, i0,
-                        pb * NR, pc > 0, pc + kc == k ? epilogue : null, tile);
+                        pb * NR, pc > 0, pc + kc == k ? epilogue : null);
             }
         }
     }
@@ -345,7 +344,6 @@ final class VectorGemm {
      */
     private static void blockTask(int k, float[] blockA, int rows, int span, int depth0, int r0, int r1, Tensor b,
             PackedPanels packedB, int p0, int p1, Tensor c, int i0, int kcMax, GemmMicroKernel.Epilogue epilogue) {
-        float[] tile = PanelGemm.tile();
         float[] own = packedB == null
                 ? Scratch.floats(Scratch.Slot.GEMM_PANELS, Math.min(kcMax, span) * (p1 - p0) * NR) : null;
         for (int d = 0; d < span; d += kcMax) {
@@ -359,7 +357,7 @@ final class VectorGemm {
                 packPanels(b, pc, kc, p0, p1, own, 0);
             }
             PanelGemm.multiply(blockA, RowTiles.at(r0, d, span), r1 - r0, span, kc, panelsB, bOff, bStride, p1 - p0, c,
-                    i0 + r0, p0 * NR, pc > 0, pc + kc == k ? epilogue : null, tile);
+                    i0 + r0, p0 * NR, pc > 0, pc + kc == k ? epilogue : null);
         }
     }
 
@@ -430,7 +428,7 @@ final class VectorGemm {
                     float[] last = new float[k * NR];
                     packPanels(b, 0, k, p, p + 1, last, 0);
                     PanelGemm.multiply(PanelGemm.rowsOf(a, 0, m), 0, m, k, k, last, 0, k * NR, 1, c, 0, j0, false,
-                            epilogue, tile);
+                            epilogue);
                     continue;
                 }
                 long bOff = (b.offset() + j0) * Float.BYTES;
