@@ -30,6 +30,13 @@ public final class PanelGemm {
      */
     public static final int PANELS_PER_STEP = GemmMicroKernel.PANELS_PER_STEP;
 
+    /**
+     * Calls of up to this many rows run twelve-row tiles ({@link GemmMicroKernel#packedTall}, with 512-bit vectors)
+     * wherever more than {@link #TILE_ROWS} rows are left: a sentence at batch 1, whose products cost the reading of
+     * the weights from memory more than their multiply-adds.
+     */
+    static final int TALL_MAX_ROWS = 4 * TILE_ROWS;
+
     private PanelGemm() {
     }
 
@@ -83,10 +90,25 @@ public final class PanelGemm {
         long ldcBytes = (long) c.leadingDim() * Float.BYTES;
         float[] next = GemmMicroKernel.WIDE ? Scratch.floats(Scratch.Slot.GEMM_NEXT_TILE, TILE_ROWS * PANEL_WIDTH)
                 : null;
-        for (int ir = 0; ir < rows; ir += TILE_ROWS) {
-            int valid = Math.min(TILE_ROWS, rows - ir);
+        boolean tall = GemmMicroKernel.WIDE && rows <= TALL_MAX_ROWS;
+        for (int ir = 0; ir < rows; ) {
+            int valid = Math.min(rows - ir, tall ? GemmMicroKernel.TALL_ROWS : TILE_ROWS);
             int r0 = a0 + ir * lda;
             long cRow = (c.offset() + (long) (i0 + ir) * c.leadingDim()) * Float.BYTES;
+            if (valid > TILE_ROWS) {
+                // Twelve rows, one panel at a time: each of b's vectors loaded once for all of them.
+                for (int q = 0; q < panelCount && j0 + q * PANEL_WIDTH < n; q++) {
+                    int j = j0 + q * PANEL_WIDTH;
+                    int cols = Math.min(PANEL_WIDTH, n - j);
+                    GemmMicroKernel.packedTall(a, r0, r0 + TILE_ROWS * lda, panels, first + q * stride, kc, tile, next);
+                    GemmMicroKernel.flush(tile, c.segment(), cRow + (long) j * Float.BYTES, ldcBytes, TILE_ROWS, cols,
+                            accumulate, epilogue, j);
+                    GemmMicroKernel.flush(next, c.segment(), cRow + TILE_ROWS * ldcBytes + (long) j * Float.BYTES,
+                            ldcBytes, valid - TILE_ROWS, cols, accumulate, epilogue, j);
+                }
+                ir += valid;
+                continue;
+            }
             for (int q = 0; q < panelCount && j0 + q * PANEL_WIDTH < n; q += GemmMicroKernel.PANELS_PER_STEP) {
                 int j = j0 + q * PANEL_WIDTH;
                 int b = first + q * stride;
@@ -106,6 +128,7 @@ public final class PanelGemm {
                             Math.min(PANEL_WIDTH, n - jNext), accumulate, epilogue, jNext);
                 }
             }
+            ir += valid;
         }
     }
 
