@@ -91,22 +91,22 @@ public final class PanelGemm {
         float[] next = GemmMicroKernel.WIDE ? Scratch.floats(Scratch.Slot.GEMM_NEXT_TILE, TILE_ROWS * PANEL_WIDTH)
                 : null;
         boolean tall = GemmMicroKernel.WIDE && rows <= TALL_MAX_ROWS;
-        for (int ir = 0; ir < rows; ) {
-            int valid = Math.min(rows - ir, tall ? GemmMicroKernel.TALL_ROWS : TILE_ROWS);
+        for (int ir = 0, valid; ir < rows; ir += valid) {
+            valid = Math.min(rows - ir, tall ? GemmMicroKernel.TALL_ROWS : TILE_ROWS);
             int r0 = a0 + ir * lda;
             long cRow = (c.offset() + (long) (i0 + ir) * c.leadingDim()) * Float.BYTES;
             if (valid > TILE_ROWS) {
-                // Twelve rows, one panel at a time: each of b's vectors loaded once for all of them.
+                // Twelve rows, one panel at a time: each vector of b loaded once for all of them.
                 for (int q = 0; q < panelCount && j0 + q * PANEL_WIDTH < n; q++) {
                     int j = j0 + q * PANEL_WIDTH;
                     int cols = Math.min(PANEL_WIDTH, n - j);
-                    GemmMicroKernel.packedTall(a, r0, r0 + TILE_ROWS * lda, panels, first + q * stride, kc, tile, next);
-                    GemmMicroKernel.flush(tile, c.segment(), cRow + (long) j * Float.BYTES, ldcBytes, TILE_ROWS, cols,
-                            accumulate, epilogue, j);
-                    GemmMicroKernel.flush(next, c.segment(), cRow + TILE_ROWS * ldcBytes + (long) j * Float.BYTES,
-                            ldcBytes, valid - TILE_ROWS, cols, accumulate, epilogue, j);
+                    long cOff = cRow + (long) j * Float.BYTES;
+                    GemmMicroKernel.packedTall(a, r0, r0 + TILE_ROWS * lda, panels, first + q * stride, kc, tile,
+                            next);
+                    GemmMicroKernel.flush(tile, c.segment(), cOff, ldcBytes, TILE_ROWS, cols, accumulate, epilogue, j);
+                    GemmMicroKernel.flush(next, c.segment(), cOff + TILE_ROWS * ldcBytes, ldcBytes, valid - TILE_ROWS,
+                            cols, accumulate, epilogue, j);
                 }
-                ir += valid;
                 continue;
             }
             for (int q = 0; q < panelCount && j0 + q * PANEL_WIDTH < n; q += GemmMicroKernel.PANELS_PER_STEP) {
@@ -128,7 +128,6 @@ public final class PanelGemm {
                             Math.min(PANEL_WIDTH, n - jNext), accumulate, epilogue, jNext);
                 }
             }
-            ir += valid;
         }
     }
 
