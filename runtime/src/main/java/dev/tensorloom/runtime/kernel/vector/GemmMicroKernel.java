@@ -37,6 +37,8 @@ import jdk.incubator.vector.VectorMask;
  * GFLOP/s against 405.5-408.4 for 6×2, and the encoder at batch 1 and 32, ~100 tokens, 107.2-121.0 and
  * 3.82-3.86 batches/s against 97.0-98.4 and 3.63 (JMH, 2 threads, runs interleaved, 2026-12-01). AVX2's 16
  * registers cannot hold it, so 256-bit vectors keep 6×2. (Not measured on Zen 4, where 4×4 had matched 6×2.)
+ * Products of a few rows (a sentence at batch 1), whose weights come from memory, take twelve rows over one panel
+ * instead ({@link #packedTall}).
  *
  * <p>Two more that lost, measured by thread CPU time on one thread of a loaded Zen 4 (indicative), 3200-row
  * products at k, n of 384 and 1536. Writing c straight from the accumulators on whole tiles (loading c into them
