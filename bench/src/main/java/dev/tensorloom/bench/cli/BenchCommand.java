@@ -125,10 +125,10 @@ final class BenchCommand implements Callable<Integer> {
                 for (int batch : batchSizes) {
                     for (EmbeddingEngine engine : engines) {
                         try (ProgressBar bar = ProgressBars.start(engine.name() + " b" + batch + " " + pool.getKey(),
-                                Math.max(1, (long) Math.ceil(seconds * 1.5)))) {
+                                Math.max(1, (long) Math.ceil(minWarmupSeconds() + seconds)))) {
                             long begin = System.nanoTime();
                             Throughput t = Throughput.measure(engine, pool.getValue(), i -> counts[i], batch,
-                                    pool.getKey(), seconds / 2, seconds,
+                                    pool.getKey(), minWarmupSeconds(), seconds,
                                     () -> advance(bar, begin));
                             results.add(t);
                             bar.stepTo(bar.getMax());  // the cell is done; the bar's length was an estimate
@@ -260,12 +260,17 @@ final class BenchCommand implements Callable<Integer> {
                 .findFirst();
     }
 
-    /** How long the cells warmed up (in windows of a sixth of the measured seconds), shortest and longest. */
+    /** The least warm-up a throughput cell is given: half its measured seconds. */
+    private double minWarmupSeconds() {
+        return seconds / 2;
+    }
+
+    /** How long the cells warmed up, shortest and longest, and the rule that ended each warm-up. */
     private String warmups(List<Throughput> results) {
         DoubleSummaryStatistics warm = results.stream().mapToDouble(Throughput::warmupSeconds).summaryStatistics();
         return String.format(Locale.ROOT, "Warm-ups took %.1f-%.1f s a cell: until two windows of %.2f s ran within "
                 + "%.0f%% of each other and the JIT compiled for under %.0f%% of the second.", warm.getMin(),
-                warm.getMax(), seconds / 6, 100 * Throughput.SETTLED, 100 * Throughput.SETTLED_COMPILING);
+                warm.getMax(), Throughput.windowSeconds(minWarmupSeconds()), 100 * Throughput.SETTLED, 100 * Throughput.SETTLED_COMPILING);
     }
 
     private static String millis(double ms) {

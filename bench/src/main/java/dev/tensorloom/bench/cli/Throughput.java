@@ -80,8 +80,8 @@ record Throughput(String engine, int batchSize, String lengthClass, long sentenc
      * cores are all busy running them.
      */
     private static void warmUp(EmbeddingEngine engine, Cursor cursor, double seconds, Runnable afterBatch) {
-        long window = Math.max(1, (long) (seconds * 1e9 / 3));
-        long stop = System.nanoTime() + MAX_WARMUP * 3 * window;
+        long window = Math.max(1, (long) (windowSeconds(seconds) * 1e9));
+        long stop = System.nanoTime() + (long) (MAX_WARMUP * seconds * 1e9);
         double previous = Double.NaN;
         for (int w = 0; ; w++) {
             long compiled = compilingMillis();
@@ -101,6 +101,11 @@ record Throughput(String engine, int batchSize, String lengthClass, long sentenc
             }
             previous = rate;
         }
+    }
+
+    /** The length of a warm-up window: a third of the shortest warm-up. */
+    static double windowSeconds(double minWarmupSeconds) {
+        return minWarmupSeconds / 3;
     }
 
     /**
