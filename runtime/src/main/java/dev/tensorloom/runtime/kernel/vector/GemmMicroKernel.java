@@ -38,7 +38,7 @@ import jdk.incubator.vector.VectorMask;
  * 3.82-3.86 batches/s against 97.0-98.4 and 3.63 (JMH, 2 threads, runs interleaved, 2026-12-01). AVX2's 16
  * registers cannot hold it, so 256-bit vectors keep 6×2. (Not measured on Zen 4, where 4×4 had matched 6×2.)
  * Products of a few rows (a sentence at batch 1), whose weights come from memory, take twelve rows over one panel
- * instead ({@link #packedTall}).
+ * instead ({@link #packedTall}) on the cores where that pays ({@link TallTiles}).
  *
  * <p>Two more that lost, measured by thread CPU time on one thread of a loaded Zen 4 (indicative), 3200-row
  * products at k, n of 384 and 1536. Writing c straight from the accumulators on whole tiles (loading c into them
@@ -63,6 +63,11 @@ final class GemmMicroKernel {
      * come with AVX-512's 32 registers (the class comment has the measurements).
      */
     static final boolean WIDE = L == 16;
+    /**
+     * Whether {@link PanelGemm} takes products of a few rows twelve rows at a time through {@link #packedTall}: with
+     * 512-bit vectors, on the cores {@link TallTiles} names.
+     */
+    static final boolean TALL = WIDE && TallTiles.chosen();
     /** Rows of c per tile in {@link #packedTall}: two tiles of a. */
     static final int TALL_ROWS = 2 * MR;
     /** Runs of the depth {@link #packedTall} reads side by side. */

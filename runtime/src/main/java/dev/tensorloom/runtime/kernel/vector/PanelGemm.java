@@ -31,9 +31,9 @@ public final class PanelGemm {
     public static final int PANELS_PER_STEP = GemmMicroKernel.PANELS_PER_STEP;
 
     /**
-     * Calls of up to this many rows run twelve-row tiles ({@link GemmMicroKernel#packedTall}, with 512-bit vectors)
-     * wherever more than {@link #TILE_ROWS} rows are left: a sentence at batch 1, whose products cost the reading of
-     * the weights from memory more than their multiply-adds.
+     * Calls of up to this many rows run twelve-row tiles ({@link GemmMicroKernel#packedTall}, where
+     * {@link GemmMicroKernel#TALL} says they pay) wherever more than {@link #TILE_ROWS} rows are left: a sentence at
+     * batch 1, whose products cost the reading of the weights from memory more than their multiply-adds.
      */
     static final int TALL_MAX_ROWS = 4 * TILE_ROWS;
 
@@ -90,7 +90,7 @@ public final class PanelGemm {
         long ldcBytes = (long) c.leadingDim() * Float.BYTES;
         float[] next = GemmMicroKernel.WIDE ? Scratch.floats(Scratch.Slot.GEMM_NEXT_TILE, TILE_ROWS * PANEL_WIDTH)
                 : null;
-        boolean tall = GemmMicroKernel.WIDE && rows <= TALL_MAX_ROWS;
+        boolean tall = GemmMicroKernel.TALL && rows <= TALL_MAX_ROWS;
         for (int ir = 0, valid; ir < rows; ir += valid) {
             valid = Math.min(rows - ir, tall ? GemmMicroKernel.TALL_ROWS : TILE_ROWS);
             int r0 = a0 + ir * lda;
