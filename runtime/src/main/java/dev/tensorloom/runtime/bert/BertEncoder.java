@@ -9,6 +9,7 @@ import dev.tensorloom.runtime.tokenize.TokenBatch;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * The BERT encoder forward pass, read top to bottom: embeddings, then per layer self-attention and a
@@ -191,7 +192,9 @@ public final class BertEncoder implements AutoCloseable {
     /**
      * The last hidden states, [batch·seqLength, hidden], in host memory allocated in {@code arena}. An empty
      * batch, or one longer than the model's positions, is an {@link IllegalArgumentException}; a text of
-     * padding alone attends to nothing (its attention output is zero) and still gets states.
+     * padding alone attends to nothing (its attention output is zero) and still gets states. Where every text
+     * has a real token, only real tokens are computed ({@link TokenPacking}) and a padding position holds a copy
+     * of the state of a real token of its text (the one before it); mask it out, as pooling does.
      */
     public Tensor forward(TokenBatch batch, Arena arena) {
         Tensor hidden = backend.toHost(hiddenStates(batch, arena), arena);
@@ -213,26 +216,40 @@ public final class BertEncoder implements AutoCloseable {
             throw new IllegalArgumentException("sequence of " + batch.seqLength() + " tokens exceeds the model's "
                     + cfg.maxPositions() + " positions");
         }
+        TokenPacking packing = TokenPacking.of(batch);
         int tokens = batch.tokens();
+        int rows = packing == null ? tokens : packing.realTokens();
         int hidden = cfg.hiddenSize();
         Tensor mask = backend.toDevice(Tensor.of(arena, batch.mask(), batch.batch(), batch.seqLength()), arena);
-        // Four buffers serve the whole pass: 4·hidden + max(3·hidden, intermediate) floats a token. The QKV
+        // Four buffers serve the whole pass: 4·hidden + max(3·hidden, intermediate) floats a row. The QKV
         // product and the feed-forward's intermediate share one, since neither is alive when the other is
         // written (attention has read q, k and v before the intermediate exists, and the output projection has
         // read the intermediate before the next layer's QKV product); context is the embeddings' scratch.
-        Tensor context = backend.allocate(arena, tokens, hidden);
-        Tensor x = embed(batch, context, arena);
-        Tensor attended = backend.allocate(arena, tokens, hidden);
-        Tensor wide = backend.allocate(arena, tokens * Math.max(3L * hidden, cfg.intermediateSize()));
-        Tensor qkv = wide.slice(0, 0, tokens * 3L * hidden).reshape(tokens, 3L * hidden);
-        Tensor intermediate = wide.slice(0, 0, (long) tokens * cfg.intermediateSize())
-                .reshape(tokens, cfg.intermediateSize());
+        // A packed batch computes on its real tokens only (TokenPacking): attention alone sees every padded
+        // position, through a padded copy of q, k and v and a padded context in attended's buffer, which is
+        // dead while attention runs (its last reader was the closing LayerNorm of the layer before).
+        Tensor context = backend.allocate(arena, rows, hidden);
+        Tensor x = embed(batch, packing, rows, context, arena);
+        Tensor attendedBuffer = backend.allocate(arena, tokens, hidden);
+        Tensor attended = attendedBuffer.slice(0, 0, rows);
+        Tensor wide = backend.allocate(arena, rows * Math.max(3L * hidden, cfg.intermediateSize()));
+        Tensor qkv = wide.slice(0, 0, rows * 3L * hidden).reshape(rows, 3L * hidden);
+        Tensor intermediate = wide.slice(0, 0, (long) rows * cfg.intermediateSize())
+                .reshape(rows, cfg.intermediateSize());
+        Tensor paddedQkv = packing == null ? qkv : backend.allocate(arena, tokens, 3L * hidden);
+        Tensor paddedContext = packing == null ? context : attendedBuffer;
         for (ResidentLayer layer : layers) {
             linear(x, layer.qkv(), false, qkv);
-            Tensor q = qkv.slice(1, 0, hidden);
-            Tensor k = qkv.slice(1, hidden, 2L * hidden);
-            Tensor v = qkv.slice(1, 2L * hidden, 3L * hidden);
-            kernels.attention(q, k, v, mask, cfg.heads(), context);
+            if (packing != null) {
+                kernels.gatherRows(qkv, packing.paddedSources(), paddedQkv);
+            }
+            Tensor q = paddedQkv.slice(1, 0, hidden);
+            Tensor k = paddedQkv.slice(1, hidden, 2L * hidden);
+            Tensor v = paddedQkv.slice(1, 2L * hidden, 3L * hidden);
+            kernels.attention(q, k, v, mask, cfg.heads(), paddedContext);
+            if (packing != null) {
+                kernels.gatherRows(paddedContext, packing.realPositions(), context);
+            }
             layer.attentionOutput().weight().multiply(context, attended);
             residualLayerNorm(attended, layer.attentionOutput().bias(), x, layer.attentionNorm());
 
@@ -240,7 +257,11 @@ public final class BertEncoder implements AutoCloseable {
             layer.output().weight().multiply(intermediate, x);
             residualLayerNorm(x, layer.output().bias(), attended, layer.outputNorm());
         }
-        return x;
+        if (packing == null) {
+            return x;
+        }
+        kernels.gatherRows(x, packing.paddedSources(), attendedBuffer);
+        return attendedBuffer;
     }
 
     /** A non-finite state means broken weights or a broken kernel: fail, never hand NaN to the caller. */
@@ -254,22 +275,24 @@ public final class BertEncoder implements AutoCloseable {
         }
     }
 
-    /** Word + position + token-type embeddings, then LayerNorm; {@code scratch} is [tokens, hidden]. */
-    private Tensor embed(TokenBatch batch, Tensor scratch, Arena arena) {
-        int tokens = batch.tokens();
+    /**
+     * Word + position + token-type embeddings, then LayerNorm, for every position or, packed, for the real tokens;
+     * {@code scratch} is [rows, hidden].
+     */
+    private Tensor embed(TokenBatch batch, TokenPacking packing, int rows, Tensor scratch, Arena arena) {
         int hidden = weights.config().hiddenSize();
-        Tensor x = backend.allocate(arena, tokens, hidden);
-        kernels.gatherRows(embeddings.words(), batch.ids(), x);
-
-        int[] positions = new int[tokens];
-        for (int i = 0; i < tokens; i++) {
+        Tensor x = backend.allocate(arena, rows, hidden);
+        int[] positions = new int[batch.tokens()];
+        for (int i = 0; i < positions.length; i++) {
             positions[i] = i % batch.seqLength();
         }
-        kernels.gatherRows(embeddings.positions(), positions, scratch);
+        UnaryOperator<int[]> rowsOf = packing == null ? ids -> ids : packing::atRealTokens;
+        kernels.gatherRows(embeddings.words(), rowsOf.apply(batch.ids()), x);
+        kernels.gatherRows(embeddings.positions(), rowsOf.apply(positions), scratch);
         kernels.add(x, scratch);
 
         if (embeddings.tokenTypes() != null) {
-            kernels.gatherRows(embeddings.tokenTypes(), batch.typeIds(), scratch);
+            kernels.gatherRows(embeddings.tokenTypes(), rowsOf.apply(batch.typeIds()), scratch);
             kernels.add(x, scratch);
         }
         layerNorm(x, embeddings.norm());

@@ -9,6 +9,7 @@ import dev.tensorloom.runtime.tokenize.TokenBatch;
 import dev.tensorloom.testkit.FloatAssertions;
 import dev.tensorloom.testkit.TinyBertOnnx;
 import java.lang.foreign.Arena;
+import java.util.Arrays;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,8 @@ import org.junit.jupiter.api.Test;
  * The edges of the encoder's input on the fused paths (the epilogues and the streaming attention of the
  * vector and cuda backends, cuda on the CPU emulation in the build) against the scalar oracle's unfused
  * kernels: a batch of one padded token (no real key to attend to), a full text beside one of padding alone,
- * and the refusals of an empty batch and of a sequence longer than the model's positions.
+ * texts of several lengths padded to the longest (computed on their real tokens only, {@link TokenPacking}) against
+ * each text alone, and the refusals of an empty batch and of a sequence longer than the model's positions.
  */
 class BertEncoderEdgeCasesTest {
 
@@ -89,10 +91,43 @@ class BertEncoderEdgeCasesTest {
     }
 
     @Test
+    void textsPaddedToTheLongestGetTheStatesEachGetsAlone() {
+        int[] lengths = {5, 1, 9, 3};
+        int seq = 9;
+        int[] ids = new int[lengths.length * seq];
+        int[] types = new int[ids.length];
+        float[] mask = new float[ids.length];
+        for (int b = 0; b < lengths.length; b++) {
+            for (int t = 0; t < lengths[b]; t++) {
+                ids[b * seq + t] = 1 + (7 * b + 3 * t) % (weights.config().vocabSize() - 1);
+                types[b * seq + t] = t % 2;
+                mask[b * seq + t] = 1f;
+            }
+        }
+        TokenBatch padded = new TokenBatch(lengths.length, seq, ids, types, mask, lengths);
+        int hidden = weights.config().hiddenSize();
+        try (Arena arena = Arena.ofShared()) {
+            for (BertEncoder encoder : new BertEncoder[] {scalar, vector, cuda}) {
+                float[] together = encoder.forward(padded, arena).toArray();
+                for (int b = 0; b < lengths.length; b++) {
+                    int n = lengths[b];
+                    float[] one = new float[n];
+                    Arrays.fill(one, 1f);
+                    TokenBatch alone = new TokenBatch(1, n, Arrays.copyOfRange(ids, b * seq, b * seq + n),
+                            Arrays.copyOfRange(types, b * seq, b * seq + n), one, new int[] {n});
+                    float[] expected = encoder.forward(alone, arena).toArray();
+                    float[] actual = Arrays.copyOfRange(together, b * seq * hidden, (b * seq + n) * hidden);
+                    FloatAssertions.assertClose(expected, actual, hidden, 1e-5, 1e-5);
+                }
+            }
+        }
+    }
+
+    @Test
     void aSequenceLongerThanThePositionsIsRefusedByEveryBackend() {
         int seq = weights.config().maxPositions() + 1;
         float[] mask = new float[seq];
-        java.util.Arrays.fill(mask, 1f);
+        Arrays.fill(mask, 1f);
         TokenBatch tooLong = new TokenBatch(1, seq, new int[seq], new int[seq], mask, new int[] {seq});
         try (Arena arena = Arena.ofShared()) {
             for (BertEncoder encoder : new BertEncoder[] {scalar, vector, cuda}) {
