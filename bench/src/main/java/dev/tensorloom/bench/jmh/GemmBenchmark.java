@@ -114,7 +114,8 @@ public class GemmBenchmark {
 
     /**
      * The encoder's products: {@code shape} is m×k×n, a [m,k] times a weight [k,n] prepared once as a loaded layer
-     * holds it (10 and 100 rows: a sentence at batch 1; 3200: batch 32 of ~100 tokens).
+     * holds it (10 and 100 rows: a sentence at batch 1; 3200: batch 32 of ~100 tokens). {@code openblasPrepared}
+     * runs OpenBLAS on the same shapes and the same weights as they lie (row-major), taken in the same turn.
      */
     @State(Scope.Benchmark)
     public static class PreparedOperands {
@@ -135,6 +136,7 @@ public class GemmBenchmark {
         Arena arena;
         Tensor a;
         Tensor c;
+        Tensor[] weights;
         PreparedMatrix[] prepared;
         int next;
 
@@ -149,17 +151,20 @@ public class GemmBenchmark {
             a = randomMatrix(arena, random, m, k);
             c = Tensor.allocate(arena, m, n);
             Kernels kernels = BackendProvider.byName("vector", Parallelism.of(threads)).kernels();
+            weights = new Tensor[copies];
             prepared = new PreparedMatrix[copies];
             for (int i = 0; i < copies; i++) {
-                prepared[i] = kernels.prepare(randomMatrix(arena, random, k, n));
+                weights[i] = randomMatrix(arena, random, k, n);
+                prepared[i] = kernels.prepare(weights[i]);
             }
+            OpenBlas.useThreads(threads);
         }
 
-        /** The weight of this call: the copies in turn. */
-        PreparedMatrix weights() {
-            PreparedMatrix w = prepared[next];
-            next = (next + 1) % prepared.length;
-            return w;
+        /** The index of this call's weight: the copies in turn. */
+        int nextCopy() {
+            int i = next;
+            next = (next + 1) % copies;
+            return i;
         }
 
         @TearDown
@@ -211,7 +216,15 @@ public class GemmBenchmark {
 
     @Benchmark
     public Tensor prepared(PreparedOperands o, Flops flops) {
-        o.weights().multiply(o.a, o.c);
+        o.prepared[o.nextCopy()].multiply(o.a, o.c);
+        flops.count(o.c, o.a);
+        return o.c;
+    }
+
+    /** OpenBLAS on {@code prepared}'s shapes and weights (row-major, as a loaded layer holds them), in turn. */
+    @Benchmark
+    public Tensor openblasPrepared(PreparedOperands o, Flops flops) {
+        OpenBlas.sgemm(o.a, o.weights[o.nextCopy()], o.c);
         flops.count(o.c, o.a);
         return o.c;
     }

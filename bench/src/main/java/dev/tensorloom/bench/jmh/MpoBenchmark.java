@@ -60,6 +60,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *       the rate a chain of products of these shapes reaches, the reference of issue 9's "direct at 50% of the
  *       GEMM" (the square {@code gemm} is the backend's best rate, beside it).
  *   <li>{@code gemm}: the backend's square GEMM, {@link GemmBenchmark}'s cell, the reference GFLOP/s.
+ *   <li>{@code stepOpenblas} and {@code gemmOpenblas}: the same two through OpenBLAS's cblas_sgemm on as many
+ *       threads: how near its square rate an established BLAS runs these step shapes (on a Zen 5 set
+ *       {@code OPENBLAS_CORETYPE=SkylakeX}, as bench/gemm-peers.sh says why).
  * </ul>
  * Counters: {@code gflop} adds each call's FLOPs from the cost formulas ({@link MpoCost}: 2·batch·I·J dense,
  * the chosen order's steps direct, the chain of products to dense, 2·m·k·n for a GEMM) in units of 10⁹, so JMH
@@ -262,6 +265,7 @@ public class MpoBenchmark {
         /** Products of the shapes {m, k, n} of {@code shapes}, on the vector backend with {@code threads} threads. */
         void allocate(int threads, int[]... shapes) {
             kernels = BackendProvider.byName("vector", Parallelism.of(threads)).kernels();
+            OpenBlas.useThreads(threads);
             arena = Arena.ofShared();
             a = new Tensor[shapes.length];
             b = new Tensor[shapes.length];
@@ -370,9 +374,29 @@ public class MpoBenchmark {
         return gemm((Gemm) g, counters);
     }
 
+    @Benchmark
+    public Tensor stepOpenblas(StepGemm g, Counters counters) {
+        return openblas(g, counters);
+    }
+
+    @Benchmark
+    public Tensor gemmOpenblas(SquareGemm g, Counters counters) {
+        return openblas(g, counters);
+    }
+
     private static Tensor gemm(Gemm g, Counters counters) {
         for (int i = 0; i < g.a.length; i++) {
             g.kernels.matmul(g.a[i], g.b[i], g.c[i]);
+            counters.gbRead += g.b[i].size() * (double) Float.BYTES / 1e9;
+        }
+        counters.gflop += g.gflop;
+        return g.c[g.c.length - 1];
+    }
+
+    /** {@link #gemm} through OpenBLAS's cblas_sgemm on the same operands, on as many threads of its own. */
+    private static Tensor openblas(Gemm g, Counters counters) {
+        for (int i = 0; i < g.a.length; i++) {
+            OpenBlas.sgemm(g.a[i], g.b[i], g.c[i]);
             counters.gbRead += g.b[i].size() * (double) Float.BYTES / 1e9;
         }
         counters.gflop += g.gflop;
