@@ -200,6 +200,21 @@ final class StepProduct {
     static void gatherColumns(float[] in, int batches, int blocks, int r, int width, int[] lanes, float[] columns) {
         int perBatch = blocks * r * width;
         int rowsPerBatch = blocks * width;
+        if (width == 1) {
+            // A sweep's first step (Q = 1): no loop of one turn innermost, whose entry cost C2's loop checks each time
+            // (a 1536×384 MPO's first step at 100×, 192 blocks of 8: 3.9 µs in that order, 1.0 in this one).
+            for (int b = 0; b < batches; b++) {
+                int base = b * perBatch;
+                for (int p = 0; p < blocks; p++) {
+                    int to = base + lanes[p];
+                    int from = base + p * r;
+                    for (int k = 0; k < r; k++) {
+                        columns[to + k * rowsPerBatch] = in[from + k];
+                    }
+                }
+            }
+            return;
+        }
         for (int b = 0; b < batches; b++) {
             int base = b * perBatch;
             for (int p = 0; p < blocks; p++) {
