@@ -114,8 +114,7 @@ public class GemmBenchmark {
 
     /**
      * The encoder's products: {@code shape} is m×k×n, a [m,k] times a weight [k,n] prepared once as a loaded layer
-     * holds it (10 and 100 rows: a sentence at batch 1; 3200: batch 32 of ~100 tokens). {@code openblasPrepared}
-     * runs OpenBLAS on the same shapes and the same weights as they lie (row-major), taken in the same turn.
+     * holds it (10 and 100 rows: a sentence at batch 1; 3200: batch 32 of ~100 tokens).
      */
     @State(Scope.Benchmark)
     public static class PreparedOperands {
@@ -157,7 +156,6 @@ public class GemmBenchmark {
                 weights[i] = randomMatrix(arena, random, k, n);
                 prepared[i] = kernels.prepare(weights[i]);
             }
-            OpenBlas.useThreads(threads);
         }
 
         /** The index of this call's weight: the copies in turn. */
@@ -170,6 +168,18 @@ public class GemmBenchmark {
         @TearDown
         public void free() {
             arena.close();
+        }
+    }
+
+    /** {@link PreparedOperands} for OpenBLAS: the same weights as they lie (row-major), on {@code threads} of its own. */
+    @State(Scope.Benchmark)
+    public static class OpenBlasPreparedOperands extends PreparedOperands {
+
+        /** JMH calls the superclass's {@code @Setup}, which dispatches here. */
+        @Override
+        public void setUp() {
+            super.setUp();
+            OpenBlas.useThreads(threads);
         }
     }
 
@@ -223,7 +233,7 @@ public class GemmBenchmark {
 
     /** OpenBLAS on {@code prepared}'s shapes and weights (row-major, as a loaded layer holds them), in turn. */
     @Benchmark
-    public Tensor openblasPrepared(PreparedOperands o, Flops flops) {
+    public Tensor openblasPrepared(OpenBlasPreparedOperands o, Flops flops) {
         OpenBlas.sgemm(o.a, o.weights[o.nextCopy()], o.c);
         flops.count(o.c, o.a);
         return o.c;

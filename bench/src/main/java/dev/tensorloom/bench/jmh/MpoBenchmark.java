@@ -253,10 +253,18 @@ public class MpoBenchmark {
         return shape.cappedBonds(cap);
     }
 
+    /** One product c = a·b. */
+    @FunctionalInterface
+    interface Product {
+        void multiply(Tensor a, Tensor b, Tensor c);
+    }
+
     /** Warm GEMMs a [m, k]·b [k, n], one after another. */
     abstract static class Gemm {
         Arena arena;
         Kernels kernels;
+        /** The vector backend's GEMM, or OpenBLAS's after {@link #useOpenBlas}. */
+        Product product;
         Tensor[] a;
         Tensor[] b;
         Tensor[] c;
@@ -265,7 +273,7 @@ public class MpoBenchmark {
         /** Products of the shapes {m, k, n} of {@code shapes}, on the vector backend with {@code threads} threads. */
         void allocate(int threads, int[]... shapes) {
             kernels = BackendProvider.byName("vector", Parallelism.of(threads)).kernels();
-            OpenBlas.useThreads(threads);
+            product = kernels::matmul;
             arena = Arena.ofShared();
             a = new Tensor[shapes.length];
             b = new Tensor[shapes.length];
@@ -280,6 +288,12 @@ public class MpoBenchmark {
                 c[g] = Tensor.allocate(arena, m, n);
                 gflop += 2.0 * m * k * n / 1e9;
             }
+        }
+
+        /** From here on the products run through OpenBLAS's cblas_sgemm, on {@code threads} threads of its own. */
+        void useOpenBlas(int threads) {
+            OpenBlas.useThreads(threads);
+            product = OpenBlas::sgemm;
         }
 
         @TearDown
@@ -315,6 +329,30 @@ public class MpoBenchmark {
         @Setup
         public void setUp() {
             allocate(gemmThreads, new int[] {gemmSize, gemmSize, gemmSize});
+        }
+    }
+
+    /** {@link StepGemm} through OpenBLAS. */
+    @State(Scope.Benchmark)
+    public static class OpenBlasStepGemm extends StepGemm {
+
+        /** JMH calls the superclass's {@code @Setup}, which dispatches here. */
+        @Override
+        public void setUp(Curve curve) {
+            super.setUp(curve);
+            useOpenBlas(curve.threads);
+        }
+    }
+
+    /** {@link SquareGemm} through OpenBLAS. */
+    @State(Scope.Benchmark)
+    public static class OpenBlasSquareGemm extends SquareGemm {
+
+        /** JMH calls the superclass's {@code @Setup}, which dispatches here. */
+        @Override
+        public void setUp() {
+            super.setUp();
+            useOpenBlas(gemmThreads);
         }
     }
 
@@ -375,28 +413,18 @@ public class MpoBenchmark {
     }
 
     @Benchmark
-    public Tensor stepOpenblas(StepGemm g, Counters counters) {
-        return openblas(g, counters);
+    public Tensor stepOpenblas(OpenBlasStepGemm g, Counters counters) {
+        return gemm(g, counters);
     }
 
     @Benchmark
-    public Tensor gemmOpenblas(SquareGemm g, Counters counters) {
-        return openblas(g, counters);
+    public Tensor gemmOpenblas(OpenBlasSquareGemm g, Counters counters) {
+        return gemm((Gemm) g, counters);
     }
 
     private static Tensor gemm(Gemm g, Counters counters) {
         for (int i = 0; i < g.a.length; i++) {
-            g.kernels.matmul(g.a[i], g.b[i], g.c[i]);
-            counters.gbRead += g.b[i].size() * (double) Float.BYTES / 1e9;
-        }
-        counters.gflop += g.gflop;
-        return g.c[g.c.length - 1];
-    }
-
-    /** {@link #gemm} through OpenBLAS's cblas_sgemm on the same operands, on as many threads of its own. */
-    private static Tensor openblas(Gemm g, Counters counters) {
-        for (int i = 0; i < g.a.length; i++) {
-            OpenBlas.sgemm(g.a[i], g.b[i], g.c[i]);
+            g.product.multiply(g.a[i], g.b[i], g.c[i]);
             counters.gbRead += g.b[i].size() * (double) Float.BYTES / 1e9;
         }
         counters.gflop += g.gflop;
