@@ -12,6 +12,7 @@ import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.Parallelism;
 import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.kernel.Tasks;
+import dev.tensorloom.runtime.kernel.vector.PanelGemm;
 import dev.tensorloom.runtime.kernel.vector.Rows;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -32,7 +33,9 @@ import jdk.incubator.vector.FloatVector;
  * state's rows and scattering the tiles as two passes, weighed as much as the products.
  *
  * <p>Each step of few rows has an {@link Orientation}: ROWS multiplies its rows [P·Q, r] by the core [r, s], lanes
- * along the core's columns; COLUMNS multiplies the core transposed by the state laid out [r][P·Q], lanes along the
+ * along the core's columns, the core packed into the GEMM's panels once by the plan (a 1536×384 MPO at 10×, mostly
+ * ROWS steps, then ran 143-152 µs a product against 190 with the core streamed from its rows, one thread, warm,
+ * 2-core Zen 4, 2026-12-03); COLUMNS multiplies the core transposed by the state laid out [r][P·Q], lanes along the
  * rows, for a core too narrow to fill its panels (at 100× a 1536×384 MPO's cores are 36 columns wide, which as ROWS
  * pads 44% of the multiply-adds). Between two steps of few rows the state is kept in the layout the next step reads,
  * not in the chain's order [P][r][Q]: the tiles are written there directly. The plan orders each copied core's
@@ -52,7 +55,7 @@ final class DirectProduct implements PreparedMatrix {
      * the state when the blocks' calls cost less than the transposes would copy.
      */
     private static final long CALL_FLOATS = 4096;
-    /** A core of at most this many floats (16 KiB) is streamed from the first-level cache. */
+    /** A core of at most this many floats (16 KiB) is read from the first-level cache. */
     private static final int CACHED_CORE_FLOATS = 4096;
     /**
      * A step with such a core and a product of at most this many floats (256 KiB, within the second-level cache) runs
@@ -89,8 +92,8 @@ final class DirectProduct implements PreparedMatrix {
     private final int[] order;
     /** Per step of few rows at batch 1 (else null): its orientation. */
     private final Orientation[] orientations;
-    /** For a {@link Orientation#ROWS} step: the core as read, [r, s]. */
-    private final Tensor[] stepCores;
+    /** For a {@link Orientation#ROWS} step: the core as read, [r, s], in the GEMM's panels. */
+    private final float[][] packedCores;
     /** For a {@link Orientation#COLUMNS} step: the core transposed, [s, r], then a zero row. */
     private final float[][] transposedCores;
     /**
@@ -128,9 +131,8 @@ final class DirectProduct implements PreparedMatrix {
         laneOf = layouts.laneOf();
         toNext = layouts.toNext();
         toChain = layouts.toChain();
-        stepCores = new Tensor[n];
+        packedCores = new float[n][];
         transposedCores = new float[n][];
-        Arena arena = Arena.ofAuto();
         long copied = 0;
         for (int t = 0; t < n; t++) {
             MpoSweep.Step step = steps.get(t);
@@ -139,11 +141,12 @@ final class DirectProduct implements PreparedMatrix {
             }
             float[] matrix = coreAsRead(mpo.core(step.core()), step, layouts.columns()[t]);
             if (orientations[t] == Orientation.ROWS) {
-                stepCores[t] = nativeWithSpare(matrix, step.r(), step.s(), arena);
+                packedCores[t] = PanelGemm.packPanels(matrix, step.r(), step.s());
+                copied += packedCores[t].length;
             } else {
                 transposedCores[t] = transposedWithZeroRow(matrix, step.r(), step.s());
+                copied += transposedCores[t].length;
             }
-            copied += (long) step.r() * step.s();
         }
         this.bytes = copied * Float.BYTES;
     }
@@ -387,7 +390,8 @@ final class DirectProduct implements PreparedMatrix {
             long transposing = (long) p * q * (r + s) + (step.coreAsStored() ? 0 : rs);
             long perBlock = p * CALL_FLOATS + rs;
             if (fused(step)) {
-                // Few rows: the core as planned, streamed; the tiles written where the next step reads them.
+                // Few rows: the core as planned (in panels, or transposed); the tiles written where the next step
+                // reads them.
                 boolean nextInLayout = t + 1 < to && fused(steps.get(t + 1));
                 StepProduct.Target target = nextInLayout ? toNext[t] : toChain[t];
                 Tasks tasks = Tasks.forMultiplyAdds(parallelism, step.multiplyAdds());
@@ -401,7 +405,7 @@ final class DirectProduct implements PreparedMatrix {
                         rowsA = scratch.floats(Scratch.ROWS, stateFloats);
                         StepProduct.gatherRows(state, p, r, q, rowsA);
                     }
-                    StepProduct.multiply(rowsA, rows, r, stepCores[t], target, next, tasks);
+                    StepProduct.multiply(rowsA, rows, r, packedCores[t], s, target, next, tasks);
                 } else {
                     float[] columns = state;
                     if (!stateInLayout) {
@@ -470,9 +474,9 @@ final class DirectProduct implements PreparedMatrix {
     }
 
     /**
-     * Whether a step runs as {@link StepProduct}: few enough rows that streaming the core beats packing it, or a core
-     * small enough ({@value #CACHED_CORE_FLOATS} floats) to stay in the first-level cache while it is streamed for
-     * every tile row, with Q = 1 (rows gathered and tiles scattered by plain copies) or a product of at most
+     * Whether a step runs as {@link StepProduct}: few enough rows ({@link StepProduct#MAX_ROWS}), or a core small
+     * enough ({@value #CACHED_CORE_FLOATS} floats) to stay in the first-level cache while it is read for every tile
+     * row, with Q = 1 (rows gathered and tiles scattered by plain copies) or a product of at most
      * {@value #CACHED_STATE_FLOATS} floats. With many rows and Q > 1 the scatter writes Q apart, and across a state
      * larger than the caches (a 4096×4096 MPO's first step at batch 1 writes 143,360 floats 512 apart) one GEMM per
      * block, writing in order, wins. A step that is fused for m rows is fused for one row, where the plan was made.
@@ -520,19 +524,6 @@ final class DirectProduct implements PreparedMatrix {
             }
         }
         return into;
-    }
-
-    /**
-     * A {@link Orientation#ROWS} step's core [r, s] in native memory with {@link PanelGemm#PANEL_WIDTH} floats to
-     * spare after it: the micro-kernel reads b a whole tile row wide, masked, and a masked load that runs past the
-     * end of its segment takes the Vector API's out-of-range path; with such loads in it the kernel ran about three
-     * times slower for the whole run (loaded machine, one thread: a 1536×384 MPO at 10× direct at 16 against 48
-     * GFLOP/s with the spare floats).
-     */
-    private static Tensor nativeWithSpare(float[] matrix, int r, int s, Arena arena) {
-        MemorySegment to = arena.allocate(((long) r * s + PANEL_WIDTH) * Float.BYTES, 64);
-        MemorySegment.copy(matrix, 0, to, F, 0, r * s);
-        return Tensor.wrap(to, r, s);
     }
 
     /** A {@link Orientation#COLUMNS} step's a operand: the matrix [r, s] transposed to [s, r], then one zero row. */
@@ -689,7 +680,10 @@ final class DirectProduct implements PreparedMatrix {
 
         /**
          * A rearranged core of a step of many rows, in native memory as the cores themselves are, with a panel width of
-         * floats to spare (see {@link #nativeWithSpare}) for a GEMM that streams it.
+         * floats to spare for a GEMM that streams it: it reads b a whole panel wide, masked, and a masked load that
+         * runs past the end of its segment takes the Vector API's out-of-range path (with such loads the streamed
+         * steps once ran about three times slower: a 1536×384 MPO at 10×, loaded machine, one thread, 16 against 48
+         * GFLOP/s).
          */
         MemorySegment core(int floats) {
             long bytes = ((long) floats + PANEL_WIDTH) * Float.BYTES;

@@ -8,8 +8,6 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 import dev.tensorloom.mpo.MpoSweep;
 import dev.tensorloom.runtime.kernel.Tasks;
 import dev.tensorloom.runtime.kernel.vector.PanelGemm;
-import dev.tensorloom.runtime.kernel.vector.Rows;
-import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -17,7 +15,8 @@ import jdk.incubator.vector.VectorMask;
 
 /**
  * One step of the direct sweep as one product over its rows, a's rows [rows, r] times the core as a matrix
- * [r, s], on the GEMM's micro-kernel through {@link PanelGemm#streamingTile}: b is read in place and each tile of
+ * [r, s], on the GEMM's micro-kernel through {@link PanelGemm#packedTile} (the core packed once, by the plan) or,
+ * transposed, {@link PanelGemm#streamingTile} (the state read in place as b): each tile of
  * results goes straight to its places in the next state ({@link Target}), which is laid out as the rows the next
  * step multiplies. So between two such steps the state is written once, by the tiles, and read once, as a's rows.
  *
@@ -29,8 +28,10 @@ import jdk.incubator.vector.VectorMask;
 final class StepProduct {
 
     /**
-     * Up to this many rows (P·Q) b is streamed from memory for every tile row, as the backend's GEMM does up to the
-     * same count; above it packing b pays, and the caller takes the backend's packed GEMM.
+     * Up to this many rows (P·Q) a step runs here; above it the caller takes the backend's blocked GEMM with the state
+     * transposed around it. The bound dates from when a ROWS step streamed its core from memory for every tile row, as
+     * the backend's GEMM does up to the same count, and packing paid above it; with the core packed once by the plan
+     * it has not been measured again.
      */
     static final int MAX_ROWS = 16 * TILE_ROWS;
     /** A run of at least this many consecutive destinations is copied a vector at a time, a shorter one by floats. */
@@ -98,18 +99,15 @@ final class StepProduct {
     }
 
     /**
-     * out[target(i, c)] = Σ_k rowsA[i·r + k]·b[k][c] for i &lt; rows, c &lt; b.cols(). {@code rowsA} holds the rows
-     * and then one zero row; b [r, s] has unit column stride and {@link PanelGemm#PANEL_WIDTH} readable floats after
-     * its last row (the masked loads of its last panel stay inside the segment); out has {@link Simd#L} floats to
-     * spare after its last destination.
+     * out[target(i, c)] = Σ_k rowsA[i·r + k]·b[k][c] for i &lt; rows, c &lt; s, with b [r, s] packed once by the plan
+     * ({@link PanelGemm#packPanels}). {@code rowsA} holds the rows and then one zero row; out has {@link Simd#L}
+     * floats to spare after its last destination.
      */
-    static void multiply(float[] rowsA, int rows, int r, Tensor b, Target target, float[] out, Tasks tasks) {
-        int s = b.cols();
+    static void multiply(float[] rowsA, int rows, int r, float[] panels, int s, Target target, float[] out,
+            Tasks tasks) {
         int zeroRow = rows * r;
         // Column strips for the threads, and bands of rows as well when there are too few strips to go round.
         Split split = Split.of(Math.ceilDiv(s, PANEL_WIDTH), rows, tasks);
-        long ldbBytes = (long) b.leadingDim() * Float.BYTES;
-        long b0 = Rows.byteOffset(b, 0);
         tasks.forEach(split.tasks(), task -> {
             // Spare floats after the tile: a run's masked vector never reaches past the array's end.
             float[] tile = new float[TILE_ROWS * PANEL_WIDTH + L];
@@ -119,8 +117,7 @@ final class StepProduct {
                 int cols = Math.min(PANEL_WIDTH, s - j0);
                 for (int i = split.firstLine(task); i < lastRow; i += TILE_ROWS) {
                     int valid = Math.min(TILE_ROWS, lastRow - i);
-                    PanelGemm.streamingTile(rowsA, i * r, r, valid, zeroRow, b.segment(),
-                            b0 + (long) j0 * Float.BYTES, ldbBytes, cols, r, tile);
+                    PanelGemm.packedTile(rowsA, i * r, r, valid, zeroRow, panels, j0 * r, r, tile);
                     scatter(tile, out, i, valid, j0, cols, target);
                 }
             }

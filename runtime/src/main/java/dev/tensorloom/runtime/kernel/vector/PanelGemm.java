@@ -16,7 +16,8 @@ import java.lang.foreign.MemorySegment;
  * ({@link RowTiles}). Both constants follow the vector width too: read them, never assume them.
  *
  * <p>A driver whose results go somewhere other than a plain matrix (the MPO sweep scatters each tile into its
- * next state) takes one tile at a time from {@link #streamingTile}, with b read in place from memory.
+ * next state) takes one tile at a time: from {@link #streamingTile}, with b read in place from memory, or from
+ * {@link #packedTile}, with b packed once by the caller ({@link #packPanels}) and kept.
  */
 public final class PanelGemm {
 
@@ -148,5 +149,35 @@ public final class PanelGemm {
                 VectorGemm.row(a0, 2, lda, valid, zeroRow), VectorGemm.row(a0, 3, lda, valid, zeroRow),
                 VectorGemm.row(a0, 4, lda, valid, zeroRow), VectorGemm.row(a0, 5, lda, valid, zeroRow), b, bOff,
                 ldbBytes, cols, kc, tile);
+    }
+
+    /**
+     * b [k, n] (row-major, unit column stride) as the panels {@link #packedTile} reads: panel q's k rows of
+     * {@link #PANEL_WIDTH} floats at q·k·PANEL_WIDTH, the columns past n zero.
+     */
+    public static float[] packPanels(float[] b, int k, int n) {
+        int panels = Math.ceilDiv(n, PANEL_WIDTH);
+        float[] packed = new float[Math.multiplyExact(panels * k, PANEL_WIDTH)];
+        for (int q = 0; q < panels; q++) {
+            int j0 = q * PANEL_WIDTH;
+            int cols = Math.min(PANEL_WIDTH, n - j0);
+            for (int p = 0; p < k; p++) {
+                System.arraycopy(b, p * n + j0, packed, (q * k + p) * PANEL_WIDTH, cols);
+            }
+        }
+        return packed;
+    }
+
+    /**
+     * {@link #streamingTile} with b packed: tile[t·PANEL_WIDTH + u] = Σ_{p &lt; kc} a[a0 + t·lda + p] ·
+     * panels[b + p·PANEL_WIDTH + u], one panel of {@link #packPanels} from {@code b}. The loads are whole vectors from
+     * a heap array, one after another, where a streamed b is read row by row, masked, across its segment.
+     */
+    public static void packedTile(float[] a, int a0, int lda, int valid, int zeroRow, float[] panels, int b, int kc,
+            float[] tile) {
+        GemmMicroKernel.packed(a, a0, VectorGemm.row(a0, 1, lda, valid, zeroRow),
+                VectorGemm.row(a0, 2, lda, valid, zeroRow), VectorGemm.row(a0, 3, lda, valid, zeroRow),
+                VectorGemm.row(a0, 4, lda, valid, zeroRow), VectorGemm.row(a0, 5, lda, valid, zeroRow), panels, b,
+                kc, tile);
     }
 }
