@@ -1,14 +1,11 @@
 package dev.tensorloom.mpo.vector;
 
 import static dev.tensorloom.runtime.kernel.vector.PanelGemm.PANEL_WIDTH;
-import static dev.tensorloom.runtime.kernel.vector.Simd.L;
-import static dev.tensorloom.runtime.kernel.vector.Simd.S;
 
 import dev.tensorloom.mpo.Mpo;
 import dev.tensorloom.mpo.MpoArguments;
 import dev.tensorloom.mpo.MpoSweep;
 import dev.tensorloom.mpo.vector.StepProduct.Orientation;
-import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.Parallelism;
 import dev.tensorloom.runtime.kernel.PreparedMatrix;
 import dev.tensorloom.runtime.kernel.Tasks;
@@ -23,47 +20,37 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.IntStream;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * The direct product x·W by one MPO on the vector backend, planned once: the order of {@link MpoSweep#cheapestOrder},
- * and for each step of few rows (a {@link StepProduct}) its core copied into the matrix [r, s] the step reads, and
- * where each element of its product goes in the next state. Every call after only multiplies and places results:
- * at batch 1 on a 1536×384 MPO the steps take microseconds, and rearranging the cores per call, then gathering the
- * state's rows and scattering the tiles as two passes, weighed as much as the products.
+ * and for each step (a {@link StepProduct}) its core copied into the matrix [r, s] the step reads, and where each
+ * element of its product goes in the next state. Every call after only multiplies and places results: at batch 1 on
+ * a 1536×384 MPO the steps take microseconds, and rearranging the cores per call, then gathering the state's rows
+ * and scattering the tiles as two passes, weighed as much as the products.
  *
- * <p>Each step of few rows has an {@link Orientation}: ROWS multiplies its rows [P·Q, r] by the core [r, s], lanes
- * along the core's columns, the core packed into the GEMM's panels once by the plan (a 1536×384 MPO at 10×, mostly
- * ROWS steps, then ran 143-152 µs a product against 190 with the core streamed from its rows, one thread, warm,
- * 2-core Zen 4, 2026-12-03); COLUMNS multiplies the core transposed by the state laid out [r][P·Q], lanes along the
- * rows, for a core too narrow to fill its panels (at 100× a 1536×384 MPO's cores are 36 columns wide, which as ROWS
- * pads 44% of the multiply-adds). Between two steps of few rows the state is kept in the layout the next step reads,
- * not in the chain's order [P][r][Q]: the tiles are written there directly. The plan orders each copied core's
- * columns, and a COLUMNS step's lanes, by where they land in the next layout, so that tiles go out in vector runs
- * (a vector scatter where runs are short), and picks the orientations of least padded work plus stores
- * ({@link Layouts#cost}) over every choice; {@code -Dtensorloom.mpo.orientation=rows|columns} forces one on every
- * step, and {@link #toString} shows the plan. A step of many rows runs on the backend's packed GEMM, with the state
- * in the chain's order around it (see {@link VectorMpoKernels}).
+ * <p>Each step has an {@link Orientation}: ROWS multiplies its rows [P·Q, r] by the core [r, s], lanes along the
+ * core's columns, the core packed into the GEMM's panels once by the plan (a 1536×384 MPO at 10×, mostly ROWS steps,
+ * then ran 143-152 µs a product against 190 with the core streamed from its rows, one thread, warm, 2-core Zen 4,
+ * 2026-12-03); COLUMNS multiplies the core transposed by the state laid out [r][P·Q], lanes along the rows, for a
+ * core too narrow to fill its panels (at 100× a 1536×384 MPO's cores are 36 columns wide, which as ROWS pads 44% of
+ * the multiply-adds). Between two steps the state is kept in the layout the next step reads, not in the chain's order
+ * [P][r][Q]: the tiles are written there directly. The plan orders each copied core's columns, and a COLUMNS step's
+ * lanes, by where they land in the next layout, so that tiles go out in vector runs (a vector scatter where runs are
+ * short), and picks the orientations of least padded work plus stores ({@link Layouts#cost}) over every choice;
+ * {@code -Dtensorloom.mpo.orientation=rows|columns} forces one on every step, and {@link #toString} shows the plan.
+ *
+ * <p>Every step runs so, at any batch. Steps of more than 96 rows (P·Q) used to run on the backend's packed GEMM with
+ * the state transposed around it; with the cores packed once, these steps ran 1.1-4x faster (2 threads, warm, 2-core
+ * Zen 4, 2026-12-03, µs a product): a 1536×384 MPO at 10× with 4, 16 and 64 rows 433 / 1,766 / 7,720 against 1,595 /
+ * 6,765 / 26,940, at 2× with 16 rows 6,634 against 26,495; 384×1536 at 20× with 8 rows 765 against 2,175; 4096×4096
+ * at 10× with 1, 4 and 16 rows 13,696 / 49,319 / 209,634 against 19,662 / 62,366 / 233,658, at 100× with 1 and 4
+ * rows 1,691 / 8,330 against 2,404 / 10,084.
  *
  * <p>The copies are of the cores' values when the plan is made: plan again after they change.
  */
 final class DirectProduct implements PreparedMatrix {
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    /**
-     * A GEMM call's fixed cost counted in floats copied: a step runs as one GEMM per block rather than transposing
-     * the state when the blocks' calls cost less than the transposes would copy.
-     */
-    private static final long CALL_FLOATS = 4096;
-    /** A core of at most this many floats (16 KiB) is read from the first-level cache. */
-    private static final int CACHED_CORE_FLOATS = 4096;
-    /**
-     * A step with such a core and a product of at most this many floats (256 KiB, within the second-level cache) runs
-     * fused for any number of rows. Before, a batch of 4 or 16 rows sent a 1536×384 MPO at 100× (cores of 2,592
-     * floats, products of 4·3,456 floats and more) to the packed GEMM with the state transposed around it: 5-15
-     * GFLOP/s against 28-29 fused (loaded machine, two threads, best of windows), where batch 1 ran at 22-27.
-     */
-    private static final int CACHED_STATE_FLOATS = 1 << 16;
     /**
      * A vector store of a tile's products (a run or a scatter) and a float gathered into a step's layout, counted in
      * multiply-adds when the plan weighs orientations: a scatter of 16 floats cost about 6 ns more than a vector
@@ -78,19 +65,15 @@ final class DirectProduct implements PreparedMatrix {
      * transposed steps' 44% fewer made it 20-28% faster.
      */
     private static final long COLUMNS_SURCHARGE = 8;
-    /** Steps of few rows up to which the plan tries every choice of orientations (2^n plans). */
+    /** Steps up to which the plan tries every choice of orientations (2^n plans). */
     private static final int SEARCHED_STEPS = 8;
-    /** Side of the square tiles the state transposes copy. */
-    private static final int TILE = 16;
-
     /** Names the orientation every planned step takes ({@code rows} or {@code columns}) instead of the cheaper. */
     static final String ORIENTATION_PROPERTY = "tensorloom.mpo.orientation";
 
     private final Mpo mpo;
     private final Parallelism parallelism;
-    private final Kernels dense;
     private final int[] order;
-    /** Per step of few rows at batch 1 (else null): its orientation. */
+    /** Per step: its orientation. */
     private final Orientation[] orientations;
     /** For a {@link Orientation#ROWS} step: the core as read, [r, s], in the GEMM's panels. */
     private final float[][] packedCores;
@@ -101,28 +84,27 @@ final class DirectProduct implements PreparedMatrix {
      * rows (see {@link Layouts}).
      */
     private final int[][] laneOf;
-    /** For a step of few rows: where its product goes when the next step has few rows too, and when not. */
+    /** For each step: where its product goes when the next step follows in this call, and when not. */
     private final StepProduct.Target[] toNext;
     private final StepProduct.Target[] toChain;
     private final long bytes;
 
-    DirectProduct(Mpo mpo, Parallelism parallelism, Kernels dense) {
-        this(mpo, parallelism, dense, -1);
+    DirectProduct(Mpo mpo, Parallelism parallelism) {
+        this(mpo, parallelism, -1);
     }
 
     /**
      * A plan that leaves out the step absorbing core {@code skipped} (-1 for none), for MPOs whose shared core's step
      * one other plan runs for them all ({@link SharedCoreDirect}).
      */
-    DirectProduct(Mpo mpo, Parallelism parallelism, Kernels dense, int skipped) {
-        this(mpo, parallelism, dense, skipped, forcedOrientation());
+    DirectProduct(Mpo mpo, Parallelism parallelism, int skipped) {
+        this(mpo, parallelism, skipped, forcedOrientation());
     }
 
-    /** A plan whose steps of few rows all take {@code forced}, or the cheapest choice of orientations if null. */
-    DirectProduct(Mpo mpo, Parallelism parallelism, Kernels dense, int skipped, Orientation forced) {
+    /** A plan whose steps all take {@code forced}, or the cheapest choice of orientations if null. */
+    DirectProduct(Mpo mpo, Parallelism parallelism, int skipped, Orientation forced) {
         this.mpo = mpo;
         this.parallelism = parallelism;
-        this.dense = dense;
         this.order = MpoSweep.cheapestOrder(mpo.shape(), mpo.bonds());
         List<MpoSweep.Step> steps = MpoSweep.of(mpo.shape(), mpo.bonds(), 1, order);
         int n = steps.size();
@@ -136,7 +118,7 @@ final class DirectProduct implements PreparedMatrix {
         long copied = 0;
         for (int t = 0; t < n; t++) {
             MpoSweep.Step step = steps.get(t);
-            if (orientations[t] == null || step.core() == skipped) {
+            if (step.core() == skipped) {
                 continue;
             }
             float[] matrix = coreAsRead(mpo.core(step.core()), step, layouts.columns()[t]);
@@ -151,21 +133,23 @@ final class DirectProduct implements PreparedMatrix {
         this.bytes = copied * Float.BYTES;
     }
 
-    /** {@code way} for every step of few rows, null for the others. */
+    /** {@code way} for every step. */
     private static Orientation[] fixed(List<MpoSweep.Step> steps, Orientation way) {
-        return steps.stream().map(step -> fused(step) ? way : null).toArray(Orientation[]::new);
+        Orientation[] ways = new Orientation[steps.size()];
+        Arrays.fill(ways, way);
+        return ways;
     }
 
     /**
      * The choice of orientations of least {@link Layouts#cost}, over every choice for up to
-     * {@value #SEARCHED_STEPS} steps of few rows (each step's runs depend on the next step's layout, so the steps are
+     * {@value #SEARCHED_STEPS} steps (each step's runs depend on the next step's layout, so the steps are
      * not chosen one by one); with more, each step its fewer padded multiply-adds.
      */
     private static Layouts cheapestLayouts(List<MpoSweep.Step> steps) {
-        int[] open = IntStream.range(0, steps.size()).filter(t -> fused(steps.get(t))).toArray();
-        if (open.length > SEARCHED_STEPS) {
+        int n = steps.size();
+        if (n > SEARCHED_STEPS) {
             Orientation[] ways = fixed(steps, Orientation.ROWS);
-            for (int t : open) {
+            for (int t = 0; t < n; t++) {
                 MpoSweep.Step step = steps.get(t);
                 if (Orientation.COLUMNS.paddedMultiplyAdds(step) < Orientation.ROWS.paddedMultiplyAdds(step)) {
                     ways[t] = Orientation.COLUMNS;
@@ -176,11 +160,11 @@ final class DirectProduct implements PreparedMatrix {
         Layouts best = null;
         long bestCost = Long.MAX_VALUE;
         // Mask 0 (every step ROWS) first: a tie keeps rows.
-        for (int mask = 0; mask < 1 << open.length; mask++) {
+        for (int mask = 0; mask < 1 << n; mask++) {
             Orientation[] ways = fixed(steps, Orientation.ROWS);
-            for (int b = 0; b < open.length; b++) {
-                if ((mask >> b & 1) != 0) {
-                    ways[open[b]] = Orientation.COLUMNS;
+            for (int t = 0; t < n; t++) {
+                if ((mask >> t & 1) != 0) {
+                    ways[t] = Orientation.COLUMNS;
                 }
             }
             Layouts layouts = Layouts.of(steps, ways);
@@ -194,7 +178,7 @@ final class DirectProduct implements PreparedMatrix {
     }
 
     /**
-     * For one choice of orientations (per step of few rows; null for a step of many rows): the order of each
+     * For one choice of orientations (one per step): the order of each
      * COLUMNS step's lanes ({@code laneOf} the lane of each row, {@code rowAt} the row at each lane), each step's
      * columns in the order its core is copied, and where its products go ({@link StepProduct.Target}), into the next
      * step's layout or into the chain's order.
@@ -212,11 +196,8 @@ final class DirectProduct implements PreparedMatrix {
             Layouts l = new Layouts(ways, new int[n][], new int[n][], new int[n][], new StepProduct.Target[n],
                     new StepProduct.Target[n]);
             for (int t = n - 1; t >= 0; t--) {
-                if (ways[t] == null) {
-                    continue;
-                }
                 MpoSweep.Step step = steps.get(t);
-                MpoSweep.Step next = t + 1 < n && ways[t + 1] != null ? steps.get(t + 1) : null;
+                MpoSweep.Step next = t + 1 < n ? steps.get(t + 1) : null;
                 int[] nextLanes = next == null ? null : l.laneOf[t + 1];
                 int[] natural = chainRowDest(step);
                 int[] chainRows = natural;
@@ -251,25 +232,21 @@ final class DirectProduct implements PreparedMatrix {
         }
 
         /**
-         * The batch-1 work of the steps of few rows in multiply-adds: the whole tiles multiplied
+         * The batch-1 work of the steps in multiply-adds: the whole tiles multiplied
          * ({@link Orientation#paddedMultiplyAdds}, a COLUMNS step's an eighth more, {@link #COLUMNS_SURCHARGE}), and
          * {@value #STORE_MULTIPLY_ADDS} for each vector store that places their products ({@link StepProduct#stores})
-         * and for each float gathered into a step's layout from the chain's order (a step after one of many rows, or
-         * the first; a ROWS step with Q = 1 only copies).
+         * and for each float gathered into the first step's layout from the chain's order (a ROWS step with Q = 1
+         * only copies).
          */
         long cost(List<MpoSweep.Step> steps) {
             long cost = 0;
             for (int t = 0; t < ways.length; t++) {
-                if (ways[t] == null) {
-                    continue;
-                }
                 MpoSweep.Step step = steps.get(t);
-                boolean nextInLayout = t + 1 < ways.length && ways[t + 1] != null;
-                StepProduct.Target target = nextInLayout ? toNext[t] : toChain[t];
+                StepProduct.Target target = t + 1 < ways.length ? toNext[t] : toChain[t];
                 long stores = ways[t] == Orientation.ROWS
                         ? (long) target.rowDest().length * StepProduct.stores(target.colRuns())
                         : (long) target.colDest().length * StepProduct.stores(target.rowRuns());
-                boolean gathers = (t == 0 || ways[t - 1] == null) && !(ways[t] == Orientation.ROWS && step.q() == 1);
+                boolean gathers = t == 0 && !(ways[t] == Orientation.ROWS && step.q() == 1);
                 long gathered = gathers ? (long) step.blocks() * step.r() * step.q() : 0;
                 long padded = ways[t].paddedMultiplyAdds(step);
                 if (ways[t] == Orientation.COLUMNS) {
@@ -294,7 +271,7 @@ final class DirectProduct implements PreparedMatrix {
         };
     }
 
-    /** The orientation of step t of the sweep, or null for a step of many rows (the backend's packed GEMM). */
+    /** The orientation of step t of the sweep. */
     Orientation orientation(int t) {
         return orientations[t];
     }
@@ -309,7 +286,7 @@ final class DirectProduct implements PreparedMatrix {
         return mpo.cols();
     }
 
-    /** The copied cores; a step of many rows reads its core from the MPO itself. */
+    /** The copied cores, as the steps read them. */
     @Override
     public long bytes() {
         return bytes;
@@ -369,9 +346,9 @@ final class DirectProduct implements PreparedMatrix {
         // Spare floats after the last: a masked load of a last panel (a COLUMNS step reads the state in panels) or
         // a masked store of a run never reaches past the array.
         stateFloats += PANEL_WIDTH;
-        // The states (two, in turn), the rows of a step gathered from the chain's order, and the two transposed
-        // around the backend's GEMM, from this thread's scratch: kernel threads may touch it (heap arrays and an
-        // automatic arena), and nothing is allocated (or zeroed) per call.
+        // The states (two, in turn) and the rows of a step gathered from the chain's order, from this thread's
+        // scratch: kernel threads may touch it (heap arrays and an automatic arena), and nothing is allocated (or
+        // zeroed) per call.
         Scratch scratch = Scratch.of();
         float[] first = scratch.floats(Scratch.STATE, stateFloats);
         float[] second = scratch.floats(Scratch.NEXT, stateFloats);
@@ -381,73 +358,36 @@ final class DirectProduct implements PreparedMatrix {
         for (int t = from; t < to; t++) {
             float[] next = state == first ? second : first;
             MpoSweep.Step step = steps.get(t);
-            Tensor core = mpo.core(step.core());
             int p = step.blocks();
             int q = step.q();
             int r = step.r();
             int s = step.s();
-            long rs = (long) r * s;
-            long transposing = (long) p * q * (r + s) + (step.coreAsStored() ? 0 : rs);
-            long perBlock = p * CALL_FLOATS + rs;
-            if (fused(step)) {
-                // Few rows: the core as planned (in panels, or transposed); the tiles written where the next step
-                // reads them.
-                boolean nextInLayout = t + 1 < to && fused(steps.get(t + 1));
-                StepProduct.Target target = nextInLayout ? toNext[t] : toChain[t];
-                Tasks tasks = Tasks.forMultiplyAdds(parallelism, step.multiplyAdds());
-                if (orientations[t] == Orientation.ROWS) {
-                    int rows = p * q;
-                    float[] rowsA;
-                    if (stateInLayout) {
-                        rowsA = state;
-                        Arrays.fill(rowsA, rows * r, (rows + 1) * r, 0f);
-                    } else {
-                        rowsA = scratch.floats(Scratch.ROWS, stateFloats);
-                        StepProduct.gatherRows(state, p, r, q, rowsA);
-                    }
-                    StepProduct.multiply(rowsA, rows, r, packedCores[t], s, target, next, tasks);
+            // The core as planned (in panels, or transposed); the tiles written where the next step reads them.
+            boolean nextInLayout = t + 1 < to;
+            StepProduct.Target target = nextInLayout ? toNext[t] : toChain[t];
+            Tasks tasks = Tasks.forMultiplyAdds(parallelism, step.multiplyAdds());
+            if (orientations[t] == Orientation.ROWS) {
+                int rows = p * q;
+                float[] rowsA;
+                if (stateInLayout) {
+                    rowsA = state;
+                    Arrays.fill(rowsA, rows * r, (rows + 1) * r, 0f);
                 } else {
-                    float[] columns = state;
-                    if (!stateInLayout) {
-                        columns = scratch.floats(Scratch.ROWS, stateFloats);
-                        StepProduct.gatherColumns(state, m, p / m, r, q, laneOf[t], columns);
-                    }
-                    // The kernel loads the state as its b, from a segment: a native one (see Scratch#staged).
-                    MemorySegment staged = scratch.staged(Scratch.STAGED_IN, columns, p * q * r + PANEL_WIDTH);
-                    StepProduct.multiplyColumns(staged, m, p / m * q, r, transposedCores[t], s, target, next, tasks);
+                    rowsA = scratch.floats(Scratch.ROWS, stateFloats);
+                    StepProduct.gatherRows(state, p, r, q, rowsA);
                 }
-                stateInLayout = nextInLayout;
-            } else if (q == 1) {
-                // The state is already [p, r]: one GEMM.
-                MemorySegment staged = scratch.staged(Scratch.STAGED_IN, state, p * r);
-                MemorySegment product = scratch.staging(Scratch.STAGED_OUT, p * s);
-                dense.matmul(Tensor.wrap(staged, p, r), coreMatrix(core, step, false, scratch),
-                        Tensor.wrap(product, p, s));
-                MemorySegment.copy(product, F, 0, next, 0, p * s);
-            } else if (q >= L && perBlock < transposing) {
-                // Few blocks, each wide: out_p [s, q] = coreᵀ [s, r]·in_p [r, q], a GEMM per block.
-                Tensor transposed = coreMatrix(core, step, true, scratch);
-                MemorySegment staged = scratch.staged(Scratch.STAGED_IN, state, p * r * q);
-                MemorySegment product = scratch.staging(Scratch.STAGED_OUT, p * s * q);
-                long inBytes = (long) r * q * Float.BYTES;
-                long outBytes = (long) s * q * Float.BYTES;
-                for (int block = 0; block < p; block++) {
-                    dense.matmul(transposed, Tensor.wrap(staged.asSlice(block * inBytes, inBytes), r, q),
-                            Tensor.wrap(product.asSlice(block * outBytes, outBytes), s, q));
-                }
-                MemorySegment.copy(product, F, 0, next, 0, p * s * q);
+                StepProduct.multiply(rowsA, rows, r, packedCores[t], s, target, next, tasks);
             } else {
-                // [p][r][q] → [p·q, r], one GEMM with the core [r, s], then [p][q][s] → [p][s][q].
-                float[] across = scratch.floats(Scratch.ACROSS, stateFloats);
-                float[] transposed = scratch.floats(Scratch.PRODUCT, stateFloats);
-                transposeBlocks(state, across, p, r, q);
-                MemorySegment staged = scratch.staged(Scratch.STAGED_IN, across, p * q * r);
-                MemorySegment product = scratch.staging(Scratch.STAGED_OUT, p * q * s);
-                dense.matmul(Tensor.wrap(staged, (long) p * q, r), coreMatrix(core, step, false, scratch),
-                        Tensor.wrap(product, (long) p * q, s));
-                MemorySegment.copy(product, F, 0, transposed, 0, p * q * s);
-                transposeBlocks(transposed, next, p, q, s);
+                float[] columns = state;
+                if (!stateInLayout) {
+                    columns = scratch.floats(Scratch.ROWS, stateFloats);
+                    StepProduct.gatherColumns(state, m, p / m, r, q, laneOf[t], columns);
+                }
+                // The kernel loads the state as its b, from a segment: a native one (see Scratch#staged).
+                MemorySegment staged = scratch.staged(Scratch.STAGED_IN, columns, p * q * r + PANEL_WIDTH);
+                StepProduct.multiplyColumns(staged, m, p / m * q, r, transposedCores[t], s, target, next, tasks);
             }
+            stateInLayout = nextInLayout;
             state = next;
         }
         return state;
@@ -466,25 +406,11 @@ final class DirectProduct implements PreparedMatrix {
         for (int t = 0; t < order.length; t++) {
             MpoSweep.Step step = steps.get(t);
             plan.append(t == 0 ? " " : ", ").append("core ").append(order[t]).append(' ')
-                    .append(orientations[t] == null ? "packed GEMM" : orientations[t].name().toLowerCase(Locale.ROOT))
+                    .append(orientations[t].name().toLowerCase(Locale.ROOT))
                     .append(" [").append(step.blocks() * step.q()).append('x').append(step.r()).append("]·[")
                     .append(step.r()).append('x').append(step.s()).append(']');
         }
         return plan.append(']').toString();
-    }
-
-    /**
-     * Whether a step runs as {@link StepProduct}: few enough rows ({@link StepProduct#MAX_ROWS}), or a core small
-     * enough ({@value #CACHED_CORE_FLOATS} floats) to stay in the first-level cache while it is read for every tile
-     * row, with Q = 1 (rows gathered and tiles scattered by plain copies) or a product of at most
-     * {@value #CACHED_STATE_FLOATS} floats. With many rows and Q > 1 the scatter writes Q apart, and across a state
-     * larger than the caches (a 4096×4096 MPO's first step at batch 1 writes 143,360 floats 512 apart) one GEMM per
-     * block, writing in order, wins. A step that is fused for m rows is fused for one row, where the plan was made.
-     */
-    private static boolean fused(MpoSweep.Step step) {
-        return (long) step.blocks() * step.q() <= StepProduct.MAX_ROWS
-                || (long) step.r() * step.s() <= CACHED_CORE_FLOATS
-                && (step.q() == 1 || step.outputSize() <= CACHED_STATE_FLOATS);
     }
 
     /** For one batch row, where row (p, q) of the step's product starts in the chain's order [P][s][Q]. */
@@ -537,100 +463,23 @@ final class DirectProduct implements PreparedMatrix {
         return transposed;
     }
 
-    /**
-     * Core k as the step's matrix [r, s], or its transpose [s, r], for a step of many rows: the core itself when it
-     * is stored that way, else a rearranged copy in this thread's scratch (its size, once per call, against the
-     * step's many rows).
-     */
-    private static Tensor coreMatrix(Tensor core, MpoSweep.Step step, boolean transposed, Scratch scratch) {
-        int r = step.r();
-        int s = step.s();
-        if (step.coreAsStored() && !transposed) {
-            return core.reshape(r, s);
-        }
-        float[] from = scratch.floats(Scratch.FROM, r * s);
-        float[] into = scratch.floats(Scratch.INTO, r * s);
-        MemorySegment.copy(core.segment(), F, Rows.start(core), from, 0, r * s);
-        // Where (row, col) lies is a part fixed by the row plus a part fixed by the column (each digit and bond
-        // belongs to one side): with both parts tabled, the copy writes in order and gathers from a core in cache.
-        int[] rowOffsets = scratch.offsets(Scratch.ROW_OFFSETS, r);
-        int[] colOffsets = scratch.offsets(Scratch.COL_OFFSETS, s);
-        for (int row = 0; row < r; row++) {
-            rowOffsets[row] = step.coreIndex(row, 0);
-        }
-        for (int col = 0; col < s; col++) {
-            colOffsets[col] = step.coreIndex(0, col);
-        }
-        if (transposed) {
-            for (int col = 0; col < s; col++) {
-                gather(from, colOffsets[col], rowOffsets, r, into, col * r);
-            }
-        } else {
-            for (int row = 0; row < r; row++) {
-                gather(from, rowOffsets[row], colOffsets, s, into, row * s);
-            }
-        }
-        MemorySegment to = scratch.core(r * s);
-        MemorySegment.copy(into, 0, to, F, 0, r * s);
-        return transposed ? Tensor.wrap(to, s, r) : Tensor.wrap(to, r, s);
-    }
-
-    /** to[at + e] = from[base + offsets[e]] for e < count, a vector of lanes at a time. */
-    private static void gather(float[] from, int base, int[] offsets, int count, float[] to, int at) {
-        int e = 0;
-        for (; e <= count - L; e += L) {
-            FloatVector.fromArray(S, from, base, offsets, e).intoArray(to, at + e);
-        }
-        for (; e < count; e++) {
-            to[at + e] = from[base + offsets[e]];
-        }
-    }
-
-    /** to[p][b][a] = from[p][a][b] for every block p, in tiles that keep both sides' lines in cache. */
-    private static void transposeBlocks(float[] from, float[] to, int blocks, int a, int b) {
-        int size = blocks * a * b;
-        for (int block = 0; block < size; block += a * b) {
-            for (int i0 = 0; i0 < a; i0 += TILE) {
-                int i1 = Math.min(a, i0 + TILE);
-                for (int j0 = 0; j0 < b; j0 += TILE) {
-                    int j1 = Math.min(b, j0 + TILE);
-                    for (int i = i0; i < i1; i++) {
-                        int row = block + i * b;
-                        for (int j = j0; j < j1; j++) {
-                            to[block + j * a + i] = from[row + j];
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /** A thread's reusable arrays, each grown when a call needs more; freed with the thread. */
     static final class Scratch {
         static final int STATE = 0;
         static final int NEXT = 1;
-        static final int ACROSS = 2;
-        static final int PRODUCT = 3;
-        static final int ROWS = 4;
-        static final int FROM = 5;
-        static final int INTO = 6;
+        static final int ROWS = 2;
         /** The input of a product, read by {@link #run}. */
-        static final int INPUT = 7;
+        static final int INPUT = 3;
         /** Two more, for a caller of {@link #run} that keeps states between its calls. */
-        static final int KEPT = 8;
-        static final int KEPT_TOO = 9;
-        static final int ROW_OFFSETS = 0;
-        static final int COL_OFFSETS = 1;
+        static final int KEPT = 4;
+        static final int KEPT_TOO = 5;
 
-        /** The native segments of {@link #staging}: a step's state on its way in, and its product on its way out. */
+        /** The native segment of {@link #staging}: a COLUMNS step's state on its way in. */
         static final int STAGED_IN = 0;
-        static final int STAGED_OUT = 1;
         private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-        private final float[][] floats = new float[10][0];
-        private final int[][] offsets = new int[2][0];
-        private final MemorySegment[] staging = {MemorySegment.NULL, MemorySegment.NULL};
-        private MemorySegment core = MemorySegment.NULL;
+        private final float[][] floats = new float[6][0];
+        private final MemorySegment[] staging = {MemorySegment.NULL};
 
         /** This thread's. */
         static Scratch of() {
@@ -645,17 +494,9 @@ final class DirectProduct implements PreparedMatrix {
             return floats[slot];
         }
 
-        /** The offset table in {@code slot} ({@link #ROW_OFFSETS} or {@link #COL_OFFSETS}), at least {@code size} long. */
-        int[] offsets(int slot, int size) {
-            if (offsets[slot].length < size) {
-                offsets[slot] = new int[Math.max(size, 2 * offsets[slot].length)];
-            }
-            return offsets[slot];
-        }
-
         /**
-         * The native segment in {@code slot} ({@link #STAGED_IN} or {@link #STAGED_OUT}), at least {@code floats}
-         * long: what the kernels read and write, while the states themselves are heap arrays.
+         * The native segment in {@code slot} ({@link #STAGED_IN}), at least {@code floats} long: what the kernel
+         * reads, while the states themselves are heap arrays.
          *
          * <p>No heap segment reaches a vector kernel. The Vector API's loads and stores from a segment share one type
          * profile per JDK method across the whole process, so once any of them has seen a heap segment, every kernel
@@ -676,21 +517,6 @@ final class DirectProduct implements PreparedMatrix {
             MemorySegment to = staging(slot, floats);
             MemorySegment.copy(values, 0, to, F, 0, floats);
             return to;
-        }
-
-        /**
-         * A rearranged core of a step of many rows, in native memory as the cores themselves are, with a panel width of
-         * floats to spare for a GEMM that streams it: it reads b a whole panel wide, masked, and a masked load that
-         * runs past the end of its segment takes the Vector API's out-of-range path (with such loads the streamed
-         * steps once ran about three times slower: a 1536×384 MPO at 10×, loaded machine, one thread, 16 against 48
-         * GFLOP/s).
-         */
-        MemorySegment core(int floats) {
-            long bytes = ((long) floats + PANEL_WIDTH) * Float.BYTES;
-            if (core.byteSize() < bytes) {
-                core = Arena.ofAuto().allocate(Math.max(bytes, 2 * core.byteSize()), 64);
-            }
-            return core;
         }
     }
 }

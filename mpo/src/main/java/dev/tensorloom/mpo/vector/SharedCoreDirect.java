@@ -5,7 +5,6 @@ import static dev.tensorloom.runtime.kernel.vector.Simd.L;
 import dev.tensorloom.mpo.Mpo;
 import dev.tensorloom.mpo.MpoArguments;
 import dev.tensorloom.mpo.SharedCoreProduct;
-import dev.tensorloom.runtime.kernel.Kernels;
 import dev.tensorloom.runtime.kernel.Parallelism;
 import dev.tensorloom.runtime.kernel.vector.Rows;
 import dev.tensorloom.runtime.tensor.Tensor;
@@ -32,7 +31,7 @@ final class SharedCoreDirect implements SharedCoreProduct {
     private final int sharedStep;
     private final long sharedBytes;
 
-    SharedCoreDirect(List<Mpo> mpos, int shared, Parallelism parallelism, Kernels dense) {
+    SharedCoreDirect(List<Mpo> mpos, int shared, Parallelism parallelism) {
         SharedCoreProduct.requireMpos(mpos, shared);
         float[] core = mpos.get(0).core(shared).toArray();
         for (int g = 1; g < mpos.size(); g++) {
@@ -44,7 +43,7 @@ final class SharedCoreDirect implements SharedCoreProduct {
         this.mpos = List.copyOf(mpos);
         this.plans = new DirectProduct[mpos.size()];
         for (int g = 0; g < plans.length; g++) {
-            plans[g] = new DirectProduct(mpos.get(g), parallelism, dense, g == 0 ? -1 : shared);
+            plans[g] = new DirectProduct(mpos.get(g), parallelism, g == 0 ? -1 : shared);
         }
         this.sharedStep = plans[0].stepOf(shared);
         this.sharedBytes = (long) core.length * Float.BYTES;

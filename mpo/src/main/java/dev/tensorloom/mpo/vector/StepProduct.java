@@ -27,13 +27,6 @@ import jdk.incubator.vector.VectorMask;
  */
 final class StepProduct {
 
-    /**
-     * Up to this many rows (P·Q) a step runs here; above it the caller takes the backend's blocked GEMM with the state
-     * transposed around it. The bound dates from when a ROWS step streamed its core from memory for every tile row, as
-     * the backend's GEMM does up to the same count, and packing paid above it; with the core packed once by the plan
-     * it has not been measured again.
-     */
-    static final int MAX_ROWS = 16 * TILE_ROWS;
     /** A run of at least this many consecutive destinations is copied a vector at a time, a shorter one by floats. */
     private static final int VECTOR_RUN = 4;
 

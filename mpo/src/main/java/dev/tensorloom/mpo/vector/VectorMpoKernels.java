@@ -23,15 +23,11 @@ import java.util.List;
  * <p>To dense: the chain L_k = L_{k-1}·core_k is a GEMM per core, so it runs on the backend's own packed GEMM,
  * then one permutation copy takes W out of the interleaved order. Direct: a {@link DirectProduct}, the steps of
  * {@link dev.tensorloom.mpo.MpoSweep} in its cheapest order, each a batched product state[P, r, Q] → [P, s, Q] with
- * the core as a matrix [r, s]. A step of few rows (P·Q up to {@link StepProduct#MAX_ROWS}, every step of a 1536×384
- * MPO at batch 1), or of a small core and product (see {@code DirectProduct.fused}), is one {@link StepProduct} on
- * the GEMM's micro-kernel, its core copied once into the order it reads, multiplied as it stands or transposed
- * (lanes along the core's columns or along the state's rows, whichever the plan finds fills its vectors at less
- * cost), and its tiles written where the next step reads them. A step of more rows runs on the backend's packed
- * GEMM: the state transposed to [P·Q, r] (nothing to do when Q = 1, as in the last step of a left to right sweep),
- * multiplied by the core and transposed back, or, for few wide blocks, one GEMM per block. {@link #multiply} plans
- * for every call; {@link #prepareDirect} plans once; {@link #prepareSharedCore} runs a core several MPOs
- * share once for all their rows ({@link SharedCoreDirect}).
+ * the core as a matrix [r, s]: each is one {@link StepProduct} on the GEMM's micro-kernel, its core copied once into
+ * the order it reads, multiplied as it stands or transposed (lanes along the core's columns or along the state's
+ * rows, whichever the plan finds fills its vectors at less cost), and its tiles written where the next step reads
+ * them. {@link #multiply} plans for every call; {@link #prepareDirect} plans once; {@link #prepareSharedCore} runs a
+ * core several MPOs share once for all their rows ({@link SharedCoreDirect}).
  */
 public final class VectorMpoKernels implements MpoKernels {
 
@@ -84,16 +80,16 @@ public final class VectorMpoKernels implements MpoKernels {
     @Override
     public void multiply(Mpo mpo, Tensor x, Tensor y) {
         MpoArguments.multiply(mpo, x, y);
-        new DirectProduct(mpo, parallelism, dense).multiply(x, y);
+        new DirectProduct(mpo, parallelism).multiply(x, y);
     }
 
     @Override
     public PreparedMatrix prepareDirect(Mpo mpo) {
-        return new DirectProduct(mpo, parallelism, dense);
+        return new DirectProduct(mpo, parallelism);
     }
 
     @Override
     public SharedCoreProduct prepareSharedCore(List<Mpo> mpos, int shared) {
-        return new SharedCoreDirect(mpos, shared, parallelism, dense);
+        return new SharedCoreDirect(mpos, shared, parallelism);
     }
 }
