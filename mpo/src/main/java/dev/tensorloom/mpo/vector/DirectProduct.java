@@ -353,18 +353,17 @@ final class DirectProduct implements PreparedMatrix {
         float[] first = scratch.floats(Scratch.STATE, stateFloats);
         float[] second = scratch.floats(Scratch.NEXT, stateFloats);
         float[] state = in;
-        // Whether the state already lies as the step about to run reads it (written so by the step before).
-        boolean stateInLayout = false;
         for (int t = from; t < to; t++) {
+            // After this call's first step the state lies as the step reads it: the step before wrote it so.
             float[] next = state == first ? second : first;
             MpoSweep.Step step = steps.get(t);
             int p = step.blocks();
             int q = step.q();
             int r = step.r();
             int s = step.s();
+            boolean stateInLayout = t > from;
             // The core as planned (in panels, or transposed); the tiles written where the next step reads them.
-            boolean nextInLayout = t + 1 < to;
-            StepProduct.Target target = nextInLayout ? toNext[t] : toChain[t];
+            StepProduct.Target target = t + 1 < to ? toNext[t] : toChain[t];
             Tasks tasks = Tasks.forMultiplyAdds(parallelism, step.multiplyAdds());
             if (orientations[t] == Orientation.ROWS) {
                 int rows = p * q;
@@ -384,10 +383,9 @@ final class DirectProduct implements PreparedMatrix {
                     StepProduct.gatherColumns(state, m, p / m, r, q, laneOf[t], columns);
                 }
                 // The kernel loads the state as its b, from a segment: a native one (see Scratch#staged).
-                MemorySegment staged = scratch.staged(Scratch.STAGED_IN, columns, p * q * r + PANEL_WIDTH);
+                MemorySegment staged = scratch.staged(columns, p * q * r + PANEL_WIDTH);
                 StepProduct.multiplyColumns(staged, m, p / m * q, r, transposedCores[t], s, target, next, tasks);
             }
-            stateInLayout = nextInLayout;
             state = next;
         }
         return state;
@@ -473,13 +471,11 @@ final class DirectProduct implements PreparedMatrix {
         /** Two more, for a caller of {@link #run} that keeps states between its calls. */
         static final int KEPT = 4;
         static final int KEPT_TOO = 5;
-
-        /** The native segment of {@link #staging}: a COLUMNS step's state on its way in. */
-        static final int STAGED_IN = 0;
         private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
         private final float[][] floats = new float[6][0];
-        private final MemorySegment[] staging = {MemorySegment.NULL};
+        /** A COLUMNS step's state on its way into the kernel (see {@link #staged}). */
+        private MemorySegment staging = MemorySegment.NULL;
 
         /** This thread's. */
         static Scratch of() {
@@ -495,8 +491,8 @@ final class DirectProduct implements PreparedMatrix {
         }
 
         /**
-         * The native segment in {@code slot} ({@link #STAGED_IN}), at least {@code floats} long: what the kernel
-         * reads, while the states themselves are heap arrays.
+         * {@code values}[0, floats) copied into this thread's native segment, grown when a call needs more: what the
+         * kernel reads, while the states themselves are heap arrays.
          *
          * <p>No heap segment reaches a vector kernel. The Vector API's loads and stores from a segment share one type
          * profile per JDK method across the whole process, so once any of them has seen a heap segment, every kernel
@@ -504,19 +500,13 @@ final class DirectProduct implements PreparedMatrix {
          * 2-core Zen 5, 2026-12-01) took 1.5-2.0 ms instead of 0.9-1.0 after the direct product had run its GEMMs
          * on heap-wrapped states, and the dense side of the MPO benchmark ran at half its speed.
          */
-        MemorySegment staging(int slot, long floats) {
-            long bytes = floats * Float.BYTES;
-            if (staging[slot].byteSize() < bytes) {
-                staging[slot] = Arena.ofAuto().allocate(Math.max(bytes, 2 * staging[slot].byteSize()), 64);
+        MemorySegment staged(float[] values, int floats) {
+            long bytes = (long) floats * Float.BYTES;
+            if (staging.byteSize() < bytes) {
+                staging = Arena.ofAuto().allocate(Math.max(bytes, 2 * staging.byteSize()), 64);
             }
-            return staging[slot];
-        }
-
-        /** {@link #staging} holding a copy of {@code values}[0, floats). */
-        MemorySegment staged(int slot, float[] values, int floats) {
-            MemorySegment to = staging(slot, floats);
-            MemorySegment.copy(values, 0, to, F, 0, floats);
-            return to;
+            MemorySegment.copy(values, 0, staging, F, 0, floats);
+            return staging;
         }
     }
 }

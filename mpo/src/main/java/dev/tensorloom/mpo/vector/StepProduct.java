@@ -121,7 +121,7 @@ final class StepProduct {
      * The same product in {@link Orientation#COLUMNS}: out[target(i, c)] = Σ_k state[b·r·R + k·R + t]·b[k][c] for
      * row i = b·R + t (R = {@code rowsPerBatch}), each batch row's state laid out [r][R] from b·r·R on, and
      * {@code coreT} [s, r] the core transposed, then one zero row. {@code state} is native memory (see
-     * {@code DirectProduct.Scratch#staging}) with {@link PanelGemm#PANEL_WIDTH} floats to spare after its last batch
+     * {@code DirectProduct.Scratch#staged}) with {@link PanelGemm#PANEL_WIDTH} floats to spare after its last batch
      * row's (the masked loads of a last panel of rows stay inside it); out has {@link Simd#L} to spare after its last
      * destination.
      */

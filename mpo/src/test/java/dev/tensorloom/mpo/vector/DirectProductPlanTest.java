@@ -16,11 +16,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The vector direct product's plan: which orientation steps of few rows take (the choices asserted hold at 4, 8 and
- * 16 lanes), a forced orientation that names none, and native memory only for the backend's kernels: the states are
- * heap arrays, and a heap segment given to the Vector API once slows every kernel of the process that reads native
- * memory (see {@code DirectProduct.Scratch#staging}). {@link ForcedOrientationContractTest} holds
- * each orientation, forced on every step, to the contract.
+ * The vector direct product's plan: which orientation its steps take (the choices asserted hold at 4, 8 and 16
+ * lanes), and a forced orientation that names none. {@link ForcedOrientationContractTest} holds each orientation,
+ * forced on every step, to the contract.
  */
 class DirectProductPlanTest {
 
