@@ -371,13 +371,13 @@ final class DirectProduct implements PreparedMatrix {
                 float[] current = state;
                 parallelism.forEach(2, task -> {
                     if (task == 0) {
-                        step(step, at, at == from, at + 1 < to, m, floats, scratch, current, next, tasks);
+                        absorb(step, at, at == from, at + 1 < to, m, floats, scratch, current, next, tasks);
                     } else {
                         fetch(at + 1, to);
                     }
                 });
             } else {
-                step(step, t, t == from, t + 1 < to, m, floats, scratch, state, next, tasks);
+                absorb(step, t, t == from, t + 1 < to, m, floats, scratch, state, next, tasks);
             }
             state = next;
         }
@@ -385,11 +385,12 @@ final class DirectProduct implements PreparedMatrix {
     }
 
     /**
-     * Step t of the sweep for m rows, from {@code state} (in the chain's order when it is the call's first step,
-     * else as the step reads it) into {@code next}: in the layout of step t + 1 when that one follows in this call,
-     * else in the chain's order. Arrays of {@code floats} floats come from the caller's {@code scratch}.
+     * Step t of the sweep for m rows, absorbing its core: from {@code state} (in the chain's order when it is the
+     * call's first step, else as the step reads it) into {@code next}, in the layout of step t + 1 when that one
+     * follows in this call, else in the chain's order. Arrays of {@code floats} floats come from the caller's
+     * {@code scratch}.
      */
-    private void step(MpoSweep.Step step, int t, boolean callsFirst, boolean nextFollows, int m, int floats,
+    private void absorb(MpoSweep.Step step, int t, boolean callsFirst, boolean nextFollows, int m, int floats,
             Scratch scratch, float[] state, float[] next, Tasks tasks) {
         int p = step.blocks();
         int q = step.q();
