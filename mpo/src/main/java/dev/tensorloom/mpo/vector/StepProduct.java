@@ -27,7 +27,10 @@ import jdk.incubator.vector.VectorMask;
  */
 final class StepProduct {
 
-    /** A run of at least this many consecutive destinations is copied a vector at a time, a shorter one by floats. */
+    /**
+     * A panel whose first run of consecutive destinations is shorter than this goes out as vector scatters, any other
+     * run by run ({@link #place}).
+     */
     private static final int VECTOR_RUN = 4;
 
     /**
@@ -104,6 +107,7 @@ final class StepProduct {
         tasks.forEach(split.tasks(), task -> {
             // Spare floats after the tile: a run's masked vector never reaches past the array's end.
             float[] tile = new float[TILE_ROWS * PANEL_WIDTH + L];
+            int[] bases = new int[TILE_ROWS];
             int lastRow = split.lastLine(task);
             for (int panel = split.firstPanel(task); panel < split.lastPanel(task); panel++) {
                 int j0 = panel * PANEL_WIDTH;
@@ -111,7 +115,7 @@ final class StepProduct {
                 for (int i = split.firstLine(task); i < lastRow; i += TILE_ROWS) {
                     int valid = Math.min(TILE_ROWS, lastRow - i);
                     PanelGemm.packedTile(rowsA, i * r, r, valid, zeroRow, panels, j0 * r, r, tile);
-                    scatter(tile, out, i, valid, j0, cols, target);
+                    scatter(tile, bases, out, i, valid, j0, cols, target);
                 }
             }
         });
@@ -133,6 +137,7 @@ final class StepProduct {
         long ldbBytes = (long) rowsPerBatch * Float.BYTES;
         tasks.forEach(split.tasks(), task -> {
             float[] tile = new float[TILE_ROWS * PANEL_WIDTH + L];
+            int[] bases = new int[TILE_ROWS];
             int lastCol = split.lastLine(task);
             for (int panel = split.firstPanel(task); panel < split.lastPanel(task); panel++) {
                 int batch = panel / panelsPerBatch;
@@ -142,7 +147,7 @@ final class StepProduct {
                 for (int c = split.firstLine(task); c < lastCol; c += TILE_ROWS) {
                     int valid = Math.min(TILE_ROWS, lastCol - c);
                     PanelGemm.streamingTile(coreT, c * r, r, valid, zeroRow, state, bOff, ldbBytes, width, r, tile);
-                    scatterColumns(tile, out, batch, t0, width, c, valid, target);
+                    scatterColumns(tile, bases, out, batch, t0, width, c, valid, target);
                 }
             }
         });
@@ -257,55 +262,70 @@ final class StepProduct {
         Arrays.fill(rowsA, rows * r, (rows + 1) * r, 0f);
     }
 
-    /** Rows [i, i + valid) and columns [j0, j0 + cols) of the product to their places in out. */
-    private static void scatter(float[] tile, float[] out, int i, int valid, int j0, int cols, Target target) {
+    /**
+     * Rows [i, i + valid) and columns [j0, j0 + cols) of the product to their places in out; {@code bases} is the
+     * task's array of {@link PanelGemm#TILE_ROWS} ints for the rows' offsets.
+     */
+    private static void scatter(float[] tile, int[] bases, float[] out, int i, int valid, int j0, int cols,
+            Target target) {
         int[] rowDest = target.rowDest();
         int rowsPerBatch = rowDest.length;
         int batch = i / rowsPerBatch;
         int t0 = i - batch * rowsPerBatch;
         int batchBase = batch * target.perBatch();
-        // The panel's columns land next to one another: each row is one copy (most ROWS steps' panels).
-        boolean oneRun = target.colRuns()[j0] >= cols;
-        int colBase = target.colDest()[j0];
         for (int t = 0; t < valid; t++, t0++) {
             if (t0 == rowsPerBatch) {
                 t0 = 0;
                 batchBase += target.perBatch();
             }
-            int base = batchBase + rowDest[t0];
-            if (oneRun) {
-                copy(tile, t * PANEL_WIDTH, out, base + colBase, cols);
-            } else {
-                place(tile, t * PANEL_WIDTH, out, base, target.colMap(), target.colRuns(), j0, cols);
-            }
+            bases[t] = batchBase + rowDest[t0];
         }
+        place(tile, bases, valid, out, target.colMap(), target.colRuns(), j0, cols);
     }
 
     /**
      * A {@link Orientation#COLUMNS} tile to its places in out: columns [c0, c0 + valid) of the product (the tile's
      * rows) over rows [t0, t0 + width) of batch row {@code batch} (the tile's columns).
      */
-    private static void scatterColumns(float[] tile, float[] out, int batch, int t0, int width, int c0, int valid,
-            Target target) {
+    private static void scatterColumns(float[] tile, int[] bases, float[] out, int batch, int t0, int width, int c0,
+            int valid, Target target) {
         int[] colDest = target.colDest();
-        int batchBase = batch * target.perBatch();
-        boolean oneRun = target.rowRuns()[t0] >= width;
-        int rowBase = target.rowDest()[t0];
         for (int u = 0; u < valid; u++) {
-            int base = batchBase + colDest[c0 + u];
-            if (oneRun) {
-                copy(tile, u * PANEL_WIDTH, out, base + rowBase, width);
-            } else {
-                place(tile, u * PANEL_WIDTH, out, base, target.rowMap(), target.rowRuns(), t0, width);
+            bases[u] = batch * target.perBatch() + colDest[c0 + u];
+        }
+        place(tile, bases, valid, out, target.rowMap(), target.rowRuns(), t0, width);
+    }
+
+    /**
+     * out[bases[u] + dest[first + e]] = tile[u·PANEL_WIDTH + e] for u &lt; lines, e &lt; count: a tile's lines, each
+     * within one panel ({@code dest} an index map, {@link Simd#L} entries longer than its destinations), run by run
+     * ({@link #copy}) where the panel's destinations come in runs, else as vector scatters. Written float by float,
+     * runs of one had cost a COLUMNS step three to four times its product (loaded machine, one thread: [192
+     * rows]·[8×36] at 3.2 against 15 GFLOP/s scattered, [64]·[54×36] at 11-17 against 44); and placed a line per
+     * call, not a tile, the 768 two-vector lines of a 1536×384 MPO's first step at 10× took 7.7 µs against 2.4 (the
+     * call, with its vector code, was not inlined; one thread, 2-core Zen 4, 2026-12-03).
+     */
+    private static void place(float[] tile, int[] bases, int lines, float[] out, int[] dest, int[] runs, int first,
+            int count) {
+        if (runs[first] < VECTOR_RUN) {
+            for (int u = 0; u < lines; u++) {
+                for (int e = 0; e < count; e += L) {
+                    VectorMask<Float> m = S.indexInRange(e, count);
+                    FloatVector.fromArray(S, tile, u * PANEL_WIDTH + e, m).intoArray(out, bases[u], dest, first + e, m);
+                }
+            }
+            return;
+        }
+        for (int u = 0; u < lines; u++) {
+            for (int e = 0; e < count; ) {
+                int run = Math.min(runs[first + e], count - e);
+                copy(tile, u * PANEL_WIDTH + e, out, bases[u] + dest[first + e], run);
+                e += run;
             }
         }
     }
 
-    /**
-     * out[to + e] = tile[from + e] for e &lt; count: whole vectors, then one masked; for a tile line that is one
-     * run. Through {@link #place} (not inlined, and weighing each run) the 768 lines of two vectors of a 1536×384
-     * MPO's first step at 10× took 7.7 µs, copied here 2.4 (one thread, 2-core Zen 4, 2026-12-03).
-     */
+    /** out[to + e] = tile[from + e] for e &lt; count: whole vectors, then one masked. */
     private static void copy(float[] tile, int from, float[] out, int to, int count) {
         int e = 0;
         for (; e <= count - L; e += L) {
@@ -314,40 +334,6 @@ final class StepProduct {
         if (e < count) {
             VectorMask<Float> m = S.indexInRange(e, count);
             FloatVector.fromArray(S, tile, from + e, m).intoArray(out, to + e, m);
-        }
-    }
-
-    /**
-     * out[base + dest[first + e]] = tile[from + e] for e &lt; count, a run of one panel ({@code dest} an index map,
-     * {@link Simd#L} entries longer than its destinations): in runs of consecutive
-     * destinations when they are long, a vector at a time (or float by float below {@value #VECTOR_RUN}), else as
-     * a vector scatter. Written float by float, runs of one had cost a COLUMNS step three to four times its product
-     * (loaded machine, one thread: [192 rows]·[8×36] at 3.2 against 15 GFLOP/s scattered, [64]·[54×36] at 11-17
-     * against 44).
-     */
-    private static void place(float[] tile, int from, float[] out, int base, int[] dest, int[] runs, int first,
-            int count) {
-        if (runs[first] < VECTOR_RUN) {
-            for (int e = 0; e < count; e += L) {
-                VectorMask<Float> m = S.indexInRange(e, count);
-                FloatVector.fromArray(S, tile, from + e, m).intoArray(out, base, dest, first + e, m);
-            }
-            return;
-        }
-        for (int e = 0; e < count; ) {
-            int run = Math.min(runs[first + e], count - e);
-            int to = base + dest[first + e];
-            if (run >= VECTOR_RUN) {
-                for (int v = 0; v < run; v += L) {
-                    VectorMask<Float> m = S.indexInRange(v, run);
-                    FloatVector.fromArray(S, tile, from + e + v, m).intoArray(out, to + v, m);
-                }
-            } else {
-                for (int k = 0; k < run; k++) {
-                    out[to + k] = tile[from + e + k];
-                }
-            }
-            e += run;
         }
     }
 
@@ -365,7 +351,7 @@ final class StepProduct {
             }
             for (int e = 0; e < count; ) {
                 int run = Math.min(runs[first + e], count - e);
-                stores += run >= VECTOR_RUN ? Math.ceilDiv(run, L) : run;
+                stores += Math.ceilDiv(run, L);
                 e += run;
             }
         }
