@@ -74,7 +74,8 @@ final class StepProduct {
      * {@code colRuns[col]} counts the columns from col on, inside its panel, whose destinations follow one another;
      * {@code rowRuns[t]} the same for rows, inside a batch row's panels of rows (a {@link Orientation#COLUMNS} tile
      * runs along rows). {@code rowMap} and {@code colMap} are the two tables with {@link Simd#L} zeros after them,
-     * index maps for a vector scatter, which reads a whole vector of indices even where its mask is off.
+     * what {@link #place} reads: index maps for a vector scatter, which reads a whole vector of indices even where its
+     * mask is off, and the start of each run.
      */
     record Target(int[] rowDest, int perBatch, int[] colDest, int[] colRuns, int[] rowRuns, int[] rowMap,
             int[] colMap) {
@@ -290,8 +291,9 @@ final class StepProduct {
     private static void scatterColumns(float[] tile, int[] bases, float[] out, int batch, int t0, int width, int c0,
             int valid, Target target) {
         int[] colDest = target.colDest();
+        int batchBase = batch * target.perBatch();
         for (int u = 0; u < valid; u++) {
-            bases[u] = batch * target.perBatch() + colDest[c0 + u];
+            bases[u] = batchBase + colDest[c0 + u];
         }
         place(tile, bases, valid, out, target.rowMap(), target.rowRuns(), t0, width);
     }

@@ -18,7 +18,8 @@ import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 /**
- * MPO contraction on the vector backend, its products on the backend's own GEMM kernels (and its threads).
+ * MPO contraction on the vector backend and its threads: to dense on the backend's own GEMM, direct on the GEMM's
+ * micro-kernel.
  *
  * <p>To dense: the chain L_k = L_{k-1}·core_k is a GEMM per core, so it runs on the backend's own packed GEMM,
  * then one permutation copy takes W out of the interleaved order. Direct: a {@link DirectProduct}, the steps of
