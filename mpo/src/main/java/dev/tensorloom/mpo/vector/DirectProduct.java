@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 
 /**
@@ -108,9 +109,14 @@ final class DirectProduct implements PreparedMatrix {
 
     /** A plan whose steps all take {@code forced}, or the cheapest choice of orientations if null. */
     DirectProduct(Mpo mpo, Parallelism parallelism, int skipped, Orientation forced) {
+        this(mpo, parallelism, skipped, forced, MpoSweep.cheapestOrder(mpo.shape(), mpo.bonds()));
+    }
+
+    /** A plan absorbing the cores in {@code order} (a permutation of the cores). */
+    DirectProduct(Mpo mpo, Parallelism parallelism, int skipped, Orientation forced, int[] order) {
         this.mpo = mpo;
         this.parallelism = parallelism;
-        this.order = MpoSweep.cheapestOrder(mpo.shape(), mpo.bonds());
+        this.order = order.clone();
         List<MpoSweep.Step> steps = MpoSweep.of(mpo.shape(), mpo.bonds(), 1, order);
         int n = steps.size();
         Layouts layouts = forced != null ? Layouts.of(steps, fixed(steps, forced)) : cheapestLayouts(steps);
@@ -263,7 +269,7 @@ final class DirectProduct implements PreparedMatrix {
         }
     }
 
-    private static Orientation forcedOrientation() {
+    static Orientation forcedOrientation() {
         String name = System.getProperty(ORIENTATION_PROPERTY);
         if (name == null || name.isBlank()) {
             return null;
@@ -274,6 +280,37 @@ final class DirectProduct implements PreparedMatrix {
             default -> throw new IllegalArgumentException("-D" + ORIENTATION_PROPERTY + "=" + name
                     + ": expected rows or columns");
         };
+    }
+
+    /**
+     * Lets {@code plans} (of MPOs with the same cores but one) hold one copy of each core they copied alike, and
+     * returns the bytes of the copies they hold between them.
+     */
+    static long shareCopies(DirectProduct[] plans) {
+        long bytes = 0;
+        for (int p = 0; p < plans.length; p++) {
+            for (int t = 0; t < plans[p].order.length; t++) {
+                bytes += share(plans, p, t, plan -> plan.packedCores)
+                        + share(plans, p, t, plan -> plan.transposedCores);
+            }
+        }
+        return bytes;
+    }
+
+    /** Plan p's copy at step t in {@code copies}: the same array as an earlier plan's equal one, else its bytes. */
+    private static long share(DirectProduct[] plans, int p, int t, Function<DirectProduct, float[][]> copies) {
+        float[] mine = copies.apply(plans[p])[t];
+        if (mine == null) {
+            return 0;
+        }
+        for (int q = 0; q < p; q++) {
+            float[] theirs = copies.apply(plans[q])[t];
+            if (Arrays.equals(mine, theirs)) {
+                copies.apply(plans[p])[t] = theirs;
+                return 0;
+            }
+        }
+        return (long) mine.length * Float.BYTES;
     }
 
     /** The orientation of step t of the sweep. */
@@ -523,9 +560,11 @@ final class DirectProduct implements PreparedMatrix {
         /** Two more, for a caller of {@link #run} that keeps states between its calls. */
         static final int KEPT = 4;
         static final int KEPT_TOO = 5;
+        /** A product's columns gathered for the caller that writes them out ({@link ColumnParts}). */
+        static final int OUTPUT = 6;
         private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-        private final float[][] floats = new float[6][0];
+        private final float[][] floats = new float[7][0];
         /** A COLUMNS step's state on its way into the kernel (see {@link #staged}). */
         private MemorySegment staging = MemorySegment.NULL;
 

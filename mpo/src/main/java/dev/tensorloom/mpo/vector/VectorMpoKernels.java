@@ -27,8 +27,9 @@ import java.util.List;
  * the core as a matrix [r, s]: each is one {@link StepProduct} on the GEMM's micro-kernel, its core copied once into
  * the order it reads, multiplied as it stands or transposed (lanes along the core's columns or along the state's
  * rows, whichever the plan finds fills its vectors at less cost), and its tiles written where the next step reads
- * them. {@link #multiply} plans for every call; {@link #prepareDirect} plans once; {@link #prepareSharedCore} runs a
- * core several MPOs share once for all their rows ({@link SharedCoreDirect}).
+ * them. {@link #multiply} plans for every call; {@link #prepareDirect} plans once, on several threads as
+ * {@link ColumnParts} (one sweep per thread over its own columns) where the sweep's first core allows;
+ * {@link #prepareSharedCore} runs a core several MPOs share once for all their rows ({@link SharedCoreDirect}).
  */
 public final class VectorMpoKernels implements MpoKernels {
 
@@ -86,7 +87,8 @@ public final class VectorMpoKernels implements MpoKernels {
 
     @Override
     public PreparedMatrix prepareDirect(Mpo mpo) {
-        return new DirectProduct(mpo, parallelism);
+        return ColumnParts.splits(mpo, parallelism) ? new ColumnParts(mpo, parallelism)
+                : new DirectProduct(mpo, parallelism);
     }
 
     @Override
