@@ -6,11 +6,8 @@ import dev.tensorloom.mpo.MpoShape;
 import dev.tensorloom.mpo.MpoSweep;
 import dev.tensorloom.runtime.kernel.Parallelism;
 import dev.tensorloom.runtime.kernel.PreparedMatrix;
-import dev.tensorloom.runtime.kernel.vector.Rows;
 import dev.tensorloom.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * The direct product x·W cut into one part per thread by a digit of W's column index, so that no state crosses
@@ -25,8 +22,6 @@ import java.lang.foreign.ValueLayout;
  * 63 against 86 µs, at 100× 22 against 24).
  */
 final class ColumnParts implements PreparedMatrix {
-
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private final Mpo mpo;
     private final Parallelism parallelism;
@@ -124,24 +119,15 @@ final class ColumnParts implements PreparedMatrix {
         if (m == 0) {
             return;
         }
-        int rowsOfW = mpo.rows();
-        int colsOfW = mpo.cols();
         DirectProduct.Scratch scratch = DirectProduct.Scratch.of();
-        float[] in = scratch.floats(DirectProduct.Scratch.INPUT, m * rowsOfW);
-        MemorySegment xs = x.segment();
-        for (int b = 0; b < m; b++) {
-            MemorySegment.copy(xs, F, Rows.byteOffset(x, b), in, b * rowsOfW, rowsOfW);
-        }
+        float[] in = scratch.input(x);
         // Each part places its columns into one array of the caller's, which alone writes y: y may belong to an
         // arena only the caller's thread may touch. (A part's own result lies in its thread's scratch, which a
         // part run next on the same thread, as when the pool is busy, would overwrite.)
-        float[] out = scratch.floats(DirectProduct.Scratch.OUTPUT, m * colsOfW);
+        float[] out = scratch.floats(DirectProduct.Scratch.OUTPUT, m * mpo.cols());
         int steps = mpo.shape().cores();
         parallelism.forEach(parts.length, part -> place(parts[part].run(in, m, 0, steps), part, m, out));
-        MemorySegment ys = y.segment();
-        for (int b = 0; b < m; b++) {
-            MemorySegment.copy(out, b * colsOfW, ys, F, Rows.byteOffset(y, b), colsOfW);
-        }
+        DirectProduct.writeRows(out, y);
     }
 
     /** Part {@code part}'s product for m rows, [m, its columns] in {@code result}, into its columns of out [m, J]. */

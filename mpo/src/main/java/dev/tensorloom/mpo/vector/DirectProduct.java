@@ -341,17 +341,15 @@ final class DirectProduct implements PreparedMatrix {
         if (m == 0) {
             return;
         }
-        float[] in = Scratch.of().floats(Scratch.INPUT, m * mpo.rows());
-        int rowsOfW = mpo.rows();
-        MemorySegment xs = x.segment();
-        for (int b = 0; b < m; b++) {
-            MemorySegment.copy(xs, F, Rows.byteOffset(x, b), in, b * rowsOfW, rowsOfW);
-        }
-        float[] out = run(in, m, 0, order.length);
-        int colsOfW = mpo.cols();
+        writeRows(run(Scratch.of().input(x), m, 0, order.length), y);
+    }
+
+    /** y's rows from {@code values}, [y's rows, y's columns] row-major. */
+    static void writeRows(float[] values, Tensor y) {
+        int cols = y.cols();
         MemorySegment ys = y.segment();
-        for (int b = 0; b < m; b++) {
-            MemorySegment.copy(out, b * colsOfW, ys, F, Rows.byteOffset(y, b), colsOfW);
+        for (int b = 0; b < y.rows(); b++) {
+            MemorySegment.copy(values, b * cols, ys, F, Rows.byteOffset(y, b), cols);
         }
     }
 
@@ -571,6 +569,17 @@ final class DirectProduct implements PreparedMatrix {
         /** This thread's. */
         static Scratch of() {
             return SCRATCH.get();
+        }
+
+        /** x's rows, copied into the array in {@link #INPUT}: what {@link #run} reads for step 0. */
+        float[] input(Tensor x) {
+            int cols = x.cols();
+            float[] in = floats(INPUT, x.rows() * cols);
+            MemorySegment xs = x.segment();
+            for (int b = 0; b < x.rows(); b++) {
+                MemorySegment.copy(xs, F, Rows.byteOffset(x, b), in, b * cols, cols);
+            }
+            return in;
         }
 
         /** The array in {@code slot} (one of the float constants), at least {@code size} long. */
