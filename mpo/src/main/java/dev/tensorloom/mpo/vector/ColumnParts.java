@@ -87,7 +87,8 @@ final class ColumnParts implements PreparedMatrix {
         for (int a = 0; a < d[c] * i; a++) {
             System.arraycopy(from, (a * j + j0) * d[c + 1], into, a * width * d[c + 1], width * d[c + 1]);
         }
-        // The plan copies the cores it reads when it is made; this one is the GC's once the plan holds its copy.
+        // The part's plan reads its own copies of the cores; it keeps this MPO for its shape alone, and the cut core
+        // (an end of the chain, the cheapest to absorb first: small) is freed by the GC with the plan.
         cores[c] = Tensor.of(Arena.ofAuto(), into, d[c], i, width, d[c + 1]);
         return new Mpo(new MpoShape(shape.rowFactors(), colFactors), d, cores);
     }
