@@ -74,21 +74,20 @@ final class ColumnParts implements PreparedMatrix {
     /** The MPO of W's columns whose digit j_c lies in [j0, j1): core c keeps those j_c, the others are shared. */
     private static Mpo sliced(Mpo mpo, int c, int j0, int j1) {
         MpoShape shape = mpo.shape();
-        int[] colFactors = shape.colFactors();
-        colFactors[c] = j1 - j0;
-        Tensor[] cores = mpo.cores();
-        Tensor core = cores[c];
         int[] d = mpo.bonds();
         int i = shape.rowFactor(c);
         int j = shape.colFactor(c);
         int width = j1 - j0;
-        float[] from = core.toArray();
+        int[] colFactors = shape.colFactors();
+        colFactors[c] = width;
+        Tensor[] cores = mpo.cores();
+        float[] from = cores[c].toArray();
         float[] into = new float[d[c] * i * width * d[c + 1]];
         for (int a = 0; a < d[c] * i; a++) {
             System.arraycopy(from, (a * j + j0) * d[c + 1], into, a * width * d[c + 1], width * d[c + 1]);
         }
         // The part's plan reads its own copies of the cores; it keeps this MPO for its shape alone, and the cut core
-        // (an end of the chain, the cheapest to absorb first: small) is freed by the GC with the plan.
+        // (usually an end of the chain, the cheapest to absorb first: small) is freed by the GC with the plan.
         cores[c] = Tensor.of(Arena.ofAuto(), into, d[c], i, width, d[c + 1]);
         return new Mpo(new MpoShape(shape.rowFactors(), colFactors), d, cores);
     }
