@@ -379,9 +379,9 @@ abstract class QuantKernelsContract {
 
     /**
      * GEMVs of several passes a range over a prime number of channels: the vector kernels take the channels of one
-     * pass a page apart (rows of 512 bytes at 4 bits here: eight apart), so each thread's last group is short and
-     * its passes take a smaller step. 4 and 2 bits in groups of 128 (the integer kernels) and 4 bits in groups of 32
-     * (two channels a pass in floats).
+     * pass a quarter or a half of the range apart, and no range here divides evenly, so a pass's last channels are
+     * clamped to the range's last (computed twice). 4 and 2 bits in groups of 128 (the integer kernels) and 4 bits in
+     * groups of 32 (two channels a pass in floats).
      */
     @Test
     void gemvsOverAPrimeNumberOfChannelsOnThreadsMatchTheOracle() {

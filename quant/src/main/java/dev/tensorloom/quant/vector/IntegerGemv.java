@@ -38,9 +38,12 @@ import jdk.incubator.vector.VectorSpecies;
  * multiply-adds; groups of 64 (twice the per-block work) measured 0.84x the float loop, so they stay there.
  * Sign-extended bytes (a second AND for the high nibble) cost 8%; short lanes half the float width (one
  * conversion per block instead of two) were no faster; the conversion written in a helper method was not inlined
- * and boxed its vectors (2.5x slower). Folding the AND away (v·x_lo + (v >>> 4)·(x_hi - 16·x_lo), exact in
- * wrapping short lanes) saved one of six operations a run but measured no faster at 4096², 2 threads, cold
- * (543-577 µs against 513-554, five alternating JMH runs, 2026-11-30): the arithmetic is not what holds this loop.
+ * and boxed its vectors (2.5x slower). The codes are not masked: x's partners are folded ({@link Input#fold}), so
+ * a run multiplies the whole byte and its shifts, one operation in six fewer at 4 bits, three in fifteen at 2 bits.
+ * That measured no faster while each thread's four streams were a page apart and 2 KiB long (543-577 µs against
+ * 513-554 at 4096², 2 threads, cold, 2026-11-30); with one long stream per channel of a pass
+ * ({@code QuantGemv.forEachPass}) it took the 4-bit product from 481-492 to 408-420 µs and the 2-bit one from
+ * 505-555 to 393-405 (medians of 2,000 cold calls, the loaded 2-core Zen 4, 2026-12-03).
  * 3 bits (two planes) and 8 bits (127·127 fits a short lane twice) stay on floats.
  */
 final class IntegerGemv {
@@ -99,6 +102,7 @@ final class IntegerGemv {
                 scales[t] = m / 127;
                 sums[t] = scales[t] * sum;
             }
+            fold(partners, 128 / unitValues);
             return new Input(partners, scales, sums);
         }
 
@@ -117,6 +121,22 @@ final class IntegerGemv {
                         .intoArray(partners[r >>> 4], p / unitValues * 16 + (r & 15));
             }
             return sum.reduceLanes(VectorOperators.ADD);
+        }
+
+        /**
+         * partners[c] -= 2^w·partners[c - 1] (the original values), from the last plane down, in wrapping short
+         * arithmetic: the kernels then multiply the whole code byte v and its shifts v >>> w·c without masking, since
+         * Σ_c (v >>> w·c)·(x_c - 2^w·x_{c-1}) = Σ_c ((v >>> w·c) mod 2^w)·x_c (mod 2^16), and the true sum fits a
+         * short lane.
+         */
+        private static void fold(short[][] partners, int width) {
+            for (int c = partners.length - 1; c >= 1; c--) {
+                short[] hi = partners[c];
+                short[] lo = partners[c - 1];
+                for (int i = 0; i < hi.length; i++) {
+                    hi[i] = (short) (hi[i] - (lo[i] << width));
+                }
+            }
         }
 
         /** {@link #round} for a block so small (max|x| below about 4e-37) that 127/max overflows a float. */
@@ -162,12 +182,10 @@ final class IntegerGemv {
                 ShortVector x3 = ShortVector.fromArray(SS, q[3], o);
                 ShortVector v0 = codes(c, r0 + o);
                 ShortVector v1 = codes(c, r1 + o);
-                a0 = a0.add(v0.and((short) 3).mul(x0).add(v0.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(x1))
-                        .add(v0.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(x2)
-                                .add(v0.lanewise(VectorOperators.LSHR, 6).mul(x3))));
-                a1 = a1.add(v1.and((short) 3).mul(x0).add(v1.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(x1))
-                        .add(v1.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(x2)
-                                .add(v1.lanewise(VectorOperators.LSHR, 6).mul(x3))));
+                a0 = a0.add(v0.mul(x0).add(v0.lanewise(VectorOperators.LSHR, 2).mul(x1))
+                        .add(v0.lanewise(VectorOperators.LSHR, 4).mul(x2).add(v0.lanewise(VectorOperators.LSHR, 6).mul(x3))));
+                a1 = a1.add(v1.mul(x0).add(v1.lanewise(VectorOperators.LSHR, 2).mul(x1))
+                        .add(v1.lanewise(VectorOperators.LSHR, 4).mul(x2).add(v1.lanewise(VectorOperators.LSHR, 6).mul(x3))));
             }
             int group = perChannel ? 0 : block;
             float s0 = Float.float16ToFloat(scales[g0 + group]);
@@ -219,10 +237,10 @@ final class IntegerGemv {
                 ShortVector v1 = codes(c, r1 + o);
                 ShortVector v2 = codes(c, r2 + o);
                 ShortVector v3 = codes(c, r3 + o);
-                a0 = a0.add(v0.and((short) 0x0F).mul(xl).add(v0.lanewise(VectorOperators.LSHR, 4).mul(xh)));
-                a1 = a1.add(v1.and((short) 0x0F).mul(xl).add(v1.lanewise(VectorOperators.LSHR, 4).mul(xh)));
-                a2 = a2.add(v2.and((short) 0x0F).mul(xl).add(v2.lanewise(VectorOperators.LSHR, 4).mul(xh)));
-                a3 = a3.add(v3.and((short) 0x0F).mul(xl).add(v3.lanewise(VectorOperators.LSHR, 4).mul(xh)));
+                a0 = a0.add(v0.mul(xl).add(v0.lanewise(VectorOperators.LSHR, 4).mul(xh)));
+                a1 = a1.add(v1.mul(xl).add(v1.lanewise(VectorOperators.LSHR, 4).mul(xh)));
+                a2 = a2.add(v2.mul(xl).add(v2.lanewise(VectorOperators.LSHR, 4).mul(xh)));
+                a3 = a3.add(v3.mul(xl).add(v3.lanewise(VectorOperators.LSHR, 4).mul(xh)));
             }
             int group = perChannel ? 0 : block;
             float sx = xScales[block];

@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * y = x·b straight from the packed codes, each thread taking a contiguous range of output channels (so its codes
- * stream sequentially; the channels of one pass a page apart, {@link #forEachPass}) and x copied once into a heap
+ * stream sequentially; the channels of one pass far apart, {@link #forEachPass}) and x copied once into a heap
  * array padded with zeros to whole units (plain array loads, no tail: padding codes meet zeros). 4 and 2 bits in
  * groups of 128, or per channel over whole blocks of 128, go to {@link IntegerGemv} ({@link IntegerGemv#dot4} four
  * channels a pass for 4 bits, {@link IntegerGemv#dot2} two for 2 bits), which rounds x to int8 once per call and
@@ -33,7 +33,6 @@ import jdk.incubator.vector.VectorOperators;
 final class QuantGemv {
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final int PAGE_BYTES = 4096;
 
     private QuantGemv() {
     }
@@ -47,10 +46,10 @@ final class QuantGemv {
         long y0 = Rows.start(y);
         IntegerGemv.Input rounded = IntegerGemv.applies(b) ? IntegerGemv.Input.of(b, xa) : null;
         if (rounded != null && b.planeWidth(0) == 4) {
-            forEachPass(tasks, n, 4, b.rowBytes(), (j, step, last) -> IntegerGemv.dot4(b, rounded, j,
+            forEachPass(tasks, n, 4, (j, step, last) -> IntegerGemv.dot4(b, rounded, j,
                     Math.min(j + step, last), Math.min(j + 2 * step, last), Math.min(j + 3 * step, last), ys, y0));
         } else if (rounded != null) {
-            forEachPass(tasks, n, 2, b.rowBytes(),
+            forEachPass(tasks, n, 2,
                     (j, step, last) -> IntegerGemv.dot2(b, rounded, j, Math.min(j + step, last), ys, y0));
         } else if (UnitGemv.oneChannel(b)) {
             UnitGemv.Input in = UnitGemv.Input.of(b, xa);
@@ -61,7 +60,7 @@ final class QuantGemv {
             });
         } else if (UnitGemv.twoChannels(b)) {
             UnitGemv.Input in = UnitGemv.Input.of(b, xa);
-            forEachPass(tasks, n, 2, b.rowBytes(),
+            forEachPass(tasks, n, 2,
                     (j, step, last) -> UnitGemv.dot2(b, in, j, Math.min(j + step, last), ys, y0));
         } else {
             CodeDecoder decoder = new CodeDecoder(b);
@@ -75,23 +74,21 @@ final class QuantGemv {
 
     /**
      * Runs {@code pass} over the channels [0, n), {@code width} channels a pass, on the threads' contiguous ranges,
-     * the channels of one pass a 4 KiB page apart: j, j + s, ... j + (width - 1)·s with s the rows of
-     * {@code rowBytes} per page, rounded up. Adjacent channels of short rows (2 KiB at 4 bits and k = 4096) share a
-     * page, and several streams through one page ran at half the speed of streams through their own pages (a
-     * hardware prefetcher that follows one stream a page would do that): the 4-bit 4096² GEMV, 2 threads, weights
-     * cold, took 925 ± 165 µs with adjacent channels and 473 ± 27 and 485 ± 382 with channels two rows apart (JMH,
-     * builds alternating; 2-bit 673 ± 250 against 477-493), where warm it took 390-530 either way (2-core Xeon,
-     * 2026-12-02). A range's last group, when short, takes a smaller step so that its passes still
-     * cover it; the channels past its end are clamped to its last (computed twice, written alike).
+     * the channels of one pass a {@code width}th of the range apart: j, j + s, ... j + (width - 1)·s with s =
+     * ceil(range / width), so each of the pass's rows of codes is one stream that runs on through the whole quarter
+     * (or half) of the range, and the prefetchers see a few long streams. Adjacent channels of short rows (2 KiB at
+     * 4 bits and k = 4096) share a page, and several streams through one page ran at half the speed of streams
+     * through their own pages: the 4-bit 4096² GEMV, 2 threads, weights cold, took 925 ± 165 µs with adjacent
+     * channels and 473-485 with channels a page apart (2-core Xeon, 2026-12-02). Page-apart streams still restarted
+     * every 2 KiB; streams a quarter range long took the same product from a median of 546-594 µs to 479-485 (2,000
+     * cold calls, the loaded 2-core Zen 4, 2026-12-03). The channels past a range's end are clamped to its last
+     * (computed twice, written alike).
      */
-    private static void forEachPass(Tasks tasks, int n, int width, int rowBytes, Pass pass) {
-        int stride = Math.max(1, Math.ceilDiv(PAGE_BYTES, Math.max(1, rowBytes)));
-        tasks.forEachRange(n, width * stride, (from, end) -> {
-            for (int base = from; base < end; base += width * stride) {
-                int step = Math.min(stride, Math.ceilDiv(end - base, width));
-                for (int j = base; j < base + step; j++) {
-                    pass.run(j, step, end - 1);
-                }
+    private static void forEachPass(Tasks tasks, int n, int width, Pass pass) {
+        tasks.forEachRange(n, width, (from, end) -> {
+            int step = Math.ceilDiv(end - from, width);
+            for (int j = from; j < from + step; j++) {
+                pass.run(j, step, end - 1);
             }
         });
     }
