@@ -18,14 +18,16 @@ import jdk.incubator.vector.VectorSpecies;
  * The 4- and 2-bit GEMV in 16-bit integer lanes, for groups of 128 and for one group per channel (k a multiple of
  * 128): x is rounded to int8 once per call, in blocks of 128 values (the group) with one scale s_x = max|x|/127 per
  * block, as ggml and Jlama round x to int8 before their integer dot products. A run of 2L code bytes is widened
- * to 2L short lanes (zero-extended, so each code is an AND, a shift, or both), each code multiplied by its x
- * partner in short lanes and summed there; once per block the 2L short sums go to int, then float, and meet the
- * scales in one FMA: y[j] = Σ_blocks s·s_x·(Σ q·u - z·Σ q), the zero point's part taken against Σ q, as
- * {@link UnitGemv} does against Σ x. x's partners are laid out by code byte ({@link Input}), so the kernel loads
- * them as it loads the codes.
+ * to 2L short lanes (zero-extended), multiplied whole and shifted against x's folded partners ({@link Input}), so
+ * that each code meets its x partner without a mask, and summed there; once per block the 2L short sums go to int,
+ * then float, and meet the scales in one FMA: y[j] = Σ_blocks s·s_x·(Σ q·u - z·Σ q), the zero point's part taken
+ * against Σ q, as {@link UnitGemv} does against Σ x, or, for symmetric formats, in the short sums themselves, which
+ * start from each block's -z·Σ q ({@link Input#centering}). x's partners are laid out by code byte, so the kernel
+ * loads them as it loads the codes.
  *
- * <p>No lane can overflow: a lane adds 8/w products per run (w the bits) and 16w/(2L) runs per block, 64/L
- * products of |q·u| ≤ 127·(2^w - 1): at most 16 of 127·15 (4 bits, L = 4), 30,480 &lt; 2^15. The int sums are
+ * <p>The short sums wrap, but their true totals fit a short lane, so they come out exact: a lane meets 8/w codes a
+ * run (w the bits) and 16w/(2L) runs a block, 64/L products of |q·u| ≤ 127·(2^w - 1), at most 16 of 127·15 (4
+ * bits, L = 4), 30,480 &lt; 2^15, and centered ones |q·(u - z)| ≤ 127·2^(w-1). The int sums are
  * exact, so the only error beside float rounding is x's rounding, at most (s_x/2)·(1 + 2^-14) per value (s_x and
  * 127/max|x| rounded to float, the product x·127/max|x| rounded once).
  *
@@ -43,7 +45,9 @@ import jdk.incubator.vector.VectorSpecies;
  * That measured no faster while each thread's four streams were a page apart and 2 KiB long (543-577 µs against
  * 513-554 at 4096², 2 threads, cold, 2026-11-30); with one long stream per channel of a pass
  * ({@code QuantGemv.forEachPass}) it took the 4-bit product from 481-492 to 408-420 µs and the 2-bit one from
- * 505-555 to 393-405 (medians of 2,000 cold calls, the loaded 2-core Zen 4, 2026-12-03).
+ * 505-555 to 393-405 (medians of 2,000 cold calls, the loaded 2-core Zen 4, 2026-12-03). Taking a symmetric
+ * format's zero point in the short sums (four scalar operations a channel and block fewer) then took one thread's
+ * 4-bit product at 4096² from 597-603 to 518-526 µs warm (best of 2,000) and 864-887 to 720-782 cold (medians).
  * 3 bits (two planes) and 8 bits (127·127 fits a short lane twice) stay on floats.
  */
 final class IntegerGemv {
@@ -72,9 +76,12 @@ final class IntegerGemv {
     /**
      * x rounded to int8 in blocks of 128, q = round(x/s_x), laid out by code byte: partners[c][i] meets the code at
      * bits w·c of row byte i (the unit layout puts value 16c + r of unit t, 128/w values to a unit, in byte 16t + r
-     * at bit w·c); with each block's s_x and s_x·Σq.
+     * at bit w·c); with each block's s_x and s_x·Σq, and for a symmetric b (zero point 2^(w-1) everywhere) each
+     * block's {@code centering}: 2L short lanes whose sums the kernels start from, lane l holding -2^(w-1)·Σ of the
+     * partners it meets in the block, so the zero point's part is taken in the integer sums and no per-channel
+     * correction remains (the lanes' true totals, Σ (code - 2^(w-1))·q, stay within a short).
      */
-    record Input(short[][] partners, float[] scales, float[] sums) {
+    record Input(short[][] partners, float[] scales, float[] sums, short[] centering) {
 
         /** x rounded for b, or null when x holds NaN or an infinity (the float kernels keep IEEE semantics). */
         static Input of(PackedWeights b, float[] x) {
@@ -102,8 +109,10 @@ final class IntegerGemv {
                 scales[t] = m / 127;
                 sums[t] = scales[t] * sum;
             }
-            fold(partners, 128 / unitValues);
-            return new Input(partners, scales, sums);
+            int width = 128 / unitValues;
+            short[] centering = b.zeros() == null ? centering(partners, width) : null;
+            fold(partners, width);
+            return new Input(partners, scales, sums, centering);
         }
 
         /**
@@ -121,6 +130,23 @@ final class IntegerGemv {
                         .intoArray(partners[r >>> 4], p / unitValues * 16 + (r & 15));
             }
             return sum.reduceLanes(VectorOperators.ADD);
+        }
+
+        /** Each block's starting lanes for a symmetric b of w bits: -2^(w-1)·Σ over c and runs of partners[c]. */
+        private static short[] centering(short[][] partners, int width) {
+            int lanes = 2 * L;
+            int blockBytes = BLOCK * width / 8;
+            int bytes = partners[0].length;
+            short[] centering = new short[bytes / blockBytes * lanes];
+            for (int at = 0; at < bytes; at++) {
+                int sum = 0;
+                for (short[] plane : partners) {
+                    sum += plane[at];
+                }
+                int lane = at / blockBytes * lanes + at % lanes;
+                centering[lane] = (short) (centering[lane] - (sum << (width - 1)));
+            }
+            return centering;
         }
 
         /**
@@ -172,8 +198,10 @@ final class IntegerGemv {
         int g1 = j1 * b.groups();
         FloatVector t0 = FloatVector.zero(S), t1 = t0;
         float c0 = 0, c1 = 0;
+        short[] centering = in.centering();
         for (int block = 0, at = 0; at < rb; block++, at += blockBytes) {
-            ShortVector a0 = ShortVector.zero(SS), a1 = a0;
+            ShortVector a0 = centering == null ? ShortVector.zero(SS)
+                    : ShortVector.fromArray(SS, centering, block * 2 * L), a1 = a0;
             for (int h = 0; h < blockBytes; h += 2 * L) {
                 int o = at + h;
                 ShortVector x0 = ShortVector.fromArray(SS, q[0], o);
@@ -198,8 +226,10 @@ final class IntegerGemv {
                     .add((IntVector) a1.convertShape(VectorOperators.S2I, IS, 1));
             t0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s0 * sx), t0);
             t1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s1 * sx), t1);
-            c0 += s0 * (zeros == null ? 2 : zeros[g0 + group] & 0xFF) * xSums[block];
-            c1 += s1 * (zeros == null ? 2 : zeros[g1 + group] & 0xFF) * xSums[block];
+            if (centering == null) {
+                c0 += s0 * (zeros[g0 + group] & 0xFF) * xSums[block];
+                c1 += s1 * (zeros[g1 + group] & 0xFF) * xSums[block];
+            }
         }
         ys.set(F, y0 + (long) j0 * Float.BYTES, t0.reduceLanes(VectorOperators.ADD) - c0);
         ys.set(F, y0 + (long) j1 * Float.BYTES, t1.reduceLanes(VectorOperators.ADD) - c1);
@@ -227,8 +257,10 @@ final class IntegerGemv {
         int g0 = j0 * b.groups(), g1 = j1 * b.groups(), g2 = j2 * b.groups(), g3 = j3 * b.groups();
         FloatVector t0 = FloatVector.zero(S), t1 = t0, t2 = t0, t3 = t0;
         float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        short[] centering = in.centering();
         for (int block = 0, at = 0; at < rb; block++, at += blockBytes) {
-            ShortVector a0 = ShortVector.zero(SS), a1 = a0, a2 = a0, a3 = a0;
+            ShortVector a0 = centering == null ? ShortVector.zero(SS)
+                    : ShortVector.fromArray(SS, centering, block * 2 * L), a1 = a0, a2 = a0, a3 = a0;
             for (int h = 0; h < BLOCK / 2; h += 2 * L) {
                 int o = at + h;
                 ShortVector xl = ShortVector.fromArray(SS, q[0], o);
@@ -260,10 +292,12 @@ final class IntegerGemv {
             t1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s1 * sx), t1);
             t2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s2 * sx), t2);
             t3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(S, s3 * sx), t3);
-            c0 += s0 * (zeros == null ? 8 : zeros[g0 + group] & 0xFF) * xSums[block];
-            c1 += s1 * (zeros == null ? 8 : zeros[g1 + group] & 0xFF) * xSums[block];
-            c2 += s2 * (zeros == null ? 8 : zeros[g2 + group] & 0xFF) * xSums[block];
-            c3 += s3 * (zeros == null ? 8 : zeros[g3 + group] & 0xFF) * xSums[block];
+            if (centering == null) {
+                c0 += s0 * (zeros[g0 + group] & 0xFF) * xSums[block];
+                c1 += s1 * (zeros[g1 + group] & 0xFF) * xSums[block];
+                c2 += s2 * (zeros[g2 + group] & 0xFF) * xSums[block];
+                c3 += s3 * (zeros[g3 + group] & 0xFF) * xSums[block];
+            }
         }
         ys.set(F, y0 + (long) j0 * Float.BYTES, t0.reduceLanes(VectorOperators.ADD) - c0);
         ys.set(F, y0 + (long) j1 * Float.BYTES, t1.reduceLanes(VectorOperators.ADD) - c1);
