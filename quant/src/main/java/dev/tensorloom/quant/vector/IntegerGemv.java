@@ -151,7 +151,7 @@ final class IntegerGemv {
 
         /**
          * partners[c] -= 2^w·partners[c - 1] (the original values), from the last plane down, in wrapping short
-         * arithmetic: the kernels then multiply the whole code byte v and its shifts v >>> w·c without masking, since
+         * arithmetic: the kernels then multiply the whole code byte v and its shifts v >>> w·c without masks, since
          * Σ_c (v >>> w·c)·(x_c - 2^w·x_{c-1}) = Σ_c ((v >>> w·c) mod 2^w)·x_c (mod 2^16), and the true sum fits a
          * short lane.
          */
@@ -211,9 +211,11 @@ final class IntegerGemv {
                 ShortVector v0 = codes(c, r0 + o);
                 ShortVector v1 = codes(c, r1 + o);
                 a0 = a0.add(v0.mul(x0).add(v0.lanewise(VectorOperators.LSHR, 2).mul(x1))
-                        .add(v0.lanewise(VectorOperators.LSHR, 4).mul(x2).add(v0.lanewise(VectorOperators.LSHR, 6).mul(x3))));
+                        .add(v0.lanewise(VectorOperators.LSHR, 4).mul(x2)
+                                .add(v0.lanewise(VectorOperators.LSHR, 6).mul(x3))));
                 a1 = a1.add(v1.mul(x0).add(v1.lanewise(VectorOperators.LSHR, 2).mul(x1))
-                        .add(v1.lanewise(VectorOperators.LSHR, 4).mul(x2).add(v1.lanewise(VectorOperators.LSHR, 6).mul(x3))));
+                        .add(v1.lanewise(VectorOperators.LSHR, 4).mul(x2)
+                                .add(v1.lanewise(VectorOperators.LSHR, 6).mul(x3))));
             }
             int group = perChannel ? 0 : block;
             float s0 = Float.float16ToFloat(scales[g0 + group]);
