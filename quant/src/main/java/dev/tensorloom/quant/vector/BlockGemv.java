@@ -24,8 +24,8 @@ import jdk.incubator.vector.VectorOperators;
  * thread taking a contiguous range of output channels, one channel per pass (so each thread reads one stream of
  * blocks: see {@link #q4_0}); a block's or sub-block's sum scaled once by its scale; offsets and mins out of the
  * inner loop (Q4_0: Σ x·d(q - 8) = d·(Σ x·q - 8·Σ_block x), the sums of x over each 32 or 16 weights taken once
- * per call). Q4_0's bytes are zero-extended, so its high nibble is one shift against x itself; the K-quants mask
- * their high nibbles in place ({@code 0xF0}, so 16q) against a copy of x/16 made once per call. Per 32 Q4_0
+ * per call). Q4_0's and Q4_K's bytes are zero-extended, so their high nibble is one shift against x itself; Q6_K
+ * masks its high nibbles in place ({@code 0xF0}, so 16q) against a copy of x/16 made once per call. Per 32 Q4_0
  * weights that leaves one widening load, an AND, a shift, two conversions and three FMAs. The K-quants are not
  * decoded into a 256-float scratch first ({@link GgmlRows#dequantize} still does that for the GEMM's panels).
  *
@@ -44,7 +44,7 @@ final class BlockGemv {
     }
 
     /**
-     * x as a heap array, x/16 (for the K-quants), and the sums of x over each run of weights that shares an offset
+     * x as a heap array, x/16 (for Q6_K), and the sums of x over each run of weights that shares an offset
      * or a min: 32 (Q4_0's blocks, Q4_K's sub-blocks) or 16 (Q6_K's sub-blocks).
      */
     record Input(float[] x, float[] sixteenth, float[] runSums) {
@@ -57,7 +57,7 @@ final class BlockGemv {
                 return new Input(x, null, null);
             }
             int run = b.type() == GgmlType.Q6_K ? 16 : 32;
-            float[] sixteenth = b.type() == GgmlType.Q4_0 ? null : new float[k];
+            float[] sixteenth = b.type() == GgmlType.Q6_K ? new float[k] : null;
             float[] sums = new float[k / run];
             for (int i = 0; i < sums.length; i++) {
                 double sum = 0;
@@ -215,12 +215,16 @@ final class BlockGemv {
     /**
      * Q4_K: 256-weight blocks {@code f16 d, dmin; u8 scales[12]; u8 qs[128]}; each 32 bytes of qs hold two
      * 32-weight sub-blocks (low nibbles, then high), w = d·sc·q - dmin·m with 6-bit sc and m per sub-block. So
-     * Σ x·w = Σ_sub (d·sc·Σ x·q - dmin·m·Σ_sub x): the sub-block sums decoded once per block, no scratch.
+     * Σ x·w = Σ_sub (d·sc·Σ x·q - dmin·m·Σ_sub x): the sub-block sums decoded once per block, no scratch. The
+     * bytes zero-extended and the high nibble shifted down against x itself, as {@link #q4_0} does, where it had
+     * been masked in place against x/16 (two arrays of x, 32 KiB at k = 4096, the whole of Zen 4's L1): one
+     * thread, 4096², medians of 2,000 cold calls 1,811-1,849 µs against 2,166-2,291, warm best 1,493-1,494
+     * against 1,556-1,558 (probe, the loaded Zen 4, 2026-12-03); two threads within the noise (JMH, builds
+     * alternating: 1,367 ± 701 and 1,321 ± 542 µs against 1,448 ± 630 and 1,203 ± 208).
      */
     private static void q4_K(GgmlWeights b, Input in, int j, MemorySegment ys, long y0) {
         byte[] data = b.data();
         float[] x = in.x();
-        float[] x16 = in.sixteenth();
         float[] sums = in.runSums();
         int blocks = b.rows() / 256;
         int o = j * b.rowBytes();
@@ -251,9 +255,10 @@ final class BlockGemv {
                 int q = o + 16 + (sub << 4);
                 FloatVector l = FloatVector.zero(S), h = l;
                 for (int t = 0; t < 32; t += L) {
-                    IntVector v = GgmlRows.bytes(data, q + t);
+                    IntVector v = GgmlRows.unsignedBytes(data, q + t);
                     l = ((FloatVector) v.and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(S, x, p + t), l);
-                    h = ((FloatVector) v.and(0xF0).convert(I2F, 0)).fma(FloatVector.fromArray(S, x16, p + 32 + t), h);
+                    h = ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(S, x, p + 32 + t),
+                            h);
                 }
                 low = l.fma(FloatVector.broadcast(S, dl), low);
                 high = h.fma(FloatVector.broadcast(S, dh), high);
