@@ -86,7 +86,8 @@ final class IntegerGemv {
         /** x rounded for b, or null when x holds NaN or an infinity (the float kernels keep IEEE semantics). */
         static Input of(PackedWeights b, float[] x) {
             int blocks = b.rows() / BLOCK;
-            int unitValues = 128 / b.planeWidth(0);
+            int width = b.planeWidth(0);
+            int unitValues = 128 / width;
             short[][] partners = new short[unitValues / 16][b.rowBytes()];
             float[] scales = new float[blocks];
             float[] sums = new float[blocks];
@@ -109,7 +110,6 @@ final class IntegerGemv {
                 scales[t] = m / 127;
                 sums[t] = scales[t] * sum;
             }
-            int width = 128 / unitValues;
             short[] centering = b.zeros() == null ? centering(partners, width) : null;
             fold(partners, width);
             return new Input(partners, scales, sums, centering);
